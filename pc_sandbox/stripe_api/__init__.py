@@ -1,0 +1,37 @@
+"""Stripe stand-in: the slice of Stripe's v1 API the platform uses.
+
+``router`` is mounted by :mod:`pc_sandbox.app` at ``/stripe``; point the SDK at
+``http://<host>/stripe`` with ``base_addresses={"api": ...}``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import (
+    admin,
+    charges,
+    customers,
+    events_api,
+    fallback,
+    invoice_items,
+    invoices,
+    payment_intents,
+    refunds,
+)
+
+router = APIRouter()
+for _module in (
+    payment_intents,
+    customers,
+    charges,
+    refunds,
+    invoice_items,
+    invoices,
+    events_api,
+    admin,
+    fallback,  # last: catches the rest of /v1
+):
+    router.include_router(_module.router)
+
+__all__ = ["router"]
