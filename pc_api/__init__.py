@@ -1,0 +1,1 @@
+"""The HTTP face of Partner Connector: people, partners' scripts and webhook senders."""

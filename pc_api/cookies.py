@@ -1,0 +1,32 @@
+"""The auth cookies: HttpOnly, SameSite=Lax, Secure outside development."""
+
+from __future__ import annotations
+
+from fastapi import Response
+
+from pc_api.deps import ACCESS_COOKIE, REFRESH_COOKIE
+from pc_core.auth import IssuedTokens
+from pc_core.settings import Settings
+
+# The refresh cookie only travels to the auth routes that use it.
+REFRESH_COOKIE_PATH = "/v1/auth"
+
+
+def set_auth_cookies(response: Response, settings: Settings, tokens: IssuedTokens) -> None:
+    common = {"httponly": True, "secure": settings.secure_cookies, "samesite": "lax"}
+    response.set_cookie(
+        ACCESS_COOKIE, tokens.access_token, max_age=tokens.expires_in, path="/", **common
+    )
+    response.set_cookie(
+        REFRESH_COOKIE,
+        tokens.refresh_token,
+        max_age=tokens.refresh_expires_in,
+        path=REFRESH_COOKIE_PATH,
+        **common,
+    )
+
+
+def clear_auth_cookies(response: Response, settings: Settings) -> None:
+    common = {"httponly": True, "secure": settings.secure_cookies, "samesite": "lax"}
+    response.delete_cookie(ACCESS_COOKIE, path="/", **common)
+    response.delete_cookie(REFRESH_COOKIE, path=REFRESH_COOKIE_PATH, **common)

@@ -1,0 +1,72 @@
+"""Request dependencies: the app context, the database, and the signed-in caller.
+
+Routes declare what they need with ``Annotated`` aliases (``Db``, ``CurrentUser``),
+as in full-stack-fastapi-template.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import redis
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pymongo.database import Database
+
+from pc_api.context import AppContext
+from pc_core.access import Principal
+from pc_core.auth import authenticate_access_token, principal_of
+from pc_core.errors import Unauthorized
+from pc_core.settings import Settings
+
+ACCESS_COOKIE = "pc_access"
+REFRESH_COOKIE = "pc_refresh"
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from /v1/auth/login")
+
+
+def get_context(request: Request) -> AppContext:
+    return request.app.state.pc
+
+
+def get_db(ctx: Annotated[AppContext, Depends(get_context)]) -> Database:
+    return ctx.db
+
+
+def get_redis(ctx: Annotated[AppContext, Depends(get_context)]) -> redis.Redis:
+    return ctx.redis
+
+
+def get_settings(ctx: Annotated[AppContext, Depends(get_context)]) -> Settings:
+    return ctx.settings
+
+
+Context = Annotated[AppContext, Depends(get_context)]
+Db = Annotated[Database, Depends(get_db)]
+Redis = Annotated[redis.Redis, Depends(get_redis)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
+def get_current_user(
+    request: Request,
+    db: Db,
+    settings: AppSettings,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> dict:
+    """The user behind the bearer token or, failing that, the ``pc_access`` cookie."""
+    token = credentials.credentials if credentials else request.cookies.get(ACCESS_COOKIE)
+    if not token:
+        raise Unauthorized("not signed in")
+    return authenticate_access_token(db, settings, token)
+
+
+def get_principal(user: Annotated[dict, Depends(get_current_user)]) -> Principal:
+    return principal_of(user)
+
+
+CurrentUserDoc = Annotated[dict, Depends(get_current_user)]
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

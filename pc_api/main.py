@@ -1,0 +1,67 @@
+"""The FastAPI application factory.
+
+``create_app(settings)`` builds an app over the given settings (tests pass their
+own); ``app`` is what uvicorn serves, configured from the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from pymongo.errors import PyMongoError
+
+from pc_api.context import AppContext
+from pc_api.errors import install_error_handlers
+from pc_api.routes import auth, health, leads, partners, users
+from pc_api.timing import DbTimeListener, ServerTimingMiddleware
+from pc_core.db import get_db, redis_client, register_command_listener
+from pc_core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+_listener_registered = False
+
+
+def _ensure_listener() -> None:
+    global _listener_registered
+    if not _listener_registered:
+        register_command_listener(DbTimeListener())
+        _listener_registered = True
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check_production_ready()
+    _ensure_listener()
+    db = get_db(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            app.state.pc.ensure_indexes()
+        except PyMongoError as exc:
+            log.error("MongoDB unavailable at start-up (%s); /health reports it", exc)
+        yield
+
+    app = FastAPI(
+        title="Partner Connector API",
+        version="0.1.0",
+        description="Lead marketplace and CRM sync. Sign in at /v1/auth/login; "
+        "send the access token as `Authorization: Bearer` or the pc_access cookie.",
+        lifespan=lifespan,
+    )
+    app.state.pc = AppContext(settings=settings, db=db, redis=redis_client(settings))
+    install_error_handlers(app)
+    app.add_middleware(ServerTimingMiddleware)
+    for module in (health, auth, users, partners, leads):
+        app.include_router(module.router)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for ``uvicorn --factory pc_api.main:app_factory``."""
+    logging.basicConfig(level=logging.INFO)
+    return create_app()

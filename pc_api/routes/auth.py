@@ -1,0 +1,69 @@
+"""Sign-in, token refresh with rotation, sign-out, and who am I."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+
+from pc_api.cookies import clear_auth_cookies, set_auth_cookies
+from pc_api.deps import REFRESH_COOKIE, AppSettings, CurrentUserDoc, Db, Redis, client_ip
+from pc_api.schemas import LoginIn, RefreshIn, TokenOut, UserOut
+from pc_core import auth as auth_service
+from pc_core.errors import Unauthorized
+from pc_core.users import public_user
+
+router = APIRouter(prefix="/v1/auth", tags=["auth"])
+
+_401 = {401: {"description": "Bad credentials or token"}}
+
+
+def _token_out(tokens: auth_service.IssuedTokens) -> TokenOut:
+    return TokenOut(
+        access_token=tokens.access_token,
+        expires_in=tokens.expires_in,
+        refresh_token=tokens.refresh_token,
+        user=UserOut(**tokens.user),
+    )
+
+
+@router.post(
+    "/login",
+    response_model=TokenOut,
+    responses={**_401, 429: {"description": "Too many failures for this email or IP"}},
+)
+def login(
+    body: LoginIn, request: Request, response: Response, db: Db, r: Redis, settings: AppSettings
+) -> TokenOut:
+    tokens = auth_service.login(
+        db, r, settings, email=body.email, password=body.password, client_ip=client_ip(request)
+    )
+    set_auth_cookies(response, settings, tokens)
+    return _token_out(tokens)
+
+
+@router.post("/refresh", response_model=TokenOut, responses=_401)
+def refresh(
+    request: Request, response: Response, db: Db, settings: AppSettings,
+    body: RefreshIn | None = None,
+) -> TokenOut:
+    token = (body.refresh_token if body else None) or request.cookies.get(REFRESH_COOKIE)
+    if not token:
+        raise Unauthorized("no refresh token")
+    tokens = auth_service.refresh(db, settings, token)
+    set_auth_cookies(response, settings, tokens)
+    return _token_out(tokens)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def logout(
+    request: Request, db: Db, settings: AppSettings, body: RefreshIn | None = None
+) -> Response:
+    token = (body.refresh_token if body else None) or request.cookies.get(REFRESH_COOKIE)
+    auth_service.logout(db, token)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    clear_auth_cookies(response, settings)
+    return response
+
+
+@router.get("/me", response_model=UserOut, responses=_401)
+def me(user: CurrentUserDoc) -> UserOut:
+    return UserOut(**public_user(user))

@@ -1,0 +1,97 @@
+"""The lead inventory: list, create, edit, notes, CSV import."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from starlette.concurrency import run_in_threadpool
+
+from pc_api.deps import AppSettings, CurrentUser, Db
+from pc_api.schemas import ImportResult, LeadOut, LeadPage, NoteIn, NoteOut
+from pc_core import leads as service
+from pc_core.errors import PayloadTooLarge
+from pc_core.lead_import import import_leads_csv
+from pc_core.lead_models import LeadCreate, LeadUpdate
+from pc_core.pagination import MAX_LIMIT
+from pc_core.stages import LeadStatus, Stage
+
+router = APIRouter(prefix="/v1/leads", tags=["leads"])
+_errors = {
+    403: {"description": "Role not allowed"},
+    404: {"description": "Not found"},
+    409: {"description": "The lead changed or is reserved/sold"},
+}
+_READ_CHUNK = 1024 * 1024
+
+
+@router.get("", response_model=LeadPage)
+def list_leads(
+    actor: CurrentUser,
+    db: Db,
+    status_: Annotated[LeadStatus | None, Query(alias="status")] = None,
+    stage: Stage | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    partner_id: Annotated[str | None, Query(description="Owner only")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    cursor: str | None = None,
+) -> dict:
+    items, next_cursor = service.list_leads(
+        db, actor, status=status_, stage=stage, q=q, created_from=created_from,
+        created_to=created_to, partner_id=partner_id, limit=limit, cursor=cursor,
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.post("", response_model=LeadOut, status_code=status.HTTP_201_CREATED, responses=_errors)
+def create_lead(body: LeadCreate, actor: CurrentUser, db: Db) -> dict:
+    return service.create_lead(db, actor, body)
+
+
+@router.post(
+    "/import",
+    response_model=ImportResult,
+    responses={**_errors, 400: {"description": "Empty file or wrong header"},
+               413: {"description": "File or row count over the limit"}},
+)
+async def import_leads(
+    actor: CurrentUser,
+    db: Db,
+    settings: AppSettings,
+    file: Annotated[UploadFile, File(description="CSV with a header row; see README")],
+    partner_id: Annotated[str | None, Form(description="Owner only")] = None,
+) -> dict:
+    target = await run_in_threadpool(service.target_partner, db, actor, partner_id)
+    content = bytearray()
+    while chunk := await file.read(_READ_CHUNK):
+        content.extend(chunk)
+        if len(content) > settings.import_max_bytes:
+            raise PayloadTooLarge(
+                f"file too large: the limit is {settings.import_max_bytes // (1024 * 1024)} MB"
+            )
+    report = await run_in_threadpool(
+        import_leads_csv, db, target, bytes(content), created_by=actor.user_id,
+        max_rows=settings.import_max_rows,
+    )
+    return {"created": report.created, "updated": report.updated, "errors": report.errors}
+
+
+@router.get("/{lead_id}", response_model=LeadOut, responses=_errors)
+def get_lead(lead_id: str, actor: CurrentUser, db: Db) -> dict:
+    return service.public_lead(service.get_lead_doc(db, actor, lead_id))
+
+
+@router.patch("/{lead_id}", response_model=LeadOut, responses=_errors)
+def update_lead(lead_id: str, body: LeadUpdate, actor: CurrentUser, db: Db) -> dict:
+    return service.update_lead(db, actor, lead_id, body)
+
+
+@router.post(
+    "/{lead_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED,
+    responses=_errors,
+)
+def add_note(lead_id: str, body: NoteIn, actor: CurrentUser, db: Db) -> dict:
+    return service.add_note(db, actor, lead_id, body.body)

@@ -1,0 +1,39 @@
+"""Partners and their figures."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from pc_api.deps import CurrentUser, Db
+from pc_api.schemas import PartnerCreate, PartnerOut, PartnerStatsOut, PartnerUpdate
+from pc_core import partners as service
+
+router = APIRouter(prefix="/v1/partners", tags=["partners"])
+_errors = {403: {"description": "Role not allowed"}, 404: {"description": "Not found"}}
+
+
+@router.get("", response_model=list[PartnerOut])
+def list_partners(actor: CurrentUser, db: Db) -> list[dict]:
+    return service.list_partners(db, actor)
+
+
+@router.post(
+    "", response_model=PartnerOut, status_code=status.HTTP_201_CREATED, responses=_errors
+)
+def create_partner(body: PartnerCreate, actor: CurrentUser, db: Db) -> dict:
+    return service.create_partner(db, actor, **body.model_dump())
+
+
+@router.get("/{partner_id}", response_model=PartnerOut, responses=_errors)
+def get_partner(partner_id: str, actor: CurrentUser, db: Db) -> dict:
+    return service.public_partner(service.get_partner_doc(db, actor, partner_id))
+
+
+@router.patch("/{partner_id}", response_model=PartnerOut, responses=_errors)
+def update_partner(partner_id: str, body: PartnerUpdate, actor: CurrentUser, db: Db) -> dict:
+    return service.update_partner(db, actor, partner_id, body.model_dump(exclude_unset=True))
+
+
+@router.get("/{partner_id}/stats", response_model=PartnerStatsOut, responses=_errors)
+def partner_stats(partner_id: str, actor: CurrentUser, db: Db) -> dict:
+    return service.partner_stats(db, actor, partner_id)

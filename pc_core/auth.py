@@ -1,0 +1,173 @@
+"""Sign-in, refresh-token rotation with reuse detection, and sign-out.
+
+Refresh tokens are opaque ``<id>.<secret>`` strings stored hashed. Each sign-in
+starts a *family*; each refresh spends the presented token and issues the next one
+in the same family. A spent token presented again means it was stolen (or the
+client is confused): the whole family is revoked, and both holders must sign in
+again (OAuth 2.0 Security BCP, refresh token rotation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import redis
+from pymongo import ReturnDocument
+from pymongo.database import Database
+
+from pc_core import collections as c
+from pc_core.access import Principal, Role
+from pc_core.errors import Unauthorized
+from pc_core.ids import new_id
+from pc_core.security.jwt_tokens import create_access_token, decode_access_token
+from pc_core.security.opaque_tokens import hash_secret, new_secret, secret_matches, split_token
+from pc_core.security.passwords import hash_password, needs_rehash, verify_password
+from pc_core.settings import Settings
+from pc_core.throttle import WindowCounter
+from pc_core.timeutil import ensure_utc, utcnow
+from pc_core.users import normalise_email, public_user
+
+BAD_CREDENTIALS = "incorrect email or password"
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+    user: dict[str, Any]
+
+
+def _login_counters(settings: Settings, r: redis.Redis) -> tuple[WindowCounter, WindowCounter]:
+    by_email = WindowCounter(
+        r, "login-fail:email", settings.login_max_failures, settings.login_window_seconds
+    )
+    by_ip = WindowCounter(
+        r, "login-fail:ip", settings.login_ip_max_failures, settings.login_window_seconds
+    )
+    return by_email, by_ip
+
+
+def principal_of(user: dict[str, Any]) -> Principal:
+    return Principal(
+        user_id=user["_id"],
+        role=Role(user["role"]),
+        partner_id=user.get("partner_id"),
+        email=user["email"],
+    )
+
+
+def login(
+    db: Database,
+    r: redis.Redis,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    client_ip: str,
+) -> IssuedTokens:
+    """Check the password, throttled per email and per IP in Redis.
+
+    Once an email has ``login_max_failures`` failures in the window, further
+    attempts answer 429 until the window ends, even with the right password:
+    otherwise the throttle would still let a guesser confirm a hit.
+    """
+    email = normalise_email(email)
+    by_email, by_ip = _login_counters(settings, r)
+    message = "too many failed sign-in attempts; try again later"
+    by_email.check(email, message)
+    by_ip.check(client_ip, message)
+    user = db[c.USERS].find_one({"email": email})
+    ok = verify_password(password, user["password_hash"] if user else None)
+    if not ok or user is None or not user.get("active", True):
+        by_email.hit(email)
+        by_ip.hit(client_ip)
+        raise Unauthorized(BAD_CREDENTIALS)
+    by_email.reset(email)
+    if needs_rehash(user["password_hash"]):
+        db[c.USERS].update_one(
+            {"_id": user["_id"]}, {"$set": {"password_hash": hash_password(password)}}
+        )
+    return _issue(db, settings, user, family_id=new_id())
+
+
+def _issue(db: Database, settings: Settings, user: dict[str, Any], family_id: str) -> IssuedTokens:
+    access, access_ttl = create_access_token(settings, user["_id"])
+    refresh_ttl = int(timedelta(days=settings.refresh_token_days).total_seconds())
+    now = utcnow()
+    token_id, secret = new_id(), new_secret()
+    db[c.REFRESH_TOKENS].insert_one(
+        {
+            "_id": token_id,
+            "secret_hash": hash_secret(secret),
+            "family_id": family_id,
+            "user_id": user["_id"],
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=refresh_ttl),
+            "spent_at": None,
+        }
+    )
+    db[c.REFRESH_FAMILIES].update_one(
+        {"_id": family_id},
+        {"$setOnInsert": {"user_id": user["_id"], "created_at": now, "revoked_at": None}},
+        upsert=True,
+    )
+    return IssuedTokens(access, access_ttl, f"{token_id}.{secret}", refresh_ttl, public_user(user))
+
+
+def _revoke_family(db: Database, family_id: str) -> None:
+    db[c.REFRESH_FAMILIES].update_one(
+        {"_id": family_id}, {"$set": {"revoked_at": utcnow()}}
+    )
+
+
+def refresh(db: Database, settings: Settings, token: str) -> IssuedTokens:
+    parts = split_token(token)
+    if parts is None:
+        raise Unauthorized("invalid refresh token")
+    token_id, secret = parts
+    stored = db[c.REFRESH_TOKENS].find_one({"_id": token_id})
+    if stored is None or not secret_matches(secret, stored["secret_hash"]):
+        raise Unauthorized("invalid refresh token")
+    family = db[c.REFRESH_FAMILIES].find_one({"_id": stored["family_id"]})
+    if family is None or family.get("revoked_at") is not None:
+        raise Unauthorized("refresh token revoked; sign in again")
+    if ensure_utc(stored["expires_at"]) <= utcnow():
+        raise Unauthorized("refresh token expired; sign in again")
+    # Spend it atomically: of two concurrent refreshes with one token, one wins and
+    # the other is treated as reuse.
+    spent = db[c.REFRESH_TOKENS].find_one_and_update(
+        {"_id": token_id, "spent_at": None},
+        {"$set": {"spent_at": utcnow()}},
+        return_document=ReturnDocument.AFTER,
+    )
+    if spent is None:
+        _revoke_family(db, stored["family_id"])
+        raise Unauthorized("refresh token already used; every session of this sign-in is revoked")
+    user = db[c.USERS].find_one({"_id": stored["user_id"]})
+    if user is None or not user.get("active", True):
+        _revoke_family(db, stored["family_id"])
+        raise Unauthorized("account no longer active")
+    return _issue(db, settings, user, family_id=stored["family_id"])
+
+
+def logout(db: Database, token: str | None) -> None:
+    """Revoke the sign-in the refresh token belongs to; unknown tokens are ignored."""
+    parts = split_token(token) if token else None
+    if parts is None:
+        return
+    stored = db[c.REFRESH_TOKENS].find_one({"_id": parts[0]})
+    if stored is not None and secret_matches(parts[1], stored["secret_hash"]):
+        _revoke_family(db, stored["family_id"])
+
+
+def authenticate_access_token(db: Database, settings: Settings, token: str) -> dict[str, Any]:
+    """The active user behind an access token, re-read so role changes apply at once."""
+    user_id = decode_access_token(settings, token)
+    user = db[c.USERS].find_one({"_id": user_id})
+    if user is None or not user.get("active", True):
+        raise Unauthorized("invalid token")
+    return user

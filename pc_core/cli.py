@@ -1,0 +1,60 @@
+"""The ``pc`` command: run the whole platform, seed demo data, create an owner."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from pc_core.settings import Settings, get_settings
+
+app = typer.Typer(help="Partner Connector: lead marketplace and CRM sync.", no_args_is_help=True)
+
+
+def _db(settings: Settings):
+    from pc_core.db import get_db
+    from pc_core.indexes import ensure_indexes
+
+    db = get_db(settings)
+    ensure_indexes(db)
+    return db
+
+
+@app.command("create-owner")
+def create_owner(
+    email: Annotated[str, typer.Option(help="The owner's email")],
+    password: Annotated[str, typer.Option(help="At least 8 characters", prompt=True,
+                                          hide_input=True)],
+) -> None:
+    """Create the platform owner, or reset its password (bootstrap of a fresh install)."""
+    from pc_core.users import upsert_owner
+
+    settings = get_settings()
+    settings.check_production_ready()
+    user = upsert_owner(_db(settings), email, password, partner_id=None)
+    typer.echo(f"owner {user['email']} ready (id {user['id']})")
+
+
+@app.command()
+def seed() -> None:
+    """Insert the demo data (idempotent)."""
+    from pc_core.demo_seed import seed_demo
+
+    result = seed_demo(_db(get_settings()))
+    typer.echo(f"demo data ready ({result['leads_created']} new leads)")
+
+
+@app.command()
+def run(
+    no_dagster: Annotated[bool, typer.Option(help="Skip the Dagster webserver/daemon")] = False,
+) -> None:
+    """Start storage, Redis, the sandbox, the API and Dagster; seed; wait for Ctrl-C."""
+    from pc_core.runner import run_platform
+
+    sys.exit(run_platform(get_settings(), with_dagster=not no_dagster))
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+

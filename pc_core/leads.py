@@ -1,0 +1,227 @@
+"""The lead inventory: each partner's leads, their canonical stage and marketplace
+status, notes, and the per-field change times that conflict resolution relies on."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.database import Database
+
+from pc_core import collections as c
+from pc_core.access import Principal
+from pc_core.errors import BadRequest, Conflict, NotFound
+from pc_core.ids import new_id, sort_key, time_bound
+from pc_core.lead_models import LeadCreate, LeadFields, LeadUpdate
+from pc_core.pagination import add_key_range, fetch_page
+from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
+from pc_core.timeutil import utcnow
+
+# Fields whose last change time is kept, for "most recent change wins".
+TRACKED_FIELDS = (
+    "title", "company", "contact_name", "contact_email", "contact_phone", "company_size",
+    "industry", "location", "budget_cents", "amount_cents", "price_cents", "stage", "status",
+)
+SEARCHED_FIELDS = ("title", "company", "contact_name", "contact_email")
+
+
+def search_text(fields: dict[str, Any]) -> str:
+    """Lower-cased text the ``q`` filter matches against."""
+    return " ".join(str(fields[f]).lower() for f in SEARCHED_FIELDS if fields.get(f))
+
+
+def public_lead(doc: dict[str, Any]) -> dict[str, Any]:
+    out = {k: doc.get(k) for k in TRACKED_FIELDS}
+    out.update(
+        id=doc["_id"],
+        partner_id=doc["partner_id"],
+        buyer_partner_id=doc.get("buyer_partner_id"),
+        source=doc.get("source", "manual"),
+        external_id=doc.get("external_id"),
+        notes=doc.get("notes", []),
+        created_at=doc["created_at"],
+        updated_at=doc.get("updated_at", doc["created_at"]),
+    )
+    return out
+
+
+def build_lead_doc(
+    partner_id: str,
+    fields: LeadFields,
+    *,
+    source: str,
+    now: datetime,
+    lead_id: str | None = None,
+    status: LeadStatus | None = None,
+    created_by: str | None = None,
+) -> dict[str, Any]:
+    """A complete new lead document; shared by the API, the CSV import and the seed."""
+    values = fields.model_dump(mode="json", exclude={"partner_id", "status"})
+    stage = Stage(values["stage"])
+    initial = status or LeadStatus.OPEN
+    if initial not in MANUAL_STATUSES:
+        raise BadRequest("a new lead can only be open, listed or archived")
+    doc_id = lead_id or new_id()
+    doc: dict[str, Any] = {
+        "_id": doc_id,
+        "partner_id": partner_id,
+        **values,
+        "status": status_for_new_stage(stage, initial).value,
+        "source": source,
+        "buyer_partner_id": None,
+        "notes": [],
+        "search_text": search_text(values),
+        "created_at": now,
+        "updated_at": now,
+        "sort_key": sort_key(now, doc_id),
+        "field_times": {f: now for f in TRACKED_FIELDS},
+        "created_by": created_by,
+        "rev": 1,
+    }
+    return doc
+
+
+def target_partner(db: Database, actor: Principal, requested: str | None) -> str:
+    actor.require_writer()
+    partner_id = requested if actor.is_owner and requested else actor.partner_id
+    if partner_id is None:
+        raise BadRequest("partner_id is required")
+    if requested and requested != partner_id:
+        raise NotFound("partner not found")
+    if db[c.PARTNERS].find_one({"_id": partner_id}, {"_id": 1}) is None:
+        raise NotFound("partner not found")
+    return partner_id
+
+
+def create_lead(db: Database, actor: Principal, data: LeadCreate) -> dict[str, Any]:
+    partner_id = target_partner(db, actor, data.partner_id)
+    doc = build_lead_doc(
+        partner_id, data, source="manual", now=utcnow(), status=data.status,
+        created_by=actor.user_id,
+    )
+    db[c.LEADS].insert_one(doc)
+    return public_lead(doc)
+
+
+def get_lead_doc(db: Database, actor: Principal, lead_id: str) -> dict[str, Any]:
+    doc = db[c.LEADS].find_one({"_id": lead_id})
+    if doc is None or not (
+        actor.can_see_partner(doc["partner_id"])
+        or (doc.get("buyer_partner_id") and actor.can_see_partner(doc["buyer_partner_id"]))
+    ):
+        raise NotFound("lead not found")
+    return doc
+
+
+def list_leads(
+    db: Database,
+    actor: Principal,
+    *,
+    status: LeadStatus | None = None,
+    stage: Stage | None = None,
+    q: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    partner_id: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest first, keyset-paginated; each filter combination has an index."""
+    match: dict[str, Any] = {}
+    scoped = actor.scoped_partner_id(partner_id)
+    if scoped is not None:
+        match["partner_id"] = scoped
+    if status is not None:
+        match["status"] = status.value
+    if stage is not None:
+        match["stage"] = stage.value
+    if q:
+        match["search_text"] = {"$regex": re.escape(q.strip().lower())}
+    add_key_range(
+        match,
+        cursor,
+        lower=time_bound(created_from) if created_from else None,
+        upper=time_bound(created_to) if created_to else None,
+    )
+    docs, next_cursor = fetch_page(db[c.LEADS], match, limit)
+    return [public_lead(d) for d in docs], next_cursor
+
+
+def _status_change(current: LeadStatus, wanted: LeadStatus) -> LeadStatus:
+    if wanted == current:
+        return current
+    if current not in MANUAL_STATUSES or wanted not in MANUAL_STATUSES:
+        raise Conflict(
+            f"a {current.value} lead cannot be set to {wanted.value} by hand; "
+            "reservations and sales change it"
+        )
+    return wanted
+
+
+def update_lead(
+    db: Database, actor: Principal, lead_id: str, data: LeadUpdate
+) -> dict[str, Any]:
+    doc = get_lead_doc(db, actor, lead_id)
+    actor.require_write_on_partner(doc["partner_id"], "lead")
+    changes = data.model_dump(mode="json", exclude_unset=True)
+    now = utcnow()
+    current_status = LeadStatus(doc["status"])
+    new_status = current_status
+    if "status" in changes and changes["status"] is not None:
+        new_status = _status_change(current_status, LeadStatus(changes["status"]))
+    if changes.get("stage"):
+        new_status = status_for_new_stage(Stage(changes["stage"]), new_status)
+    changes["status"] = new_status.value
+    changed = {k: v for k, v in changes.items() if doc.get(k) != v}
+    if not changed:
+        return public_lead(doc)
+    field_times = {**doc.get("field_times", {}), **{f: now for f in changed}}
+    merged = {**doc, **changed}
+    update: dict[str, Any] = {
+        **changed,
+        "updated_at": now,
+        "field_times": field_times,
+        "search_text": search_text(merged),
+    }
+    # Compare-and-set on the revision: a reservation or another edit that lands
+    # between our read and our write wins, and this caller gets a 409.
+    after = _write_if_unchanged(db, doc, update)
+    if after is None:
+        raise Conflict("the lead changed meanwhile; reload and try again")
+    return public_lead(after)
+
+
+def add_note(db: Database, actor: Principal, lead_id: str, body: str) -> dict[str, Any]:
+    doc = get_lead_doc(db, actor, lead_id)
+    actor.require_write_on_partner(doc["partner_id"], "lead")
+    now = utcnow()
+    note = {"id": new_id(), "body": body, "author_id": actor.user_id, "created_at": now}
+    # Whole-array write under compare-and-set, retried on a concurrent change: the
+    # embedded store mangles $push of sub-documents and dotted $set of dates.
+    for _ in range(5):
+        update = {
+            "notes": [*doc.get("notes", []), note],
+            "updated_at": now,
+            "field_times": {**doc.get("field_times", {}), "notes": now},
+        }
+        if _write_if_unchanged(db, doc, update) is not None:
+            return note
+        doc = get_lead_doc(db, actor, lead_id)
+    raise Conflict("the lead is being changed by others; try again")
+
+
+def _write_if_unchanged(
+    db: Database, doc: dict[str, Any], update: dict[str, Any]
+) -> dict[str, Any] | None:
+    """``$set`` whole fields if the lead is still at the revision we read.
+
+    Whole fields only (no dotted paths, no ``$push``), so real MongoDB and the
+    embedded store store the same thing.
+    """
+    return db[c.LEADS].find_one_and_update(
+        {"_id": doc["_id"], "rev": doc.get("rev", 1)},
+        {"$set": update, "$inc": {"rev": 1}},
+        return_document=ReturnDocument.AFTER,
+    )

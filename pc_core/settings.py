@@ -1,0 +1,136 @@
+"""Runtime settings, read once from the environment.
+
+Well-known names (``MONGODB_URI``, ``REDIS_URL``) keep their usual spelling so that
+hosting platforms can inject them; everything of ours carries the ``PC_`` prefix.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development defaults. They make a fresh clone run; production refuses them.
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789"
+DEV_TOKEN_ENCRYPTION_KEY = "ZGV2LWluc2VjdXJlLWVuY3J5cHRpb24ta2V5LTAxMjM="  # Fernet-shaped
+DEV_HUBSPOT_CLIENT_SECRET = "pc-sandbox-secret"
+DEV_STRIPE_SECRET_KEY = "sk_test_pc_sandbox"
+DEV_STRIPE_WEBHOOK_SECRET = "whsec_pc_sandbox"
+DEV_MAILGUN_API_KEY = "key-pc-sandbox"
+DEV_CHILIPIPER_SECRET = "chilipiper-dev-secret"
+
+Environment = Literal["development", "test", "production"]
+
+
+class Settings(BaseSettings):
+    """Every knob of the platform. Ports, URLs and secrets all come from here."""
+
+    model_config = SettingsConfigDict(env_prefix="PC_", extra="ignore", env_file=None)
+
+    env: Environment = "development"
+
+    mongodb_uri: str = Field(
+        default="mongodb://127.0.0.1:27017",
+        validation_alias=AliasChoices("MONGODB_URI", "PC_MONGODB_URI"),
+    )
+    mongodb_db: str = Field(
+        default="partner_connector",
+        validation_alias=AliasChoices("MONGODB_DB", "PC_MONGODB_DB"),
+    )
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("REDIS_URL", "PC_REDIS_URL"),
+    )
+
+    secret_key: str = DEV_SECRET_KEY
+    token_encryption_key: str = DEV_TOKEN_ENCRYPTION_KEY
+
+    # Where `pc run` keeps the embedded store, Redis dump, Dagster home and logs.
+    data_dir: Path = Path(".pc")
+    host: str = "127.0.0.1"
+    api_port: int = 8000
+    dagster_port: int = 3000
+    sandbox_port: int = 8090
+    mongo_port: int = 27017
+    redis_port: int = 6380
+    public_url: str = "http://127.0.0.1:8000"
+
+    access_token_minutes: int = 30
+    refresh_token_days: int = 30
+    cookie_secure: bool | None = None  # None: Secure everywhere but development
+
+    login_max_failures: int = 5
+    login_window_seconds: int = 15 * 60
+    login_ip_max_failures: int = 50
+
+    import_max_bytes: int = 10 * 1024 * 1024
+    import_max_rows: int = 50_000
+    default_lead_price_cents: int = 50_000
+
+    hubspot_base_url: str = "http://127.0.0.1:8090/hubspot"
+    hubspot_client_id: str = "pc-sandbox-client"
+    hubspot_client_secret: str = DEV_HUBSPOT_CLIENT_SECRET
+
+    stripe_api_base: str = "http://127.0.0.1:8090/stripe"
+    stripe_secret_key: str = DEV_STRIPE_SECRET_KEY
+    stripe_webhook_secret: str = DEV_STRIPE_WEBHOOK_SECRET
+
+    mailgun_base_url: str = "http://127.0.0.1:8090/mailgun"
+    mailgun_domain: str = "sandbox.partner-connector.local"
+    mailgun_api_key: str = DEV_MAILGUN_API_KEY
+
+    chilipiper_secret: str = DEV_CHILIPIPER_SECRET
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.env != "development"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def insecure_secrets(self) -> list[str]:
+        """Names of secrets still at a development default or empty.
+
+        Production must not start with any of them: a default secret key lets anyone
+        mint tokens, a default encryption key exposes every stored HubSpot token.
+        """
+        checks = {
+            "PC_SECRET_KEY": (self.secret_key, DEV_SECRET_KEY),
+            "PC_TOKEN_ENCRYPTION_KEY": (self.token_encryption_key, DEV_TOKEN_ENCRYPTION_KEY),
+            "PC_HUBSPOT_CLIENT_SECRET": (self.hubspot_client_secret, DEV_HUBSPOT_CLIENT_SECRET),
+            "PC_STRIPE_SECRET_KEY": (self.stripe_secret_key, DEV_STRIPE_SECRET_KEY),
+            "PC_STRIPE_WEBHOOK_SECRET": (self.stripe_webhook_secret, DEV_STRIPE_WEBHOOK_SECRET),
+            "PC_MAILGUN_API_KEY": (self.mailgun_api_key, DEV_MAILGUN_API_KEY),
+            "PC_CHILIPIPER_SECRET": (self.chilipiper_secret, DEV_CHILIPIPER_SECRET),
+        }
+        bad = [name for name, (value, default) in checks.items() if not value or value == default]
+        if len(self.secret_key) < 32 and "PC_SECRET_KEY" not in bad:
+            bad.append("PC_SECRET_KEY")
+        return bad
+
+    def check_production_ready(self) -> None:
+        """Refuse to run production on default or missing secrets, naming them."""
+        if not self.is_production:
+            return
+        bad = self.insecure_secrets()
+        if bad:
+            raise InsecureSettingsError(
+                "refusing to start with PC_ENV=production: these secrets are missing or "
+                "still at their development default: " + ", ".join(bad)
+            )
+
+
+class InsecureSettingsError(RuntimeError):
+    """Raised at start-up when production is configured with development secrets."""
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests build their own ``Settings`` instead."""
+    return Settings()

@@ -1,0 +1,16 @@
+"""Timezone-aware UTC time, the only kind the platform stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def ensure_utc(value: datetime) -> datetime:
+    """Naive datetimes are taken as UTC (that is how Mongo hands them back)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

@@ -1,0 +1,184 @@
+"""Users: accounts that sign in, each with a role and (except possibly the owner) a
+partner. Emails are stored lower-case and unique."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from pc_core import collections as c
+from pc_core.access import Principal, Role
+from pc_core.errors import BadRequest, Conflict, Forbidden, NotFound
+from pc_core.ids import new_id
+from pc_core.security.passwords import MIN_PASSWORD_LENGTH, hash_password
+from pc_core.timeutil import utcnow
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def public_user(doc: dict[str, Any]) -> dict[str, Any]:
+    """What callers may see of a user: never the password hash."""
+    return {
+        "id": doc["_id"],
+        "email": doc["email"],
+        "name": doc.get("name", ""),
+        "role": doc["role"],
+        "partner_id": doc.get("partner_id"),
+        "active": doc.get("active", True),
+        "created_at": doc["created_at"],
+        "updated_at": doc.get("updated_at", doc["created_at"]),
+    }
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadRequest(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def _check_partner_exists(db: Database, partner_id: str | None) -> None:
+    if partner_id is None:
+        return
+    if db[c.PARTNERS].find_one({"_id": partner_id}, {"_id": 1}) is None:
+        raise NotFound("partner not found")
+
+
+def _check_grant(actor: Principal, role: Role, partner_id: str | None) -> None:
+    """An admin may hand out admin or user roles on its own partner, nothing more."""
+    if actor.is_owner:
+        return
+    actor.require_writer()
+    if role is Role.OWNER:
+        raise Forbidden("only the owner can create or promote an owner")
+    if partner_id != actor.partner_id:
+        raise NotFound("partner not found")
+
+
+def create_user(
+    db: Database,
+    actor: Principal,
+    *,
+    email: str,
+    password: str,
+    role: Role,
+    partner_id: str | None,
+    name: str = "",
+) -> dict[str, Any]:
+    if not actor.is_owner:
+        partner_id = partner_id or actor.partner_id
+    _check_grant(actor, role, partner_id)
+    if role is not Role.OWNER and partner_id is None:
+        raise BadRequest("admins and users belong to a partner: partner_id is required")
+    _check_partner_exists(db, partner_id)
+    _check_password(password)
+    now = utcnow()
+    doc = {
+        "_id": new_id(),
+        "email": normalise_email(email),
+        "name": name,
+        "password_hash": hash_password(password),
+        "role": role.value,
+        "partner_id": partner_id,
+        "active": True,
+        "created_at": now,
+        "updated_at": now,
+    }
+    try:
+        db[c.USERS].insert_one(doc)
+    except DuplicateKeyError:
+        raise Conflict("a user with this email already exists")
+    return public_user(doc)
+
+
+def get_user_doc(db: Database, actor: Principal, user_id: str) -> dict[str, Any]:
+    doc = db[c.USERS].find_one({"_id": user_id})
+    if doc is None or not actor.can_see_partner(doc.get("partner_id")):
+        raise NotFound("user not found")
+    if doc["role"] == Role.OWNER and not actor.is_owner:
+        raise NotFound("user not found")
+    return doc
+
+
+def list_users(db: Database, actor: Principal, partner_id: str | None = None) -> list[dict]:
+    scoped = actor.scoped_partner_id(partner_id)
+    query: dict[str, Any] = {} if scoped is None else {"partner_id": scoped}
+    if not actor.is_owner:
+        query["role"] = {"$ne": Role.OWNER.value}
+    docs = db[c.USERS].find(query).sort("created_at", 1).limit(1000)
+    return [public_user(d) for d in docs]
+
+
+def update_user(
+    db: Database, actor: Principal, user_id: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    doc = get_user_doc(db, actor, user_id)
+    actor.require_writer()
+    new_role = Role(changes.get("role", doc["role"]))
+    new_partner = changes.get("partner_id", doc.get("partner_id"))
+    if not actor.is_owner and "partner_id" in changes and new_partner != doc.get("partner_id"):
+        raise Forbidden("only the owner can move a user to another partner")
+    _check_grant(actor, new_role, new_partner)
+    if doc["_id"] == actor.user_id and new_role.value != doc["role"]:
+        raise Conflict("you cannot change your own role")
+    if "partner_id" in changes:
+        _check_partner_exists(db, new_partner)
+    update: dict[str, Any] = {"updated_at": utcnow()}
+    for field in ("name", "active", "role", "partner_id"):
+        if field in changes:
+            value = changes[field]
+            update[field] = value.value if isinstance(value, Role) else value
+    if "email" in changes:
+        update["email"] = normalise_email(changes["email"])
+    if changes.get("password"):
+        _check_password(changes["password"])
+        update["password_hash"] = hash_password(changes["password"])
+    try:
+        after = db[c.USERS].find_one_and_update(
+            {"_id": doc["_id"]}, {"$set": update}, return_document=True
+        )
+    except DuplicateKeyError:
+        raise Conflict("a user with this email already exists")
+    if after is None:
+        raise NotFound("user not found")
+    return public_user(after)
+
+
+def delete_user(db: Database, actor: Principal, user_id: str) -> None:
+    doc = get_user_doc(db, actor, user_id)
+    actor.require_writer()
+    _check_grant(actor, Role(doc["role"]), doc.get("partner_id"))
+    if doc["_id"] == actor.user_id:
+        raise Conflict("you cannot delete yourself")
+    db[c.USERS].delete_one({"_id": doc["_id"]})
+
+
+def upsert_owner(db: Database, email: str, password: str, partner_id: str | None) -> dict:
+    """Create the owner, or reset its password and role (``pc create-owner``)."""
+    _check_password(password)
+    now = utcnow()
+    email = normalise_email(email)
+    db[c.USERS].update_one(
+        {"email": email},
+        {
+            "$set": {
+                "password_hash": hash_password(password),
+                "role": Role.OWNER.value,
+                "active": True,
+                "updated_at": now,
+            },
+            "$setOnInsert": {
+                "_id": new_id(),
+                "email": email,
+                "name": "Owner",
+                "partner_id": partner_id,
+                "created_at": now,
+            },
+        },
+        upsert=True,
+    )
+    doc = db[c.USERS].find_one({"email": email})
+    assert doc is not None
+    return public_user(doc)

@@ -1,0 +1,1 @@
+"""Jobs that are not asset materialisations."""

