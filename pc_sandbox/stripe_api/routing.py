@@ -32,17 +32,20 @@ async def _idempotent(request: Request, key: str, original: Handler) -> Response
     body = await request.body()
     print_ = idempotency.fingerprint(request.method, request.url.path, body)
     lock = _key_locks.setdefault(key, asyncio.Lock())
-    async with lock:
-        record = idempotency.lookup(key, print_)
-        if record is not None:
-            response = Response(record.body, record.status, media_type="application/json")
-            response.headers["Idempotent-Replayed"] = "true"
+    try:
+        async with lock:
+            record = idempotency.lookup(key, print_)
+            if record is not None:
+                response = Response(record.body, record.status, media_type="application/json")
+                response.headers["Idempotent-Replayed"] = "true"
+                return response
+            response = await _call(original, request)
+            if idempotency.should_save(response.status_code):
+                idempotency.save(key, print_, response.status_code, bytes(response.body))
             return response
-        response = await _call(original, request)
-        if idempotency.should_save(response.status_code):
-            idempotency.save(key, print_, response.status_code, bytes(response.body))
-    _key_locks.pop(key, None)
-    return response
+    finally:
+        if not lock.locked():
+            _key_locks.pop(key, None)
 
 
 async def _call(original: Handler, request: Request) -> Response:

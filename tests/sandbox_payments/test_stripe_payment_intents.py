@@ -175,3 +175,19 @@ def test_admin_succeed_and_fail(
     assert failed["status"] == "requires_payment_method"
     assert failed["last_payment_error"]["code"] == "card_declined"
     assert stripe_admin.post(f"/payment_intents/{good.id}/fail").status_code == 409
+
+
+def test_concurrent_retries_with_one_key_create_one_intent(
+    stripe_client: stripe.StripeClient,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def create(_: int) -> str:
+        return stripe_client.v1.payment_intents.create(
+            params={"amount": 300, "currency": "usd"}, options={"idempotency_key": "race-1"}
+        ).id
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = set(pool.map(create, range(8)))
+    assert len(ids) == 1
+    assert len(stripe_client.v1.payment_intents.list().data) == 1
