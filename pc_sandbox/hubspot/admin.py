@@ -1,0 +1,251 @@
+"""Admin routes under ``/hubspot/_sandbox/``: portals, switches, stats, clock, token expiry.
+
+These are not HubSpot's API; they let tests, the demo and benchmarks set the stage (generate
+portals, turn faults on, count requests, move time) without reaching into the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from . import clock, config, errors, generator, limits, mutations, oauth, persistence, webhooks
+from .routing import HubSpotRoute, json_body
+from .state import Portal, SandboxState, canonical_type, get_state, replace_state
+
+router = APIRouter(prefix="/_sandbox", route_class=HubSpotRoute)
+MAX_OBJECTS = 1_000_000
+
+
+def _portal(portal_id: str) -> Portal:
+    try:
+        portal = get_state().portals.get(int(portal_id))
+    except ValueError:
+        portal = None
+    if portal is None:
+        raise errors.not_found(f"portal {portal_id} not found")
+    return portal
+
+
+def _summary(portal: Portal) -> dict[str, Any]:
+    connected = portal.id in get_state().oauth.connected_portals()
+    return {**portal.summary(), "connected": connected}
+
+
+@router.get("/portals")
+async def list_portals() -> dict[str, Any]:
+    """Every portal with object counts."""
+    return {"results": [_summary(p) for p in get_state().portals.values()]}
+
+
+@router.post("/portals", status_code=201)
+async def create_portal(request: Request) -> JSONResponse:
+    """Generate a portal: {name?, contacts, deals, pipelines 1..3, seed?}."""
+    body = await json_body(request)
+    try:
+        contacts = int(body.get("contacts", 100))
+        deals = int(body.get("deals", 100))
+        pipelines = int(body.get("pipelines", 2))
+        seed = None if body.get("seed") is None else int(body["seed"])
+    except (TypeError, ValueError):
+        raise errors.validation_error("contacts, deals, pipelines and seed must be integers")
+    if not (0 <= contacts <= MAX_OBJECTS and 0 <= deals <= MAX_OBJECTS):
+        raise errors.validation_error(f"contacts and deals must be within 0..{MAX_OBJECTS}")
+    if not 1 <= pipelines <= 3:
+        raise errors.validation_error("pipelines must be 1..3")
+    started = time.perf_counter()
+    state = get_state()
+    # Off the event loop, so /health and other portals keep answering during a big build.
+    portal = await asyncio.to_thread(
+        generator.generate_portal, state, name=body.get("name"), contacts=contacts,
+        deals=deals, pipelines=pipelines, seed=seed)
+    persistence.mark_dirty()
+    out = {**_summary(portal), "generated_in_s": round(time.perf_counter() - started, 3)}
+    return JSONResponse(out, 201)
+
+
+@router.get("/portals/{portal_id}")
+async def get_portal(portal_id: str) -> dict[str, Any]:
+    """One portal with its pipelines and custom properties."""
+    portal = _portal(portal_id)
+    return {**_summary(portal), "pipelines": portal.pipelines,
+            "custom_properties": {t: sorted(v) for t, v in portal.custom_properties.items()}}
+
+
+@router.delete("/portals/{portal_id}", status_code=204)
+async def delete_portal(portal_id: str) -> Response:
+    """Remove a portal and its tokens."""
+    portal = _portal(portal_id)
+    state = get_state()
+    del state.portals[portal.id]
+    for table in (state.oauth.access, state.oauth.refresh, state.oauth.codes):
+        for key in [k for k, v in table.items() if v.portal_id == portal.id]:
+            del table[key]
+    persistence.mark_dirty()
+    return Response(status_code=204)
+
+
+@router.post("/portals/{portal_id}/tokens", status_code=201)
+async def mint_tokens(portal_id: str, request: Request) -> JSONResponse:
+    """Issue tokens for a portal without the browser dance: {scopes?} → token answer."""
+    portal = _portal(portal_id)
+    body = await json_body(request)
+    scopes = body.get("scopes")
+    if scopes is not None and (not isinstance(scopes, list)
+                               or any(s not in config.KNOWN_SCOPES for s in scopes)):
+        raise errors.validation_error(f"scopes must be a subset of {list(config.KNOWN_SCOPES)}")
+    out = oauth.mint(get_state(), portal.id, scopes)
+    return JSONResponse({**out, "portal_id": portal.id}, 201)
+
+
+@router.post("/portals/{portal_id}/touch")
+async def touch(portal_id: str, request: Request) -> dict[str, Any]:
+    """Modify records: {object_type?, ids? | count?, properties?, seed?} → ids and new time.
+
+    Without ``properties`` only the modified time moves (like a pipeline edit).
+    """
+    portal = _portal(portal_id)
+    body = await json_body(request)
+    otype = canonical_type(str(body.get("object_type", "deals")))
+    if otype is None:
+        raise errors.validation_error("object_type must be contacts, deals or notes")
+    store = portal.store(otype)
+    props = mutations.validate(portal, otype, body.get("properties") or {})
+    if body.get("ids") is not None:
+        ids = [int(i) for i in body["ids"]]
+        missing = [i for i in ids if store.get(i) is None]
+        if missing:
+            raise errors.not_found(f"{otype} not found: {missing[:20]}")
+    else:
+        count = min(int(body.get("count", 1)), len(store.active_ids))
+        rng = random.Random(body.get("seed"))
+        ids = sorted(rng.sample(store.active_ids, count)) if count else []
+    ts = clock.now_ms()
+    if len(ids) > 1000 and not props:
+        # bulk bump: one re-sort instead of thousands of list shifts
+        for i in ids:
+            store.records[i].updated = max(ts, store.records[i].updated)
+        store.mod_index = sorted((store.records[i].updated, i) for i in store.active_ids)
+        persistence.mark_dirty()
+    else:
+        for i in ids:
+            rec = store.records[i]
+            if props:
+                mutations.update(portal, otype, rec, props, ts, source="CRM_UI")
+            else:
+                mutations.touch(portal, otype, rec, ts)
+    return {"object_type": otype, "count": len(ids), "ids": [str(i) for i in ids],
+            "updatedAt": clock.iso(ts), "updated_ms": ts}
+
+
+@router.post("/portals/{portal_id}/simulate")
+async def simulate(portal_id: str, request: Request) -> dict[str, Any]:
+    """Random CRM activity + signed webhooks: {changes, webhook_url?, app_id?, seed?,
+    max_attempts?} → what changed and what was delivered."""
+    portal = _portal(portal_id)
+    body = await json_body(request)
+    changes = int(body.get("changes", 10))
+    if not 0 <= changes <= 100_000:
+        raise errors.validation_error("changes must be within 0..100000")
+    app_id = int(body.get("app_id") or config.app_id())
+    log, events = webhooks.simulate(portal, changes, app_id, body.get("seed"))
+    url = body.get("webhook_url") or config.webhook_url()
+    deliveries: list[dict[str, Any]] = []
+    if url:
+        deliveries = await webhooks.deliver(str(url), events,
+                                            max_attempts=int(body.get("max_attempts", 1)))
+    return {
+        "portal_id": portal.id,
+        "changes": log,
+        "events": events,
+        "webhook_url": url,
+        "sent": bool(url),
+        "deliveries": deliveries,
+    }
+
+
+@router.get("/config")
+async def get_config() -> dict[str, Any]:
+    """Current switches."""
+    return limits.CONFIG.as_dict()
+
+
+@router.put("/config")
+async def put_config(request: Request) -> dict[str, Any]:
+    """Partial update: {rate_limits, fail_500, fail_429, slow_fraction, slow_ms, seed}."""
+    body = await json_body(request)
+    try:
+        limits.CONFIG.update(body)
+    except (TypeError, ValueError) as exc:
+        raise errors.validation_error(str(exc))
+    if "rate_limits" in body:
+        limits.LIMITER.reset()
+    return limits.CONFIG.as_dict()
+
+
+@router.get("/stats")
+async def get_stats() -> dict[str, Any]:
+    """Request counts: total, by_kind, by_status, by_portal, injected faults."""
+    return limits.STATS.as_dict()
+
+
+@router.post("/stats/reset")
+async def reset_stats() -> dict[str, Any]:
+    """Zero the counters (admin requests after this one count again)."""
+    limits.STATS.reset()
+    return limits.STATS.as_dict()
+
+
+@router.post("/reset")
+async def reset(request: Request) -> dict[str, Any]:
+    """Config, stats, rate-limit windows and clock back to defaults; {"state": true} also
+    drops every portal and token."""
+    body = await json_body(request)
+    limits.CONFIG.reset()
+    limits.STATS.reset()
+    limits.LIMITER.reset()
+    clock.set_offset_ms(0)
+    if body.get("state"):
+        replace_state(SandboxState())
+        persistence.mark_dirty()
+    return {"ok": True}
+
+
+@router.post("/tokens/{token}/expire")
+async def expire_token(token: str) -> dict[str, Any]:
+    """Make an access token expired now (the next API call answers 401)."""
+    info = get_state().oauth.access.get(token)
+    if info is None:
+        raise errors.not_found("token not found")
+    info.expires_at = clock.now_ms() - 1
+    persistence.mark_dirty()
+    return {"token": token[:12] + "...", "expires_at": clock.iso(info.expires_at)}
+
+
+@router.get("/clock")
+async def get_clock() -> dict[str, Any]:
+    """Sandbox time and its offset from real time."""
+    return {"now": clock.iso(clock.now_ms()), "now_ms": clock.now_ms(),
+            "offset_ms": clock.offset_ms()}
+
+
+@router.post("/clock")
+async def set_clock(request: Request) -> dict[str, Any]:
+    """{advance_seconds: n} moves time forward; {offset_ms: n} sets the offset (0 = real)."""
+    body = await json_body(request)
+    if "offset_ms" in body:
+        clock.set_offset_ms(int(body["offset_ms"]))
+    if "advance_seconds" in body:
+        clock.advance(float(body["advance_seconds"]))
+    return await get_clock()
+
+
+@router.post("/save")
+async def save_now() -> dict[str, Any]:
+    """Persist immediately (no-op without ``PC_SANDBOX_DATA_DIR``)."""
+    return {"path": persistence.save(get_state())}
