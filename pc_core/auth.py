@@ -110,18 +110,19 @@ def _issue(db: Database, settings: Settings, user: dict[str, Any], family_id: st
             "spent_at": None,
         }
     )
-    db[c.REFRESH_FAMILIES].update_one(
-        {"_id": family_id},
-        {"$setOnInsert": {"user_id": user["_id"], "created_at": now, "revoked_at": None}},
-        upsert=True,
-    )
+    if db[c.REFRESH_FAMILIES].find_one({"_id": family_id}, {"_id": 1}) is None:
+        db[c.REFRESH_FAMILIES].insert_one(
+            {"_id": family_id, "user_id": user["_id"], "created_at": now, "revoked_at": None}
+        )
     return IssuedTokens(access, access_ttl, f"{token_id}.{secret}", refresh_ttl, public_user(user))
 
 
 def _revoke_family(db: Database, family_id: str) -> None:
-    db[c.REFRESH_FAMILIES].update_one(
-        {"_id": family_id}, {"$set": {"revoked_at": utcnow()}}
-    )
+    family = db[c.REFRESH_FAMILIES].find_one({"_id": family_id})
+    if family is not None and family.get("revoked_at") is None:
+        db[c.REFRESH_FAMILIES].replace_one(
+            {"_id": family_id}, {**family, "revoked_at": utcnow()}
+        )
 
 
 def refresh(db: Database, settings: Settings, token: str) -> IssuedTokens:
@@ -139,9 +140,9 @@ def refresh(db: Database, settings: Settings, token: str) -> IssuedTokens:
         raise Unauthorized("refresh token expired; sign in again")
     # Spend it atomically: of two concurrent refreshes with one token, one wins and
     # the other is treated as reuse.
-    spent = db[c.REFRESH_TOKENS].find_one_and_update(
+    spent = db[c.REFRESH_TOKENS].find_one_and_replace(
         {"_id": token_id, "spent_at": None},
-        {"$set": {"spent_at": utcnow()}},
+        {**stored, "spent_at": utcnow()},
         return_document=ReturnDocument.AFTER,
     )
     if spent is None:

@@ -14,6 +14,7 @@ from pymongo.errors import BulkWriteError
 
 from pc_core import collections as c
 from pc_core.access import Role
+from pc_core.docstore import update_with_retry
 from pc_core.lead_models import CompanySize, LeadFields
 from pc_core.leads import build_lead_doc
 from pc_core.partners import slugify
@@ -49,19 +50,14 @@ def demo_logins() -> list[tuple[str, str, str]]:
 def _upsert_user(db: Database, email: str, password: str, role: Role, partner_id: str) -> None:
     now = utcnow()
     email = normalise_email(email)
-    db[c.USERS].update_one(
-        {"_id": f"demo-{email}"},
-        {
-            "$set": {"password_hash": hash_password(password), "active": True, "updated_at": now},
-            "$setOnInsert": {
-                "email": email,
-                "name": email.split("@")[0].title(),
-                "role": role.value,
-                "partner_id": partner_id,
-                "created_at": now,
-            },
-        },
-        upsert=True,
+    user_id = f"demo-{email}"
+    fresh = {"password_hash": hash_password(password), "active": True, "updated_at": now}
+    if db[c.USERS].find_one({"_id": user_id}, {"_id": 1}):
+        update_with_retry(db[c.USERS], user_id, lambda _: fresh, what="user")
+        return
+    db[c.USERS].insert_one(
+        {"_id": user_id, "email": email, "name": email.split("@")[0].title(),
+         "role": role.value, "partner_id": partner_id, "created_at": now, **fresh}
     )
 
 

@@ -24,6 +24,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from pc_core import collections as c
+from pc_core.docstore import replace_if_unchanged
 from pc_core.errors import BadRequest, PayloadTooLarge
 from pc_core.ids import new_id
 from pc_core.lead_models import LeadFields
@@ -269,16 +270,14 @@ def _update_existing(
     values["status"] = status_for_new_stage(Stage(values["stage"]), status).value
     changed = {k: v for k, v in values.items() if current.get(k) != v}
     times = {**current.get("field_times", {}), **{k: now for k in changed if k in TRACKED_FIELDS}}
-    after = db[c.LEADS].find_one_and_update(
-        {"_id": current["_id"], "rev": current.get("rev", 1)},
+    after = replace_if_unchanged(
+        db[c.LEADS],
+        current,
         {
-            "$set": {
-                **values,
-                "updated_at": now,
-                "field_times": times,
-                "search_text": search_text({**current, **values}),
-            },
-            "$inc": {"rev": 1},
+            **values,
+            "updated_at": now,
+            "field_times": times,
+            "search_text": search_text({**current, **values}),
         },
     )
     if after is None:

@@ -7,11 +7,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.access import Principal
+from pc_core.docstore import replace_if_unchanged
 from pc_core.errors import BadRequest, Conflict, NotFound
 from pc_core.ids import new_id, sort_key, time_bound
 from pc_core.lead_models import LeadCreate, LeadFields, LeadUpdate
@@ -187,7 +187,7 @@ def update_lead(
     }
     # Compare-and-set on the revision: a reservation or another edit that lands
     # between our read and our write wins, and this caller gets a 409.
-    after = _write_if_unchanged(db, doc, update)
+    after = replace_if_unchanged(db[c.LEADS], doc, update)
     if after is None:
         raise Conflict("the lead changed meanwhile; reload and try again")
     return public_lead(after)
@@ -198,30 +198,16 @@ def add_note(db: Database, actor: Principal, lead_id: str, body: str) -> dict[st
     actor.require_write_on_partner(doc["partner_id"], "lead")
     now = utcnow()
     note = {"id": new_id(), "body": body, "author_id": actor.user_id, "created_at": now}
-    # Whole-array write under compare-and-set, retried on a concurrent change: the
-    # embedded store mangles $push of sub-documents and dotted $set of dates.
+    # Whole-array write under compare-and-set, retried on a concurrent change
+    # (see docstore: no $push, no $set of dates).
     for _ in range(5):
         update = {
             "notes": [*doc.get("notes", []), note],
             "updated_at": now,
             "field_times": {**doc.get("field_times", {}), "notes": now},
         }
-        if _write_if_unchanged(db, doc, update) is not None:
+        if replace_if_unchanged(db[c.LEADS], doc, update) is not None:
             return note
         doc = get_lead_doc(db, actor, lead_id)
     raise Conflict("the lead is being changed by others; try again")
 
-
-def _write_if_unchanged(
-    db: Database, doc: dict[str, Any], update: dict[str, Any]
-) -> dict[str, Any] | None:
-    """``$set`` whole fields if the lead is still at the revision we read.
-
-    Whole fields only (no dotted paths, no ``$push``), so real MongoDB and the
-    embedded store store the same thing.
-    """
-    return db[c.LEADS].find_one_and_update(
-        {"_id": doc["_id"], "rev": doc.get("rev", 1)},
-        {"$set": update, "$inc": {"rev": 1}},
-        return_document=ReturnDocument.AFTER,
-    )

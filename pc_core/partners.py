@@ -11,6 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from pc_core import collections as c
 from pc_core.access import Principal
+from pc_core.docstore import update_with_retry
 from pc_core.errors import Conflict, Forbidden, NotFound
 from pc_core.ids import new_id
 from pc_core.timeutil import utcnow
@@ -103,13 +104,9 @@ def update_partner(
     if "name" in changes:
         update["slug"] = slugify(changes["name"])
     try:
-        after = db[c.PARTNERS].find_one_and_update(
-            {"_id": partner_id}, {"$set": update}, return_document=True
-        )
+        after = update_with_retry(db[c.PARTNERS], partner_id, lambda _: update, what="partner")
     except DuplicateKeyError:
         raise Conflict("a partner with this name already exists")
-    if after is None:
-        raise NotFound("partner not found")
     return public_partner(after)
 
 

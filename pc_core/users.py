@@ -10,6 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from pc_core import collections as c
 from pc_core.access import Principal, Role
+from pc_core.docstore import replace_if_unchanged, update_with_retry
 from pc_core.errors import BadRequest, Conflict, Forbidden, NotFound
 from pc_core.ids import new_id
 from pc_core.security.passwords import MIN_PASSWORD_LENGTH, hash_password
@@ -125,7 +126,7 @@ def update_user(
         raise Conflict("you cannot change your own role")
     if "partner_id" in changes:
         _check_partner_exists(db, new_partner)
-    update: dict[str, Any] = {"updated_at": utcnow()}
+    update: dict[str, Any] = {}
     for field in ("name", "active", "role", "partner_id"):
         if field in changes:
             value = changes[field]
@@ -135,14 +136,13 @@ def update_user(
     if changes.get("password"):
         _check_password(changes["password"])
         update["password_hash"] = hash_password(changes["password"])
+    update["updated_at"] = utcnow()
     try:
-        after = db[c.USERS].find_one_and_update(
-            {"_id": doc["_id"]}, {"$set": update}, return_document=True
-        )
+        after = replace_if_unchanged(db[c.USERS], doc, update)
     except DuplicateKeyError:
         raise Conflict("a user with this email already exists")
     if after is None:
-        raise NotFound("user not found")
+        raise Conflict("the user changed meanwhile; reload and try again")
     return public_user(after)
 
 
@@ -160,25 +160,20 @@ def upsert_owner(db: Database, email: str, password: str, partner_id: str | None
     _check_password(password)
     now = utcnow()
     email = normalise_email(email)
-    db[c.USERS].update_one(
-        {"email": email},
-        {
-            "$set": {
-                "password_hash": hash_password(password),
-                "role": Role.OWNER.value,
-                "active": True,
-                "updated_at": now,
-            },
-            "$setOnInsert": {
-                "_id": new_id(),
-                "email": email,
-                "name": "Owner",
-                "partner_id": partner_id,
-                "created_at": now,
-            },
-        },
-        upsert=True,
-    )
-    doc = db[c.USERS].find_one({"email": email})
-    assert doc is not None
+    owner_fields = {
+        "password_hash": hash_password(password),
+        "role": Role.OWNER.value,
+        "active": True,
+        "updated_at": now,
+    }
+    existing = db[c.USERS].find_one({"email": email}, {"_id": 1})
+    if existing is not None:
+        doc = update_with_retry(db[c.USERS], existing["_id"], lambda _: owner_fields, what="user")
+        return public_user(doc)
+    doc = {"_id": new_id(), "email": email, "name": "Owner", "partner_id": partner_id,
+           "created_at": now, **owner_fields}
+    try:
+        db[c.USERS].insert_one(doc)
+    except DuplicateKeyError:  # created concurrently: reset that one instead
+        return upsert_owner(db, email, password, partner_id)
     return public_user(doc)
