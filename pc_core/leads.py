@@ -25,6 +25,12 @@ TRACKED_FIELDS = (
     "industry", "location", "budget_cents", "amount_cents", "price_cents", "stage", "status",
 )
 SEARCHED_FIELDS = ("title", "company", "contact_name", "contact_email")
+# What a lead page reads: everything public_lead shows, plus the pagination key.
+PAGE_PROJECTION = dict.fromkeys(
+    (*TRACKED_FIELDS, "partner_id", "buyer_partner_id", "source", "external_id", "notes",
+     "created_at", "updated_at", "sort_key"),
+    1,
+)
 
 
 def search_text(fields: dict[str, Any]) -> str:
@@ -145,7 +151,7 @@ def list_leads(
         lower=time_bound(created_from) if created_from else None,
         upper=time_bound(created_to) if created_to else None,
     )
-    docs, next_cursor = fetch_page(db[c.LEADS], match, limit)
+    docs, next_cursor = fetch_page(db[c.LEADS], match, limit, PAGE_PROJECTION)
     return [public_lead(d) for d in docs], next_cursor
 
 

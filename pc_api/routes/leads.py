@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from pc_api.deps import AppSettings, CurrentUser, Db
+from pc_api.fast_json import FastJSONResponse
 from pc_api.schemas import ImportResult, LeadOut, LeadPage, NoteIn, NoteOut
 from pc_core import leads as service
 from pc_core.errors import PayloadTooLarge
@@ -38,12 +39,12 @@ def list_leads(
     partner_id: Annotated[str | None, Query(description="Owner only")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,
-) -> dict:
+) -> FastJSONResponse:
     items, next_cursor = service.list_leads(
         db, actor, status=status_, stage=stage, q=q, created_from=created_from,
         created_to=created_to, partner_id=partner_id, limit=limit, cursor=cursor,
     )
-    return {"items": items, "next_cursor": next_cursor}
+    return FastJSONResponse({"items": items, "next_cursor": next_cursor})
 
 
 @router.post("", response_model=LeadOut, status_code=status.HTTP_201_CREATED, responses=_errors)

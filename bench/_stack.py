@@ -1,0 +1,71 @@
+"""Shared set-up for the benchmarks: real nx-27017 and redis-server on free ports,
+and the API under uvicorn with one worker, as in production minus the network."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pc_core import devstack  # noqa: E402
+from pc_core.settings import Settings  # noqa: E402
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    api_url: str
+
+
+@contextmanager
+def running_stack() -> Iterator[Stack]:
+    group = devstack.ProcessGroup()
+    try:
+        mongo = devstack.start_nx(group, devstack.free_port(), "memory", None)
+        redis_url = devstack.start_redis(group, devstack.free_port(), None, None)
+        settings = Settings(
+            mongodb_uri=mongo, redis_url=redis_url, mongodb_db=f"bench_{uuid.uuid4().hex[:8]}",
+            login_max_failures=10**9, login_ip_max_failures=10**9,
+        )
+        port = devstack.free_port()
+        api = group.start(
+            "api",
+            [devstack.venv_bin("uvicorn"), "--factory", "pc_api.main:app_factory",
+             "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log"],
+            env={"MONGODB_URI": mongo, "REDIS_URL": redis_url,
+                 "MONGODB_DB": settings.mongodb_db, "PC_LOGIN_MAX_FAILURES": "1000000000",
+                 "PC_LOGIN_IP_MAX_FAILURES": "1000000000"},
+        )
+        url = f"http://127.0.0.1:{port}"
+        devstack.wait_until(lambda: devstack.http_answers(url + "/health"), 60, "API", api)
+        yield Stack(settings, url)
+    finally:
+        group.stop_all()
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def summary(label: str, values: list[float]) -> str:
+    return (f"{label:<28} p50 {pct(values, 50):7.2f} ms   p99 {pct(values, 99):7.2f} ms   "
+            f"mean {statistics.fmean(values):7.2f} ms")
+
+
+def server_timing(header: str) -> dict[str, float]:
+    out = {}
+    for part in header.split(","):
+        name, _, dur = part.strip().partition(";dur=")
+        out[name] = float(dur)
+    return out
+
+
+os.environ.setdefault("PYTHONUNBUFFERED", "1")
