@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 
 from . import clock, errors, persistence, render
-from .routing import HubSpotRoute, gate, json_body, object_type_or_404
+from .routing import FastJSON, HubSpotRoute, gate, json_body, object_type_or_404
 from .state import Portal
 
 router = APIRouter(route_class=HubSpotRoute)
@@ -25,7 +24,7 @@ def _to_entries(from_type: str, to_type: str, ids: list[int]) -> list[dict[str, 
 
 @router.post("/crm/v4/associations/{from_type}/{to_type}/batch/read")
 async def batch_read(from_type: str, to_type: str, request: Request,
-                     portal: Portal = Depends(gate)) -> JSONResponse:
+                     portal: Portal = Depends(gate)) -> FastJSON:
     """Associations of up to 1,000 objects; ids without any come back as 207 errors."""
     ftype, ttype = object_type_or_404(from_type), object_type_or_404(to_type)
     started = clock.now_ms()
@@ -52,7 +51,7 @@ async def batch_read(from_type: str, to_type: str, request: Request,
                 f"No {ttype} are associated with {ftype[:-1]} {raw}.",
                 {"fromObjectId": [str(raw)]},
                 sub_category="crm.associations.NO_ASSOCIATIONS_FOUND"))
-    return JSONResponse(render.batch_json(results, started, errs), 207 if errs else 200)
+    return FastJSON(render.batch_json(results, started, errs), 207 if errs else 200)
 
 
 @router.get("/crm/v4/objects/{from_type}/{object_id}/associations/{to_type}")

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse
 
 from . import clock, errors, mutations, render
 from .routing import (
+    FastJSON,
     HubSpotRoute,
     bool_param,
     gate,
@@ -68,7 +68,7 @@ def _name_list(value: Any, field: str) -> list[str] | None:
 
 @router.get("/crm/v3/objects/{object_type}")
 async def list_objects(object_type: str, request: Request,
-                       portal: Portal = Depends(gate)) -> dict[str, Any]:
+                       portal: Portal = Depends(gate)) -> FastJSON:
     """One page of objects in id order; ``paging.next.after`` is the next id to read."""
     otype = object_type_or_404(object_type)
     with_history = multi_param(request, "propertiesWithHistory")
@@ -92,26 +92,26 @@ async def list_objects(object_type: str, request: Request,
     if nxt is not None:
         base = str(request.url).split("?")[0]
         out["paging"] = {"next": {"after": str(nxt), "link": f"{base}?after={nxt}"}}
-    return out
+    return FastJSON(out)
 
 
 @router.get("/crm/v3/objects/{object_type}/{object_id}")
 async def get_object(object_type: str, object_id: str, request: Request,
-                     portal: Portal = Depends(gate)) -> dict[str, Any]:
+                     portal: Portal = Depends(gate)) -> FastJSON:
     """One object by id (``archived=true`` reads an archived one)."""
     otype = object_type_or_404(object_type)
     rid = _int_id(object_id)
     rec = portal.store(otype).get(rid, bool_param(request, "archived")) if rid else None
     if rec is None:
         raise errors.not_found()
-    return render.object_json(portal, otype, rec, multi_param(request, "properties"),
-                              multi_param(request, "propertiesWithHistory"),
-                              multi_param(request, "associations"))
+    return FastJSON(render.object_json(portal, otype, rec, multi_param(request, "properties"),
+                                       multi_param(request, "propertiesWithHistory"),
+                                       multi_param(request, "associations")))
 
 
 @router.post("/crm/v3/objects/{object_type}", status_code=201)
 async def create_object(object_type: str, request: Request,
-                        portal: Portal = Depends(gate)) -> JSONResponse:
+                        portal: Portal = Depends(gate)) -> FastJSON:
     """Create one object, optionally with associations (notes → deals, deals → contacts)."""
     otype = object_type_or_404(object_type)
     body = await json_body(request)
@@ -119,7 +119,7 @@ async def create_object(object_type: str, request: Request,
     _check_associations(portal, otype, body.get("associations"))
     rec = mutations.create(portal, otype, props, clock.now_ms())
     mutations.associate(portal, otype, rec.id, body.get("associations"))
-    return JSONResponse(render.object_json(portal, otype, rec, list(props)), 201)
+    return FastJSON(render.object_json(portal, otype, rec, list(props)), 201)
 
 
 def _check_associations(portal: Portal, otype: str, specs: Any) -> None:
@@ -131,7 +131,7 @@ def _check_associations(portal: Portal, otype: str, specs: Any) -> None:
 
 @router.patch("/crm/v3/objects/{object_type}/{object_id}")
 async def update_object(object_type: str, object_id: str, request: Request,
-                        portal: Portal = Depends(gate)) -> dict[str, Any]:
+                        portal: Portal = Depends(gate)) -> FastJSON:
     """Partial update of one object."""
     otype = object_type_or_404(object_type)
     rid = _int_id(object_id)
@@ -141,7 +141,7 @@ async def update_object(object_type: str, object_id: str, request: Request,
     body = await json_body(request)
     props = mutations.validate(portal, otype, body.get("properties") or {})
     mutations.update(portal, otype, rec, props, clock.now_ms())
-    return render.object_json(portal, otype, rec, list(props))
+    return FastJSON(render.object_json(portal, otype, rec, list(props)))
 
 
 @router.delete("/crm/v3/objects/{object_type}/{object_id}", status_code=204)
@@ -158,7 +158,7 @@ async def archive_object(object_type: str, object_id: str,
 
 @router.post("/crm/v3/objects/{object_type}/batch/read")
 async def batch_read(object_type: str, request: Request,
-                     portal: Portal = Depends(gate)) -> JSONResponse:
+                     portal: Portal = Depends(gate)) -> FastJSON:
     """Read up to 100 ids (50 with history); missing ids come back as a 207 error entry."""
     otype = object_type_or_404(object_type)
     started = clock.now_ms()
@@ -186,12 +186,12 @@ async def batch_read(object_type: str, request: Request,
             f"Could not get some {otype[:-1].upper()} objects, they may be deleted or not "
             "exist. Check that ids are valid.",
             {"ids": missing}))
-    return JSONResponse(render.batch_json(results, started, errs), 207 if errs else 200)
+    return FastJSON(render.batch_json(results, started, errs), 207 if errs else 200)
 
 
 @router.post("/crm/v3/objects/{object_type}/batch/create")
 async def batch_create(object_type: str, request: Request,
-                       portal: Portal = Depends(gate)) -> JSONResponse:
+                       portal: Portal = Depends(gate)) -> FastJSON:
     """Create up to 100 objects; any invalid input rejects the whole batch (400)."""
     otype = object_type_or_404(object_type)
     started = clock.now_ms()
@@ -206,12 +206,12 @@ async def batch_create(object_type: str, request: Request,
         rec = mutations.create(portal, otype, props, ts)
         mutations.associate(portal, otype, rec.id, item.get("associations"))
         results.append(render.object_json(portal, otype, rec, list(props)))
-    return JSONResponse(render.batch_json(results, started), 201)
+    return FastJSON(render.batch_json(results, started), 201)
 
 
 @router.post("/crm/v3/objects/{object_type}/batch/update")
 async def batch_update(object_type: str, request: Request,
-                       portal: Portal = Depends(gate)) -> JSONResponse:
+                       portal: Portal = Depends(gate)) -> FastJSON:
     """Update up to 100 objects (one timestamp for the batch, as at HubSpot)."""
     otype = object_type_or_404(object_type)
     started = clock.now_ms()
@@ -237,7 +237,7 @@ async def batch_update(object_type: str, request: Request,
         errs.append(render.standard_error(
             "OBJECT_NOT_FOUND", f"Could not update some {otype[:-1].upper()} objects, they "
             "may be deleted or not exist.", {"ids": missing}))
-    return JSONResponse(render.batch_json(results, started, errs), 207 if errs else 200)
+    return FastJSON(render.batch_json(results, started, errs), 207 if errs else 200)
 
 
 @router.post("/crm/v3/objects/{object_type}/batch/archive", status_code=204)

@@ -9,6 +9,7 @@ their values materialised into ``Record.props`` (see ``mutations``).
 from __future__ import annotations
 
 import random
+from functools import lru_cache
 
 from . import clock, names, schema
 from .state import ObjectStore, Portal, PropValue, Record, SandboxState
@@ -51,6 +52,7 @@ class Draw:
         return self.next() / 18446744073709551616.0
 
 
+@lru_cache(maxsize=65536)
 def company_profile(seed: int, index: int) -> dict[str, str]:
     """Name, domain, industry, size and place of company ``index`` in a portal's pool."""
     d = Draw(seed, "company", index)

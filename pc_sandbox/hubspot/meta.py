@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 
 from . import clock, errors, persistence, schema
-from .routing import HubSpotRoute, gate, json_body, object_type_or_404
+from .routing import FastJSON, HubSpotRoute, gate, json_body, object_type_or_404
 from .state import Portal
 
 router = APIRouter(route_class=HubSpotRoute)
@@ -76,7 +75,7 @@ async def get_property(object_type: str, property_name: str,
 
 @router.post("/crm/v3/properties/{object_type}", status_code=201)
 async def create_property(object_type: str, request: Request,
-                          portal: Portal = Depends(gate)) -> JSONResponse:
+                          portal: Portal = Depends(gate)) -> FastJSON:
     """Create a custom property (409 if the name exists)."""
     otype = object_type_or_404(object_type)
     body = await json_body(request)
@@ -119,4 +118,4 @@ async def create_property(object_type: str, request: Request,
     }
     portal.custom_properties.setdefault(otype, {})[name] = prop
     persistence.mark_dirty()
-    return JSONResponse(prop, 201)
+    return FastJSON(prop, 201)

@@ -42,8 +42,9 @@ def _pick_portal(state: SandboxState, portal_id: str | None) -> Portal:
         if portal is None:
             raise errors.api_error(400, f"Unknown portal_id {portal_id}", "VALIDATION_ERROR")
         return portal
+    now = clock.now_ms()
     taken = state.oauth.connected_portals() | {
-        c.portal_id for c in state.oauth.codes.values() if not c.used}
+        c.portal_id for c in state.oauth.codes.values() if not c.used and c.expires_at > now}
     for pid in sorted(state.portals):
         if pid not in taken:
             return state.portals[pid]
@@ -85,7 +86,19 @@ async def authorize(request: Request) -> Response:
     return RedirectResponse(_with_query(redirect_uri, extra), status_code=302)
 
 
+def _prune(state: SandboxState) -> None:
+    """Forget long-expired access tokens and spent codes so a long demo does not grow."""
+    if len(state.oauth.access) + len(state.oauth.codes) < 5000:
+        return
+    cutoff = clock.now_ms() - 24 * 3600 * 1000
+    for key in [k for k, v in state.oauth.access.items() if v.expires_at < cutoff]:
+        del state.oauth.access[key]
+    for key in [k for k, v in state.oauth.codes.items() if v.used or v.expires_at < cutoff]:
+        del state.oauth.codes[key]
+
+
 def _issue_access(state: SandboxState, refresh: RefreshToken) -> dict[str, Any]:
+    _prune(state)
     token = "CP" + secrets.token_urlsafe(120)
     state.oauth.access[token] = AccessToken(
         token=token, portal_id=refresh.portal_id, scopes=refresh.scopes, user=refresh.user,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import clock, generator, schema
-from .state import Portal, PropValue, Record
+from .state import OBJECT_TYPES, Portal, PropValue, Record
 
 #: association type ids HubSpot defines, per (from, to)
 ASSOC_TYPE_IDS: dict[tuple[str, str], int] = {
@@ -113,7 +113,8 @@ def object_json(portal: Portal, object_type: str, rec: Record, requested: list[s
         out["propertiesWithHistory"] = history(portal, object_type, rec, with_history)
     if associations:
         assoc: dict[str, Any] = {}
-        for to_type in associations:
+        for raw_type in associations:
+            to_type = OBJECT_TYPES.get(raw_type.lower(), raw_type)
             ids = portal.associations.get(object_type, rec.id, to_type)
             if ids:
                 kind = ASSOC_TYPE_NAMES.get((object_type, to_type), "")

@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from . import errors, render, schema
-from .routing import HubSpotRoute, gate, json_body, object_type_or_404
+from .routing import FastJSON, HubSpotRoute, gate, json_body, object_type_or_404
 from .state import ObjectStore, Portal, Record
 
 router = APIRouter(route_class=HubSpotRoute)
@@ -357,7 +357,7 @@ def _run_sorted(portal: Portal, otype: str, store: ObjectStore, groups: list[Gro
 
 @router.post("/crm/v3/objects/{object_type}/search")
 async def search(object_type: str, request: Request,
-                 portal: Portal = Depends(gate)) -> dict[str, Any]:
+                 portal: Portal = Depends(gate)) -> FastJSON:
     """HubSpot's search answer: total, results, paging.next.after = next offset."""
     otype = object_type_or_404(object_type)
     body = await json_body(request)
@@ -372,4 +372,4 @@ async def search(object_type: str, request: Request,
     nxt = offset + len(recs)
     if recs and nxt < total:
         out["paging"] = {"next": {"after": str(nxt)}}
-    return out
+    return FastJSON(out)
