@@ -693,3 +693,38 @@ def test_state_survives_restart(sandbox_factory, tmp_path):
         grant_type="refresh_token", refresh_token=tokens.refresh_token,
         client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     assert fresh.access_token
+
+
+def test_list_with_associations_headers_and_partial_association_errors(sandbox_url,
+                                                                       hubspot_host, portal):
+    token = admin(sandbox_url, "POST", f"/portals/{portal['id']}/tokens", {}).json()
+    admin(sandbox_url, "PUT", "/config", {"rate_limits": True})
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    r = httpx.get(f"{hubspot_host}/crm/v3/objects/deals", headers=headers,
+                  params={"limit": 5, "associations": "contacts"})
+    assert r.status_code == 200
+    assert r.headers["X-HubSpot-RateLimit-Max"] == "110"
+    assert int(r.headers["X-HubSpot-RateLimit-Remaining"]) == 109
+    first = r.json()["results"][0]
+    links = first["associations"]["contacts"]["results"]
+    assert links and links[0]["type"] == "deal_to_contact"
+
+    client = HubSpot(access_token=token["access_token"], host=hubspot_host)
+    created = client.crm.deals.basic_api.create(SimplePublicObjectInput(
+        properties={"dealname": "Lonely deal", "pipeline": "default",
+                    "dealstage": "appointmentscheduled", "amount": "100"}))
+    res = client.crm.associations.v4.batch_api.get_page(
+        "deals", "contacts", BatchInputPublicFetchAssociationsBatchRequest(inputs=[
+            PublicFetchAssociationsBatchRequest(id=first["id"]),
+            PublicFetchAssociationsBatchRequest(id=created.id)]))
+    assert len(res.results) == 1 and res.num_errors == 1
+    assert res.errors[0].context == {"fromObjectId": [created.id]}
+
+
+def test_authorize_rejects_bad_client_and_scope(sandbox_url):
+    base = {"client_id": CLIENT_ID, "redirect_uri": REDIRECT, "scope": SCOPES}
+    for override, status in (({"client_id": "x"}, "BAD_CLIENT_ID"),
+                             ({"scope": "crm.objects.companies.read"}, "BAD_SCOPES"),
+                             ({"redirect_uri": "not-a-url"}, "BAD_REDIRECT_URI")):
+        r = httpx.get(f"{sandbox_url}/hubspot/oauth/authorize", params={**base, **override})
+        assert r.status_code == 400 and r.json()["status"] == status
