@@ -9,6 +9,7 @@ their values materialised into ``Record.props`` (see ``mutations``).
 from __future__ import annotations
 
 import random
+import threading
 from functools import lru_cache
 
 from . import clock, names, schema
@@ -19,6 +20,7 @@ DAY_MS = 86_400_000
 CONTACT_BASE_ID = 1001
 DEAL_BASE_ID = 5_000_000_001
 NOTE_BASE_ID = 7_000_000_001
+_ID_LOCK = threading.Lock()
 _TYPE_SALT = {"contacts": 0xC0, "deals": 0xDE, "notes": 0x0E, "company": 0xC3}
 
 
@@ -177,8 +179,9 @@ def generate_portal(state: SandboxState, *, name: str | None = None, contacts: i
                     deals: int = 100, pipelines: int = 2, seed: int | None = None,
                     span_days: int = 180) -> Portal:
     """Create and register a portal with generated contacts, deals and associations."""
-    portal_id = state.next_portal_id
-    state.next_portal_id += 1
+    with _ID_LOCK:  # portals may be generated in worker threads (admin route)
+        portal_id = state.next_portal_id
+        state.next_portal_id += 1
     seed = portal_id if seed is None else int(seed)
     now = clock.now_ms()
     pipelines = min(3, max(1, int(pipelines)))
