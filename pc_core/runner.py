@@ -15,6 +15,9 @@ import time
 from pathlib import Path
 
 from pc_core import devstack
+from pc_core.db import get_db
+from pc_core.demo_seed import demo_logins, seed_demo
+from pc_core.indexes import ensure_indexes
 from pc_core.settings import Settings
 
 
@@ -45,14 +48,11 @@ def run_platform(settings: Settings, with_dagster: bool = True) -> int:
         settings = settings.model_copy(
             update={"mongodb_uri": env["MONGODB_URI"], "redis_url": env["REDIS_URL"]}
         )
-        _start_services(settings, group, data, logs, env, with_dagster)
-        from pc_core.db import get_db
-        from pc_core.demo_seed import demo_logins, seed_demo
-        from pc_core.indexes import ensure_indexes
-
+        # Seed before the API starts, so a healthy API always has its demo data.
         db = get_db(settings)
         ensure_indexes(db)
         result = seed_demo(db)
+        _start_services(settings, group, data, logs, env, with_dagster)
         _banner(settings, result, time.monotonic() - started, with_dagster)
         for login in demo_logins():
             _log(f"  {login[0]:<34} {login[1]:<18} {login[2]}")

@@ -1,0 +1,130 @@
+"""Production refuses development secrets; `pc create-owner`; demo seed; OpenAPI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from pc_api.main import create_app
+from pc_core import collections as c
+from pc_core import devstack
+from pc_core.demo_seed import seed_demo
+from pc_core.security.passwords import verify_password
+from pc_core.settings import InsecureSettingsError, Settings
+
+
+def test_production_refuses_default_and_missing_secrets(monkeypatch):
+    monkeypatch.setenv("PC_ENV", "production")
+    monkeypatch.setenv("PC_SECRET_KEY", "")
+    with pytest.raises(InsecureSettingsError) as err:
+        create_app(Settings())
+    message = str(err.value)
+    assert "PC_SECRET_KEY" in message and "PC_TOKEN_ENCRYPTION_KEY" in message
+
+
+def test_production_starts_with_real_secrets(stores):
+    from cryptography.fernet import Fernet
+
+    prod = Settings(
+        env="production", mongodb_uri=stores.mongo_uri, redis_url=stores.redis_url,
+        secret_key="s" * 40, token_encryption_key=Fernet.generate_key().decode(),
+        hubspot_client_secret="hs-real", stripe_secret_key="sk_live_x",
+        stripe_webhook_secret="whsec_real", mailgun_api_key="key-real",
+        chilipiper_secret="cp-real",
+    )
+    assert prod.insecure_secrets() == []
+    assert prod.secure_cookies
+    create_app(prod)
+
+
+def test_the_api_process_exits_naming_the_secret(stores):
+    env = {**os.environ, "PC_ENV": "production", "MONGODB_URI": stores.mongo_uri}
+    proc = subprocess.run(
+        [sys.executable, "-c", "from pc_api.main import app_factory; app_factory()"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "PC_SECRET_KEY" in proc.stderr
+
+
+def test_create_owner_creates_then_resets(settings, db, monkeypatch):
+    from pc_core import cli
+    from pc_core import settings as settings_module
+
+    monkeypatch.setattr(settings_module.get_settings, "__wrapped__", None, raising=False)
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    runner = CliRunner()
+    first = runner.invoke(cli.app, ["create-owner", "--email", "Boss@Example.com",
+                                    "--password", "first-password"])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(cli.app, ["create-owner", "--email", "boss@example.com",
+                                     "--password", "second-password"])
+    assert second.exit_code == 0, second.output
+    owners = list(db[c.USERS].find({"email": "boss@example.com"}))
+    assert len(owners) == 1 and owners[0]["role"] == "owner"
+    assert verify_password("second-password", owners[0]["password_hash"])
+    short = runner.invoke(
+        cli.app, ["create-owner", "--email", "x@example.com", "--password", "short"]
+    )
+    assert short.exit_code != 0
+
+
+def test_demo_seed_is_idempotent(db):
+    assert seed_demo(db)["leads_created"] == 201
+    assert seed_demo(db)["leads_created"] == 0
+    assert len(list(db[c.PARTNERS].find({}))) == 3
+    assert len(list(db[c.USERS].find({}))) == 7
+
+
+def test_openapi_documents_every_route_with_models(client):
+    spec = client.get("/openapi.json").json()
+    paths = spec["paths"]
+    for path in ("/health", "/v1/auth/login", "/v1/auth/refresh", "/v1/auth/logout",
+                 "/v1/auth/me", "/v1/users", "/v1/users/{user_id}", "/v1/partners",
+                 "/v1/partners/{partner_id}", "/v1/partners/{partner_id}/stats",
+                 "/v1/leads", "/v1/leads/{lead_id}", "/v1/leads/{lead_id}/notes",
+                 "/v1/leads/import"):
+        assert path in paths, path
+    for path, ops in paths.items():
+        for method, op in ops.items():
+            ok = op["responses"].get("200") or op["responses"].get("201")
+            if ok and method != "delete":
+                assert "schema" in ok["content"]["application/json"], (method, path)
+    assert client.get("/docs").status_code == 200
+
+
+def test_pc_run_starts_answers_and_stops_on_sigint(tmp_path):
+    """`pc run` end to end (Dagster skipped for speed): health 200, Ctrl-C stops all."""
+    ports = {k: str(devstack.free_port()) for k in ("API", "SANDBOX", "MONGO", "REDIS")}
+    env = {**os.environ, "PC_DATA_DIR": str(tmp_path / ".pc"),
+           "PC_API_PORT": ports["API"], "PC_SANDBOX_PORT": ports["SANDBOX"],
+           "PC_MONGO_PORT": ports["MONGO"], "PC_REDIS_PORT": ports["REDIS"],
+           "REDIS_URL": f"redis://127.0.0.1:{devstack.free_port()}/0"}
+    for key in ("MONGODB_URI", "PC_MONGODB_URI"):
+        env.pop(key, None)
+    proc = subprocess.Popen(
+        [devstack.venv_bin("pc"), "run", "--no-dagster"], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{ports['API']}/health"
+        devstack.wait_until(lambda: httpx.get(url).status_code == 200, 90, "pc run")
+        login = httpx.post(f"http://127.0.0.1:{ports['API']}/v1/auth/login",
+                           json={"email": "owner@example.com", "password": "owner-demo-pass"})
+        assert login.status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert "all processes stopped" in out
+    time.sleep(0.5)
+    for port in ports.values():
+        assert not devstack.port_open("127.0.0.1", int(port)), out
+    assert (tmp_path / ".pc" / "data" / "pc.db").exists()
