@@ -1,0 +1,1 @@
+"""HubSpot: the OAuth connection, the SDK client, pulls, stage mapping and lead building."""
