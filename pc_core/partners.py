@@ -12,18 +12,27 @@ from pymongo.errors import DuplicateKeyError
 from pc_core import collections as c
 from pc_core.access import Principal
 from pc_core.docstore import update_with_retry
-from pc_core.errors import Conflict, Forbidden, NotFound
+from pc_core.errors import BadRequest, Conflict, Forbidden, NotFound
 from pc_core.ids import new_id
 from pc_core.timeutil import utcnow
 
 # Fields an admin may change on its own partner; the rest are the owner's.
 ADMIN_EDITABLE = frozenset({"name", "website", "default_lead_price_cents"})
 OWNER_EDITABLE = ADMIN_EDITABLE | {"active", "is_operator"}
+# Settings that may be cleared with null; the others always have a value.
+NULLABLE = frozenset({"website", "default_lead_price_cents"})
 
 
 def slugify(name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     return slug or "partner"
+
+
+def _clean_name(name: str) -> str:
+    cleaned = name.strip()
+    if not cleaned:
+        raise BadRequest("the partner name cannot be blank")
+    return cleaned
 
 
 def public_partner(doc: dict[str, Any]) -> dict[str, Any]:
@@ -54,10 +63,12 @@ def create_partner(
     partner_id: str | None = None,
 ) -> dict[str, Any]:
     actor.require_owner()
+    name = _clean_name(name)
     now = utcnow()
+    now = now.replace(microsecond=now.microsecond - now.microsecond % 1000)  # as BSON keeps it
     doc = {
         "_id": partner_id or new_id(),
-        "name": name.strip(),
+        "name": name,
         "slug": slugify(name),
         "website": website,
         "is_operator": is_operator,
@@ -100,9 +111,13 @@ def update_partner(
     forbidden = set(changes) - allowed
     if forbidden:
         raise Forbidden("only the owner can change: " + ", ".join(sorted(forbidden)))
+    nulls = sorted(f for f in changes if changes[f] is None and f not in NULLABLE)
+    if nulls:
+        raise BadRequest("cannot be null: " + ", ".join(nulls))
     update = {**changes, "updated_at": utcnow()}
     if "name" in changes:
-        update["slug"] = slugify(changes["name"])
+        update["name"] = _clean_name(changes["name"])
+        update["slug"] = slugify(update["name"])
     try:
         after = update_with_retry(db[c.PARTNERS], partner_id, lambda _: update, what="partner")
     except DuplicateKeyError:

@@ -3,6 +3,7 @@ partner. Emails are stored lower-case and unique."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pymongo.database import Database
@@ -15,6 +16,10 @@ from pc_core.errors import BadRequest, Conflict, Forbidden, NotFound
 from pc_core.ids import new_id
 from pc_core.security.passwords import MIN_PASSWORD_LENGTH, hash_password
 from pc_core.timeutil import utcnow
+
+# A PATCH may send null only for partner_id (an owner needs no partner); null for
+# these would store a user the API cannot show or sign in.
+NOT_NULL_FIELDS = ("email", "password", "name", "role", "active")
 
 
 def normalise_email(email: str) -> str:
@@ -33,6 +38,13 @@ def public_user(doc: dict[str, Any]) -> dict[str, Any]:
         "created_at": doc["created_at"],
         "updated_at": doc.get("updated_at", doc["created_at"]),
     }
+
+
+def _now() -> datetime:
+    """Now, at the millisecond precision BSON dates keep, so what a create answers is
+    what a later read of the same object answers."""
+    now = utcnow()
+    return now.replace(microsecond=now.microsecond - now.microsecond % 1000)
 
 
 def _check_password(password: str) -> None:
@@ -75,7 +87,7 @@ def create_user(
         raise BadRequest("admins and users belong to a partner: partner_id is required")
     _check_partner_exists(db, partner_id)
     _check_password(password)
-    now = utcnow()
+    now = _now()
     doc = {
         "_id": new_id(),
         "email": normalise_email(email),
@@ -117,6 +129,9 @@ def update_user(
 ) -> dict[str, Any]:
     doc = get_user_doc(db, actor, user_id)
     actor.require_writer()
+    nulls = sorted(f for f in NOT_NULL_FIELDS if f in changes and changes[f] is None)
+    if nulls:
+        raise BadRequest("cannot be null: " + ", ".join(nulls))
     new_role = Role(changes.get("role", doc["role"]))
     new_partner = changes.get("partner_id", doc.get("partner_id"))
     if not actor.is_owner and "partner_id" in changes and new_partner != doc.get("partner_id"):
@@ -124,6 +139,8 @@ def update_user(
     _check_grant(actor, new_role, new_partner)
     if doc["_id"] == actor.user_id and new_role.value != doc["role"]:
         raise Conflict("you cannot change your own role")
+    if new_role is not Role.OWNER and new_partner is None:
+        raise BadRequest("admins and users belong to a partner: partner_id is required")
     if "partner_id" in changes:
         _check_partner_exists(db, new_partner)
     update: dict[str, Any] = {}
