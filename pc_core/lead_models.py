@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from pc_core.stages import LeadStatus, Stage
 
@@ -66,6 +66,9 @@ class LeadCreate(LeadFields):
     )
 
 
+NOT_NULLABLE = ("title", "stage", "status")
+
+
 class LeadUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -82,3 +85,11 @@ class LeadUpdate(BaseModel):
     price_cents: int | None = Cents
     stage: Stage | None = None
     status: LeadStatus | None = None
+
+    @model_validator(mode="after")
+    def _required_fields_are_not_cleared(self) -> LeadUpdate:
+        given = self.model_fields_set
+        cleared = [f for f in NOT_NULLABLE if f in given and getattr(self, f) is None]
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be null")
+        return self

@@ -65,7 +65,6 @@ def create_partner(
     actor.require_owner()
     name = _clean_name(name)
     now = utcnow()
-    now = now.replace(microsecond=now.microsecond - now.microsecond % 1000)  # as BSON keeps it
     doc = {
         "_id": partner_id or new_id(),
         "name": name,

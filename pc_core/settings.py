@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     default_lead_price_cents: int = 50_000
 
     hubspot_base_url: str = "http://127.0.0.1:8090/hubspot"
+    # The consent page; real HubSpot: https://app.hubspot.com/oauth/authorize
+    hubspot_authorize_url: str = "http://127.0.0.1:8090/hubspot/oauth/authorize"
+    hubspot_scopes: str = (
+        "oauth crm.objects.contacts.read crm.objects.contacts.write "
+        "crm.objects.deals.read crm.objects.deals.write"
+    )
+    # Where the web client lives; OAuth callbacks redirect there.
+    app_url: str = "http://127.0.0.1:8000"
     hubspot_client_id: str = "pc-sandbox-client"
     hubspot_client_secret: str = DEV_HUBSPOT_CLIENT_SECRET
 

@@ -6,7 +6,10 @@ from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, at millisecond precision: what BSON stores, so a value written and the
+    same value read back compare equal."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def ensure_utc(value: datetime) -> datetime:

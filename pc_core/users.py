@@ -3,7 +3,6 @@ partner. Emails are stored lower-case and unique."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pymongo.database import Database
@@ -38,13 +37,6 @@ def public_user(doc: dict[str, Any]) -> dict[str, Any]:
         "created_at": doc["created_at"],
         "updated_at": doc.get("updated_at", doc["created_at"]),
     }
-
-
-def _now() -> datetime:
-    """Now, at the millisecond precision BSON dates keep, so what a create answers is
-    what a later read of the same object answers."""
-    now = utcnow()
-    return now.replace(microsecond=now.microsecond - now.microsecond % 1000)
 
 
 def _check_password(password: str) -> None:
@@ -87,7 +79,7 @@ def create_user(
         raise BadRequest("admins and users belong to a partner: partner_id is required")
     _check_partner_exists(db, partner_id)
     _check_password(password)
-    now = _now()
+    now = utcnow()
     doc = {
         "_id": new_id(),
         "email": normalise_email(email),

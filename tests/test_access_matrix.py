@@ -659,16 +659,9 @@ def test_unauthenticated_is_401(client, db, world, method, path, body, token):
 
 
 # ---------------------------------------------------------------------------
-# Lead bugs met while building the matrix. pc_core/leads.py belongs to the lead
-# owner; these stay strict xfails until it is fixed there.
+# Lead rules met while building the matrix.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pc_core.leads.update_lead stores an explicit null for title/stage/status: "
-    "the lead then fails LeadOut validation, so the PATCH and every later GET of it "
-    "answer 500 (the list shows it with stage null) instead of a 400/422 for bad input",
-)
 @pytest.mark.parametrize("field", ["title", "stage"])
 def test_lead_patch_with_null_for_a_required_field_is_refused(client, db, world, field):
     lead = Case(client, db, world, "admin", OWN).new_lead()
@@ -683,12 +676,6 @@ def test_lead_patch_with_null_for_a_required_field_is_refused(client, db, world,
         db[c.LEADS].delete_one({"_id": lead["id"]})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="POST /v1/leads answers created_at/updated_at with microseconds, while the "
-    "stored BSON date (and every later GET) has milliseconds: the same lead reads "
-    "back different from what its create answered",
-)
 def test_created_lead_answers_like_a_later_read(client, db, world):
     lead = Case(client, db, world, "admin", OWN).new_lead()
     assert client.get(f"/v1/leads/{lead['id']}", headers=world.admin_a.headers).json() == lead
