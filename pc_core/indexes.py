@@ -44,6 +44,15 @@ INDEXES: dict[str, list[IndexModel]] = {
         _idx(("status", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("stage", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("buyer_partner_id", ASCENDING), ("sort_key", DESCENDING)),
+        _idx(("partner_id", ASCENDING), ("hubspot_contact_id", ASCENDING)),
+    ],
+    c.STAGE_MAPPINGS: [
+        _idx(("partner_id", ASCENDING)),
+        _idx(("canonical_stage", ASCENDING)),
+    ],
+    c.SYNC_TASKS: [
+        _idx(("partner_id", ASCENDING), ("sort_key", DESCENDING)),
+        _idx(("status", ASCENDING)),
     ],
 }
 

@@ -29,6 +29,7 @@ from pc_core.errors import BadRequest, PayloadTooLarge
 from pc_core.ids import new_id
 from pc_core.lead_models import LeadFields
 from pc_core.leads import TRACKED_FIELDS, build_lead_doc, search_text
+from pc_core.money import cents_expr
 from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
 from pc_core.timeutil import utcnow
 
@@ -41,7 +42,6 @@ MONEY_COLUMNS = {"budget": "budget_cents", "amount": "amount_cents", "price": "p
 KNOWN_COLUMNS = frozenset(TEXT_COLUMNS) | frozenset(MONEY_COLUMNS)
 REQUIRED_COLUMNS = frozenset({"title"})
 BATCH_SIZE = 100
-_MONEY_PATTERN = r"^\d{1,10}(\.\d{1,2})?$"
 
 
 @dataclass
@@ -101,16 +101,6 @@ def _check_header(header: list[str]) -> list[str]:
     return columns
 
 
-def _to_cents(column: str) -> pl.Expr:
-    """"1,234.5" -> 123450, exactly (no floats); anything else -> null."""
-    cleaned = pl.col(column).str.replace_all(r"[\s,$€£]", "")
-    valid = cleaned.str.contains(_MONEY_PATTERN)
-    whole = cleaned.str.extract(r"^(\d+)", 1).cast(pl.Int64)
-    frac = cleaned.str.extract(r"\.(\d{1,2})$", 1).fill_null("0").str.pad_end(2, "0")
-    cents = whole * 100 + frac.cast(pl.Int64)
-    return pl.when(valid).then(cents).otherwise(None)
-
-
 def _frame(columns: list[str], rows: list[tuple[int, list[str]]]) -> pl.DataFrame:
     data: dict[str, list[Any]] = {"_row": [n for n, _ in rows]}
     for i, col in enumerate(columns):
@@ -126,7 +116,7 @@ def _frame(columns: list[str], rows: list[tuple[int, list[str]]]) -> pl.DataFram
     exprs = []
     for money, cents in MONEY_COLUMNS.items():
         if money in columns:
-            exprs += [_to_cents(money).alias(cents), pl.col(money).alias(f"_raw_{money}")]
+            exprs += [cents_expr(money).alias(cents), pl.col(money).alias(f"_raw_{money}")]
     if "stage" in columns:
         exprs.append(pl.col("stage").str.to_lowercase().str.replace_all(r"[\s-]+", "_"))
     return frame.with_columns(exprs) if exprs else frame

@@ -1,0 +1,229 @@
+"""Connecting a partner's HubSpot portal: OAuth consent, token storage and refresh.
+
+Tokens are encrypted at rest with ``PC_TOKEN_ENCRYPTION_KEY`` and never leave this
+module in clear except to the SDK. The OAuth ``state`` is a signed, 10-minute token
+bound to the partner and the user who started the flow, so a callback cannot attach
+a portal to someone else's partner.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from hubspot.crm.objects.exceptions import ApiException as CrmApiException
+from hubspot.oauth.exceptions import ApiException as OAuthApiException
+from pymongo.database import Database
+
+from pc_core import collections as c
+from pc_core.access import Principal
+from pc_core.docstore import update_with_retry
+from pc_core.errors import BadRequest, Conflict, DomainError, NotFound, Unauthorized
+from pc_core.hubspot.client import build_client
+from pc_core.ids import new_id
+from pc_core.security.encryption import decrypt_secret, encrypt_secret
+from pc_core.security.jwt_tokens import decode_signed, encode_signed
+from pc_core.settings import Settings
+from pc_core.timeutil import ensure_utc, utcnow
+
+log = logging.getLogger(__name__)
+
+STATE_PURPOSE = "hubspot-oauth"
+STATE_TTL = timedelta(minutes=10)
+# Refresh this long before expiry, so a page fetch never starts with a dying token.
+REFRESH_MARGIN = timedelta(minutes=5)
+
+
+def redirect_uri(settings: Settings) -> str:
+    return f"{settings.public_url.rstrip('/')}/v1/integrations/hubspot/callback"
+
+
+def authorize_url(settings: Settings, actor: Principal, partner_id: str | None) -> str:
+    """The consent page URL with a signed state bound to partner and user."""
+    target = partner_id if actor.is_owner and partner_id else actor.partner_id
+    if target is None:
+        raise BadRequest("partner_id is required")
+    actor.require_write_on_partner(target, "partner")
+    state = encode_signed(
+        settings, STATE_PURPOSE, {"pid": target, "uid": actor.user_id, "n": new_id()}, STATE_TTL
+    )
+    query = urlencode(
+        {
+            "client_id": settings.hubspot_client_id,
+            "redirect_uri": redirect_uri(settings),
+            "scope": settings.hubspot_scopes,
+            "state": state,
+        }
+    )
+    return f"{settings.hubspot_authorize_url}?{query}"
+
+
+class CallbackError(DomainError):
+    """Ends the OAuth flow with ``?error=<code>`` on the settings page."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def complete_callback(db: Database, settings: Settings, code: str, state: str) -> str:
+    """Exchange the code and store the tokens; returns the partner id.
+
+    Raises ``CallbackError`` (and stores nothing) for a bad or expired state, a
+    user who lost access, a failed exchange, or a portal already connected
+    elsewhere.
+    """
+    try:
+        claims = decode_signed(settings, state, STATE_PURPOSE)
+    except Unauthorized as exc:
+        raise CallbackError("state_expired" if "expired" in exc.detail else "invalid_state")
+    partner_id, user_id = str(claims["pid"]), str(claims["uid"])
+    user = db[c.USERS].find_one({"_id": user_id})
+    if (
+        user is None
+        or not user.get("active", True)
+        or (user["role"] != "owner" and user.get("partner_id") != partner_id)
+        or user["role"] == "user"
+    ):
+        raise CallbackError("access_denied")
+    if not code:
+        raise CallbackError("missing_code")
+    client = build_client(settings)
+    try:
+        tokens = client.oauth.tokens_api.create(
+            grant_type="authorization_code",
+            client_id=settings.hubspot_client_id,
+            client_secret=settings.hubspot_client_secret,
+            redirect_uri=redirect_uri(settings),
+            code=code,
+        )
+        info = client.oauth.access_tokens_api.get(tokens.access_token)
+    except OAuthApiException as exc:
+        log.warning("HubSpot code exchange failed for partner %s: HTTP %s", partner_id, exc.status)
+        raise CallbackError("exchange_failed")
+    portal_id = str(info.hub_id)
+    other = db[c.PARTNERS].find_one({"hubspot.portal_id": portal_id}, {"_id": 1})
+    if other is not None and other["_id"] != partner_id:
+        raise CallbackError("portal_already_connected")
+    now = utcnow()
+    connection = {
+        "portal_id": portal_id,
+        "scopes": sorted(info.scopes or []),
+        "access_token": encrypt_secret(settings.token_encryption_key, tokens.access_token),
+        "refresh_token": encrypt_secret(settings.token_encryption_key, tokens.refresh_token),
+        "expires_at": now + timedelta(seconds=int(tokens.expires_in)),
+        "connected_at": now,
+        "connected_by": user_id,
+        "last_synced_at": None,
+    }
+
+    def attach(partner: dict[str, Any]) -> dict[str, Any]:
+        return {"hubspot": connection, "updated_at": now}
+
+    try:
+        update_with_retry(db[c.PARTNERS], partner_id, attach, what="partner")
+    except NotFound:
+        raise CallbackError("partner_not_found")
+    log.info("partner %s connected HubSpot portal %s", partner_id, portal_id)
+    return partner_id
+
+
+def connection_status(db: Database, actor: Principal, partner_id: str | None) -> dict[str, Any]:
+    target = partner_id if actor.is_owner and partner_id else actor.partner_id
+    actor.require_partner_visible(target, "partner")
+    partner = db[c.PARTNERS].find_one({"_id": target})
+    if partner is None:
+        raise NotFound("partner not found")
+    hub = partner.get("hubspot") or {}
+    return {
+        "connected": bool(hub.get("portal_id")),
+        "portal_id": hub.get("portal_id"),
+        "scopes": hub.get("scopes", []),
+        "last_synced_at": hub.get("last_synced_at"),
+    }
+
+
+def disconnect(db: Database, actor: Principal, partner_id: str | None) -> None:
+    target = partner_id if actor.is_owner and partner_id else actor.partner_id
+    actor.require_write_on_partner(target, "partner")
+
+    def detach(partner: dict[str, Any]) -> dict[str, Any] | None:
+        if not partner.get("hubspot"):
+            return None
+        return {"hubspot": None, "updated_at": utcnow()}
+
+    update_with_retry(db[c.PARTNERS], str(target), detach, what="partner")
+
+
+def mark_synced(db: Database, partner_id: str) -> None:
+    def stamp(partner: dict[str, Any]) -> dict[str, Any] | None:
+        hub = partner.get("hubspot")
+        if not hub:
+            return None
+        return {"hubspot": {**hub, "last_synced_at": utcnow()}}
+
+    update_with_retry(db[c.PARTNERS], partner_id, stamp, what="partner")
+
+
+def connected_partner_ids(db: Database) -> list[str]:
+    return sorted(
+        d["_id"] for d in db[c.PARTNERS].find({"hubspot.portal_id": {"$ne": None}}, {"_id": 1})
+        if d.get("_id")
+    )
+
+
+@dataclass
+class PartnerTokens:
+    """``AccessTokenProvider`` over a partner's stored, encrypted tokens."""
+
+    db: Database
+    settings: Settings
+    partner_id: str
+
+    def _connection(self) -> dict[str, Any]:
+        partner = self.db[c.PARTNERS].find_one({"_id": self.partner_id})
+        hub = (partner or {}).get("hubspot")
+        if not hub:
+            raise Conflict(f"partner {self.partner_id} has no HubSpot connection")
+        return hub
+
+    def get(self) -> str:
+        hub = self._connection()
+        if ensure_utc(hub["expires_at"]) - utcnow() <= REFRESH_MARGIN:
+            return self.refresh()
+        return decrypt_secret(self.settings.token_encryption_key, hub["access_token"])
+
+    def refresh(self) -> str:
+        hub = self._connection()
+        key = self.settings.token_encryption_key
+        try:
+            tokens = build_client(self.settings).oauth.tokens_api.create(
+                grant_type="refresh_token",
+                client_id=self.settings.hubspot_client_id,
+                client_secret=self.settings.hubspot_client_secret,
+                redirect_uri=redirect_uri(self.settings),
+                refresh_token=decrypt_secret(key, hub["refresh_token"]),
+            )
+        except (OAuthApiException, CrmApiException) as exc:
+            log.warning("HubSpot token refresh failed for partner %s: HTTP %s",
+                        self.partner_id, exc.status)
+            raise Unauthorized("HubSpot refused the refresh token; reconnect HubSpot")
+        now = utcnow()
+
+        def store(partner: dict[str, Any]) -> dict[str, Any]:
+            current = partner.get("hubspot") or hub
+            return {
+                "hubspot": {
+                    **current,
+                    "access_token": encrypt_secret(key, tokens.access_token),
+                    "refresh_token": encrypt_secret(key, tokens.refresh_token or
+                                                    decrypt_secret(key, hub["refresh_token"])),
+                    "expires_at": now + timedelta(seconds=int(tokens.expires_in)),
+                }
+            }
+
+        update_with_retry(self.db[c.PARTNERS], self.partner_id, store, what="partner")
+        return tokens.access_token

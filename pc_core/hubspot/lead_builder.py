@@ -1,0 +1,282 @@
+"""Raw HubSpot deals + their contacts + the partner's stage mapping → the lead table.
+
+Works on *dirty* raw deals (created or changed by a pull or a webhook), in batches:
+polars turns a batch of raw documents into lead fields in one pass; each lead is
+then written whole (insert, or replacement under its revision) and the deal is
+marked clean only if no newer pull touched it meanwhile. A contact that changed
+marks its deals dirty first, so a lead always reflects its current contact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from pymongo import InsertOne, UpdateOne
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError
+
+from pc_core import collections as c
+from pc_core.docstore import replace_if_unchanged
+from pc_core.hubspot.stage_mapping import stage_lookup
+from pc_core.ids import sort_key
+from pc_core.lead_models import CompanySize
+from pc_core.leads import TRACKED_FIELDS, search_text
+from pc_core.money import cents_expr
+from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
+from pc_core.timeutil import ensure_utc, utcnow
+
+BATCH = 500
+MAX_ROUNDS = 10_000  # a safety net against a pull that re-dirties faster than we clean
+HUBSPOT_FIELDS = (
+    "title", "company", "contact_name", "contact_email", "contact_phone", "company_size",
+    "industry", "location", "amount_cents", "stage",
+)
+_SIZES = {s.value for s in CompanySize}
+
+
+@dataclass
+class LeadBuildStats:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    listed: int = 0
+    unmapped: int = 0
+    conflicts: int = 0
+    listed_ids: list[str] = field(default_factory=list)
+    stage_changes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def lead_id_for_deal(partner_id: str, deal_id: str) -> str:
+    return f"{partner_id}:hs:{deal_id}"
+
+
+def company_size_bucket(value: str | None) -> str | None:
+    """HubSpot's size as one of our buckets: an enumeration value or a head count."""
+    if not value:
+        return None
+    text = value.strip()
+    if text in _SIZES:
+        return text
+    digits = text.replace(",", "")
+    if not digits.isdigit():
+        return None
+    n = int(digits)
+    for upper, bucket in ((10, "1-10"), (50, "11-50"), (200, "51-200"), (500, "201-500"),
+                          (1000, "501-1000")):
+        if n <= upper:
+            return bucket
+    return "1000+"
+
+
+def _frame(deals: list[dict[str, Any]], contacts: dict[str, dict[str, Any]]) -> pl.DataFrame:
+    rows = []
+    for deal in deals:
+        p = deal.get("properties") or {}
+        contact_ids = (deal.get("associations") or {}).get("contacts") or []
+        contact_id = str(contact_ids[0]) if contact_ids else None
+        cp = (contacts.get(contact_id) or {}).get("properties") or {} if contact_id else {}
+        rows.append({
+            "deal_id": str(deal["hubspot_id"]),
+            "contact_id": contact_id,
+            "dealname": p.get("dealname"),
+            "amount": p.get("amount"),
+            "pipeline": p.get("pipeline"),
+            "dealstage": p.get("dealstage"),
+            "firstname": cp.get("firstname"),
+            "lastname": cp.get("lastname"),
+            "email": cp.get("email"),
+            "phone": cp.get("phone"),
+            "company": p.get("company_name") or cp.get("company"),
+            "industry": p.get("industry") or cp.get("industry"),
+            "size": p.get("company_size") or cp.get("numemployees"),
+            "city": p.get("city") or cp.get("city"),
+            "country": p.get("country") or cp.get("country"),
+        })
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(rows[0], pl.Utf8))
+    blank_to_null = [pl.col(col).str.strip_chars().replace("", None) for col in frame.columns]
+    frame = frame.with_columns(blank_to_null)
+    return frame.with_columns(
+        pl.coalesce(pl.col("dealname"), pl.lit("HubSpot deal ") + pl.col("deal_id")).alias("title"),
+        cents_expr("amount").alias("amount_cents"),
+        pl.concat_str([pl.col("firstname"), pl.col("lastname")], separator=" ",
+                      ignore_nulls=True).replace("", None).alias("contact_name"),
+        pl.col("email").str.to_lowercase().alias("contact_email"),
+        pl.col("phone").alias("contact_phone"),
+        pl.concat_str([pl.col("city"), pl.col("country")], separator=", ",
+                      ignore_nulls=True).replace("", None).alias("location"),
+        pl.col("size").map_elements(company_size_bucket, return_dtype=pl.Utf8).alias(
+            "company_size"),
+    )
+
+
+def _touch_deals_of_changed_contacts(db: Database, partner_id: str) -> None:
+    while True:
+        contacts = list(
+            db[c.HUBSPOT_CONTACTS].find({"partner_id": partner_id, "dirty": True}).limit(BATCH)
+        )
+        if not contacts:
+            return
+        ids = [str(d["hubspot_id"]) for d in contacts]
+        leads = db[c.LEADS].find(
+            {"partner_id": partner_id, "hubspot_contact_id": {"$in": ids}}, {"hubspot_deal_id": 1}
+        )
+        deal_ops = [
+            UpdateOne({"_id": f"{partner_id}:{lead['hubspot_deal_id']}"}, {"$set": {"dirty": True}})
+            for lead in leads if lead.get("hubspot_deal_id")
+        ]
+        for start in range(0, len(deal_ops), 100):
+            db[c.HUBSPOT_DEALS].bulk_write(deal_ops[start : start + 100], ordered=False)
+        clean = [UpdateOne({"_id": d["_id"], "pulled_at": d.get("pulled_at")},
+                           {"$set": {"dirty": False}}) for d in contacts]
+        for start in range(0, len(clean), 100):
+            db[c.HUBSPOT_CONTACTS].bulk_write(clean[start : start + 100], ordered=False)
+
+
+def build_leads(db: Database, partner_id: str) -> LeadBuildStats:
+    """Bring the partner's leads in line with its dirty raw deals."""
+    stats = LeadBuildStats()
+    _touch_deals_of_changed_contacts(db, partner_id)
+    stages = stage_lookup(db, partner_id)
+    for _ in range(MAX_ROUNDS):
+        deals = list(db[c.HUBSPOT_DEALS].find({"partner_id": partner_id, "dirty": True})
+                     .limit(BATCH))
+        if not deals:
+            break
+        if _build_batch(db, partner_id, deals, stages, stats) == 0:
+            break  # only conflicting deals are left; the next run retries them
+    return stats
+
+
+def _build_batch(
+    db: Database,
+    partner_id: str,
+    deals: list[dict[str, Any]],
+    stages: dict[tuple[str, str], str | None],
+    stats: LeadBuildStats,
+) -> int:
+    """Build one batch; returns how many deals were marked clean."""
+    contact_keys = {
+        f"{partner_id}:{ids[0]}"
+        for d in deals if (ids := (d.get("associations") or {}).get("contacts"))
+    }
+    contacts = {
+        str(doc["hubspot_id"]): doc
+        for doc in db[c.HUBSPOT_CONTACTS].find({"_id": {"$in": sorted(contact_keys)}})
+    }
+    rows = _frame(deals, contacts).iter_rows(named=True)
+    lead_ids = [lead_id_for_deal(partner_id, str(d["hubspot_id"])) for d in deals]
+    existing = {d["_id"]: d for d in db[c.LEADS].find({"_id": {"$in": lead_ids}})}
+    inserts: list[dict[str, Any]] = []
+    insert_deals: list[str] = []
+    retry: set[str] = set()
+    now = utcnow()
+    for deal, row, lead_id in zip(deals, rows, lead_ids, strict=True):
+        changed_at = ensure_utc(deal.get("hs_updated_at") or now)
+        mapped = stages.get((row["pipeline"] or "", row["dealstage"] or ""))
+        if mapped is None:
+            stats.unmapped += 1
+        values = {f: row.get(f) for f in HUBSPOT_FIELDS if f != "stage"}
+        current = existing.get(lead_id)
+        if current is None:
+            inserts.append(_new_lead(partner_id, lead_id, deal, row, values, mapped, changed_at,
+                                     now, stats))
+            insert_deals.append(deal["_id"])
+        elif not _update_lead(db, current, deal, values, mapped, changed_at, now, stats):
+            retry.add(deal["_id"])
+    for start in range(0, len(inserts), 100):
+        try:
+            db[c.LEADS].bulk_write([InsertOne(d) for d in inserts[start : start + 100]],
+                                   ordered=False)
+        except BulkWriteError as exc:  # created concurrently: redo those deals next round
+            for err in exc.details.get("writeErrors", []):
+                retry.add(insert_deals[start + err["index"]])
+                stats.conflicts += 1
+                stats.created -= 1
+    # Clean only what was applied, and only if no newer pull re-dirtied it meanwhile.
+    clean = [UpdateOne({"_id": d["_id"], "pulled_at": d.get("pulled_at")},
+                       {"$set": {"dirty": False}}) for d in deals if d["_id"] not in retry]
+    for start in range(0, len(clean), 100):
+        db[c.HUBSPOT_DEALS].bulk_write(clean[start : start + 100], ordered=False)
+    return len(clean)
+
+
+def _new_lead(
+    partner_id: str, lead_id: str, deal: dict[str, Any], row: dict[str, Any],
+    values: dict[str, Any], mapped: str | None, changed_at: datetime, now: datetime,
+    stats: LeadBuildStats,
+) -> dict[str, Any]:
+    stage = Stage(mapped) if mapped else Stage.NEW
+    status = LeadStatus.ARCHIVED if deal.get("archived") else status_for_new_stage(
+        stage, LeadStatus.OPEN)
+    if status is LeadStatus.LISTED:
+        stats.listed += 1
+        stats.listed_ids.append(lead_id)
+    stats.created += 1
+    doc = {
+        "_id": lead_id,
+        "partner_id": partner_id,
+        **values,
+        "budget_cents": None,
+        "price_cents": None,
+        "external_id": None,
+        "stage": stage.value,
+        "status": status.value,
+        "stage_unmapped": mapped is None,
+        "source": "hubspot",
+        "hubspot_deal_id": str(deal["hubspot_id"]),
+        "hubspot_contact_id": row["contact_id"],
+        "hubspot_pipeline_id": row["pipeline"],
+        "hubspot_stage_id": row["dealstage"],
+        "buyer_partner_id": None,
+        "notes": [],
+        "created_at": now,
+        "updated_at": now,
+        "sort_key": sort_key(now, lead_id),
+        "field_times": dict.fromkeys(TRACKED_FIELDS, changed_at),
+        "created_by": None,
+        "rev": 1,
+    }
+    doc["search_text"] = search_text(doc)
+    return doc
+
+
+def _update_lead(
+    db: Database, current: dict[str, Any], deal: dict[str, Any], values: dict[str, Any],
+    mapped: str | None, changed_at: datetime, now: datetime, stats: LeadBuildStats,
+) -> bool:
+    """Apply the deal to its lead; ``False`` when a concurrent edit won the race."""
+    target = dict(values)
+    status = LeadStatus(current["status"])
+    if mapped is not None:
+        target["stage"] = mapped
+        if status in MANUAL_STATUSES:
+            status = status_for_new_stage(Stage(mapped), status)
+    if deal.get("archived") and status in MANUAL_STATUSES:
+        status = LeadStatus.ARCHIVED
+    target["status"] = status.value
+    target["stage_unmapped"] = mapped is None
+    target["hubspot_pipeline_id"] = (deal.get("properties") or {}).get("pipeline")
+    target["hubspot_stage_id"] = (deal.get("properties") or {}).get("dealstage")
+    changed = {k: v for k, v in target.items() if current.get(k) != v}
+    if not changed:
+        stats.unchanged += 1
+        return True
+    times = {**current.get("field_times", {}),
+             **{k: changed_at for k in changed if k in TRACKED_FIELDS}}
+    update = {**changed, "field_times": times, "updated_at": now,
+              "search_text": search_text({**current, **changed})}
+    if replace_if_unchanged(db[c.LEADS], current, update) is None:
+        stats.conflicts += 1  # a platform edit landed meanwhile; the deal stays dirty
+        return False
+    stats.updated += 1
+    if "stage" in changed:
+        stats.stage_changes.append(
+            {"lead_id": current["_id"], "from": current.get("stage"), "to": changed["stage"]}
+        )
+    if changed.get("status") == LeadStatus.LISTED.value:
+        stats.listed += 1
+        stats.listed_ids.append(current["_id"])
+    return True
