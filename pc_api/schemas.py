@@ -164,3 +164,57 @@ class ImportResult(BaseModel):
     created: int
     updated: int
     errors: list[ImportError_]
+
+
+class AuthorizeOut(BaseModel):
+    url: str
+
+
+class HubSpotStatusOut(BaseModel):
+    connected: bool
+    portal_id: str | None
+    scopes: list[str]
+    last_synced_at: datetime | None
+
+
+class SyncQueuedOut(BaseModel):
+    run_id: str | None = Field(description="The Dagster run id once launched; null while queued.")
+    sync_task_id: str
+    status: str
+
+
+class SyncTaskOut(BaseModel):
+    id: str
+    partner_id: str
+    trigger: str
+    direction: str
+    status: str
+    dagster_run_id: str | None
+    counts: dict[str, int]
+    details: dict[str, dict[str, int]]
+    errors: list[str]
+    conflicts: list[dict]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class SyncTaskPage(BaseModel):
+    items: list[SyncTaskOut]
+    next_cursor: str | None
+
+
+class StageMappingItem(BaseModel):
+    pipeline_id: str
+    pipeline_label: str | None = None
+    stage_id: str
+    stage_label: str | None = None
+    canonical_stage: Stage | None
+    suggested_stage: Stage | None = None
+
+
+class StageMappingIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    pipeline_id: str = Field(min_length=1, max_length=100)
+    stage_id: str = Field(min_length=1, max_length=100)
+    canonical_stage: Stage | None

@@ -53,6 +53,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     c.SYNC_TASKS: [
         _idx(("partner_id", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("status", ASCENDING)),
+        _idx(("dagster_run_id", ASCENDING)),
     ],
 }
 

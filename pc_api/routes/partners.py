@@ -5,8 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from pc_api.deps import CurrentUser, Db
-from pc_api.schemas import PartnerCreate, PartnerOut, PartnerStatsOut, PartnerUpdate
+from pc_api.schemas import (
+    PartnerCreate,
+    PartnerOut,
+    PartnerStatsOut,
+    PartnerUpdate,
+    StageMappingIn,
+    StageMappingItem,
+)
 from pc_core import partners as service
+from pc_core.hubspot import stage_mapping
 
 router = APIRouter(prefix="/v1/partners", tags=["partners"])
 _errors = {403: {"description": "Role not allowed"}, 404: {"description": "Not found"}}
@@ -32,6 +40,26 @@ def get_partner(partner_id: str, actor: CurrentUser, db: Db) -> dict:
 @router.patch("/{partner_id}", response_model=PartnerOut, responses=_errors)
 def update_partner(partner_id: str, body: PartnerUpdate, actor: CurrentUser, db: Db) -> dict:
     return service.update_partner(db, actor, partner_id, body.model_dump(exclude_unset=True))
+
+
+@router.get(
+    "/{partner_id}/stage-mapping", response_model=list[StageMappingItem], responses=_errors
+)
+def get_stage_mapping(partner_id: str, actor: CurrentUser, db: Db) -> list[dict]:
+    """The partner's HubSpot stages and their canonical stage (``null``: unmapped)."""
+    return stage_mapping.get_stage_mapping(db, actor, partner_id)
+
+
+@router.put(
+    "/{partner_id}/stage-mapping", response_model=list[StageMappingItem],
+    responses={**_errors, 400: {"description": "Unknown HubSpot stage"}},
+)
+def put_stage_mapping(
+    partner_id: str, body: list[StageMappingIn], actor: CurrentUser, db: Db
+) -> list[dict]:
+    return stage_mapping.put_stage_mapping(
+        db, actor, partner_id, [item.model_dump(mode="json") for item in body]
+    )
 
 
 @router.get("/{partner_id}/stats", response_model=PartnerStatsOut, responses=_errors)

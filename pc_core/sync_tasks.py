@@ -1,0 +1,125 @@
+"""The sync log: one ``sync_task`` per sync run (manual, scheduled, webhook-triggered
+or a backfill), with its counts, errors and Dagster run id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.database import Database
+
+from pc_core import collections as c
+from pc_core.access import Principal
+from pc_core.docstore import update_with_retry
+from pc_core.errors import Conflict
+from pc_core.ids import new_id, sort_key
+from pc_core.pagination import add_key_range, fetch_page
+from pc_core.timeutil import utcnow
+
+COUNTS = ("fetched", "created", "updated", "unchanged", "archived", "errors")
+ACTIVE = ("queued", "running")
+
+
+def create_task(
+    db: Database, partner_id: str, *, trigger: str, direction: str = "pull",
+    requested_by: str | None = None, dagster_run_id: str | None = None,
+    status: str = "queued",
+) -> dict[str, Any]:
+    now = utcnow()
+    task_id = new_id()
+    doc = {
+        "_id": task_id,
+        "partner_id": partner_id,
+        "trigger": trigger,
+        "direction": direction,
+        "status": status,
+        "requested_by": requested_by,
+        "dagster_run_id": dagster_run_id,
+        "counts": dict.fromkeys(COUNTS, 0),
+        "details": {},
+        "errors": [],
+        "conflicts": [],
+        "created_at": now,
+        "started_at": now if status == "running" else None,
+        "finished_at": None,
+        "sort_key": sort_key(now, task_id),
+        "rev": 1,
+    }
+    db[c.SYNC_TASKS].insert_one(doc)
+    return doc
+
+
+def request_manual_sync(db: Database, actor: Principal, partner_id: str | None) -> dict[str, Any]:
+    """Queue a "Sync Now" for the caller's partner; one queued request at a time."""
+    target = partner_id if actor.is_owner and partner_id else actor.partner_id
+    actor.require_write_on_partner(target, "partner")
+    partner = db[c.PARTNERS].find_one({"_id": target})
+    if partner is None or not (partner.get("hubspot") or {}).get("portal_id"):
+        raise Conflict("HubSpot is not connected for this partner")
+    pending = db[c.SYNC_TASKS].find_one({"partner_id": target, "status": "queued",
+                                         "trigger": "manual"})
+    if pending is not None:
+        return pending
+    return create_task(db, str(target), trigger="manual", requested_by=actor.user_id)
+
+
+def queued_manual_tasks(db: Database, limit: int = 100) -> list[dict[str, Any]]:
+    return list(db[c.SYNC_TASKS].find({"status": "queued"}).limit(limit))
+
+
+def mark_running(db: Database, task_id: str, dagster_run_id: str | None) -> dict[str, Any]:
+    return update_with_retry(
+        db[c.SYNC_TASKS], task_id,
+        lambda t: {"status": "running", "dagster_run_id": dagster_run_id or t["dagster_run_id"],
+                   "started_at": utcnow()},
+        what="sync task",
+    )
+
+
+def add_counts(db: Database, task_id: str, step: str, counts: dict[str, int],
+               errors: list[str] | None = None) -> None:
+    """Add one step's figures (e.g. the deals pull) to the task's totals."""
+
+    def merge(task: dict[str, Any]) -> dict[str, Any]:
+        totals = dict(task.get("counts") or {})
+        for key in COUNTS:
+            totals[key] = int(totals.get(key, 0)) + int(counts.get(key, 0))
+        details = {**(task.get("details") or {}), step: counts}
+        return {"counts": totals, "details": details,
+                "errors": [*task.get("errors", []), *(errors or [])][-100:]}
+
+    update_with_retry(db[c.SYNC_TASKS], task_id, merge, what="sync task")
+
+
+def finish(db: Database, task_id: str, status: str) -> None:
+    update_with_retry(
+        db[c.SYNC_TASKS], task_id,
+        lambda _: {"status": status, "finished_at": utcnow()}, what="sync task",
+    )
+
+
+def public_task(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": doc["_id"],
+        "partner_id": doc["partner_id"],
+        "trigger": doc["trigger"],
+        "direction": doc["direction"],
+        "status": doc["status"],
+        "dagster_run_id": doc.get("dagster_run_id"),
+        "counts": doc.get("counts", {}),
+        "details": doc.get("details", {}),
+        "errors": doc.get("errors", []),
+        "conflicts": doc.get("conflicts", []),
+        "created_at": doc["created_at"],
+        "started_at": doc.get("started_at"),
+        "finished_at": doc.get("finished_at"),
+    }
+
+
+def list_tasks(
+    db: Database, actor: Principal, partner_id: str | None, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    target = actor.scoped_partner_id(partner_id)
+    match: dict[str, Any] = {} if target is None else {"partner_id": target}
+    add_key_range(match, cursor, None, None)
+    docs, next_cursor = fetch_page(db[c.SYNC_TASKS], match, limit)
+    return [public_task(d) for d in docs], next_cursor
