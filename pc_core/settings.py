@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development defaults. They make a fresh clone run; production refuses them.
@@ -91,6 +91,25 @@ class Settings(BaseSettings):
     mailgun_api_key: str = DEV_MAILGUN_API_KEY
 
     chilipiper_secret: str = DEV_CHILIPIPER_SECRET
+
+    @model_validator(mode="after")
+    def _derive_local_urls(self) -> Settings:
+        """URLs left at their defaults follow the configured ports, so moving the
+        sandbox or the API to another port moves every URL that points at it."""
+        sandbox = f"http://{self.host}:{self.sandbox_port}"
+        api = f"http://{self.host}:{self.api_port}"
+        derived = {
+            "hubspot_base_url": f"{sandbox}/hubspot",
+            "hubspot_authorize_url": f"{sandbox}/hubspot/oauth/authorize",
+            "stripe_api_base": f"{sandbox}/stripe",
+            "mailgun_base_url": f"{sandbox}/mailgun",
+            "public_url": api,
+            "app_url": api,
+        }
+        for name, value in derived.items():
+            if name not in self.model_fields_set:
+                object.__setattr__(self, name, value)
+        return self
 
     @property
     def secure_cookies(self) -> bool:

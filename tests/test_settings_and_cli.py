@@ -119,11 +119,17 @@ def test_pc_run_starts_answers_and_stops_on_sigint(tmp_path):
         login = httpx.post(f"http://127.0.0.1:{ports['API']}/v1/auth/login",
                            json={"email": "owner@example.com", "password": "owner-demo-pass"})
         assert login.status_code == 200
+        devstack.wait_until(lambda: httpx.get(
+            f"http://127.0.0.1:{ports['API']}/v1/integrations/hubspot/status",
+            params={"partner_id": "northwind"},
+            headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+        ).json()["connected"], 30, "demo HubSpot connection")
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     assert "all processes stopped" in out
+    assert "HubSpot: connected northwind, bluebird" in out  # through the real OAuth flow
     time.sleep(0.5)
     for port in ports.values():
         assert not devstack.port_open("127.0.0.1", int(port)), out
