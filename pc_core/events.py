@@ -1,0 +1,77 @@
+"""Real-time events, published to Redis so that any process can emit them: API
+replicas, Dagster runs, scripts. The API's Socket.IO server relays them to clients.
+
+Transport: python-socketio's Redis manager protocol, through a write-only
+``socketio.RedisManager`` (``write_only=True``), so an emit from here reaches every
+Socket.IO server subscribed to the same Redis channel (``PC_SOCKETIO_CHANNEL``).
+
+Events and rooms (api.md "Real-time"):
+- ``lead-listed`` {lead_id, partner_id, stage, price_cents, ...} → room ``marketplace``
+- ``lead-sold`` {lead_id, seller_partner_id, buyer_partner_id} → ``marketplace``,
+  ``lead:{id}``, ``partner:{seller}``, ``partner:{buyer}``
+- ``stage-updated`` {lead_id, partner_id, from, to} → ``lead:{id}``, ``partner:{id}``
+- ``viewer-joined`` / ``viewer-left`` {lead_id, partner_name, viewers} → ``lead:{id}``
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+import socketio
+
+from pc_core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LEAD_LISTED = "lead-listed"
+LEAD_SOLD = "lead-sold"
+STAGE_UPDATED = "stage-updated"
+VIEWER_JOINED = "viewer-joined"
+VIEWER_LEFT = "viewer-left"
+CHANNEL = "pc-socketio"
+
+
+def marketplace_room() -> str:
+    return "marketplace"
+
+
+def lead_room(lead_id: str) -> str:
+    return f"lead:{lead_id}"
+
+
+def partner_room(partner_id: str) -> str:
+    return f"partner:{partner_id}"
+
+
+@lru_cache(maxsize=4)
+def _manager(redis_url: str) -> socketio.RedisManager:
+    return socketio.RedisManager(redis_url, channel=CHANNEL, write_only=True)
+
+
+def emit(settings: Settings, event: str, payload: dict[str, Any], rooms: Iterable[str]) -> None:
+    """Publish ``event`` to every room; failures are logged, never raised: a missed
+    live update must not fail the sync or the sale that caused it."""
+    manager = _manager(settings.redis_url)
+    for room in rooms:
+        try:
+            manager.emit(event, payload, room=room, namespace="/")
+        except Exception:  # noqa: BLE001
+            log.exception("could not publish %s to %s", event, room)
+
+
+def lead_listed(settings: Settings, lead: dict[str, Any]) -> None:
+    emit(settings, LEAD_LISTED, {
+        "lead_id": lead["_id"], "partner_id": lead["partner_id"], "stage": lead.get("stage"),
+        "industry": lead.get("industry"), "company_size": lead.get("company_size"),
+        "location": lead.get("location"), "price_cents": lead.get("price_cents"),
+    }, [marketplace_room()])
+
+
+def stage_updated(settings: Settings, lead_id: str, partner_id: str, before: str | None,
+                  after: str) -> None:
+    emit(settings, STAGE_UPDATED,
+         {"lead_id": lead_id, "partner_id": partner_id, "from": before, "to": after},
+         [lead_room(lead_id), partner_room(partner_id)])
