@@ -5,10 +5,15 @@ session; a fresh database per test; the real FastAPI app through TestClient."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
 import pytest
 import redis
 from fastapi.testclient import TestClient
@@ -129,3 +134,62 @@ def world(db: Database, settings: Settings) -> World:
         admin_b=make_account(db, settings, Role.ADMIN, b),
         user_b=make_account(db, settings, Role.USER, b),
     )
+
+
+# -- the HubSpot sandbox (pc_sandbox), for every test directory ---------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def start_sandbox(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """Start ``uvicorn pc_sandbox.app:app`` on a free port (as in the demo, with
+    ``PC_SANDBOX_DATA_DIR`` unset so nothing leaks between runs) and wait for /health;
+    returns (process, base URL)."""
+    port = devstack.free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PC_SANDBOX_", "PC_HUBSPOT_"))}
+    env.update(extra_env or {})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "pc_sandbox.app:app", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        cwd=REPO, env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"sandbox exited early with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("sandbox did not become healthy in 30 s")
+
+
+def stop_sandbox(proc: subprocess.Popen) -> None:
+    """SIGTERM (so shutdown hooks run), then kill if it hangs."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def sandbox_url() -> Iterator[str]:
+    """Base URL of a sandbox process shared by the session, e.g. http://127.0.0.1:PORT."""
+    proc, url = start_sandbox()
+    try:
+        yield url
+    finally:
+        stop_sandbox(proc)
+
+
+@pytest.fixture(scope="session")
+def hubspot_host(sandbox_url: str) -> str:
+    """The ``host`` to give ``hubspot.HubSpot(...)``."""
+    return f"{sandbox_url}/hubspot"
