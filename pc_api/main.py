@@ -15,7 +15,16 @@ from pymongo.errors import PyMongoError
 
 from pc_api.context import AppContext
 from pc_api.errors import install_error_handlers
-from pc_api.routes import auth, health, hubspot, leads, partners, users
+from pc_api.routes import (
+    auth,
+    health,
+    hubspot,
+    leads,
+    marketplace,
+    partners,
+    stripe_webhook,
+    users,
+)
 from pc_api.timing import DbTimeListener, ServerTimingMiddleware
 from pc_core.db import get_db, redis_client, register_command_listener
 from pc_core.settings import Settings, get_settings
@@ -56,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.pc = AppContext(settings=settings, db=db, redis=redis_client(settings))
     install_error_handlers(app)
     app.add_middleware(ServerTimingMiddleware)
-    for module in (health, auth, users, partners, leads, hubspot):
+    for module in (health, auth, users, partners, leads, hubspot, marketplace, stripe_webhook):
         app.include_router(module.router)
     return app
 

@@ -75,3 +75,13 @@ def stage_updated(settings: Settings, lead_id: str, partner_id: str, before: str
     emit(settings, STAGE_UPDATED,
          {"lead_id": lead_id, "partner_id": partner_id, "from": before, "to": after},
          [lead_room(lead_id), partner_room(partner_id)])
+
+
+def lead_sold(settings: Settings, lead_id: str, seller_partner_id: str,
+              buyer_partner_id: str) -> None:
+    """A sale: the marketplace drops the listing, both partners' views update."""
+    emit(settings, LEAD_SOLD, {
+        "lead_id": lead_id, "seller_partner_id": seller_partner_id,
+        "buyer_partner_id": buyer_partner_id, "buyerId": buyer_partner_id,
+    }, [marketplace_room(), lead_room(lead_id), partner_room(seller_partner_id),
+        partner_room(buyer_partner_id)])

@@ -45,7 +45,31 @@ INDEXES: dict[str, list[IndexModel]] = {
         _idx(("stage", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("buyer_partner_id", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("partner_id", ASCENDING), ("hubspot_contact_id", ASCENDING)),
+        # Marketplace listings: status + one equality filter + sort_key.
+        _idx(("status", ASCENDING), ("industry", ASCENDING), ("sort_key", DESCENDING)),
+        _idx(("status", ASCENDING), ("company_size", ASCENDING), ("sort_key", DESCENDING)),
+        _idx(("status", ASCENDING), ("location", ASCENDING), ("sort_key", DESCENDING)),
     ],
+    # Marketplace (pc_core/marketplace): the buyer's reservations page, the expiry
+    # job's due reservations (status + fixed-width ISO expiry text), purchases of a
+    # partner as buyer or seller, purchases by PaymentIntent (webhooks).
+    c.RESERVATIONS: [
+        _idx(("buyer_partner_id", ASCENDING), ("sort_key", DESCENDING)),
+        _idx(("buyer_partner_id", ASCENDING), ("status", ASCENDING), ("sort_key", DESCENDING)),
+        _idx(("status", ASCENDING), ("expires_key", ASCENDING)),
+        _idx(("lead_id", ASCENDING)),
+        _idx(("sort_key", DESCENDING)),
+    ],
+    c.RESERVATION_SLOTS: [_idx(("partner_id", ASCENDING))],
+    c.PURCHASES: [
+        _idx(("buyer_partner_id", ASCENDING), ("sort_key", DESCENDING)),
+        _idx(("seller_partner_id", ASCENDING), ("sort_key", DESCENDING)),
+        _idx(("payment_intent_id", ASCENDING)),
+        _idx(("reservation_id", ASCENDING)),
+        _idx(("sort_key", DESCENDING)),
+    ],
+    c.STRIPE_EVENTS: [_idx(("status", ASCENDING))],
+    c.EMAILS: [_idx(("status", ASCENDING))],
     c.STAGE_MAPPINGS: [
         _idx(("partner_id", ASCENDING)),
         _idx(("canonical_stage", ASCENDING)),

@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     import_max_rows: int = 50_000
     default_lead_price_cents: int = 50_000
 
+    # Marketplace: active reservations one buyer partner may hold at once, and how
+    # long before expiry the reservation-expiring email goes out.
+    max_active_reservations: int = 10
+    reservation_reminder_hours: int = 24
+    # An unpaid pending purchase holds its reservation past expiry for this long.
+    purchase_pending_grace_minutes: int = 60
+    mail_from: str = "Partner Connector <no-reply@partner-connector.local>"
+
     hubspot_base_url: str = "http://127.0.0.1:8090/hubspot"
     # The consent page; real HubSpot: https://app.hubspot.com/oauth/authorize
     hubspot_authorize_url: str = "http://127.0.0.1:8090/hubspot/oauth/authorize"

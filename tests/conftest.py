@@ -4,9 +4,11 @@ session; a fresh database per test; the real FastAPI app through TestClient."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -193,3 +195,90 @@ def sandbox_url() -> Iterator[str]:
 def hubspot_host(sandbox_url: str) -> str:
     """The ``host`` to give ``hubspot.HubSpot(...)``."""
     return f"{sandbox_url}/hubspot"
+
+
+# --- Marketplace: the Stripe/Mailgun sandbox process and a live API -------------
+# (tests/test_marketplace_*.py use ``sandbox_url`` above for Stripe and Mailgun; the
+# fixtures of tests/sandbox_payments are directory-local)
+
+
+@pytest.fixture(scope="session")
+def market_webhook_receiver() -> Iterator[object]:
+    """Records the sandbox's signed Stripe webhook POSTs, for tests to forward to the
+    API under test (TestClient has no port the sandbox could call)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.sandbox_payments.conftest import Received, WebhookReceiver
+
+    port = devstack.free_port()
+    receiver = WebhookReceiver(url=f"http://127.0.0.1:{port}/webhooks/stripe")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server naming
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with receiver.cond:
+                receiver.requests.append(Received(body, dict(self.headers.items()), 0.0))
+                receiver.cond.notify_all()
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield receiver
+    server.shutdown()
+    server.server_close()
+
+
+def market_settings(stores: Stores, sandbox_url: str, **overrides: object) -> Settings:
+    """Settings whose Stripe and Mailgun point at the sandbox process."""
+    return Settings(
+        env="development",
+        mongodb_uri=stores.mongo_uri,
+        mongodb_db=f"t_{uuid.uuid4().hex[:12]}",
+        redis_url=stores.redis_url,
+        stripe_api_base=sandbox_url + "/stripe",
+        mailgun_base_url=sandbox_url + "/mailgun",
+        **overrides,
+    )
+
+
+@contextlib.contextmanager
+def live_api(settings: Settings) -> Iterator[str]:
+    """The API under uvicorn on a free port over ``settings``' stores, for tests that
+    need separate client processes; stopped afterwards."""
+    port = devstack.free_port()
+    env = {
+        **os.environ,
+        "MONGODB_URI": settings.mongodb_uri,
+        "MONGODB_DB": settings.mongodb_db,
+        "REDIS_URL": settings.redis_url,
+        "PC_STRIPE_API_BASE": settings.stripe_api_base,
+        "PC_MAILGUN_BASE_URL": settings.mailgun_base_url,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "pc_api.main:app_factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+         "--no-access-log"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def up() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the API exited with {proc.returncode}")
+            return devstack.http_answers(url + "/health")
+
+        devstack.wait_until(up, 60, "API")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

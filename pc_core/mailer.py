@@ -1,0 +1,148 @@
+"""Transactional email through Mailgun's HTTP API (the sandbox in development).
+
+Each email has a dedupe key, used as its ``_id`` in ``emails``: the first caller
+inserts it and sends it, every later caller with the same key finds it there and
+sends nothing, so "once per sale / per reservation" holds across retries, webhook
+redeliveries and concurrent runs. A failed send is recorded (``status: failed``,
+the error, ``next_attempt_key``) and retried by ``retry_failed_emails``, which the
+reservation-expiry Dagster job calls every minute; a send never raises into the
+request or run that caused it.
+
+Templates are ``email_templates/{name}.subject|.txt|.html`` (``string.Template``
+with ``$name`` placeholders); values are HTML-escaped for the HTML part.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import httpx
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from pc_core import collections as c
+from pc_core.docstore import replace_if_unchanged
+from pc_core.settings import Settings
+from pc_core.timeutil import ensure_utc, utcnow
+
+log = logging.getLogger(__name__)
+TEMPLATES = Path(__file__).with_name("email_templates")
+PENDING, SENT, FAILED, GAVE_UP = "pending", "sent", "failed", "gave_up"
+MAX_ATTEMPTS = 8
+TIMEOUT = httpx.Timeout(5.0)
+
+
+@lru_cache(maxsize=32)
+def _template(name: str, part: str) -> Template:
+    return Template((TEMPLATES / f"{name}.{part}").read_text(encoding="utf-8"))
+
+
+def render(name: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    """(subject, text, html) of template ``name``; a missing value is an error."""
+    plain = {k: "" if v is None else str(v) for k, v in context.items()}
+    escaped = {k: html.escape(v) for k, v in plain.items()}
+    subject = _template(name, "subject").substitute(plain).strip()
+    return subject, _template(name, "txt").substitute(plain), _template(name, "html").substitute(
+        escaped
+    )
+
+
+def _attempt_key(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%dT%H:%M:%S.%f}"
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(minutes=min(60, 2 ** max(0, attempts - 1)))
+
+
+def _post(settings: Settings, doc: dict[str, Any]) -> str:
+    """One Mailgun send; returns Mailgun's message id; raises on any failure."""
+    url = f"{settings.mailgun_base_url.rstrip('/')}/v3/{settings.mailgun_domain}/messages"
+    data = {
+        "from": settings.mail_from,
+        "to": doc["to"],
+        "subject": doc["subject"],
+        "text": doc["text"],
+        "html": doc["html"],
+        "o:tag": doc["template"],
+        "v:email_key": doc["_id"],
+    }
+    response = httpx.post(url, data=data, auth=("api", settings.mailgun_api_key),
+                          timeout=TIMEOUT)
+    response.raise_for_status()
+    return str(response.json().get("id", ""))
+
+
+def _deliver(db: Database, settings: Settings, doc: dict[str, Any]) -> dict[str, Any]:
+    """Send ``doc`` and record the outcome (compare-and-set on its revision, so two
+    retriers cannot both record, and a lost race just leaves the other's record)."""
+    now = utcnow()
+    attempts = int(doc.get("attempts") or 0) + 1
+    try:
+        message_id = _post(settings, doc)
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
+        log.warning("email %s failed (attempt %d): %s", doc["_id"], attempts, exc)
+        status = GAVE_UP if attempts >= MAX_ATTEMPTS else FAILED
+        changes = {
+            "status": status, "attempts": attempts, "last_error": str(exc)[:500],
+            "updated_at": now, "next_attempt_key": _attempt_key(now + _backoff(attempts)),
+        }
+    else:
+        changes = {
+            "status": SENT, "attempts": attempts, "provider_id": message_id,
+            "sent_at": now, "updated_at": now, "last_error": None, "next_attempt_key": None,
+        }
+    return replace_if_unchanged(db[c.EMAILS], doc, changes) or {**doc, **changes}
+
+
+def send_email(db: Database, settings: Settings, *, key: str, template: str,
+               to: list[str], context: dict[str, Any]) -> dict[str, Any] | None:
+    """Render and send once per ``key``; returns the email record (``None`` if there
+    was nobody to send to or it could not even be recorded). Never raises."""
+    recipients = sorted({t for t in to if t})
+    if not recipients:
+        return None
+    try:
+        subject, text, body_html = render(template, context)
+        now = utcnow()
+        doc = {
+            "_id": key, "template": template, "to": ",".join(recipients),
+            "subject": subject, "text": text, "html": body_html,
+            "status": PENDING, "attempts": 0, "last_error": None,
+            "next_attempt_key": None, "created_at": now, "updated_at": now, "rev": 1,
+        }
+        try:
+            db[c.EMAILS].insert_one(doc)
+        except DuplicateKeyError:
+            return db[c.EMAILS].find_one({"_id": key})
+        return _deliver(db, settings, doc)
+    except (PyMongoError, KeyError, ValueError, OSError) as exc:
+        log.exception("could not queue email %s: %s", key, exc)
+        return None
+
+
+def retry_failed_emails(db: Database, settings: Settings, now: datetime | None = None,
+                        limit: int = 200) -> int:
+    """Resend failed emails whose back-off has passed, and pending ones older than
+    five minutes (their sender died mid-way). Returns how many were sent now."""
+    now = now or utcnow()
+    sent = 0
+    due_key = _attempt_key(now)
+    stale_pending = now - timedelta(minutes=5)
+    candidates = list(db[c.EMAILS].find({"status": FAILED}).limit(limit))
+    candidates += [
+        d for d in db[c.EMAILS].find({"status": PENDING}).limit(limit)
+        if ensure_utc(d["created_at"]) < stale_pending
+    ]
+    for doc in candidates:
+        if doc["status"] == FAILED and (doc.get("next_attempt_key") or "") > due_key:
+            continue
+        if _deliver(db, settings, doc).get("status") == SENT:
+            sent += 1
+    return sent

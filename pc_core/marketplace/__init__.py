@@ -1,0 +1,7 @@
+"""The marketplace: listings, reservations with expiry, purchases through Stripe.
+
+One module per job: ``pricing`` (price, commission), ``listings`` (what buyers
+browse), ``slots`` (the per-buyer cap on active reservations), ``reservations``,
+``expiry`` (what the Dagster schedule runs), ``purchases``, ``fulfilment`` (what a
+successful payment does), ``stripe_client`` and ``stripe_webhooks``.
+"""

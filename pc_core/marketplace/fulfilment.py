@@ -1,0 +1,134 @@
+"""What a payment's outcome does, decided by state, never by arrival order.
+
+Success: the lead is sold to the purchase's buyer by one compare-and-set on the
+lead (``leadstate.sell``): that single write is the claim, so a lead is sold once
+however many events, redeliveries or concurrent handlers arrive. Every later step
+(purchase completed, reservation converted, cap slot freed, emails, ``lead-sold``)
+is idempotent, so a handler that died mid-way is finished by the redelivery.
+A payment for a lead that can no longer be delivered (sold to someone else,
+withdrawn) is refunded through Stripe and recorded on the purchase.
+
+Failure: a pending purchase becomes ``failed`` and the reservation stops waiting
+on it (the buyer may pay again until the reservation expires); a completed or
+refunded purchase ignores it (a late failure event of an earlier attempt).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pymongo.database import Database
+
+from pc_core import collections as c
+from pc_core.docstore import update_with_retry
+from pc_core.events import lead_sold
+from pc_core.marketplace import leadstate, notifications, slots, stripe_client
+from pc_core.marketplace.purchases import COMPLETED, FAILED, PENDING, REFUNDED, clear_pending
+from pc_core.marketplace.reservations import CONVERTED
+from pc_core.settings import Settings
+from pc_core.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+Doc = dict[str, Any]
+
+
+def find_purchase(db: Database, intent: dict[str, Any]) -> Doc | None:
+    """The purchase a PaymentIntent pays for: by the metadata we wrote, else by the
+    intent id (an intent created before its id was stored on the purchase)."""
+    purchase_id = (intent.get("metadata") or {}).get("purchase_id")
+    if purchase_id:
+        doc = db[c.PURCHASES].find_one({"_id": purchase_id})
+        if doc is not None:
+            return doc
+    return db[c.PURCHASES].find_one({"payment_intent_id": intent.get("id")})
+
+
+def payment_succeeded(db: Database, settings: Settings, intent: dict[str, Any]) -> str:
+    """Complete the purchase paid by ``intent``; returns what happened."""
+    purchase = find_purchase(db, intent)
+    if purchase is None:
+        return "unknown-purchase"
+    if purchase["status"] in (COMPLETED, REFUNDED):
+        return f"already-{purchase['status']}"
+    if int(intent.get("amount_received") or intent.get("amount") or 0) < purchase["amount_cents"]:
+        log.error("intent %s paid less than purchase %s", intent.get("id"), purchase["_id"])
+        return "amount-mismatch"
+    now = utcnow()
+    sold_now = False
+    lead = None
+    for _ in range(5):
+        lead = db[c.LEADS].find_one({"_id": purchase["lead_id"]})
+        if lead is not None and lead.get("purchase_id") == purchase["_id"]:
+            break  # sold by an earlier delivery of this event; finish the rest
+        if not leadstate.deliverable_to(lead, purchase):
+            return _refund(db, settings, purchase, intent, "lead no longer available")
+        after = leadstate.sell(db, lead, purchase, now)
+        if after is not None:
+            lead, sold_now = after, True
+            break
+    else:
+        raise RuntimeError(f"lead {purchase['lead_id']} kept changing; retry later")
+
+    def complete(current: Doc) -> Doc | None:
+        if current["status"] == COMPLETED:
+            return None
+        return {"status": COMPLETED, "completed_at": now, "updated_at": now,
+                "payment_intent_id": intent.get("id"), "failure_message": None}
+
+    purchase = update_with_retry(db[c.PURCHASES], purchase["_id"], complete, what="purchase")
+
+    def convert(current: Doc) -> Doc | None:
+        if current["status"] == CONVERTED:
+            return None
+        return {"status": CONVERTED, "purchase_id": purchase["_id"],
+                "pending_purchase_id": None, "ended_at": now, "updated_at": now}
+
+    reservation = update_with_retry(db[c.RESERVATIONS], purchase["reservation_id"], convert,
+                                    what="reservation")
+    slots.free_slot(db, reservation.get("slot_id"), reservation["_id"])
+    if sold_now:
+        lead_sold(settings, lead["_id"], purchase["seller_partner_id"],
+                  purchase["buyer_partner_id"])
+    notifications.sale_emails(db, settings, purchase, lead)
+    return "completed" if sold_now else "completed-earlier"
+
+
+def _refund(db: Database, settings: Settings, purchase: Doc, intent: dict[str, Any],
+            reason: str) -> str:
+    """Money back for an undeliverable lead; the purchase records the refund."""
+    refund = stripe_client.refund(settings, intent["id"], purchase["_id"], reason)
+    now = utcnow()
+
+    def record(current: Doc) -> Doc | None:
+        if current["status"] == REFUNDED:
+            return None
+        return {"status": REFUNDED, "refund_id": refund.id, "refund_reason": reason,
+                "payment_intent_id": intent.get("id"), "refunded_at": now, "updated_at": now}
+
+    update_with_retry(db[c.PURCHASES], purchase["_id"], record, what="purchase")
+    clear_pending(db, purchase["reservation_id"], purchase["_id"])
+    return "refunded"
+
+
+def payment_failed(db: Database, intent: dict[str, Any]) -> str:
+    purchase = find_purchase(db, intent)
+    if purchase is None:
+        return "unknown-purchase"
+    if purchase["status"] != PENDING:
+        return f"ignored-{purchase['status']}"
+    error = intent.get("last_payment_error") or {}
+    message = (error.get("message") if isinstance(error, dict) else None) or "payment failed"
+
+    def fail(current: Doc) -> Doc | None:
+        if current["status"] != PENDING:
+            return None
+        return {"status": FAILED, "failure_message": message, "updated_at": utcnow(),
+                "payment_intent_id": intent.get("id")}
+
+    after = update_with_retry(db[c.PURCHASES], purchase["_id"], fail, what="purchase")
+    if after["status"] == FAILED:
+        clear_pending(db, purchase["reservation_id"], purchase["_id"])
+        return "failed"
+    return f"ignored-{after['status']}"
+

@@ -1,0 +1,87 @@
+"""The marketplace's writes on a lead document: reserve, relist, sell.
+
+Each is a whole-document compare-and-set (``find_one_and_replace`` filtered on
+``_id``, the expected ``status`` and ``rev``): on nx-27017 a ``$set`` would store
+the dates as strings, and the filter on the state is what lets exactly one of many
+concurrent reservers, expirers or payments win.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.database import Database
+
+from pc_core import collections as c
+from pc_core.stages import LeadStatus
+
+Doc = dict[str, Any]
+
+
+def _replace(db: Database, lead: Doc, expected: LeadStatus, changes: Doc,
+             now: datetime) -> Doc | None:
+    new = {
+        **lead,
+        **changes,
+        "updated_at": now,
+        "field_times": {**lead.get("field_times", {}), "status": now},
+        "rev": (lead.get("rev") or 0) + 1,
+    }
+    return db[c.LEADS].find_one_and_replace(
+        {"_id": lead["_id"], "status": expected.value, "rev": lead.get("rev")},
+        new,
+        return_document=ReturnDocument.AFTER,
+    )
+
+
+def reserve(db: Database, lead: Doc, reservation: Doc, now: datetime) -> Doc | None:
+    """listed → reserved, remembering which reservation holds it."""
+    return _replace(db, lead, LeadStatus.LISTED, {
+        "status": LeadStatus.RESERVED.value,
+        "reservation": {
+            "id": reservation["_id"],
+            "buyer_partner_id": reservation["buyer_partner_id"],
+            "expires_at": reservation["expires_at"],
+        },
+    }, now)
+
+
+def relist(db: Database, lead: Doc, reservation_id: str, now: datetime) -> Doc | None:
+    """reserved (by ``reservation_id``) → listed; ``None`` if it is held otherwise."""
+    if (lead.get("reservation") or {}).get("id") != reservation_id:
+        return None
+    return _replace(db, lead, LeadStatus.RESERVED,
+                    {"status": LeadStatus.LISTED.value, "reservation": None}, now)
+
+
+def sell(db: Database, lead: Doc, purchase: Doc, now: datetime) -> Doc | None:
+    """reserved or listed → sold to the purchase's buyer.
+
+    The lead keeps ``partner_id`` (the seller, whose inventory and CRM it came
+    from) and gains the buyer as its owner: ``buyer_partner_id`` and
+    ``owner_partner_id``, which is how the buyer reads the contact's data after
+    the sale (pc_core.leads.get_lead_doc) and how the cross-partner sync finds it.
+    """
+    return _replace(db, lead, LeadStatus(lead["status"]), {
+        "status": LeadStatus.SOLD.value,
+        "reservation": None,
+        "buyer_partner_id": purchase["buyer_partner_id"],
+        "owner_partner_id": purchase["buyer_partner_id"],
+        "buyer_id": purchase["buyer_partner_id"],
+        "purchase_id": purchase["_id"],
+        "sold_at": now,
+        "sold_price_cents": purchase["price_cents"],
+    }, now)
+
+
+def deliverable_to(lead: Doc | None, purchase: Doc) -> bool:
+    """Whether a paid purchase can still get this lead: it is held by the purchase's
+    reservation, or (the reservation lapsed while paying) it is listed again and
+    nobody holds it."""
+    if lead is None or lead.get("partner_id") != purchase["seller_partner_id"]:
+        return False
+    if lead["status"] == LeadStatus.RESERVED.value:
+        return (lead.get("reservation") or {}).get("id") == purchase["reservation_id"]
+    return lead["status"] == LeadStatus.LISTED.value

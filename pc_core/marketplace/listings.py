@@ -1,0 +1,139 @@
+"""What buyers browse: listed leads, without anything that identifies the contact
+or the company (no contact name, email, phone, notes; no company name or title,
+which would let a buyer skip the purchase), with the price the buyer would pay.
+
+Every page is the fast shape on both stores: an aggregation ``$match`` on
+``status`` (+ one equality filter) + ``$sort`` on ``sort_key`` + ``$limit``, served
+by the ``(status[, filter], sort_key)`` indexes. ``price_max`` applies to the
+effective price (the lead's price, else the seller's default, else the platform's),
+which is not stored on the lead, so it is a filter over index-ordered batches with
+a bounded scan; a page can then be short, and ``next_cursor`` carries on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo.database import Database
+
+from pc_core import collections as c
+from pc_core.access import Principal
+from pc_core.errors import BadRequest
+from pc_core.marketplace.pricing import CURRENCY, quote
+from pc_core.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from pc_core.settings import Settings
+from pc_core.stages import LeadStatus
+from pc_core.timeutil import ensure_utc, utcnow
+
+Doc = dict[str, Any]
+PROJECTION = dict.fromkeys(
+    ("partner_id", "company_size", "industry", "location", "budget_cents", "stage",
+     "price_cents", "created_at", "sort_key"),
+    1,
+)
+# Documents one page may read when a Python-side filter (price_max) discards some.
+SCAN_BUDGET = 2000
+
+
+@dataclass(frozen=True)
+class ListingFilters:
+    industry: str | None = None
+    company_size: str | None = None
+    location: str | None = None
+    budget_min: int | None = None
+    price_max: int | None = None
+
+
+def _match(filters: ListingFilters, before: str | None) -> Doc:
+    match: Doc = {"status": LeadStatus.LISTED.value}
+    for field in ("industry", "company_size", "location"):
+        value = getattr(filters, field)
+        if value:
+            match[field] = value
+    if filters.budget_min is not None:
+        match["budget_cents"] = {"$gte": filters.budget_min}
+    if before:
+        match["sort_key"] = {"$lt": before}
+    return match
+
+
+def _sellers(db: Database, partner_ids: set[str]) -> dict[str, Doc]:
+    return {
+        d["_id"]: d
+        for d in db[c.PARTNERS].find(
+            {"_id": {"$in": sorted(partner_ids)}},
+            {"name": 1, "is_operator": 1, "default_lead_price_cents": 1, "rating": 1},
+        )
+    }
+
+
+def _listing(lead: Doc, seller: Doc | None, settings: Settings, viewer: str | None,
+             now: datetime) -> Doc:
+    price = quote(lead, seller, settings)
+    created = ensure_utc(lead["created_at"])
+    return {
+        "id": lead["_id"],
+        "own": lead["partner_id"] == viewer,
+        "seller_partner_id": lead["partner_id"],
+        "seller_name": (seller or {}).get("name"),
+        "seller_rating": (seller or {}).get("rating"),
+        "company_size": lead.get("company_size"),
+        "industry": lead.get("industry"),
+        "location": lead.get("location"),
+        "budget_cents": lead.get("budget_cents"),
+        "stage": lead.get("stage"),
+        "age_days": max(0, (now - created).days),
+        "created_at": created,
+        "price_cents": price.price_cents,
+        "commission_cents": price.commission_cents,
+        "buyer_total_cents": price.buyer_total_cents,
+        "currency": CURRENCY,
+    }
+
+
+def list_listings(db: Database, settings: Settings, actor: Principal,
+                  filters: ListingFilters, *, limit: int = 50,
+                  cursor: str | None = None) -> tuple[list[Doc], str | None]:
+    """One page of listings, newest first; the caller's own are marked ``own``."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
+    before = decode_cursor(cursor) if cursor else None
+    now = utcnow()
+    collection = db[c.LEADS]
+    sellers: dict[str, Doc] = {}
+    picked: list[tuple[Doc, Doc | None]] = []
+    scanned = 0
+    batch = limit + 1 if filters.price_max is None else max(2 * limit, 100) + 1
+    while True:
+        docs = list(collection.aggregate([
+            {"$match": _match(filters, before)},
+            {"$sort": {"sort_key": -1}},
+            {"$limit": batch},
+            {"$project": PROJECTION},
+        ]))
+        missing = {d["partner_id"] for d in docs} - sellers.keys()
+        if missing:
+            sellers.update(_sellers(db, missing))
+        for doc in docs:
+            scanned += 1
+            seller = sellers.get(doc["partner_id"])
+            if filters.price_max is not None and \
+                    quote(doc, seller, settings).price_cents > filters.price_max:
+                continue
+            picked.append((doc, seller))
+            if len(picked) > limit:
+                break
+        if len(picked) > limit:
+            next_cursor = encode_cursor(picked[limit - 1][0]["sort_key"])
+            picked = picked[:limit]
+            break
+        if len(docs) < batch:
+            next_cursor = None
+            break
+        before = docs[-1]["sort_key"]
+        if scanned >= SCAN_BUDGET:
+            next_cursor = encode_cursor(before)
+            break
+    return [_listing(d, s, settings, actor.partner_id, now) for d, s in picked], next_cursor

@@ -1,0 +1,212 @@
+"""Reservations: a buyer holds a listed lead for 7–14 days before paying.
+
+Exactly one buyer gets a lead: the lead goes listed → reserved by a compare-and-set
+on its ``_id``, ``status: "listed"`` and ``rev`` (leadstate.reserve); every other
+concurrent reserver finds the filter no longer matching and gets 409.
+
+Order of writes: claim a cap slot, reserve the lead, then insert the reservation.
+A crash after the lead write leaves the lead naming a reservation that does not
+exist; the expiry job relists such leads once their hold time has passed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo.database import Database
+
+from pc_core import collections as c
+from pc_core.access import Principal
+from pc_core.docstore import replace_if_unchanged
+from pc_core.errors import BadRequest, Conflict, NotFound
+from pc_core.events import lead_listed
+from pc_core.ids import new_id, sort_key
+from pc_core.marketplace import leadstate, slots
+from pc_core.marketplace.pricing import quote
+from pc_core.pagination import add_key_range, fetch_page
+from pc_core.settings import Settings
+from pc_core.stages import LeadStatus
+from pc_core.timeutil import ensure_utc, utcnow
+
+MIN_DAYS, MAX_DAYS, DEFAULT_DAYS = 7, 14, 7
+ACTIVE, RELEASED, EXPIRED, CONVERTED = "active", "released", "expired", "converted"
+# Leads that were never public: another partner's such lead is "not found".
+_PRIVATE = frozenset({LeadStatus.OPEN.value, LeadStatus.ARCHIVED.value})
+
+Doc = dict[str, Any]
+
+
+def expires_key(moment: datetime) -> str:
+    """Fixed-width ISO text of an expiry time: compares as a string in queries, where
+    the embedded store's date range filters in aggregations match nothing."""
+    return f"{ensure_utc(moment):%Y-%m-%dT%H:%M:%S.%fZ}"
+
+
+def public_reservation(doc: Doc) -> Doc:
+    return {
+        "id": doc["_id"],
+        "lead_id": doc["lead_id"],
+        "status": doc["status"],
+        "days": doc["days"],
+        "buyer_partner_id": doc["buyer_partner_id"],
+        "seller_partner_id": doc["seller_partner_id"],
+        "price_cents": doc["price_cents"],
+        "commission_cents": doc["commission_cents"],
+        "buyer_total_cents": doc["price_cents"] + doc["commission_cents"],
+        "pending_purchase_id": doc.get("pending_purchase_id"),
+        "purchase_id": doc.get("purchase_id"),
+        "created_at": doc["created_at"],
+        "expires_at": doc["expires_at"],
+        "ended_at": doc.get("ended_at"),
+    }
+
+
+def _buyer_partner(actor: Principal) -> str:
+    actor.require_writer()
+    if actor.partner_id is None:
+        raise BadRequest("reservations are made for a partner: sign in as one of its users")
+    return actor.partner_id
+
+
+def reserve(db: Database, settings: Settings, actor: Principal, lead_id: str,
+            days: int = DEFAULT_DAYS, *, now: datetime | None = None) -> Doc:
+    """Hold ``lead_id`` for the caller's partner for ``days`` days.
+
+    - 403: a read-only user.
+    - 404: no such lead, or another partner's lead that was never listed.
+    - 409: the lead is not available (reserved, sold, unlisted), it is the caller's
+      own lead, or the caller's partner already holds its cap of active
+      reservations. Reserving one's own lead is a 409, not a 403: the caller's role
+      would allow the action, it is the lead's state relative to the caller that
+      makes it impossible (api.md: "409 if the lead is not available"), and a 403
+      would read as "ask an admin".
+    """
+    buyer = _buyer_partner(actor)
+    if not MIN_DAYS <= days <= MAX_DAYS:
+        raise BadRequest(f"days must be between {MIN_DAYS} and {MAX_DAYS}")
+    now = now or utcnow()
+    lead = db[c.LEADS].find_one({"_id": lead_id})
+    if lead is None or (lead["partner_id"] != buyer and lead["status"] in _PRIVATE):
+        raise NotFound("lead not found")
+    if lead["partner_id"] == buyer:
+        raise Conflict("a partner cannot reserve its own lead")
+    if lead["status"] != LeadStatus.LISTED.value:
+        raise Conflict("the lead is not available")
+    seller = db[c.PARTNERS].find_one({"_id": lead["partner_id"]})
+    price = quote(lead, seller, settings)
+    reservation_id = new_id()
+    slot_id = slots.claim_slot(db, buyer, reservation_id, settings.max_active_reservations)
+    if slot_id is None:
+        raise Conflict(
+            f"your partner already holds {settings.max_active_reservations} active "
+            "reservations; buy or release one first"
+        )
+    expires_at = now + timedelta(days=days)
+    doc: Doc = {
+        "_id": reservation_id,
+        "lead_id": lead_id,
+        "buyer_partner_id": buyer,
+        "buyer_user_id": actor.user_id,
+        "seller_partner_id": lead["partner_id"],
+        "status": ACTIVE,
+        "days": days,
+        "price_cents": price.price_cents,
+        "commission_cents": price.commission_cents,
+        "slot_id": slot_id,
+        "pending_purchase_id": None,
+        "purchase_id": None,
+        "reminder_sent_at": None,
+        "created_at": now,
+        "updated_at": now,
+        "expires_at": expires_at,
+        "expires_key": expires_key(expires_at),
+        "ended_at": None,
+        "sort_key": sort_key(now, reservation_id),
+        "rev": 1,
+    }
+    try:
+        for _ in range(5):
+            if leadstate.reserve(db, lead, doc, now) is not None:
+                break
+            # Someone changed the lead: a winner (→ 409) or an edit (→ try again).
+            lead = db[c.LEADS].find_one({"_id": lead_id})
+            if lead is None or lead["status"] != LeadStatus.LISTED.value:
+                raise Conflict("the lead is not available")
+        else:
+            raise Conflict("the lead is being changed; try again")
+        db[c.RESERVATIONS].insert_one(doc)
+    except BaseException:
+        slots.free_slot(db, slot_id, reservation_id)
+        raise
+    return public_reservation(doc)
+
+
+def get_reservation_doc(db: Database, actor: Principal, reservation_id: str) -> Doc:
+    """The reservation if the caller's partner is its buyer (or the caller is the
+    owner); another partner's reservation is "not found"."""
+    doc = db[c.RESERVATIONS].find_one({"_id": reservation_id})
+    if doc is None or not actor.can_see_partner(doc["buyer_partner_id"]):
+        raise NotFound("reservation not found")
+    return doc
+
+
+def list_reservations(db: Database, actor: Principal, *, status: str | None = None,
+                      limit: int = 50, cursor: str | None = None
+                      ) -> tuple[list[Doc], str | None]:
+    """The caller's partner's reservations (as buyer), newest first."""
+    match: Doc = {}
+    scoped = actor.scoped_partner_id(None)
+    if scoped is not None:
+        match["buyer_partner_id"] = scoped
+    if status:
+        match["status"] = status
+    add_key_range(match, cursor, None, None)
+    docs, next_cursor = fetch_page(db[c.RESERVATIONS], match, limit)
+    return [public_reservation(d) for d in docs], next_cursor
+
+
+def end_reservation(db: Database, settings: Settings, reservation: Doc, new_status: str,
+                    now: datetime) -> Doc | None:
+    """active → released/expired, then relist the lead and tell the marketplace.
+
+    Returns the ended reservation, or ``None`` when it was no longer active (someone
+    else ended or converted it first).
+    """
+    ended = replace_if_unchanged(db[c.RESERVATIONS], reservation, {
+        "status": new_status, "ended_at": now, "updated_at": now,
+    })
+    if ended is None:
+        return None
+    relist_lead(db, settings, reservation["lead_id"], reservation["_id"], now)
+    slots.free_slot(db, reservation.get("slot_id"), reservation["_id"])
+    return ended
+
+
+def relist_lead(db: Database, settings: Settings, lead_id: str, reservation_id: str,
+                now: datetime) -> Doc | None:
+    """Put a lead held by ``reservation_id`` back on the market; emits lead-listed."""
+    for _ in range(5):
+        lead = db[c.LEADS].find_one({"_id": lead_id})
+        if lead is None or (lead.get("reservation") or {}).get("id") != reservation_id:
+            return None
+        after = leadstate.relist(db, lead, reservation_id, now)
+        if after is not None:
+            lead_listed(settings, after)
+            return after
+    return None
+
+
+def release(db: Database, settings: Settings, actor: Principal, reservation_id: str) -> Doc:
+    """The buyer gives the lead back; 409 while a payment for it is pending, since
+    that payment may still succeed."""
+    reservation = get_reservation_doc(db, actor, reservation_id)
+    actor.require_writer()
+    if reservation["status"] != ACTIVE:
+        raise Conflict(f"the reservation is {reservation['status']}")
+    if reservation.get("pending_purchase_id"):
+        raise Conflict("a payment for this reservation is pending")
+    ended = end_reservation(db, settings, reservation, RELEASED, utcnow())
+    if ended is None:
+        raise Conflict("the reservation changed meanwhile; reload and try again")
+    return public_reservation(ended)
