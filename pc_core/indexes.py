@@ -70,6 +70,10 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     c.STRIPE_EVENTS: [_idx(("status", ASCENDING))],
     c.EMAILS: [_idx(("status", ASCENDING))],
+    # Raw HubSpot pulls (pc_core/hubspot/raw_store.py): the lead builder reads a
+    # partner's dirty documents; everything else is addressed by _id.
+    c.HUBSPOT_CONTACTS: [_idx(("partner_id", ASCENDING), ("dirty", ASCENDING))],
+    c.HUBSPOT_DEALS: [_idx(("partner_id", ASCENDING), ("dirty", ASCENDING))],
     c.STAGE_MAPPINGS: [
         _idx(("partner_id", ASCENDING)),
         _idx(("canonical_stage", ASCENDING)),

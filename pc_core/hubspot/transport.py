@@ -1,0 +1,215 @@
+"""HubSpot CRM calls for pulls: the SDK's endpoints, our JSON parsing, retries, a count.
+
+Every call goes through the SDK built by ``client.build_client`` (so base URL, auth and
+urllib3's ``Retry`` come from one place), but with ``_preload_content=False`` and
+``orjson``: the SDK's model deserialisation handles about 3,000 records/s, far below
+what a pull must sustain.
+
+Resilience, in layers:
+- urllib3's ``Retry`` (from ``build_client``) sleeps ``Retry-After`` on 429 and backs
+  off on 5xx, connection errors and read timeouts, for GET and POST alike;
+- when those retries are exhausted the call is retried here a few more times, with a
+  longer pause, before the pull gives up (its cursor lets the next run resume);
+- a 401 triggers exactly one ``tokens.refresh()`` and one more try (HubSpot: a 401
+  alone is not proof the token expired, so never more than one refresh per call).
+
+``requests`` counts HTTP requests actually sent, urllib3's retries included, so a
+pull's figures can be held against the vendor's rate limits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import urllib3
+from hubspot.crm.associations.v4.exceptions import ApiException as AssocApiException
+from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
+from hubspot.crm.deals.exceptions import ApiException as DealsApiException
+from hubspot.crm.pipelines.exceptions import ApiException as PipelinesApiException
+from urllib3.util.retry import Retry
+
+from pc_core.hubspot.client import AccessTokenProvider, build_client
+from pc_core.hubspot.objects import ObjectType
+from pc_core.settings import Settings
+
+#: Each SDK sub-package has its own exception class.
+API_ERRORS: tuple[type[Exception], ...] = (
+    ContactsApiException, DealsApiException, AssocApiException, PipelinesApiException,
+)
+#: Failures worth another try once urllib3's own retries are spent.
+TRANSIENT_STATUSES = frozenset({0, 429, 500, 502, 503, 504})
+
+
+class HubSpotCallError(Exception):
+    """A CRM call that failed for good (after retries, or a non-retryable status)."""
+
+    def __init__(self, what: str, status: int | None, detail: str) -> None:
+        super().__init__(f"{what}: HTTP {status if status is not None else '-'} {detail}")
+        self.what = what
+        self.status = status
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    """Knobs of the layer above urllib3: timeouts, extra attempts and their pause."""
+
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 60.0
+    attempts: int = 3  # calls per request once urllib3 gave up (1 = no extra tries)
+    pause_s: float = 2.0  # first pause between those; doubled each time
+    token_recheck_s: float = 60.0  # how often tokens.get() is asked again
+
+
+class _CountingRetry(Retry):
+    """urllib3's ``Retry`` plus a callback per retry, so retried requests are counted.
+
+    urllib3 copies the policy on every retry through ``new``; the callback rides along.
+    """
+
+    on_retry: Callable[[], None] | None = None
+
+    def new(self, **kw: Any) -> Retry:
+        fresh = super().new(**kw)
+        fresh.on_retry = self.on_retry  # type: ignore[attr-defined]
+        return fresh
+
+    def increment(self, *args: Any, **kwargs: Any) -> Retry:
+        fresh = super().increment(*args, **kwargs)  # raises when exhausted: not a retry
+        if self.on_retry is not None:
+            self.on_retry()
+        return fresh
+
+
+def counting(retry: Retry, on_retry: Callable[[], None]) -> Retry:
+    """The same retry policy, counting each retry it makes."""
+    clone = _CountingRetry.__new__(_CountingRetry)
+    clone.__dict__.update(retry.__dict__)
+    clone.on_retry = on_retry
+    return clone
+
+
+class HubSpotApi:
+    """The CRM endpoints a pull uses, answering parsed JSON. Not thread-safe: one
+    instance per thread (a pull's fetching thread owns it)."""
+
+    def __init__(self, settings: Settings, tokens: AccessTokenProvider,
+                 policy: CallPolicy | None = None,
+                 on_incident: Callable[[str], None] | None = None) -> None:
+        self.policy = policy or CallPolicy()
+        self.tokens = tokens
+        self.requests = 0
+        self.on_incident = on_incident
+        self._token = tokens.get()
+        self._token_at = time.monotonic()
+        client = build_client(settings, self._token)
+        client.config["retry"] = counting(client.config["retry"], self._count_retry)
+        crm = client.crm
+        # Each SDK property access builds a new ApiClient and connection pool: take them once.
+        self._basic = {"contacts": crm.contacts.basic_api, "deals": crm.deals.basic_api}
+        self._search = {"contacts": crm.contacts.search_api, "deals": crm.deals.search_api}
+        self._assoc = crm.associations.v4.batch_api
+        self._pipelines = crm.pipelines.pipelines_api
+        self._timeout = (self.policy.connect_timeout_s, self.policy.read_timeout_s)
+
+    # -- endpoints -------------------------------------------------------------------
+
+    def list_page(self, object_type: ObjectType, *, after: str | None, properties: list[str],
+                  archived: bool, associations: list[str] | None = None,
+                  limit: int = 100) -> dict[str, Any]:
+        """``GET /crm/v3/objects/{type}``: one page in id order."""
+        api = self._basic[object_type]
+        # One comma-separated value each (HubSpot's documented form; shorter URLs than the
+        # SDK's repeated parameters), and booleans spelled as HubSpot documents them.
+        return self._call(f"list {object_type}", api, lambda: api.get_page(
+            limit=limit, after=after, properties=[",".join(properties)],
+            archived="true" if archived else "false",
+            associations=[",".join(associations)] if associations else None,
+            _preload_content=False, _request_timeout=self._timeout))
+
+    def search(self, object_type: ObjectType, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /crm/v3/objects/{type}/search`` with a raw JSON body."""
+        api = self._search[object_type]
+        return self._call(f"search {object_type}", api, lambda: api.do_search(
+            public_object_search_request=body, _preload_content=False,
+            _request_timeout=self._timeout))
+
+    def associations(self, from_type: str, to_type: str, ids: list[str]) -> dict[str, Any]:
+        """``POST /crm/v4/associations/{from}/{to}/batch/read`` (≤ 1,000 ids; ids without
+        associations come back as 207 errors, which is not a failure)."""
+        api = self._assoc
+        body = {"inputs": [{"id": i} for i in ids]}
+        return self._call(f"associations {from_type}->{to_type}", api, lambda: api.get_page(
+            from_object_type=from_type, to_object_type=to_type,
+            batch_input_public_fetch_associations_batch_request=body,
+            _preload_content=False, _request_timeout=self._timeout))
+
+    def pipelines(self, object_type: str) -> dict[str, Any]:
+        """``GET /crm/v3/pipelines/{type}``."""
+        api = self._pipelines
+        return self._call(f"pipelines {object_type}", api, lambda: api.get_all(
+            object_type=object_type, _preload_content=False, _request_timeout=self._timeout))
+
+    # -- machinery -------------------------------------------------------------------
+
+    def _count_retry(self) -> None:
+        self.requests += 1
+
+    def _note(self, text: str) -> None:
+        if self.on_incident is not None:
+            self.on_incident(text)
+
+    def _current_token(self) -> str:
+        if time.monotonic() - self._token_at >= self.policy.token_recheck_s:
+            self._token = self.tokens.get()
+            self._token_at = time.monotonic()
+        return self._token
+
+    def _call(self, what: str, api: Any, send: Callable[[], Any]) -> dict[str, Any]:
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            api.api_client.configuration.access_token = self._current_token()
+            self.requests += 1
+            try:
+                response = send()
+                try:
+                    data = response.data
+                finally:
+                    response.release_conn()
+                return orjson.loads(data) if data else {}
+            except API_ERRORS as exc:
+                status = int(getattr(exc, "status", 0) or 0)
+                if status == 401 and not refreshed:
+                    refreshed = True
+                    attempt -= 1  # the refresh retry is not one of the transient attempts
+                    self._note(f"{what}: 401, token refreshed once and retried")
+                    self._token = self.tokens.refresh()
+                    self._token_at = time.monotonic()
+                    continue
+                if status not in TRANSIENT_STATUSES or attempt >= self.policy.attempts:
+                    raise HubSpotCallError(what, status, _error_message(exc)) from exc
+                self._note(f"{what}: HTTP {status} after urllib3 retries; try {attempt + 1}")
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                if attempt >= self.policy.attempts:
+                    raise HubSpotCallError(what, None, f"{type(exc).__name__}: {exc}") from exc
+                self._note(f"{what}: {type(exc).__name__} after urllib3 retries; "
+                            f"try {attempt + 1}")
+            time.sleep(self.policy.pause_s * 2 ** (attempt - 1))
+
+
+def _error_message(exc: Exception) -> str:
+    """HubSpot's ``message`` from an error body, else the reason phrase."""
+    body = getattr(exc, "body", None)
+    if body:
+        try:
+            parsed = orjson.loads(body)
+            if isinstance(parsed, dict) and parsed.get("message"):
+                return str(parsed["message"])[:300]
+        except orjson.JSONDecodeError:
+            return str(body)[:300]
+    return str(getattr(exc, "reason", "") or type(exc).__name__)
