@@ -297,7 +297,12 @@ def run(portal: Portal, otype: str, body: dict[str, Any]) -> tuple[int, list[Rec
     sort_prop, desc = parse_sort(otype, body)
     store = portal.store(otype)
     modified = schema.MODIFIED_PROP[otype]
-    if sort_prop == modified:
+    # One timestamp for every group (the tie-break query of an incremental pull): the
+    # (lastmodified, id) index is already in id order there, so an id sort needs no sort.
+    one_ts = len({g.ts_lo for g in groups}) == 1 and all(
+        g.has_ts and g.ts_lo == g.ts_hi for g in groups)
+    by_ts = sort_prop == modified or (sort_prop == "hs_object_id" and one_ts)
+    if by_ts:
         streams = [_stream_ts(store, g, desc, extra) for g in groups]
     elif sort_prop == "hs_object_id" and not any(g.has_ts for g in groups):
         streams = [_stream_id(store, g, desc, extra) for g in groups]
@@ -306,9 +311,9 @@ def run(portal: Portal, otype: str, body: dict[str, Any]) -> tuple[int, list[Rec
     merged = _dedupe(heapq.merge(*streams, reverse=desc)) if len(streams) > 1 else streams[0]
     page = list(islice(merged, offset, offset + limit)) if limit else []
     if not extra and all(not g.residual and not g.id_residual() for g in groups):
-        total = _count_ranges(store, groups, sort_prop == modified)
+        total = _count_ranges(store, groups, by_ts)
     else:
-        fresh = [(_stream_ts if sort_prop == modified else _stream_id)(store, g, desc, extra)
+        fresh = [(_stream_ts if by_ts else _stream_id)(store, g, desc, extra)
                  for g in groups]
         total = sum(1 for _ in _dedupe(heapq.merge(*fresh, reverse=desc)))
     return total, [store.records[k[1]] for k in page], offset
