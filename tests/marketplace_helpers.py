@@ -30,3 +30,15 @@ def reserve(client, account, lead_id: str, days: int | None = None):
     if days is not None:
         body["days"] = days
     return client.post("/v1/marketplace/reservations", json=body, headers=account.headers)
+
+
+def published(pubsub, *needles: str) -> bool:
+    """Whether a message containing every needle reaches ``pubsub`` within ~10 s."""
+    for _ in range(20):
+        message = pubsub.get_message(timeout=0.5)
+        if message and message["type"] == "message":
+            data = message["data"]
+            text = data.decode("latin-1") if isinstance(data, bytes) else str(data)
+            if all(n in text for n in needles):
+                return True
+    return False

@@ -15,7 +15,7 @@ from pc_core.access import Role
 from pc_core.marketplace.expiry import expire_reservations
 from pc_core.timeutil import utcnow
 from tests.conftest import live_api, make_account
-from tests.marketplace_helpers import listed_lead, reserve
+from tests.marketplace_helpers import listed_lead, published, reserve
 
 
 def test_reserve_holds_the_lead(client, world, db):
@@ -76,22 +76,11 @@ def test_release_relists_and_emits(client, world, db, redis_conn):
     r = client.delete(f"/v1/marketplace/reservations/{rid}", headers=world.admin_b.headers)
     assert r.status_code == 200 and r.json()["status"] == "released"
     assert db[c.LEADS].find_one({"_id": lead_id})["status"] == "listed"
-    assert _published(pubsub, b"lead-listed", lead_id.encode())
+    assert published(pubsub, "lead-listed", lead_id)
     assert client.delete(f"/v1/marketplace/reservations/{rid}",
                          headers=world.admin_b.headers).status_code == 409
     # The lead can be reserved again, by anyone else.
     assert reserve(client, world.admin_b, lead_id).status_code == 201
-
-
-def _published(pubsub, *needles: bytes) -> bool:
-    for _ in range(20):
-        message = pubsub.get_message(timeout=0.5)
-        if message and message["type"] == "message":
-            data = message["data"] if isinstance(message["data"], bytes) else \
-                str(message["data"]).encode()
-            if all(n in data for n in needles):
-                return True
-    return False
 
 
 def test_cap_of_active_reservations(client, world, db, settings):
@@ -168,7 +157,7 @@ def test_expiry_relists_and_emits(client, world, db, settings, redis_conn):
     assert report.expired == 1
     assert db[c.LEADS].find_one({"_id": lead_id})["status"] == "listed"
     assert db[c.RESERVATIONS].find_one({"_id": rid})["status"] == "expired"
-    assert _published(pubsub, b"lead-listed", lead_id.encode())
+    assert published(pubsub, "lead-listed", lead_id)
     # Idempotent, and the buyer's slot is free again.
     assert expire_reservations(db, settings, utcnow() + timedelta(days=8)).expired == 0
     assert db[c.RESERVATION_SLOTS].find_one({"reservation_id": rid}) is None
@@ -185,3 +174,30 @@ def test_orphan_lead_is_relisted(world, db, settings):
     })
     assert expire_reservations(db, settings).orphans_relisted == 1
     assert db[c.LEADS].find_one({"_id": lead_id})["status"] == "listed"
+
+
+def test_dagster_expiry_job_and_schedule(client, world, db, settings, monkeypatch):
+    from datetime import UTC, datetime
+
+    from dagster import build_schedule_context
+
+    from pc_pipelines.jobs.reservations import reservation_expiry_job, reservation_expiry_schedule
+    from pc_pipelines.resources import MongoResource
+
+    lead_id = listed_lead(db, world.partner_a)
+    rid = reserve(client, world.admin_b, lead_id).json()["id"]
+    doc = db[c.RESERVATIONS].find_one({"_id": rid})
+    past = utcnow() - timedelta(minutes=1)
+    db[c.RESERVATIONS].replace_one({"_id": rid}, {
+        **doc, "expires_at": past, "expires_key": f"{past:%Y-%m-%dT%H:%M:%S.%fZ}"})
+    monkeypatch.setenv("REDIS_URL", settings.redis_url)
+    result = reservation_expiry_job.execute_in_process(resources={
+        "mongo": MongoResource(uri=settings.mongodb_uri, database=settings.mongodb_db)})
+    assert result.success
+    assert db[c.LEADS].find_one({"_id": lead_id})["status"] == "listed"
+    assert db[c.RESERVATIONS].find_one({"_id": rid})["status"] == "expired"
+    assert reservation_expiry_schedule.cron_schedule == "* * * * *"
+    assert reservation_expiry_schedule.name == "reservation_expiry"
+    when = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    request = reservation_expiry_schedule(build_schedule_context(scheduled_execution_time=when))
+    assert request.run_key == f"reservation-expiry:{when.isoformat()}"

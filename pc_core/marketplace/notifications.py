@@ -69,7 +69,12 @@ def sale_emails(db: Database, settings: Settings, purchase: Doc, lead: Doc) -> N
 
 def reservation_expiring(db: Database, settings: Settings, reservation: Doc) -> None:
     lead = db[c.LEADS].find_one({"_id": reservation["lead_id"]}) or {"_id": reservation["lead_id"]}
+    # Not bought yet: nothing that identifies the company or the contact (as in the
+    # listings), so the lead is named by its id and company size.
     public = {k: v for k, v in _lead_context(lead).items() if not k.startswith("contact")}
+    size = lead.get("company_size")
+    public.update(company="", lead_title=f"#{lead['_id'][-6:]}" + (f", {size} employees"
+                                                                     if size else ""))
     context = {
         **public, **_amounts(reservation), "reservation_id": reservation["_id"],
         "buyer_name": _partner_name(db, reservation["buyer_partner_id"]),

@@ -1,0 +1,60 @@
+"""Reservation expiry, every minute: lapsed reservations end and their leads go
+back on the marketplace (``lead-listed``), the reservation-expiring email goes out
+a day ahead, and failed emails are retried.
+
+Register in ``pc_pipelines/definitions.py``: job ``reservation_expiry_job``,
+schedule ``reservation_expiry_schedule`` (Dagster name ``reservation_expiry``).
+Both need only the ``mongo`` resource; Redis (events) and Mailgun come from the
+same environment as the API (``REDIS_URL``, ``PC_MAILGUN_*``), read by pc_core's
+``Settings``.
+"""
+
+from dagster import (
+    OpExecutionContext,
+    RunRequest,
+    ScheduleEvaluationContext,
+    job,
+    op,
+    schedule,
+)
+
+from pc_core.mailer import retry_failed_emails
+from pc_core.marketplace.expiry import expire_reservations
+from pc_core.settings import Settings
+from pc_pipelines.resources import MongoResource
+
+
+def _settings(mongo: MongoResource) -> Settings:
+    """The platform settings from the environment, on the resource's database."""
+    return Settings(mongodb_uri=mongo.uri, mongodb_db=mongo.database)
+
+
+@op(description="End lapsed reservations, relist their leads, send expiry reminders.")
+def expire_reservations_op(context: OpExecutionContext, mongo: MongoResource) -> None:
+    report = expire_reservations(mongo.db(), _settings(mongo))
+    context.log.info(
+        f"expired {report.expired}, held for a pending payment {report.held_for_payment}, "
+        f"reminded {report.reminded}, orphan leads relisted {report.orphans_relisted}"
+    )
+
+
+@op(description="Resend emails whose Mailgun send failed, after their back-off.")
+def retry_failed_emails_op(context: OpExecutionContext, mongo: MongoResource) -> None:
+    sent = retry_failed_emails(mongo.db(), _settings(mongo))
+    context.log.info(f"resent {sent} failed emails")
+
+
+@job(description="Every minute: reservation expiry and reminders, email retries.",
+     tags={"dagster/max_runtime": 300})
+def reservation_expiry_job() -> None:
+    expire_reservations_op()
+    retry_failed_emails_op()
+
+
+@schedule(name="reservation_expiry", job=reservation_expiry_job, cron_schedule="* * * * *",
+          execution_timezone="UTC")
+def reservation_expiry_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    """One run per minute; the run key makes a daemon restart not double a minute."""
+    stamp = context.scheduled_execution_time.isoformat() \
+        if context.scheduled_execution_time else "manual"
+    return RunRequest(run_key=f"reservation-expiry:{stamp}")
