@@ -1,13 +1,28 @@
 """The Dagster code location loaded by ``dagster dev -w workspace.yaml``."""
 
-from __future__ import annotations
-
 from dagster import Definitions
 
+from pc_pipelines.assets.hubspot import (
+    hubspot_contacts,
+    hubspot_deals,
+    hubspot_pipelines,
+    leads,
+    no_unmapped_stages,
+)
+from pc_pipelines.jobs.hubspot_sync import hubspot_sync_job, hubspot_sync_schedule
 from pc_pipelines.jobs.maintenance import ensure_indexes_job
-from pc_pipelines.resources import mongo_resource
+from pc_pipelines.resources import default_resources
+from pc_pipelines.sensors.hubspot import (
+    hubspot_sync_failure_sensor,
+    hubspot_sync_requests_sensor,
+    partners_sensor,
+)
 
 defs = Definitions(
-    jobs=[ensure_indexes_job],
-    resources={"mongo": mongo_resource()},
+    assets=[hubspot_pipelines, hubspot_contacts, hubspot_deals, leads],
+    asset_checks=[no_unmapped_stages],
+    jobs=[hubspot_sync_job, ensure_indexes_job],
+    schedules=[hubspot_sync_schedule],
+    sensors=[partners_sensor, hubspot_sync_requests_sensor, hubspot_sync_failure_sensor],
+    resources=default_resources(),
 )

@@ -1,5 +1,9 @@
-"""Dagster resources over pc_core's clients, configured from the environment."""
+"""Dagster resources over pc_core's clients.
 
+Secrets arrive through ``EnvVar`` so the Dagster UI shows the variable's name,
+never its value; hosts come from the same settings as the API, so one switch points
+both at the sandbox or at the real services.
+"""
 
 from dagster import ConfigurableResource, EnvVar
 from pymongo.database import Database
@@ -15,12 +19,40 @@ class MongoResource(ConfigurableResource):
     database: str = "partner_connector"
 
     def db(self) -> Database:
-        settings = Settings(mongodb_uri=self.uri, mongodb_db=self.database)
-        return get_db(settings)
+        return get_db(Settings(mongodb_uri=self.uri, mongodb_db=self.database))
 
 
-def mongo_resource() -> MongoResource:
-    return MongoResource(
-        uri=EnvVar("MONGODB_URI"),
-        database=Settings().mongodb_db,
-    )
+class HubSpotResource(ConfigurableResource):
+    """Where HubSpot is (real or sandbox) and the app's credentials."""
+
+    base_url: str
+    client_id: str
+    client_secret: str
+    token_encryption_key: str
+    public_url: str
+
+    def settings(self, mongo: MongoResource) -> Settings:
+        """pc_core settings for HubSpot work: the services take a ``Settings``."""
+        return Settings(
+            mongodb_uri=mongo.uri,
+            mongodb_db=mongo.database,
+            hubspot_base_url=self.base_url,
+            hubspot_client_id=self.client_id,
+            hubspot_client_secret=self.client_secret,
+            token_encryption_key=self.token_encryption_key,
+            public_url=self.public_url,
+        )
+
+
+def default_resources() -> dict[str, ConfigurableResource]:
+    defaults = Settings()
+    return {
+        "mongo": MongoResource(uri=EnvVar("MONGODB_URI"), database=defaults.mongodb_db),
+        "hubspot": HubSpotResource(
+            base_url=defaults.hubspot_base_url,
+            client_id=defaults.hubspot_client_id,
+            client_secret=EnvVar("PC_HUBSPOT_CLIENT_SECRET"),
+            token_encryption_key=EnvVar("PC_TOKEN_ENCRYPTION_KEY"),
+            public_url=defaults.public_url,
+        ),
+    }

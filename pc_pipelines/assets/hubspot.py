@@ -1,0 +1,110 @@
+"""Per-partner HubSpot pulls and the stage-mapped lead table.
+
+Thin over pc_core: each asset resolves the partner's token provider, calls one
+service, records its figures on the run's sync task and reports them as metadata.
+"""
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    MaterializeResult,
+    asset,
+    asset_check,
+)
+from pc_core.hubspot.pull import pull_objects, pull_pipelines
+
+from pc_core import sync_tasks
+from pc_core.hubspot.connection import PartnerTokens, mark_synced
+from pc_core.hubspot.lead_builder import build_leads
+from pc_core.hubspot.stage_mapping import store_pipeline_stages, unmapped_stages
+from pc_pipelines.partitions import partners_partitions
+from pc_pipelines.resources import HubSpotResource, MongoResource
+from pc_pipelines.sync_runs import task_for_run
+
+GROUP = "hubspot"
+
+
+@asset(partitions_def=partners_partitions, group_name=GROUP, kinds={"hubspot", "mongodb"})
+def hubspot_pipelines(
+    context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpotResource
+) -> MaterializeResult:
+    """The partner's deal pipelines and stages; new stages appear unmapped."""
+    partner_id = context.partition_key
+    db, settings = mongo.db(), hubspot.settings(mongo)
+    task_id = task_for_run(context, db, partner_id)
+    stages = pull_pipelines(db, settings, partner_id, PartnerTokens(db, settings, partner_id))
+    new = store_pipeline_stages(db, partner_id, stages)
+    sync_tasks.add_counts(db, task_id, "pipelines", {"fetched": len(stages)})
+    return MaterializeResult(metadata={"stages": len(stages), "new_stages": new})
+
+
+def _pull(context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpotResource,
+          object_type: str) -> MaterializeResult:
+    partner_id = context.partition_key
+    db, settings = mongo.db(), hubspot.settings(mongo)
+    task_id = task_for_run(context, db, partner_id)
+    stats = pull_objects(db, settings, partner_id, object_type,
+                         PartnerTokens(db, settings, partner_id))
+    counts = {"fetched": stats.fetched, "created": stats.created, "updated": stats.updated,
+              "unchanged": stats.unchanged, "archived": stats.archived,
+              "errors": len(stats.errors)}
+    sync_tasks.add_counts(db, task_id, object_type, counts, [str(e) for e in stats.errors])
+    return MaterializeResult(metadata={**counts, "mode": stats.mode, "requests": stats.requests})
+
+
+@asset(partitions_def=partners_partitions, group_name=GROUP, kinds={"hubspot", "mongodb"})
+def hubspot_contacts(
+    context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpotResource
+) -> MaterializeResult:
+    """Raw HubSpot contacts: full pull first, then incremental on lastmodifieddate."""
+    return _pull(context, mongo, hubspot, "contacts")
+
+
+@asset(partitions_def=partners_partitions, group_name=GROUP, kinds={"hubspot", "mongodb"})
+def hubspot_deals(
+    context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpotResource
+) -> MaterializeResult:
+    """Raw HubSpot deals with their contact associations (incremental on
+    hs_lastmodifieddate)."""
+    return _pull(context, mongo, hubspot, "deals")
+
+
+@asset(
+    partitions_def=partners_partitions,
+    group_name=GROUP,
+    deps=[hubspot_pipelines, hubspot_contacts, hubspot_deals],
+    kinds={"polars", "mongodb"},
+)
+def leads(
+    context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpotResource
+) -> MaterializeResult:
+    """Deals + contacts + stage mapping → the stage-mapped lead table; non_fit leads
+    are listed on the marketplace."""
+    partner_id = context.partition_key
+    db = mongo.db()
+    task_id = task_for_run(context, db, partner_id)
+    stats = build_leads(db, partner_id)
+    sync_tasks.add_counts(db, task_id, "leads", {
+        "created": stats.created, "updated": stats.updated, "unchanged": stats.unchanged,
+    })
+    sync_tasks.finish(db, task_id, "succeeded")
+    mark_synced(db, partner_id)
+    return MaterializeResult(metadata={
+        "created": stats.created, "updated": stats.updated, "unchanged": stats.unchanged,
+        "listed": stats.listed, "unmapped_stage_deals": stats.unmapped,
+        "conflicts_retried_next_run": stats.conflicts,
+    })
+
+
+@asset_check(asset=hubspot_pipelines, description="Every HubSpot stage has a canonical stage")
+def no_unmapped_stages(mongo: MongoResource) -> AssetCheckResult:
+    unmapped = unmapped_stages(mongo.db())
+    listing = [f"{u['partner_id']}: {u['pipeline_label'] or u['pipeline_id']} / "
+               f"{u['stage_label'] or u['stage_id']} (suggested: {u['suggested_stage']})"
+               for u in unmapped[:50]]
+    return AssetCheckResult(
+        passed=not unmapped,
+        severity=AssetCheckSeverity.WARN,
+        metadata={"unmapped_count": len(unmapped), "unmapped": "\n".join(listing) or "none"},
+    )

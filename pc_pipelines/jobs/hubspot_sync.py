@@ -1,0 +1,32 @@
+"""The HubSpot sync job (pipelines, contacts, deals → leads) and its 15-minute schedule."""
+
+from dagster import (
+    AssetSelection,
+    RunRequest,
+    ScheduleEvaluationContext,
+    define_asset_job,
+    schedule,
+)
+
+from pc_pipelines.partitions import partners_partitions
+from pc_pipelines.sync_runs import TRIGGER_TAG
+
+hubspot_sync_job = define_asset_job(
+    "hubspot_sync_job",
+    selection=AssetSelection.groups("hubspot"),
+    partitions_def=partners_partitions,
+    description="Pull one partner's HubSpot pipelines, contacts and deals; rebuild its leads.",
+)
+
+
+@schedule(job=hubspot_sync_job, cron_schedule="*/15 * * * *", execution_timezone="UTC")
+def hubspot_sync_schedule(context: ScheduleEvaluationContext):
+    """Every 15 minutes, an incremental sync of every connected partner."""
+    stamp = context.scheduled_execution_time.isoformat() if context.scheduled_execution_time \
+        else "manual"
+    for partner_id in context.instance.get_dynamic_partitions(partners_partitions.name):
+        yield RunRequest(
+            partition_key=partner_id,
+            run_key=f"{partner_id}:{stamp}",
+            tags={TRIGGER_TAG: "schedule"},
+        )

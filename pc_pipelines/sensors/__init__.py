@@ -1,0 +1,1 @@
+"""Sensors: partition upkeep and event-triggered runs."""

@@ -1,0 +1,78 @@
+"""HubSpot sensors: keep the ``partners`` partitions in step with connected partners,
+and launch "Sync Now" requests queued by the API."""
+
+from dagster import (
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    run_failure_sensor,
+    sensor,
+)
+
+from pc_core import collections as c
+from pc_core import sync_tasks
+from pc_core.hubspot.connection import connected_partner_ids
+from pc_pipelines.jobs.hubspot_sync import hubspot_sync_job
+from pc_pipelines.partitions import partners_partitions
+from pc_pipelines.resources import MongoResource
+from pc_pipelines.sync_runs import TASK_TAG, TRIGGER_TAG
+
+
+@sensor(job=hubspot_sync_job, minimum_interval_seconds=10,
+        default_status=DefaultSensorStatus.RUNNING)
+def partners_sensor(context: SensorEvaluationContext, mongo: MongoResource) -> SensorResult:
+    """Add a partition for each newly connected partner (and run its first, full
+    sync); drop the partitions of partners that disconnected."""
+    connected = set(connected_partner_ids(mongo.db()))
+    known = set(context.instance.get_dynamic_partitions(partners_partitions.name))
+    added, removed = sorted(connected - known), sorted(known - connected)
+    requests = []
+    if added:
+        requests.append(partners_partitions.build_add_request(added))
+    if removed:
+        requests.append(partners_partitions.build_delete_request(removed))
+    runs = [RunRequest(partition_key=p, run_key=f"connect:{p}", tags={TRIGGER_TAG: "connect"})
+            for p in added]
+    return SensorResult(run_requests=runs, dynamic_partitions_requests=requests)
+
+
+@sensor(job=hubspot_sync_job, minimum_interval_seconds=5,
+        default_status=DefaultSensorStatus.RUNNING)
+def hubspot_sync_requests_sensor(
+    context: SensorEvaluationContext, mongo: MongoResource
+) -> SensorResult:
+    """Launch queued "Sync Now" requests; the task id is the run key, so a request
+    is launched once however often the sensor sees it."""
+    db = mongo.db()
+    known = set(context.instance.get_dynamic_partitions(partners_partitions.name))
+    connected = set(connected_partner_ids(db))
+    runs, add = [], []
+    for task in sync_tasks.queued_manual_tasks(db):
+        partner_id = task["partner_id"]
+        if partner_id not in connected:
+            sync_tasks.finish(db, task["_id"], "cancelled")
+            continue
+        if partner_id not in known:
+            add.append(partner_id)
+            known.add(partner_id)
+        runs.append(RunRequest(partition_key=partner_id, run_key=task["_id"],
+                               tags={TASK_TAG: task["_id"], TRIGGER_TAG: task["trigger"]}))
+    requests = [partners_partitions.build_add_request(add)] if add else []
+    return SensorResult(run_requests=runs, dynamic_partitions_requests=requests)
+
+
+@run_failure_sensor(monitored_jobs=[hubspot_sync_job],
+                    default_status=DefaultSensorStatus.RUNNING)
+def hubspot_sync_failure_sensor(context: RunFailureSensorContext, mongo: MongoResource) -> None:
+    """A failed sync run marks its sync task failed, with the reason."""
+    db = mongo.db()
+    run = context.dagster_run
+    task = db[c.SYNC_TASKS].find_one({"dagster_run_id": run.run_id})
+    task_id = (task or {}).get("_id") or run.tags.get(TASK_TAG)
+    if not task_id:
+        return
+    message = context.failure_event.message or "run failed"
+    sync_tasks.add_counts(db, task_id, "failure", {"errors": 1}, [message[:500]])
+    sync_tasks.finish(db, task_id, "failed")
