@@ -44,6 +44,15 @@ class HubSpotResource(ConfigurableResource):
         )
 
 
+class EventsResource(ConfigurableResource):
+    """Publishes real-time events (pc_core.events) through Redis."""
+
+    redis_url: str
+
+    def settings(self) -> Settings:
+        return Settings(redis_url=self.redis_url)
+
+
 def default_resources() -> dict[str, ConfigurableResource]:
     defaults = Settings()
     return {
@@ -55,4 +64,5 @@ def default_resources() -> dict[str, ConfigurableResource]:
             token_encryption_key=EnvVar("PC_TOKEN_ENCRYPTION_KEY"),
             public_url=defaults.public_url,
         ),
+        "events": EventsResource(redis_url=EnvVar("REDIS_URL")),
     }

@@ -4,6 +4,7 @@ of one partner's partition fills the lead table from a sandbox portal."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import httpx
@@ -17,7 +18,7 @@ from dagster import (
 )
 
 from pc_core import collections as c
-from pc_core import sync_tasks
+from pc_core import events, sync_tasks
 from pc_core.access import Principal, Role
 from pc_core.security.encryption import encrypt_secret
 from pc_core.timeutil import utcnow
@@ -25,7 +26,7 @@ from pc_pipelines.assets.hubspot import hubspot_contacts, hubspot_deals, hubspot
 from pc_pipelines.definitions import defs
 from pc_pipelines.jobs.hubspot_sync import hubspot_sync_schedule
 from pc_pipelines.partitions import partners_partitions
-from pc_pipelines.resources import HubSpotResource, MongoResource
+from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
 from pc_pipelines.sensors.hubspot import hubspot_sync_requests_sensor, partners_sensor
 
 
@@ -43,7 +44,8 @@ def resources(settings, hubspot_host):
         client_secret=settings.hubspot_client_secret,
         token_encryption_key=settings.token_encryption_key, public_url=settings.public_url,
     )
-    return {"mongo": mongo, "hubspot": hubspot}
+    return {"mongo": mongo, "hubspot": hubspot,
+            "events": EventsResource(redis_url=settings.redis_url)}
 
 
 def _connect(db, settings, hubspot_host, partner_id, deals=40, contacts=30):
@@ -116,14 +118,26 @@ def test_schedule_requests_every_partner(instance):
 
 
 def test_materialising_a_partition_fills_the_lead_table(
-    client, db, settings, hubspot_host, world, instance, resources
+    client, db, settings, hubspot_host, world, instance, resources, redis_conn
 ):
     portal = _connect(db, settings, hubspot_host, world.partner_a, deals=60, contacts=40)
     instance.add_dynamic_partitions(partners_partitions.name, [world.partner_a])
     assets = [hubspot_pipelines, hubspot_contacts, hubspot_deals, leads]
+    pubsub = redis_conn.pubsub()
+    pubsub.subscribe(events.CHANNEL)
     result = materialize(assets, partition_key=world.partner_a, instance=instance,
                          resources=resources)
     assert result.success
+    published = []
+    while (message := pubsub.get_message(timeout=0.5)) is not None:
+        if message["type"] == "message":
+            published.append(json.loads(message["data"]))
+    listed = [lead["_id"] for lead in db[c.LEADS].find({"partner_id": world.partner_a,
+                                                        "status": "listed"})]
+    assert listed  # the generated portal has "Not a fit" deals: they are listed
+    assert sorted(m["data"][0]["lead_id"] for m in published
+                  if m["event"] == "lead-listed") == sorted(listed)
+    assert all(m["room"] == "marketplace" for m in published if m["event"] == "lead-listed")
     deals = httpx.get(f"{hubspot_host}/_sandbox/portals/{portal}").json()["deals"]
     got = list(db[c.LEADS].find({"partner_id": world.partner_a}))
     assert len(got) == deals == 60

@@ -19,12 +19,14 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from pc_core import collections as c
+from pc_core import events
 from pc_core.docstore import replace_if_unchanged
 from pc_core.hubspot.stage_mapping import stage_lookup
 from pc_core.ids import sort_key
 from pc_core.lead_models import CompanySize
 from pc_core.leads import TRACKED_FIELDS, search_text
 from pc_core.money import cents_expr
+from pc_core.settings import Settings
 from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
 from pc_core.timeutil import ensure_utc, utcnow
 
@@ -280,3 +282,16 @@ def _update_lead(
         stats.listed += 1
         stats.listed_ids.append(current["_id"])
     return True
+
+
+def publish_lead_events(
+    db: Database, settings: Settings, partner_id: str, stats: LeadBuildStats
+) -> None:
+    """Tell connected clients what the build changed: newly listed leads to the
+    marketplace, stage moves to the lead's and the partner's rooms."""
+    if stats.listed_ids:
+        for lead in db[c.LEADS].find({"_id": {"$in": stats.listed_ids}}):
+            events.lead_listed(settings, lead)
+    for change in stats.stage_changes:
+        events.stage_updated(settings, change["lead_id"], partner_id, change["from"],
+                             change["to"])

@@ -12,14 +12,14 @@ from dagster import (
     asset,
     asset_check,
 )
-from pc_core.hubspot.pull import pull_objects, pull_pipelines
 
 from pc_core import sync_tasks
 from pc_core.hubspot.connection import PartnerTokens, mark_synced
-from pc_core.hubspot.lead_builder import build_leads
+from pc_core.hubspot.lead_builder import build_leads, publish_lead_events
+from pc_core.hubspot.pull import pull_objects, pull_pipelines
 from pc_core.hubspot.stage_mapping import store_pipeline_stages, unmapped_stages
 from pc_pipelines.partitions import partners_partitions
-from pc_pipelines.resources import HubSpotResource, MongoResource
+from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
 from pc_pipelines.sync_runs import task_for_run
 
 GROUP = "hubspot"
@@ -77,10 +77,10 @@ def hubspot_deals(
     kinds={"polars", "mongodb"},
 )
 def leads(
-    context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpotResource
+    context: AssetExecutionContext, mongo: MongoResource, events: EventsResource
 ) -> MaterializeResult:
     """Deals + contacts + stage mapping → the stage-mapped lead table; non_fit leads
-    are listed on the marketplace."""
+    are listed on the marketplace; ``lead-listed`` and ``stage-updated`` are emitted."""
     partner_id = context.partition_key
     db = mongo.db()
     task_id = task_for_run(context, db, partner_id)
@@ -88,6 +88,7 @@ def leads(
     sync_tasks.add_counts(db, task_id, "leads", {
         "created": stats.created, "updated": stats.updated, "unchanged": stats.unchanged,
     })
+    publish_lead_events(db, events.settings(), partner_id, stats)
     sync_tasks.finish(db, task_id, "succeeded")
     mark_synced(db, partner_id)
     return MaterializeResult(metadata={
