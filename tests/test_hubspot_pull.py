@@ -401,11 +401,12 @@ def test_injected_429s_and_500s_give_the_same_data_as_none(db, hs_settings, sand
 
     sandbox.config(fail_429=0.1, fail_500=0.1, seed=11)
     sandbox.reset_stats()
-    requests = 0
-    for otype in ("deals", "contacts"):
-        requests += pull_objects(db, hs_settings, faulty, otype, tokens).requests
-    for otype in ("deals", "contacts"):  # incremental: search and batch POSTs under faults
-        requests += pull_objects(db, hs_settings, faulty, otype, tokens).requests
+    runs = [pull_objects(db, hs_settings, faulty, otype, tokens)
+            for otype in ("deals", "contacts")]
+    # incremental: search and association POSTs under faults too
+    runs += [pull_objects(db, hs_settings, faulty, otype, tokens)
+             for otype in ("deals", "contacts")]
+    requests = sum(r.requests for r in runs)
     injected = sandbox.admin("GET", "stats")["injected"]
     sent = sandbox.stats(pid)["total"]
     sandbox.config(fail_429=0, fail_500=0)
@@ -413,6 +414,8 @@ def test_injected_429s_and_500s_give_the_same_data_as_none(db, hs_settings, sand
         pull_objects(db, hs_settings, clean, otype, tokens)
 
     assert injected.get("429", 0) > 0 and injected.get("500", 0) > 0
+    assert [r.mode for r in runs] == ["full", "full", "incremental", "incremental"]
+    assert all(r.errors == [] for r in runs)  # urllib3's Retry absorbed every fault
     assert requests == sent  # retries counted like HubSpot counts them
     for otype in ("deals", "contacts"):
         a, b = stored(db, clean, otype), stored(db, faulty, otype)
@@ -464,3 +467,78 @@ def test_a_refused_token_fails_after_one_refresh(db, hs_settings, sandbox):
     assert tokens.refreshes == 1
     assert "401" in str(failed.value)
     assert failed.value.stats.requests == 2
+
+
+def test_slow_answers_time_out_and_are_retried(db, hs_settings, sandbox):
+    pid = sandbox.portal(contacts=20, deals=600)
+    tokens = SandboxTokens(sandbox.host, pid)
+    sandbox.config(slow_fraction=0.25, slow_ms=1_500, seed=5)
+    impatient = PullOptions(call=CallPolicy(read_timeout_s=0.5, pause_s=0.1))
+    p = partner()
+
+    stats = pull_objects(db, hs_settings, p, "deals", tokens, options=impatient)
+
+    assert stats.created == 600
+    assert stats.requests > math.ceil(600 / 100) + 2  # timed-out requests were sent again
+    assert sandbox.admin("GET", "stats")["slowed"] > 0
+    sandbox.config(slow_fraction=0)
+    assert_mirrors_portal(db, sandbox, tokens.token, p, "deals")
+
+
+# -- the search windows without the sandbox: HubSpot promises no order among equal times -------
+
+
+class ShuffledTiesSearch:
+    """HubSpot's search semantics over a list of records, with ties on the sort property
+    returned in a different random order on every request, and the 10,000-result cap."""
+
+    def __init__(self, records: list[tuple[int, int]], seed: int) -> None:
+        import random
+
+        self.records = records  # (modified ms, id)
+        self.rng = random.Random(seed)
+        self.requests = 0
+
+    def search(self, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.requests += 1
+        assert int(body.get("after") or 0) < 10_000
+        (group,) = body["filterGroups"]
+        rows = self.records
+        for f in group["filters"]:
+            value = int(f["value"])
+            index = 0 if f["propertyName"] == "hs_lastmodifieddate" else 1
+            op = {"GTE": lambda a, b: a >= b, "EQ": lambda a, b: a == b,
+                  "GT": lambda a, b: a > b}[f["operator"]]
+            rows = [r for r in rows if op(r[index], value)]
+        by = 0 if body["sorts"][0]["propertyName"] == "hs_lastmodifieddate" else 1
+        rows = sorted(rows, key=lambda r: (r[by], self.rng.random()))
+        page = rows[: body["limit"]]
+        return {"total": len(rows), "results": [
+            {"id": str(i), "updatedAt": "", "archived": False,
+             "properties": {"hs_lastmodifieddate": str(ts), "hs_object_id": str(i)}}
+            for ts, i in page]}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_search_windows_do_not_rely_on_the_order_of_ties(seed):
+    import random
+
+    from pc_core.hubspot.pages import search_pages
+
+    rng = random.Random(seed)
+    ids = rng.sample(range(1, 10**9), 30_000)
+    times = [1_000 + rng.choice([0, 0, 0, 5, 7, 7, rng.randrange(10_000)]) for _ in ids]
+    times[: 12_000] = [2_000] * 12_000  # a bulk edit bigger than the search cap
+    api = ShuffledTiesSearch(list(zip(times, ids, strict=True)), seed)
+
+    seen: set[str] = set()
+    positions = []
+    for batch in search_pages(api, "deals", since_ms=1_000, tie_after_id=None,  # type: ignore[arg-type]
+                              lookback_ms=0):
+        seen.update(r.id for r in batch.records)
+        positions.append(batch.position)
+
+    assert seen == {str(i) for i in ids}
+    assert api.requests < 30_000 / 200 * 1.6
+    assert positions[-1] == {"since_ms": max(times), "tie_after_id": None} or (
+        positions[-1]["since_ms"] == max(times) + 1)

@@ -6,10 +6,11 @@ records, then ``archived=true`` so deletions are known. Incremental pulls read s
 on the last-modified property in *keyset* windows: every request starts a fresh query
 at offset 0 from the last timestamp seen (``GTE``), so HubSpot's 10,000-result cap is
 never reached and a record that moves while we page cannot shift an unread one past
-us (offset paging would skip it for good). When a whole page shares one timestamp
-(a bulk edit can give 25,000 records the same time), that timestamp is drained on its
+us (offset paging would skip it for good). When half a page or more shares its last
+timestamp (a bulk edit can give 25,000 records the same time), that timestamp is drained on its
 own, sorted and keyed on ``hs_object_id``, and the window then continues after it, so
-nothing loops and nothing is skipped.
+nothing loops and nothing is skipped. (Within one timestamp HubSpot guarantees no order,
+so the drain starts from the lowest id and re-reads what the window already returned.)
 """
 
 from __future__ import annotations
@@ -176,15 +177,26 @@ def search_pages(api: HubSpotApi, object_type: ObjectType, *, since_ms: int,
             yield Batch([], {"since_ms": since_ms, "tie_after_id": None})
             return
         last = records[-1].modified_ms
-        if len(records) == SEARCH_LIMIT and records[0].modified_ms == last:
-            # a full page at one timestamp: drain that timestamp by id
+        if len(records) == SEARCH_LIMIT and _sharing_last(records) * 2 >= SEARCH_LIMIT:
+            # half the page or more at its last timestamp (a bulk edit): drain that
+            # timestamp by id rather than asking for it again sorted by time
             since_ms, tie_after_id = last, "0"
-            yield Batch(records, {"since_ms": max(since_ms, last), "tie_after_id": "0"})
+            yield Batch(records, {"since_ms": last, "tie_after_id": "0"})
             continue
         since_ms = max(since_ms, last)
         yield Batch(records, {"since_ms": since_ms, "tie_after_id": None})
         if len(records) < SEARCH_LIMIT:
             return
+
+
+def _sharing_last(records: list[HsRecord]) -> int:
+    """How many records at the end of a time-sorted page share its last timestamp."""
+    last, n = records[-1].modified_ms, 0
+    for rec in reversed(records):
+        if rec.modified_ms != last:
+            break
+        n += 1
+    return n
 
 
 def with_associations(api: HubSpotApi, object_type: ObjectType,

@@ -1,0 +1,172 @@
+"""HubSpot pull engine, end to end: sandbox (rate limits off) → pc_core.hubspot.pull →
+nx-27017, on this machine's processes, as in production minus the network.
+
+1. Full pull of a portal with 100,000 deals + 100,000 contacts into the raw collections:
+   records/s end to end, and requests made against the minimum (one per 100 records).
+2. Where the time goes: the HubSpot side alone (fetch + parse, nothing stored), the store
+   alone (the same records inserted), and a full re-pull of unchanged data (fetch +
+   compare, nothing to write).
+3. Incremental pull after 1% of the records changed: requests made (and after no change).
+
+    .venv/bin/python bench/hubspot_pull_bench.py [--records 100000] [--changed 0.01]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+from _stack import devstack
+
+from pc_core.db import get_db
+from pc_core.hubspot import pages
+from pc_core.hubspot.objects import RAW_COLLECTION
+from pc_core.hubspot.pull import PullOptions, PullStats, pull_objects
+from pc_core.hubspot.raw_store import store_records
+from pc_core.hubspot.transport import HubSpotApi
+from pc_core.indexes import ensure_indexes
+from pc_core.settings import Settings
+
+TYPES = ("deals", "contacts")
+
+
+class AdminTokens:
+    """Tokens minted through the sandbox's admin route (no OAuth dance)."""
+
+    def __init__(self, host: str, portal_id: int) -> None:
+        self.host, self.portal_id = host, portal_id
+        self.token = self.refresh()
+
+    def get(self) -> str:
+        return self.token
+
+    def refresh(self) -> str:
+        r = httpx.post(f"{self.host}/_sandbox/portals/{self.portal_id}/tokens", json={})
+        r.raise_for_status()
+        self.token = r.json()["access_token"]
+        return self.token
+
+
+@contextmanager
+def running() -> Iterator[tuple[Settings, str]]:
+    """nx-27017 (memory) and the sandbox with rate limits off, on free ports."""
+    group = devstack.ProcessGroup()
+    try:
+        mongo = devstack.start_nx(group, devstack.free_port(), "memory", None)
+        port = devstack.free_port()
+        sandbox = group.start(
+            "sandbox",
+            [devstack.venv_bin("uvicorn"), "pc_sandbox.app:app", "--port", str(port),
+             "--log-level", "warning", "--no-access-log"],
+            env={"PC_SANDBOX_HUBSPOT_RATE_LIMITS": "0", "PC_SANDBOX_DATA_DIR": ""},
+        )
+        url = f"http://127.0.0.1:{port}"
+        devstack.wait_until(lambda: devstack.http_answers(url + "/health"), 60, "sandbox",
+                            sandbox)
+        host = f"{url}/hubspot"
+        settings = Settings(mongodb_uri=mongo, mongodb_db=f"bench_{uuid.uuid4().hex[:8]}",
+                            hubspot_base_url=host)
+        yield settings, host
+    finally:
+        group.stop_all()
+
+
+def sandbox_requests(host: str, portal_id: int) -> dict[str, int]:
+    return httpx.get(f"{host}/_sandbox/stats").json()["by_portal"].get(str(portal_id), {})
+
+
+def line(label: str, stats: PullStats, seconds: float) -> str:
+    return (f"  {label:<28} {stats.fetched:>7} records in {seconds:6.1f} s = "
+            f"{stats.fetched / seconds:7.0f} records/s   requests {stats.requests}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=100_000, help="deals, and as many contacts")
+    ap.add_argument("--changed", type=float, default=0.01, help="fraction changed")
+    args = ap.parse_args()
+    n = args.records
+    with running() as (settings, host):
+        db = get_db(settings)
+        ensure_indexes(db)
+        made = httpx.post(f"{host}/_sandbox/portals",
+                          json={"contacts": n, "deals": n, "pipelines": 3, "seed": 1},
+                          timeout=300).json()
+        portal = made["id"]
+        tokens = AdminTokens(host, portal)
+        print(f"portal {portal}: {n:,} deals + {n:,} contacts "
+              f"(generated in {made['generated_in_s']} s); rate limits off\n")
+
+        # 1. full pull, end to end
+        print("1. Full pull into hubspot_deals / hubspot_contacts (nx-27017)")
+        partner = "bench-partner"
+        httpx.post(f"{host}/_sandbox/stats/reset")
+        total_records = total_requests = 0
+        started = time.perf_counter()
+        for otype in TYPES:
+            t = time.perf_counter()
+            stats = pull_objects(db, settings, partner, otype, tokens)
+            print(line(f"{otype} (full)", stats, time.perf_counter() - t))
+            total_records += stats.fetched
+            total_requests += stats.requests
+        elapsed = time.perf_counter() - started
+        minimum = sum(math.ceil(n / 100) for _ in TYPES)
+        seen = sandbox_requests(host, portal)
+        print(f"  both: {total_records:,} records in {elapsed:.1f} s = "
+              f"{total_records / elapsed:,.0f} records/s end to end")
+        print(f"  requests: {total_requests} made (sandbox saw {seen.get('total')}: "
+              f"{seen}) vs minimum {minimum} = {total_requests / minimum:.3f}x")
+
+        # 2. where the time goes
+        print("\n2. Where the time goes (deals)")
+        api = HubSpotApi(settings, tokens)
+        t = time.perf_counter()
+        fetched = [b for b in pages.list_batches(api, "deals", archived=False, after=None)]
+        fetch_s = time.perf_counter() - t
+        count = sum(len(b.records) for b in fetched)
+        print(f"  HubSpot side only (fetch + parse, no store): {count / fetch_s:8,.0f} records/s")
+        coll = db[RAW_COLLECTION["deals"]]
+        t = time.perf_counter()
+        for b in fetched:
+            store_records(coll, "bench-store-only", "deals", b.records)
+        store_s = time.perf_counter() - t
+        print(f"  store only (new docs, 100 per bulk write):   {count / store_s:8,.0f} records/s")
+        t = time.perf_counter()
+        again = pull_objects(db, settings, partner, "deals", tokens, full=True)
+        print(line("full re-pull, unchanged", again, time.perf_counter() - t))
+        print(f"    (created {again.created}, updated {again.updated}, "
+              f"unchanged {again.unchanged}: nothing to write)")
+
+        # 3. incremental after changes
+        changed = max(1, int(n * args.changed))
+        print(f"\n3. Incremental pull after {changed:,} deals and {changed:,} contacts changed "
+              f"({args.changed:.0%})")
+        for otype, prop in (("deals", {"amount": "12345"}), ("contacts", {"jobtitle": "CEO"})):
+            httpx.post(f"{host}/_sandbox/portals/{portal}/touch", timeout=120, json={
+                "object_type": otype, "count": changed, "seed": 2, "properties": prop})
+        httpx.post(f"{host}/_sandbox/stats/reset")
+        total = 0
+        for otype in TYPES:
+            t = time.perf_counter()
+            stats = pull_objects(db, settings, partner, otype, tokens,
+                                 options=PullOptions(lookback_ms=0))
+            total += stats.requests
+            print(line(f"{otype} (incremental)", stats, time.perf_counter() - t)
+                  + f"   updated {stats.updated}")
+        seen = sandbox_requests(host, portal)
+        floor = sum(math.ceil(changed / 200) for _ in TYPES) + math.ceil(changed / 1000)
+        print(f"  requests: {total} (sandbox saw {seen}); floor for {2 * changed:,} changes: "
+              f"{floor} searches/association reads")
+        httpx.post(f"{host}/_sandbox/stats/reset")
+        quiet = [pull_objects(db, settings, partner, otype, tokens) for otype in TYPES]
+        print(f"  no changes since: {sum(s.requests for s in quiet)} requests "
+              f"({', '.join(f'{s.object_type} {s.requests}' for s in quiet)})")
+
+
+if __name__ == "__main__":
+    main()
