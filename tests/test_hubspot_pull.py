@@ -453,7 +453,8 @@ def test_an_expired_token_is_refreshed_once(db, hs_settings, sandbox):
 
     assert tokens.refreshes == 1
     assert stats.created == 250
-    assert any("401" in e for e in stats.errors)
+    assert stats.requests == 1 + 1 + 3 + 1  # 401, start-time search, 3 pages, archived
+    assert stats.errors == []  # an expired token is routine, not an error
 
 
 def test_a_refused_token_fails_after_one_refresh(db, hs_settings, sandbox):
@@ -542,3 +543,52 @@ def test_search_windows_do_not_rely_on_the_order_of_ties(seed):
     assert api.requests < 30_000 / 200 * 1.6
     assert positions[-1] == {"since_ms": max(times), "tie_after_id": None} or (
         positions[-1]["since_ms"] == max(times) + 1)
+
+
+def test_failures_that_outlast_urllib3s_retries_get_a_few_more_tries(settings):
+    from hubspot.crm.deals.exceptions import ApiException
+
+    from pc_core.hubspot.transport import HubSpotApi, HubSpotCallError
+
+    class Answer:
+        data = b'{"results": []}'
+
+        def release_conn(self) -> None:
+            pass
+
+    class StaticTokens:
+        def get(self) -> str:
+            return "t"
+
+        def refresh(self) -> str:
+            return "t"
+
+    failures = [ApiException(status=503), ApiException(status=429)]
+
+    def send():
+        if failures:
+            raise failures.pop(0)
+        return Answer()
+
+    incidents: list[str] = []
+    api = HubSpotApi(settings, StaticTokens(), CallPolicy(pause_s=0.01),
+                     on_incident=incidents.append)
+    holder = api._basic["deals"]
+    assert api._call("list deals", holder, send) == {"results": []}
+    assert api.requests == 3 and len(incidents) == 2
+
+    def bad_request():
+        raise ApiException(status=400)
+
+    with pytest.raises(HubSpotCallError) as failed:
+        api._call("search deals", holder, bad_request)
+    assert failed.value.status == 400 and api.requests == 4  # not retried
+
+    always = [ApiException(status=500)] * 5
+
+    def down():
+        raise always.pop(0)
+
+    with pytest.raises(HubSpotCallError):
+        api._call("list deals", holder, down)
+    assert len(always) == 2  # three tries in all (CallPolicy.attempts)

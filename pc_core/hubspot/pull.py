@@ -41,8 +41,9 @@ Mode = Literal["full", "incremental"]
 class PullStats:
     """What one pull did. ``fetched`` = created + updated + unchanged + archived (a
     record read twice in one pull counts twice); ``requests`` counts HTTP requests sent,
-    retries included; ``errors`` lists incidents the pull recovered from (retries after
-    urllib3 gave up, token refreshes)."""
+    retries included; ``errors`` lists failures the pull recovered from only by trying
+    again after urllib3's own retries gave up (HubSpot trouble worth seeing in the sync
+    history). Failures it could not recover from raise ``PullFailed`` instead."""
 
     partner_id: str
     object_type: ObjectType

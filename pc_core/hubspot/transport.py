@@ -19,6 +19,7 @@ pull's figures can be held against the vendor's rate limits.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from urllib3.util.retry import Retry
 from pc_core.hubspot.client import AccessTokenProvider, build_client
 from pc_core.hubspot.objects import ObjectType
 from pc_core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 #: Each SDK sub-package has its own exception class.
 API_ERRORS: tuple[type[Exception], ...] = (
@@ -159,6 +162,8 @@ class HubSpotApi:
         self.requests += 1
 
     def _note(self, text: str) -> None:
+        """A failure urllib3 could not absorb but another try here may: worth reporting."""
+        log.warning("HubSpot %s", text)
         if self.on_incident is not None:
             self.on_incident(text)
 
@@ -187,7 +192,7 @@ class HubSpotApi:
                 if status == 401 and not refreshed:
                     refreshed = True
                     attempt -= 1  # the refresh retry is not one of the transient attempts
-                    self._note(f"{what}: 401, token refreshed once and retried")
+                    log.info("HubSpot %s answered 401; refreshing the token once", what)
                     self._token = self.tokens.refresh()
                     self._token_at = time.monotonic()
                     continue
