@@ -75,13 +75,23 @@ def mark_running(db: Database, task_id: str, dagster_run_id: str | None) -> dict
     )
 
 
+# Which of a step's figures make the task's totals: records fetched come from the
+# pulls; created/updated/unchanged are what happened to the partner's leads.
+TOTALS_FROM = {
+    "pull": ("fetched", "archived", "errors"),
+    "leads": ("created", "updated", "unchanged", "errors"),
+    "details": (),
+}
+
+
 def add_counts(db: Database, task_id: str, step: str, counts: dict[str, int],
-               errors: list[str] | None = None) -> None:
-    """Add one step's figures (e.g. the deals pull) to the task's totals."""
+               errors: list[str] | None = None, *, kind: str = "pull") -> None:
+    """Record one step's figures (e.g. the deals pull) and add the relevant ones to
+    the task's totals (``kind``: "pull" or "leads")."""
 
     def merge(task: dict[str, Any]) -> dict[str, Any]:
         totals = dict(task.get("counts") or {})
-        for key in COUNTS:
+        for key in TOTALS_FROM[kind]:
             totals[key] = int(totals.get(key, 0)) + int(counts.get(key, 0))
         details = {**(task.get("details") or {}), step: counts}
         return {"counts": totals, "details": details,

@@ -35,7 +35,8 @@ def hubspot_pipelines(
     task_id = task_for_run(context, db, partner_id)
     stages = pull_pipelines(db, settings, partner_id, PartnerTokens(db, settings, partner_id))
     new = store_pipeline_stages(db, partner_id, stages)
-    sync_tasks.add_counts(db, task_id, "pipelines", {"fetched": len(stages)})
+    sync_tasks.add_counts(db, task_id, "pipelines", {"stages": len(stages), "new_stages": new},
+                          kind="details")
     return MaterializeResult(metadata={"stages": len(stages), "new_stages": new})
 
 
@@ -87,7 +88,8 @@ def leads(
     stats = build_leads(db, partner_id)
     sync_tasks.add_counts(db, task_id, "leads", {
         "created": stats.created, "updated": stats.updated, "unchanged": stats.unchanged,
-    })
+        "listed": stats.listed, "unmapped": stats.unmapped,
+    }, kind="leads")
     publish_lead_events(db, events.settings(), partner_id, stats)
     sync_tasks.finish(db, task_id, "succeeded")
     mark_synced(db, partner_id)
