@@ -7,7 +7,6 @@ import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import httpx
 import pytest
 
 from pc_core import collections as c
@@ -16,6 +15,7 @@ from pc_core.marketplace.expiry import expire_reservations
 from pc_core.timeutil import utcnow
 from tests.conftest import live_api, make_account
 from tests.marketplace_helpers import listed_lead, published, reserve
+from tests.race_worker import reserve_once
 
 
 def test_reserve_holds_the_lead(client, world, db):
@@ -113,14 +113,6 @@ def test_fifty_threads_one_winner(client, world, db, settings):
     assert len(active) == 1
 
 
-def _race_worker(url: str, token: str, lead_id: str, start, out) -> None:
-    start.wait()
-    with httpx.Client(base_url=url, timeout=60) as http:
-        r = http.post("/v1/marketplace/reservations", json={"lead_id": lead_id},
-                      headers={"Authorization": f"Bearer {token}"})
-    out.put(r.status_code)
-
-
 def test_fifty_processes_one_winner(world, db, settings):
     """Separate OS processes against a live uvicorn: no shared client, pool or lock."""
     lead_id = listed_lead(db, world.partner_a)
@@ -131,7 +123,7 @@ def test_fifty_processes_one_winner(world, db, settings):
     ctx = multiprocessing.get_context("spawn")
     start, out = ctx.Event(), ctx.Queue()
     with live_api(settings) as url:
-        procs = [ctx.Process(target=_race_worker,
+        procs = [ctx.Process(target=reserve_once,
                              args=(url, tokens[i % 2], lead_id, start, out))
                  for i in range(50)]
         for p in procs:

@@ -12,6 +12,7 @@ a bounded scan; a page can then be short, and ``next_cursor`` carries on.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,14 +60,38 @@ def _match(filters: ListingFilters, before: str | None) -> Doc:
     return match
 
 
-def _sellers(db: Database, partner_ids: set[str]) -> dict[str, Doc]:
-    return {
-        d["_id"]: d
-        for d in db[c.PARTNERS].find(
-            {"_id": {"$in": sorted(partner_ids)}},
-            {"name": 1, "is_operator": 1, "default_lead_price_cents": 1, "rating": 1},
-        )
-    }
+# Sellers' names, default prices and operator flag, per database, for a few seconds:
+# every listings page needs them and they rarely change, so a page usually costs
+# one database round trip instead of two. A rename or new default price shows
+# within SELLER_TTL_SECONDS.
+SELLER_TTL_SECONDS = 5.0
+_seller_cache: dict[tuple[str, str], tuple[float, Doc | None]] = {}
+
+
+def _sellers(db: Database, partner_ids: set[str]) -> dict[str, Doc | None]:
+    now = time.monotonic()
+    found: dict[str, Doc | None] = {}
+    missing = []
+    for pid in partner_ids:
+        hit = _seller_cache.get((db.name, pid))
+        if hit is not None and hit[0] > now:
+            found[pid] = hit[1]
+        else:
+            missing.append(pid)
+    if missing:
+        fetched = {
+            d["_id"]: d
+            for d in db[c.PARTNERS].find(
+                {"_id": {"$in": sorted(missing)}},
+                {"name": 1, "is_operator": 1, "default_lead_price_cents": 1, "rating": 1},
+            )
+        }
+        if len(_seller_cache) > 10_000:
+            _seller_cache.clear()
+        for pid in missing:
+            found[pid] = fetched.get(pid)
+            _seller_cache[(db.name, pid)] = (now + SELLER_TTL_SECONDS, found[pid])
+    return found
 
 
 def _listing(lead: Doc, seller: Doc | None, settings: Settings, viewer: str | None,
@@ -102,7 +127,7 @@ def list_listings(db: Database, settings: Settings, actor: Principal,
     before = decode_cursor(cursor) if cursor else None
     now = utcnow()
     collection = db[c.LEADS]
-    sellers: dict[str, Doc] = {}
+    sellers: dict[str, Doc | None] = {}
     picked: list[tuple[Doc, Doc | None]] = []
     scanned = 0
     batch = limit + 1 if filters.price_max is None else max(2 * limit, 100) + 1
