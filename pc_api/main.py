@@ -1,7 +1,8 @@
 """The FastAPI application factory.
 
 ``create_app(settings)`` builds an app over the given settings (tests pass their
-own); ``app`` is what uvicorn serves, configured from the environment.
+own); ``app`` is what uvicorn serves, configured from the environment. The
+Socket.IO server (``pc_api.realtime``) answers at ``/socket.io`` in the same app.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pymongo.errors import PyMongoError
 
 from pc_api.context import AppContext
 from pc_api.errors import install_error_handlers
+from pc_api.realtime import SocketIOMiddleware, build_server
 from pc_api.routes import (
     auth,
     health,
@@ -46,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.check_production_ready()
     _ensure_listener()
     db = get_db(settings)
+    realtime = build_server(settings, db)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,7 +56,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.pc.ensure_indexes()
         except PyMongoError as exc:
             log.error("MongoDB unavailable at start-up (%s); /health reports it", exc)
-        yield
+        await realtime.start()
+        try:
+            yield
+        finally:
+            await realtime.stop()
 
     app = FastAPI(
         title="Partner Connector API",
@@ -65,6 +72,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.pc = AppContext(settings=settings, db=db, redis=redis_client(settings))
     install_error_handlers(app)
     app.add_middleware(ServerTimingMiddleware)
+    # Outermost: /socket.io goes to the Socket.IO server, everything else to FastAPI.
+    app.state.realtime = realtime
+    app.add_middleware(SocketIOMiddleware, sio=realtime.sio)
     for module in (health, auth, users, partners, leads, hubspot, marketplace, stripe_webhook):
         app.include_router(module.router)
     return app

@@ -1,0 +1,213 @@
+"""The Socket.IO server: authentication on connect, rooms, lead presence.
+
+Rooms (api.md): every connection joins ``partner:{own partner}`` and ``marketplace``;
+``join-lead`` adds ``lead:{id}`` for a lead the caller may see (pc_core's lead
+access); the owner may also ``join-partner`` any partner. Events emitted anywhere
+through ``pc_core.events`` arrive through the Redis manager on ``events.CHANNEL``.
+
+Client events and their acks (``{"ok": bool, ...}``; on failure ``error``):
+
+- ``join-lead`` {lead_id} → {ok, lead_id, viewers}; emits ``viewer-joined``
+- ``leave-lead`` {lead_id} → {ok, lead_id, viewers}; emits ``viewer-left``
+- ``join-partner`` / ``leave-partner`` {partner_id} → {ok, partner_id}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import socketio
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
+
+from pc_api.realtime.auth import Viewer, authenticate, current_principal, token_from
+from pc_api.realtime.origins import origin_checker
+from pc_api.realtime.presence import Presence
+from pc_core import collections as c
+from pc_core import events
+from pc_core.errors import NotFound, Unauthorized
+from pc_core.leads import get_lead_doc
+from pc_core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+JOIN_LEAD = "join-lead"
+LEAVE_LEAD = "leave-lead"
+JOIN_PARTNER = "join-partner"
+LEAVE_PARTNER = "leave-partner"
+
+MAX_LEADS_PER_CONNECTION = 50
+
+
+def _error(message: str) -> dict[str, Any]:
+    return {"ok": False, "error": message}
+
+
+def _id_from(data: Any, field: str) -> str | None:
+    value = data.get(field) if isinstance(data, dict) else data
+    if isinstance(value, str) and 0 < len(value) <= 200:
+        return value
+    return None
+
+
+class Realtime:
+    """The server and what it needs; ``start``/``stop`` run in the app's lifespan."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.presence = Presence(settings.redis_url)
+        self.manager = socketio.AsyncRedisManager(settings.redis_url, channel=events.CHANNEL)
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi",
+            client_manager=self.manager,
+            cors_allowed_origins=origin_checker(settings),
+            logger=False,
+            engineio_logger=False,
+        )
+        self._register()
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Subscribe to the Redis channel now rather than at the first connection,
+        so a client never connects before its server listens."""
+        if not self.sio.manager_initialized:
+            self.sio.manager_initialized = True
+            self.manager.initialize()
+
+    async def stop(self) -> None:
+        task = getattr(self.manager, "thread", None)
+        if isinstance(task, asyncio.Task) and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await self.sio.shutdown()
+        await self.presence.close()
+
+    # -- handlers ------------------------------------------------------------------
+
+    def _register(self) -> None:
+        sio = self.sio
+        sio.on("connect", self.on_connect)
+        sio.on("disconnect", self.on_disconnect)
+        sio.on(JOIN_LEAD, self.on_join_lead)
+        sio.on(LEAVE_LEAD, self.on_leave_lead)
+        sio.on(JOIN_PARTNER, self.on_join_partner)
+        sio.on(LEAVE_PARTNER, self.on_leave_partner)
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        try:
+            viewer = await authenticate(self.db, self.settings, token_from(environ, auth))
+        except Unauthorized:
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
+        except PyMongoError:
+            log.exception("socket.io connect: database unavailable")
+            raise socketio.exceptions.ConnectionRefusedError("service unavailable")
+        await self.sio.save_session(sid, {"viewer": viewer, "leads": set()})
+        if viewer.partner_id is not None:
+            await self.sio.enter_room(sid, events.partner_room(viewer.partner_id))
+        await self.sio.enter_room(sid, events.marketplace_room())
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        try:
+            session = await self.sio.get_session(sid)
+        except KeyError:
+            return
+        viewer: Viewer = session["viewer"]
+        for lead_id in list(session["leads"]):
+            try:
+                await self._leave_lead(sid, viewer, lead_id)
+            except Exception:  # noqa: BLE001 - clean up the other leads regardless
+                log.exception("socket.io disconnect: could not clear presence on %s", lead_id)
+        session["leads"].clear()
+
+    async def on_join_lead(self, sid: str, data: Any = None) -> dict[str, Any]:
+        lead_id = _id_from(data, "lead_id")
+        if lead_id is None:
+            return _error("lead_id is required")
+        session = await self.sio.get_session(sid)
+        viewer: Viewer = session["viewer"]
+        if lead_id not in session["leads"] and len(session["leads"]) >= MAX_LEADS_PER_CONNECTION:
+            return _error("too many leads joined on this connection")
+        try:
+            principal = await current_principal(self.db, viewer.user_id)
+            await asyncio.to_thread(get_lead_doc, self.db, principal, lead_id)
+        except (NotFound, Unauthorized):
+            return _error("lead not found")
+        except PyMongoError:
+            log.exception("socket.io join-lead: database unavailable")
+            return _error("service unavailable")
+        room = events.lead_room(lead_id)
+        await self.sio.enter_room(sid, room)
+        session["leads"].add(lead_id)
+        added, count = await self.presence.join(lead_id, sid, viewer.partner_name)
+        if added:
+            await self.sio.emit(
+                events.VIEWER_JOINED,
+                {"lead_id": lead_id, "partner_name": viewer.partner_name, "viewers": count},
+                room=room,
+            )
+        return {"ok": True, "lead_id": lead_id, "viewers": count}
+
+    async def on_leave_lead(self, sid: str, data: Any = None) -> dict[str, Any]:
+        lead_id = _id_from(data, "lead_id")
+        if lead_id is None:
+            return _error("lead_id is required")
+        session = await self.sio.get_session(sid)
+        if lead_id not in session["leads"]:
+            return {"ok": True, "lead_id": lead_id, "viewers": await self.presence.count(lead_id)}
+        session["leads"].discard(lead_id)
+        count = await self._leave_lead(sid, session["viewer"], lead_id)
+        return {"ok": True, "lead_id": lead_id, "viewers": count}
+
+    async def _leave_lead(self, sid: str, viewer: Viewer, lead_id: str) -> int:
+        room = events.lead_room(lead_id)
+        with contextlib.suppress(KeyError, ValueError):
+            await self.sio.leave_room(sid, room)
+        removed, count = await self.presence.leave(lead_id, sid)
+        if removed:
+            await self.sio.emit(
+                events.VIEWER_LEFT,
+                {"lead_id": lead_id, "partner_name": viewer.partner_name, "viewers": count},
+                room=room,
+            )
+        return count
+
+    async def on_join_partner(self, sid: str, data: Any = None) -> dict[str, Any]:
+        partner_id = _id_from(data, "partner_id")
+        if partner_id is None:
+            return _error("partner_id is required")
+        viewer: Viewer = (await self.sio.get_session(sid))["viewer"]
+        try:
+            principal = await current_principal(self.db, viewer.user_id)
+            if not principal.can_see_partner(partner_id):
+                return _error("partner not found")
+            exists = await asyncio.to_thread(
+                self.db[c.PARTNERS].find_one, {"_id": partner_id}, {"_id": 1}
+            )
+        except Unauthorized:
+            return _error("partner not found")
+        except PyMongoError:
+            log.exception("socket.io join-partner: database unavailable")
+            return _error("service unavailable")
+        if exists is None:
+            return _error("partner not found")
+        await self.sio.enter_room(sid, events.partner_room(partner_id))
+        return {"ok": True, "partner_id": partner_id}
+
+    async def on_leave_partner(self, sid: str, data: Any = None) -> dict[str, Any]:
+        partner_id = _id_from(data, "partner_id")
+        if partner_id is None:
+            return _error("partner_id is required")
+        with contextlib.suppress(KeyError, ValueError):
+            await self.sio.leave_room(sid, events.partner_room(partner_id))
+        return {"ok": True, "partner_id": partner_id}
+
+
+def build_server(settings: Settings, db: Database) -> Realtime:
+    return Realtime(settings, db)

@@ -1,0 +1,418 @@
+"""Real-time over a real server: the API under uvicorn in its own process, clients
+connecting with python-socketio (and Socket.IO 4.x for JavaScript, through Node),
+events published from yet another process through ``pc_core.events``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+import socketio
+from pymongo.database import Database
+
+from pc_api.realtime.presence import viewers_key
+from pc_core import devstack, events
+from pc_core.access import Role
+from pc_core.db import get_db
+from pc_core.indexes import ensure_indexes
+from pc_core.lead_models import LeadCreate
+from pc_core.leads import create_lead
+from pc_core.partners import create_partner
+from pc_core.security.jwt_tokens import create_access_token
+from pc_core.settings import Settings
+from tests.conftest import SYSTEM, Account, Stores, make_account
+
+ROOT = Path(__file__).resolve().parents[1]
+WAIT = 10.0
+
+
+@dataclass
+class Api:
+    url: str
+    settings: Settings
+    db: Database
+    env: dict[str, str]
+    partner_a: str
+    partner_b: str
+    owner: Account
+    admin_a: Account
+    user_a: Account
+    admin_b: Account
+
+    def token(self, account: Account) -> str:
+        return account.headers["Authorization"].removeprefix("Bearer ")
+
+
+@pytest.fixture(scope="module")
+def api(stores: Stores, tmp_path_factory) -> Iterator[Api]:
+    """One API process for the module, over a database of its own."""
+    settings = Settings(
+        env="development", mongodb_uri=stores.mongo_uri, redis_url=stores.redis_url,
+        mongodb_db=f"rt_{uuid.uuid4().hex[:12]}",
+    )
+    db = get_db(settings)
+    ensure_indexes(db)
+    operator = create_partner(db, SYSTEM, name="Operator", is_operator=True)["id"]
+    a = create_partner(db, SYSTEM, name="Agency A")["id"]
+    b = create_partner(db, SYSTEM, name="Agency B")["id"]
+    env = {"MONGODB_URI": settings.mongodb_uri, "REDIS_URL": settings.redis_url,
+           "MONGODB_DB": settings.mongodb_db, "PC_ENV": "development"}
+    group = devstack.ProcessGroup()
+    port = devstack.free_port()
+    log_path = tmp_path_factory.mktemp("rt-api") / "api.log"
+    try:
+        proc = group.start(
+            "api",
+            [devstack.venv_bin("uvicorn"), "--factory", "pc_api.main:app_factory",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+             "--timeout-graceful-shutdown", "2"],
+            env=env, log_path=log_path, cwd=ROOT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        devstack.wait_until(lambda: devstack.http_answers(url + "/health"), 60, "API", proc)
+        # The server subscribes to the event channel in its lifespan.
+        r = redis.Redis.from_url(settings.redis_url)
+        devstack.wait_until(
+            lambda: dict(r.pubsub_numsub(events.CHANNEL)).get(events.CHANNEL.encode(), 0) >= 1,
+            20, "Socket.IO subscription", proc,
+        )
+        r.close()
+        yield Api(
+            url, settings, db, env, a, b,
+            owner=make_account(db, settings, Role.OWNER, operator),
+            admin_a=make_account(db, settings, Role.ADMIN, a),
+            user_a=make_account(db, settings, Role.USER, a),
+            admin_b=make_account(db, settings, Role.ADMIN, b),
+        )
+    finally:
+        group.stop_all()
+        db.client.drop_database(settings.mongodb_db)
+
+
+class Recorder:
+    """A python-socketio client that records every event it receives.
+
+    Long-polling: the sync client's WebSocket transport needs ``websocket-client``,
+    which is not a dependency here; the WebSocket transport is exercised by the
+    JavaScript client below and by ``bench/realtime_fanout_bench.py``.
+    """
+
+    def __init__(self) -> None:
+        self.client = socketio.Client(reconnection=False)
+        self.events: list[tuple[str, object]] = []
+        self._cond = threading.Condition()
+        self.client.on("*", self._record)
+
+    def _record(self, event: str, data: object = None) -> None:
+        with self._cond:
+            self.events.append((event, data))
+            self._cond.notify_all()
+
+    def connect(self, url: str, *, token: str | None = None,
+                headers: dict[str, str] | None = None) -> Recorder:
+        self.client.connect(
+            url, auth={"token": token} if token is not None else None, headers=headers or {},
+            transports=["polling"], wait_timeout=WAIT,
+        )
+        return self
+
+    def wait_for(self, match: Callable[[str, object], bool], timeout: float = WAIT):
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for event, data in self.events:
+                    if match(event, data):
+                        return event, data
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no matching event; got {self.events!r}")
+                self._cond.wait(left)
+
+    def received(self, match: Callable[[str, object], bool]) -> bool:
+        with self._cond:
+            return any(match(e, d) for e, d in self.events)
+
+    def call(self, event: str, data: dict) -> dict:
+        return self.client.call(event, data, timeout=WAIT)
+
+    def close(self) -> None:
+        """Send the disconnect now; don't wait for the client's pending long-poll,
+        which the server only answers at its next ping (up to 25 s)."""
+        if self.client.connected:
+            threading.Thread(target=self.client.disconnect, daemon=True).start()
+
+
+@pytest.fixture
+def connect(api: Api) -> Iterator[Callable[..., Recorder]]:
+    opened: list[Recorder] = []
+
+    def _connect(account: Account | None = None, **kwargs) -> Recorder:
+        rec = Recorder()
+        opened.append(rec)
+        token = api.token(account) if account is not None else kwargs.pop("token", None)
+        return rec.connect(api.url, token=token, **kwargs)
+
+    yield _connect
+    for rec in opened:
+        rec.close()
+
+
+def publish(api: Api, code: str) -> None:
+    """Run ``code`` in a separate Python process with ``s`` = the API's settings."""
+    script = "from pc_core import events\nfrom pc_core.settings import Settings\ns = Settings()\n"
+    proc = subprocess.run(
+        [sys.executable, "-c", script + code], env={**os.environ, **api.env}, cwd=ROOT,
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def is_event(name: str, **fields) -> Callable[[str, object], bool]:
+    def match(event: str, data: object) -> bool:
+        return event == name and isinstance(data, dict) and all(
+            data.get(k) == v for k, v in fields.items()
+        )
+    return match
+
+
+def make_lead(api: Api, partner_id: str) -> str:
+    return create_lead(api.db, SYSTEM, LeadCreate(title="Rt lead", partner_id=partner_id))["id"]
+
+
+# -- authentication ---------------------------------------------------------------
+
+
+def test_valid_token_or_cookie_connects(api, connect):
+    assert connect(api.admin_a).client.connected
+    cookie = {"Cookie": f"theme=dark; pc_access={api.token(api.user_a)}"}
+    assert connect(headers=cookie).client.connected
+    assert connect(api.admin_a, headers={"Origin": api.url}).client.connected
+
+
+def test_bad_or_missing_tokens_and_foreign_origins_are_refused(api):
+    ghost, _ = create_access_token(api.settings, "no-such-user")  # well-formed, no user
+    attempts = {
+        "garbage token": {"auth": {"token": "not-a-token"}},
+        "no token": {},
+        "empty token": {"auth": {"token": ""}},
+        "token of no user": {"auth": {"token": ghost}},
+        "forged cookie": {"headers": {"Cookie": "pc_access=forged"}},
+        # The cookie rides along cross-site: a foreign page must not connect with it.
+        "foreign origin": {"auth": {"token": api.token(api.admin_a)},
+                           "headers": {"Origin": "https://evil.example"}},
+    }
+
+    def attempt(kwargs: dict) -> str:
+        client = socketio.Client(reconnection=False)
+        try:
+            client.connect(api.url, transports=["polling"], wait_timeout=WAIT, **kwargs)
+        except socketio.exceptions.ConnectionError as exc:
+            return f"refused: {exc}"
+        threading.Thread(target=client.disconnect, daemon=True).start()
+        return "connected"
+
+    # A refused polling client waits for its last long-poll to end (the server's next
+    # ping) before connect() raises: run the attempts side by side.
+    with ThreadPoolExecutor(len(attempts)) as pool:
+        outcomes = dict(zip(attempts, pool.map(attempt, attempts.values()), strict=True))
+    assert all(o.startswith("refused") for o in outcomes.values()), outcomes
+
+
+def test_other_paths_still_reach_fastapi(api):
+    import httpx
+
+    assert httpx.get(api.url + "/health", timeout=5).status_code == 200
+    me = httpx.get(api.url + "/v1/auth/me", headers=api.admin_a.headers, timeout=5)
+    assert me.status_code in (200, 404)  # the route is FastAPI's, whatever its answer
+
+
+# -- events from another process ----------------------------------------------------
+
+
+def test_events_from_another_process_reach_the_right_rooms(api, connect):
+    a = connect(api.admin_a)
+    b = connect(api.admin_b)
+    marker = uuid.uuid4().hex
+    publish(api, (
+        f"events.lead_listed(s, {{'_id': 'L-{marker}', 'partner_id': '{api.partner_b}',"
+        " 'stage': 'new', 'price_cents': 12345})\n"
+        f"events.emit(s, events.LEAD_SOLD, {{'lead_id': 'S-{marker}'}},"
+        f" [events.partner_room('{api.partner_b}')])\n"
+        f"events.emit(s, 'probe', {{'marker': '{marker}'}}, [events.marketplace_room()])\n"
+    ))
+    for rec in (a, b):
+        _, data = rec.wait_for(is_event(events.LEAD_LISTED, lead_id=f"L-{marker}"))
+        assert data["price_cents"] == 12345 and data["partner_id"] == api.partner_b
+    b.wait_for(is_event(events.LEAD_SOLD, lead_id=f"S-{marker}"))
+    # Same channel, same order: once the probe is in, a partner:B event would be too.
+    a.wait_for(is_event("probe", marker=marker))
+    assert not a.received(is_event(events.LEAD_SOLD, lead_id=f"S-{marker}"))
+
+
+def test_owner_may_join_any_partner_room_others_may_not(api, connect):
+    owner = connect(api.owner)
+    user_a = connect(api.user_a)
+    assert owner.call("join-partner", {"partner_id": api.partner_b}) == {
+        "ok": True, "partner_id": api.partner_b}
+    refused = user_a.call("join-partner", {"partner_id": api.partner_b})
+    assert refused["ok"] is False
+    assert owner.call("join-partner", {"partner_id": "nope"})["ok"] is False
+    marker = uuid.uuid4().hex
+    publish(api, (
+        f"events.emit(s, 'probe', {{'marker': '{marker}'}},"
+        f" [events.partner_room('{api.partner_b}')])\n"
+        f"events.emit(s, 'probe', {{'marker': 'end-{marker}'}}, [events.marketplace_room()])\n"
+    ))
+    owner.wait_for(is_event("probe", marker=marker))
+    user_a.wait_for(is_event("probe", marker=f"end-{marker}"))
+    assert not user_a.received(is_event("probe", marker=marker))
+
+
+# -- lead rooms and presence --------------------------------------------------------
+
+
+def test_viewers_join_and_leave_a_lead(api, connect):
+    lead = make_lead(api, api.partner_a)
+    first = connect(api.admin_a)
+    second = connect(api.user_a)
+    r = redis.Redis.from_url(api.settings.redis_url)
+
+    assert first.call("join-lead", {"lead_id": lead}) == {"ok": True, "lead_id": lead,
+                                                          "viewers": 1}
+    first.wait_for(is_event(events.VIEWER_JOINED, lead_id=lead, viewers=1))
+    assert second.call("join-lead", {"lead_id": lead})["viewers"] == 2
+    for rec in (first, second):
+        _, data = rec.wait_for(is_event(events.VIEWER_JOINED, lead_id=lead, viewers=2))
+        assert data["partner_name"] == "Agency A"
+    # Joining again changes nothing.
+    assert second.call("join-lead", {"lead_id": lead})["viewers"] == 2
+    assert r.hlen(viewers_key(lead)) == 2
+
+    assert second.call("leave-lead", {"lead_id": lead})["viewers"] == 1
+    _, data = first.wait_for(is_event(events.VIEWER_LEFT, lead_id=lead, viewers=1))
+    assert data["partner_name"] == "Agency A"
+
+    # Events to the lead room reach the viewer still in it, not the one who left.
+    publish(api, f"events.stage_updated(s, '{lead}', '{api.partner_a}', 'new', 'won')\n")
+    first.wait_for(is_event(events.STAGE_UPDATED, lead_id=lead, to="won"))
+
+    # A disconnect clears the presence.
+    second.call("join-lead", {"lead_id": lead})
+    first.wait_for(is_event(events.VIEWER_JOINED, lead_id=lead, viewers=2))
+    second.close()
+    first.wait_for(is_event(events.VIEWER_LEFT, lead_id=lead, viewers=1))
+    first.close()
+    devstack.wait_until(lambda: r.hlen(viewers_key(lead)) == 0, 5, "presence cleanup")
+    r.close()
+
+
+def test_another_partners_lead_cannot_be_joined(api, connect):
+    lead = make_lead(api, api.partner_a)
+    viewer_a = connect(api.admin_a)
+    intruder = connect(api.admin_b)
+    refused = intruder.call("join-lead", {"lead_id": lead})
+    assert refused == {"ok": False, "error": "lead not found"}
+    assert intruder.call("join-lead", {"lead_id": "no-such-lead"})["ok"] is False
+    assert intruder.call("join-lead", {})["ok"] is False
+    # The owner sees every lead.
+    owner = connect(api.owner)
+    assert owner.call("join-lead", {"lead_id": lead}) == {"ok": True, "lead_id": lead,
+                                                          "viewers": 1}
+
+    marker = uuid.uuid4().hex
+    publish(api, (
+        f"events.emit(s, 'probe', {{'marker': '{marker}'}}, [events.lead_room('{lead}')])\n"
+        f"events.emit(s, 'probe', {{'marker': 'end'}}, [events.marketplace_room()])\n"
+    ))
+    owner.wait_for(is_event("probe", marker=marker))
+    intruder.wait_for(is_event("probe", marker="end"))
+    assert not intruder.received(is_event("probe", marker=marker))
+    assert not viewer_a.received(is_event("probe", marker=marker))  # never joined
+    assert not intruder.received(is_event(events.VIEWER_JOINED, lead_id=lead))
+
+
+# -- a JavaScript Socket.IO 4.x client ------------------------------------------------
+
+NODE_CLIENT = r"""
+const { io } = require("socket.io-client");
+const [url, token] = process.argv.slice(2);
+const socket = io(url, { auth: { token }, reconnection: false, timeout: 10000 });
+socket.on("connect", () => console.log(JSON.stringify({ connected: true })));
+socket.on("connect_error", (err) => {
+  console.log(JSON.stringify({ connect_error: err.message }));
+  process.exit(2);
+});
+socket.on("lead-listed", (data) => {
+  console.log(JSON.stringify({ event: "lead-listed", data }));
+  socket.close();
+  process.exit(0);
+});
+setTimeout(() => { console.log(JSON.stringify({ timeout: true })); process.exit(3); }, 30000);
+"""
+
+
+@pytest.fixture(scope="module")
+def node_client(tmp_path_factory) -> Path:
+    if not (shutil.which("node") and shutil.which("npm")):
+        pytest.skip("node/npm not installed: cannot check a JavaScript Socket.IO client")
+    where = tmp_path_factory.mktemp("sio-js")
+    try:
+        proc = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--silent", "socket.io-client@4"],
+            cwd=where, capture_output=True, text=True, timeout=180,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.skip("npm install socket.io-client@4 timed out (offline?)")
+    if proc.returncode != 0:
+        pytest.skip(f"npm install socket.io-client@4 failed (offline?): {proc.stderr[-300:]}")
+    script = where / "client.js"
+    script.write_text(NODE_CLIENT)
+    return script
+
+
+def _node_lines(proc: subprocess.Popen) -> Iterator[dict]:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        line = line.strip()
+        if line.startswith("{"):
+            yield json.loads(line)
+
+
+def test_a_javascript_socketio_4_client_connects_and_receives(api, node_client):
+    def run(token: str) -> tuple[subprocess.Popen, Iterator[dict]]:
+        proc = subprocess.Popen(
+            ["node", str(node_client), api.url, token], cwd=node_client.parent,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        return proc, _node_lines(proc)
+
+    bad, bad_lines = run("forged")
+    try:
+        assert next(bad_lines) == {"connect_error": "unauthorized"}
+    finally:
+        bad.wait(10)
+
+    proc, lines = run(api.token(api.admin_a))
+    try:
+        assert next(lines) == {"connected": True}
+        marker = uuid.uuid4().hex
+        publish(api, f"events.lead_listed(s, {{'_id': 'JS-{marker}', 'partner_id': 'p'}})\n")
+        got = next(lines)
+        assert got["event"] == "lead-listed" and got["data"]["lead_id"] == f"JS-{marker}"
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
