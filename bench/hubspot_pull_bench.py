@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -52,8 +53,35 @@ class AdminTokens:
         return self.token
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system, all threads) of a process; this one when ``pid`` is None.
+    Unlike wall time it does not depend on what else the machine is doing."""
+    if pid is None:
+        return time.process_time()
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds spent by this process, the sandbox and nx-27017 between two points."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = {"engine (this process)": None, **pids}
+        self.start = {k: cpu_seconds(p) for k, p in self.pids.items()}
+
+    def report(self, records: int) -> str:
+        rows = []
+        for name, pid in self.pids.items():
+            used = cpu_seconds(pid) - self.start[name]
+            rows.append(f"    {name:<22} {used:6.1f} CPU s = {used / records * 1e6:6.0f} µs/record"
+                        f" -> {records / used if used else float('inf'):8,.0f} records/s "
+                        "if it had a core to itself")
+        return "\n".join(rows)
+
+
 @contextmanager
-def running() -> Iterator[tuple[Settings, str]]:
+def running() -> Iterator[tuple[Settings, str, dict[str, int]]]:
     """nx-27017 (memory) and the sandbox with rate limits off, on free ports."""
     group = devstack.ProcessGroup()
     try:
@@ -71,7 +99,9 @@ def running() -> Iterator[tuple[Settings, str]]:
         host = f"{url}/hubspot"
         settings = Settings(mongodb_uri=mongo, mongodb_db=f"bench_{uuid.uuid4().hex[:8]}",
                             hubspot_base_url=host)
-        yield settings, host
+        pids = {"sandbox (HubSpot)": sandbox.popen.pid,
+                "nx-27017 (MongoDB)": group.processes[0].popen.pid}
+        yield settings, host, pids
     finally:
         group.stop_all()
 
@@ -91,7 +121,7 @@ def main() -> None:
     ap.add_argument("--changed", type=float, default=0.01, help="fraction changed")
     args = ap.parse_args()
     n = args.records
-    with running() as (settings, host):
+    with running() as (settings, host, pids):
         db = get_db(settings)
         ensure_indexes(db)
         made = httpx.post(f"{host}/_sandbox/portals",
@@ -107,6 +137,7 @@ def main() -> None:
         partner = "bench-partner"
         httpx.post(f"{host}/_sandbox/stats/reset")
         total_records = total_requests = 0
+        meter = CpuMeter(pids)
         started = time.perf_counter()
         for otype in TYPES:
             t = time.perf_counter()
@@ -119,6 +150,9 @@ def main() -> None:
         seen = sandbox_requests(host, portal)
         print(f"  both: {total_records:,} records in {elapsed:.1f} s = "
               f"{total_records / elapsed:,.0f} records/s end to end")
+        print(f"  CPU per component ({os.cpu_count()} cores, load average "
+              f"{os.getloadavg()[0]:.1f}):")
+        print(meter.report(total_records))
         print(f"  requests: {total_requests} made (sandbox saw {seen.get('total')}: "
               f"{seen}) vs minimum {minimum} = {total_requests / minimum:.3f}x")
 

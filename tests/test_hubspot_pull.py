@@ -348,7 +348,8 @@ def test_an_interrupted_full_pull_resumes_from_its_cursor(db, hs_settings, sandb
         pull_objects(db, hs_settings, p, "deals", tokens, on_progress=stop_after_three)
     assert failed.value.stats.created == 300
     cursor = load_cursor(db, p, "deals")
-    assert (cursor.phase, cursor.full_stage) == ("full", "active") and cursor.full_after
+    assert (cursor.phase, cursor.full_stage, cursor.fresh) == ("full", "active", True)
+    assert cursor.full_after
     sandbox.reset_stats()
 
     resumed = pull_objects(db, hs_settings, p, "deals", tokens)
@@ -356,6 +357,32 @@ def test_an_interrupted_full_pull_resumes_from_its_cursor(db, hs_settings, sandb
     assert (resumed.mode, resumed.created, resumed.unchanged) == ("full", 700, 0)
     assert sandbox.stats(pid)["list"] == 7 + 1  # the rest, then the archived page
     assert len(stored(db, p, "deals")) == 1_000
+    assert_mirrors_portal(db, sandbox, tokens.token, p, "deals")
+    assert load_cursor(db, p, "deals").fresh is False
+
+
+def test_a_page_stored_twice_after_a_lost_cursor_is_not_duplicated(db, hs_settings, sandbox):
+    """Killed after storing pages but before saving the cursor: the pages come again."""
+    pid = sandbox.portal(contacts=50, deals=500)
+    tokens = SandboxTokens(sandbox.host, pid)
+    p = partner()
+
+    def stop_after_two(stats):
+        if stats.created >= 200:
+            raise RuntimeError("worker killed")
+
+    with pytest.raises(PullFailed):
+        pull_objects(db, hs_settings, p, "deals", tokens, on_progress=stop_after_two)
+    coll = db[RAW_COLLECTION["deals"]]
+    coll.update_many({"partner_id": p}, {"$set": {"dirty": False}})
+    save_cursor(db, load_cursor(db, p, "deals").moved(full_after=None))  # the saves lost
+
+    resumed = pull_objects(db, hs_settings, p, "deals", tokens)
+
+    assert (resumed.created, resumed.unchanged, resumed.updated) == (300, 200, 0)
+    docs = stored(db, p, "deals")
+    assert len(docs) == 500
+    assert sum(d["dirty"] for d in docs.values()) == 300  # the re-read ones kept their flag
     assert_mirrors_portal(db, sandbox, tokens.token, p, "deals")
 
 

@@ -19,6 +19,9 @@ Meaning of the fields:
   them than a search page holds): those at ``since_ms`` with ids up to it are stored.
 - ``archived_seen``: archived records counted by the last archived list pass; decides
   whether incremental pulls can afford that pass too.
+- ``fresh``: the partner had no documents of this type when the full pull began, so its
+  pages are inserted without reading the stored documents first (the embedded store's
+  costliest step after the insert itself); a record that exists after all is compared.
 
 Times are kept as integers (not BSON dates) because they are compared with HubSpot's
 millisecond values; ``updated_at`` is informative only.
@@ -55,6 +58,7 @@ class SyncCursor:
     since_ms: int | None = None
     tie_after_id: str | None = None
     archived_seen: int | None = None
+    fresh: bool = False
     full_pulls: int = 0
     incremental_pulls: int = 0
     updated_at: datetime = field(default_factory=utcnow)

@@ -138,7 +138,7 @@ def _run_batches(db: Database, cursor: SyncCursor, stats: PullStats, opts: PullO
         for batch in it:
             if batch.records:
                 stats.add(store_records(collection, cursor.partner_id, cursor.object_type,
-                                        batch.records))
+                                        batch.records, assume_new=cursor.fresh))
             cursor = save_cursor(db, position(cursor, batch.position))
             if on_progress is not None:
                 on_progress(stats)
@@ -151,7 +151,10 @@ def _full(db: Database, api: HubSpotApi, cursor: SyncCursor, stats: PullStats,
     if cursor.since_ms is None:
         # where the first incremental pull will start; taken before any page is read
         newest = pages.newest_modified_ms(api, otype)
-        cursor = save_cursor(db, cursor.moved(since_ms=newest or 0, tie_after_id=None))
+        fresh = db[RAW_COLLECTION[otype]].find_one(
+            {"partner_id": cursor.partner_id}, {"_id": 1}) is None
+        cursor = save_cursor(db, cursor.moved(since_ms=newest or 0, tie_after_id=None,
+                                              fresh=fresh))
     if cursor.full_stage == "active":
         active_after = cursor.full_after
         cursor = _run_batches(
@@ -167,7 +170,7 @@ def _full(db: Database, api: HubSpotApi, cursor: SyncCursor, stats: PullStats,
         lambda: pages.list_batches(api, otype, archived=True, after=archived_after),
         lambda cur, pos: cur.moved(full_after=pos["full_after"]), on_progress)
     save_cursor(db, cursor.moved(phase="incremental", full_stage="active", full_after=None,
-                                 archived_seen=stats.fetched - before,
+                                 fresh=False, archived_seen=stats.fetched - before,
                                  full_pulls=cursor.full_pulls + 1))
 
 

@@ -88,8 +88,14 @@ def _content_equal(object_type: ObjectType, old: dict[str, Any], new: dict[str, 
 
 
 def store_records(collection: Collection, partner_id: str, object_type: ObjectType,
-                  records: list[HsRecord]) -> StoreCounts:
-    """Compare with the stored documents and write what changed, 100 at a time."""
+                  records: list[HsRecord], *, assume_new: bool = False) -> StoreCounts:
+    """Compare with the stored documents and write what changed, 100 at a time.
+
+    ``assume_new`` skips reading the stored documents first (a first full pull, when the
+    partner has none yet): every record is inserted, and a record that turns out to
+    exist after all (a page stored again after an interruption, a webhook's write) goes
+    through the comparison instead.
+    """
     latest: dict[str, HsRecord] = {}
     for rec in records:  # a keyset re-read can repeat a record; the last read wins
         latest[rec.id] = rec
@@ -97,14 +103,17 @@ def store_records(collection: Collection, partner_id: str, object_type: ObjectTy
     counts = StoreCounts()
     for start in range(0, len(unique), WRITE_BATCH):
         counts.add(_store_chunk(collection, partner_id, object_type,
-                                unique[start:start + WRITE_BATCH]))
+                                unique[start:start + WRITE_BATCH], assume_new))
     return counts
 
 
 def _store_chunk(collection: Collection, partner_id: str, object_type: ObjectType,
-                 records: list[HsRecord]) -> StoreCounts:
-    ids = [doc_id(partner_id, r.id) for r in records]
-    existing = {d["_id"]: d for d in collection.find({"_id": {"$in": ids}})}
+                 records: list[HsRecord], assume_new: bool, race_retry: bool = True,
+                 ) -> StoreCounts:
+    existing: dict[str, dict[str, Any]] = {}
+    if not assume_new:
+        ids = [doc_id(partner_id, r.id) for r in records]
+        existing = {d["_id"]: d for d in collection.find({"_id": {"$in": ids}})}
     pulled_at = utcnow()
     counts = StoreCounts()
     docs: list[dict[str, Any]] = []
@@ -132,8 +141,19 @@ def _store_chunk(collection: Collection, partner_id: str, object_type: ObjectTyp
             counts.updated += 1
         docs.append(new)
         inserts.append(False)
-    if docs:
-        _bulk_write(collection, docs, inserts)
+    if not docs:
+        return counts
+    taken = _bulk_write(collection, docs, inserts, replace_taken=not race_retry)
+    if taken:
+        # inserts that found the document already there: compare with it instead
+        again = [r for r in records if doc_id(partner_id, r.id) in taken]
+        for rec in again:
+            if rec.archived:
+                counts.archived -= 1
+            else:
+                counts.created -= 1
+        counts.add(_store_chunk(collection, partner_id, object_type, again, False,
+                                race_retry=False))
     return counts
 
 
@@ -141,10 +161,12 @@ def _replace(doc: dict[str, Any]) -> ReplaceOne:
     return ReplaceOne({"_id": doc["_id"]}, doc, upsert=True)
 
 
-def _bulk_write(collection: Collection, docs: list[dict[str, Any]], inserts: list[bool]) -> None:
+def _bulk_write(collection: Collection, docs: list[dict[str, Any]], inserts: list[bool],
+                *, replace_taken: bool) -> set[str]:
     """Unordered bulk write: inserts for new documents (cheaper than upserts on the
-    embedded store), replacements for the rest. An insert that lost a race with another
-    writer (duplicate key) is retried as a replacement; any other error is raised."""
+    embedded store), replacements for the rest. Returns the ids whose insert met an
+    existing document (duplicate key), or replaces those when ``replace_taken`` (a
+    second race in a row: ours is as fresh as theirs). Any other error is raised."""
     ops = [InsertOne(d) if ins else _replace(d) for d, ins in zip(docs, inserts, strict=True)]
     try:
         collection.bulk_write(ops, ordered=False)
@@ -152,4 +174,8 @@ def _bulk_write(collection: Collection, docs: list[dict[str, Any]], inserts: lis
         errors = exc.details.get("writeErrors") or []
         if not errors or any(e.get("code") != DUPLICATE_KEY for e in errors):
             raise
-        collection.bulk_write([_replace(docs[e["index"]]) for e in errors], ordered=False)
+        taken = [docs[e["index"]] for e in errors]
+        if not replace_taken:
+            return {d["_id"] for d in taken}
+        collection.bulk_write([_replace(d) for d in taken], ordered=False)
+    return set()
