@@ -280,3 +280,20 @@ def test_destination_charge_for_a_connected_seller(client, world, db, settings):
     assert pi.transfer_data.destination == "acct_seller123"
     assert pi.application_fee_amount == 1 == purchase["commission_cents"]
     assert pi.amount == 6
+
+
+def test_concurrent_redeliveries_complete_once(client, world, db, stripe_admin,
+                                               market_webhook_receiver, mailbox):
+    from concurrent.futures import ThreadPoolExecutor
+
+    lead_id, _, purchase = _buy(client, world, db)
+    pi_id = purchase["payment_intent_id"]
+    stripe_admin.post(f"/payment_intents/{pi_id}/succeed").raise_for_status()
+    [event] = _events_for(market_webhook_receiver, pi_id, {"payment_intent.succeeded"}, 1)
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(lambda _: _forward(client, [event])[0], range(10)))
+    assert all(a.status_code == 200 for a in answers)
+    assert [a.json()["result"] for a in answers].count("completed") == 1
+    assert db[c.LEADS].find_one({"_id": lead_id})["purchase_id"] == purchase["id"]
+    assert len(_messages(mailbox, world.admin_a.email)) == 1
+    assert len(_messages(mailbox, world.admin_b.email)) == 1
