@@ -11,6 +11,7 @@ from pc_pipelines.assets.hubspot import (
 )
 from pc_pipelines.jobs.hubspot_sync import hubspot_sync_job, hubspot_sync_schedule
 from pc_pipelines.jobs.maintenance import ensure_indexes_job
+from pc_pipelines.jobs.reservations import reservation_expiry_job, reservation_expiry_schedule
 from pc_pipelines.resources import default_resources
 from pc_pipelines.sensors.hubspot import (
     hubspot_sync_failure_sensor,
@@ -21,8 +22,8 @@ from pc_pipelines.sensors.hubspot import (
 defs = Definitions(
     assets=[hubspot_pipelines, hubspot_contacts, hubspot_deals, leads],
     asset_checks=[no_unmapped_stages],
-    jobs=[hubspot_sync_job, ensure_indexes_job],
-    schedules=[hubspot_sync_schedule],
+    jobs=[hubspot_sync_job, reservation_expiry_job, ensure_indexes_job],
+    schedules=[hubspot_sync_schedule, reservation_expiry_schedule],
     sensors=[partners_sensor, hubspot_sync_requests_sensor, hubspot_sync_failure_sensor],
     resources=default_resources(),
 )
