@@ -261,6 +261,16 @@ def test_events_from_another_process_reach_the_right_rooms(api, connect):
     assert not a.received(is_event(events.LEAD_SOLD, lead_id=f"S-{marker}"))
 
 
+def test_a_sale_published_elsewhere_reaches_seller_and_buyer(api, connect):
+    seller, buyer, owner = connect(api.admin_a), connect(api.admin_b), connect(api.owner)
+    lead = f"sold-{uuid.uuid4().hex}"
+    publish(api, f"events.lead_sold(s, '{lead}', '{api.partner_a}', '{api.partner_b}')\n")
+    for rec in (seller, buyer, owner):
+        _, data = rec.wait_for(is_event(events.LEAD_SOLD, lead_id=lead))
+        assert data["seller_partner_id"] == api.partner_a
+        assert data["buyer_partner_id"] == api.partner_b
+
+
 def test_owner_may_join_any_partner_room_others_may_not(api, connect):
     owner = connect(api.owner)
     user_a = connect(api.user_a)
