@@ -56,8 +56,8 @@ def stores() -> Iterator[Stores]:
         group.stop_all()
 
 
-@pytest.fixture
-def settings(stores: Stores) -> Settings:
+def fresh_settings(stores: Stores) -> Settings:
+    """Settings over the session's stores with a database of its own."""
     return Settings(
         env="development",
         mongodb_uri=stores.mongo_uri,
@@ -66,12 +66,22 @@ def settings(stores: Stores) -> Settings:
     )
 
 
-@pytest.fixture
-def db(settings: Settings) -> Iterator[Database]:
+def indexed_db(settings: Settings) -> Iterator[Database]:
+    """The settings' database with every index, dropped afterwards."""
     database = get_db(settings)
     ensure_indexes(database)
     yield database
     database.client.drop_database(settings.mongodb_db)
+
+
+@pytest.fixture
+def settings(stores: Stores) -> Settings:
+    return fresh_settings(stores)
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    yield from indexed_db(settings)
 
 
 @pytest.fixture
@@ -120,13 +130,16 @@ def make_account(db: Database, settings: Settings, role: Role, partner_id: str |
     return Account(user["id"], email, role, partner_id, {"Authorization": f"Bearer {token}"})
 
 
-@pytest.fixture
-def world(db: Database, settings: Settings) -> World:
-    """The operator, two agencies, and an owner, admin and user in each agency."""
+def build_world(db: Database, settings: Settings, cls: type[World] = None, **extra) -> World:
+    """The operator, two agencies, and an owner, admin and user in each agency;
+    ``extra`` builds further accounts: ``name=(role, "operator"|"a"|"b")``."""
     operator = create_partner(db, SYSTEM, name="Operator", is_operator=True)["id"]
     a = create_partner(db, SYSTEM, name="Agency A")["id"]
     b = create_partner(db, SYSTEM, name="Agency B")["id"]
-    return World(
+    partners = {"operator": operator, "a": a, "b": b}
+    more = {name: make_account(db, settings, role, partners[where])
+            for name, (role, where) in extra.items()}
+    return (cls or World)(
         operator=operator,
         partner_a=a,
         partner_b=b,
@@ -135,7 +148,13 @@ def world(db: Database, settings: Settings) -> World:
         user_a=make_account(db, settings, Role.USER, a),
         admin_b=make_account(db, settings, Role.ADMIN, b),
         user_b=make_account(db, settings, Role.USER, b),
+        **more,
     )
+
+
+@pytest.fixture
+def world(db: Database, settings: Settings) -> World:
+    return build_world(db, settings)
 
 
 # -- the HubSpot sandbox (pc_sandbox), for every test directory ---------------------------

@@ -29,11 +29,16 @@ from pymongo.database import Database
 from pc_api.main import create_app
 from pc_core import collections as c
 from pc_core.access import Role
-from pc_core.db import get_db
-from pc_core.indexes import ensure_indexes
-from pc_core.partners import create_partner
 from pc_core.settings import Settings
-from tests.conftest import PASSWORD, SYSTEM, Account, Stores, World, make_account
+from tests.conftest import (
+    PASSWORD,
+    Account,
+    Stores,
+    World,
+    build_world,
+    fresh_settings,
+    indexed_db,
+)
 
 # ---------------------------------------------------------------------------
 # One real world for the whole module (same shape as conftest's `world`, plus a
@@ -47,20 +52,12 @@ class MatrixWorld(World):
 
 @pytest.fixture(scope="module")
 def settings(stores: Stores) -> Settings:
-    return Settings(
-        env="development",
-        mongodb_uri=stores.mongo_uri,
-        mongodb_db=f"t_{uuid.uuid4().hex[:12]}",
-        redis_url=stores.redis_url,
-    )
+    return fresh_settings(stores)
 
 
 @pytest.fixture(scope="module")
 def db(settings: Settings) -> Iterator[Database]:
-    database = get_db(settings)
-    ensure_indexes(database)
-    yield database
-    database.client.drop_database(settings.mongodb_db)
+    yield from indexed_db(settings)
 
 
 @pytest.fixture(scope="module")
@@ -71,20 +68,7 @@ def client(settings: Settings, db: Database) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module")
 def world(db: Database, settings: Settings) -> MatrixWorld:
-    operator = create_partner(db, SYSTEM, name="Operator", is_operator=True)["id"]
-    a = create_partner(db, SYSTEM, name="Agency A")["id"]
-    b = create_partner(db, SYSTEM, name="Agency B")["id"]
-    return MatrixWorld(
-        operator=operator,
-        partner_a=a,
-        partner_b=b,
-        owner=make_account(db, settings, Role.OWNER, operator),
-        admin_a=make_account(db, settings, Role.ADMIN, a),
-        user_a=make_account(db, settings, Role.USER, a),
-        admin_b=make_account(db, settings, Role.ADMIN, b),
-        user_b=make_account(db, settings, Role.USER, b),
-        op_user=make_account(db, settings, Role.USER, operator),
-    )
+    return build_world(db, settings, MatrixWorld, op_user=(Role.USER, "operator"))
 
 
 # ---------------------------------------------------------------------------

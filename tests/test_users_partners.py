@@ -19,30 +19,27 @@ from pymongo.database import Database
 from pc_api.main import create_app
 from pc_core import collections as c
 from pc_core.access import Role
-from pc_core.db import get_db
-from pc_core.indexes import ensure_indexes
-from pc_core.partners import create_partner
 from pc_core.security.jwt_tokens import create_access_token
 from pc_core.settings import Settings
-from tests.conftest import PASSWORD, SYSTEM, Account, Stores, World, make_account
+from tests.conftest import (
+    PASSWORD,
+    Account,
+    Stores,
+    World,
+    build_world,
+    fresh_settings,
+    indexed_db,
+)
 
 
 @pytest.fixture(scope="module")
 def settings(stores: Stores) -> Settings:
-    return Settings(
-        env="development",
-        mongodb_uri=stores.mongo_uri,
-        mongodb_db=f"t_{uuid.uuid4().hex[:12]}",
-        redis_url=stores.redis_url,
-    )
+    return fresh_settings(stores)
 
 
 @pytest.fixture(scope="module")
 def db(settings: Settings) -> Iterator[Database]:
-    database = get_db(settings)
-    ensure_indexes(database)
-    yield database
-    database.client.drop_database(settings.mongodb_db)
+    yield from indexed_db(settings)
 
 
 @pytest.fixture(scope="module")
@@ -53,19 +50,7 @@ def client(settings: Settings, db: Database) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module")
 def world(db: Database, settings: Settings) -> World:
-    operator = create_partner(db, SYSTEM, name="Operator", is_operator=True)["id"]
-    a = create_partner(db, SYSTEM, name="Agency A")["id"]
-    b = create_partner(db, SYSTEM, name="Agency B")["id"]
-    return World(
-        operator=operator,
-        partner_a=a,
-        partner_b=b,
-        owner=make_account(db, settings, Role.OWNER, operator),
-        admin_a=make_account(db, settings, Role.ADMIN, a),
-        user_a=make_account(db, settings, Role.USER, a),
-        admin_b=make_account(db, settings, Role.ADMIN, b),
-        user_b=make_account(db, settings, Role.USER, b),
-    )
+    return build_world(db, settings)
 
 
 def _uid() -> str:
