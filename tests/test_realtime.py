@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -236,6 +237,22 @@ def test_other_paths_still_reach_fastapi(api):
     assert httpx.get(api.url + "/health", timeout=5).status_code == 200
     me = httpx.get(api.url + "/v1/auth/me", headers=api.admin_a.headers, timeout=5)
     assert me.status_code in (200, 404)  # the route is FastAPI's, whatever its answer
+
+
+def test_a_connection_ends_when_its_token_expires(api, connect):
+    import jwt
+
+    from pc_core.timeutil import utcnow
+
+    now = utcnow()
+    short = jwt.encode(
+        {"sub": api.admin_a.id, "typ": "access", "iat": now,
+         "exp": now + timedelta(seconds=2), "jti": uuid.uuid4().hex},
+        api.settings.secret_key, algorithm="HS256",
+    )
+    rec = connect(token=short)
+    assert rec.client.connected
+    devstack.wait_until(lambda: not rec.client.connected, 10, "disconnect at token expiry")
 
 
 # -- events from another process ----------------------------------------------------

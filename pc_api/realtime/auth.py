@@ -16,6 +16,7 @@ from pc_core import collections as c
 from pc_core.access import Principal
 from pc_core.auth import authenticate_access_token, principal_of
 from pc_core.errors import Unauthorized
+from pc_core.security.jwt_tokens import decode_signed
 from pc_core.settings import Settings
 
 OPERATOR_NAME = "Partner Connector"
@@ -29,6 +30,7 @@ class Viewer:
     partner_id: str | None
     partner_name: str
     is_owner: bool
+    expires_at: float  # the access token's expiry (epoch seconds)
 
 
 def token_from(environ: dict[str, Any], auth: Any) -> str | None:
@@ -68,6 +70,7 @@ def _authenticate(db: Database, settings: Settings, token: str) -> Viewer:
         partner_id=principal.partner_id,
         partner_name=_partner_name(db, principal.partner_id),
         is_owner=principal.is_owner,
+        expires_at=float(decode_signed(settings, token, purpose="access")["exp"]),
     )
 
 

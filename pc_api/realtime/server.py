@@ -10,6 +10,10 @@ Client events and their acks (``{"ok": bool, ...}``; on failure ``error``):
 - ``join-lead`` {lead_id} → {ok, lead_id, viewers}; emits ``viewer-joined``
 - ``leave-lead`` {lead_id} → {ok, lead_id, viewers}; emits ``viewer-left``
 - ``join-partner`` / ``leave-partner`` {partner_id} → {ok, partner_id}
+
+A connection lasts no longer than the access token it was opened with: at the
+token's expiry the server disconnects it, and the client reconnects with a fresh
+token (socket.io-client: pass ``auth`` as a callback that returns the current one).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 import socketio
@@ -60,6 +65,7 @@ class Realtime:
         self.settings = settings
         self.db = db
         self.presence = Presence(settings.redis_url)
+        self._expiring: set[asyncio.Future] = set()
         self.manager = socketio.AsyncRedisManager(settings.redis_url, channel=events.CHANNEL)
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
@@ -108,16 +114,25 @@ class Realtime:
         except PyMongoError:
             log.exception("socket.io connect: database unavailable")
             raise socketio.exceptions.ConnectionRefusedError("service unavailable")
-        await self.sio.save_session(sid, {"viewer": viewer, "leads": set()})
+        expiry = asyncio.get_running_loop().call_later(
+            max(0.0, viewer.expires_at - time.time()), self._expire, sid
+        )
+        await self.sio.save_session(sid, {"viewer": viewer, "leads": set(), "expiry": expiry})
         if viewer.partner_id is not None:
             await self.sio.enter_room(sid, events.partner_room(viewer.partner_id))
         await self.sio.enter_room(sid, events.marketplace_room())
+
+    def _expire(self, sid: str) -> None:
+        task = asyncio.ensure_future(self.sio.disconnect(sid))
+        self._expiring.add(task)
+        task.add_done_callback(self._expiring.discard)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         try:
             session = await self.sio.get_session(sid)
         except KeyError:
             return
+        session["expiry"].cancel()
         viewer: Viewer = session["viewer"]
         for lead_id in list(session["leads"]):
             try:
