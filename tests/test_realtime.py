@@ -56,6 +56,29 @@ class Api:
         return account.headers["Authorization"].removeprefix("Bearer ")
 
 
+def start_api(group: devstack.ProcessGroup, env: dict[str, str], log_path: Path) -> str:
+    """One more API process (uvicorn, one worker); its URL once it listens."""
+    r = redis.Redis.from_url(env["REDIS_URL"])
+    before = dict(r.pubsub_numsub(events.CHANNEL)).get(events.CHANNEL.encode(), 0)
+    port = devstack.free_port()
+    proc = group.start(
+        "api",
+        [devstack.venv_bin("uvicorn"), "--factory", "pc_api.main:app_factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+         "--timeout-graceful-shutdown", "2"],
+        env=env, log_path=log_path, cwd=ROOT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    devstack.wait_until(lambda: devstack.http_answers(url + "/health"), 60, "API", proc)
+    # The server subscribes to the event channel in its lifespan.
+    devstack.wait_until(
+        lambda: dict(r.pubsub_numsub(events.CHANNEL)).get(events.CHANNEL.encode(), 0) > before,
+        20, "Socket.IO subscription", proc,
+    )
+    r.close()
+    return url
+
+
 @pytest.fixture(scope="module")
 def api(stores: Stores, tmp_path_factory) -> Iterator[Api]:
     """One API process for the module, over a database of its own."""
@@ -71,25 +94,8 @@ def api(stores: Stores, tmp_path_factory) -> Iterator[Api]:
     env = {"MONGODB_URI": settings.mongodb_uri, "REDIS_URL": settings.redis_url,
            "MONGODB_DB": settings.mongodb_db, "PC_ENV": "development"}
     group = devstack.ProcessGroup()
-    port = devstack.free_port()
-    log_path = tmp_path_factory.mktemp("rt-api") / "api.log"
     try:
-        proc = group.start(
-            "api",
-            [devstack.venv_bin("uvicorn"), "--factory", "pc_api.main:app_factory",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-             "--timeout-graceful-shutdown", "2"],
-            env=env, log_path=log_path, cwd=ROOT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        devstack.wait_until(lambda: devstack.http_answers(url + "/health"), 60, "API", proc)
-        # The server subscribes to the event channel in its lifespan.
-        r = redis.Redis.from_url(settings.redis_url)
-        devstack.wait_until(
-            lambda: dict(r.pubsub_numsub(events.CHANNEL)).get(events.CHANNEL.encode(), 0) >= 1,
-            20, "Socket.IO subscription", proc,
-        )
-        r.close()
+        url = start_api(group, env, tmp_path_factory.mktemp("rt-api") / "api.log")
         yield Api(
             url, settings, db, env, a, b,
             owner=make_account(db, settings, Role.OWNER, operator),
@@ -343,6 +349,26 @@ def test_viewers_join_and_leave_a_lead(api, connect):
     first.close()
     devstack.wait_until(lambda: r.hlen(viewers_key(lead)) == 0, 5, "presence cleanup")
     r.close()
+
+
+def test_presence_is_shared_by_api_replicas(api, tmp_path):
+    group = devstack.ProcessGroup()
+    try:
+        other_url = start_api(group, api.env, tmp_path / "api-2.log")
+        lead = make_lead(api, api.partner_a)
+        here = Recorder().connect(api.url, token=api.token(api.admin_a))
+        there = Recorder().connect(other_url, token=api.token(api.user_a))
+        try:
+            assert here.call("join-lead", {"lead_id": lead})["viewers"] == 1
+            assert there.call("join-lead", {"lead_id": lead})["viewers"] == 2
+            here.wait_for(is_event(events.VIEWER_JOINED, lead_id=lead, viewers=2))
+            assert there.call("leave-lead", {"lead_id": lead})["viewers"] == 1
+            here.wait_for(is_event(events.VIEWER_LEFT, lead_id=lead, viewers=1))
+        finally:
+            here.close()
+            there.close()
+    finally:
+        group.stop_all()
 
 
 def test_another_partners_lead_cannot_be_joined(api, connect):

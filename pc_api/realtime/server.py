@@ -12,8 +12,9 @@ Client events and their acks (``{"ok": bool, ...}``; on failure ``error``):
 - ``join-partner`` / ``leave-partner`` {partner_id} → {ok, partner_id}
 
 A connection lasts no longer than the access token it was opened with: at the
-token's expiry the server disconnects it, and the client reconnects with a fresh
-token (socket.io-client: pass ``auth`` as a callback that returns the current one).
+token's expiry the server disconnects it; the client refreshes its token and
+connects again (socket.io-client: ``auth`` as a callback returning the current token,
+then ``socket.connect()`` on an "io server disconnect").
 """
 
 from __future__ import annotations
