@@ -17,6 +17,9 @@ Meaning of the fields:
   time, so it is read again).
 - ``tie_after_id``: set while draining records that all share ``since_ms`` (more of
   them than a search page holds): those at ``since_ms`` with ids up to it are stored.
+- ``recheck_from_ms``: where the previous incremental pull started. The look-back
+  against HubSpot's search-index lag re-reads the moments just before ``since_ms`` once,
+  not on every pull: it never reaches below this.
 - ``archived_seen``: archived records counted by the last archived list pass; decides
   whether incremental pulls can afford that pass too.
 - ``fresh``: the partner had no documents of this type when the full pull began, so its
@@ -57,6 +60,7 @@ class SyncCursor:
     full_after: str | None = None
     since_ms: int | None = None
     tie_after_id: str | None = None
+    recheck_from_ms: int | None = None
     archived_seen: int | None = None
     fresh: bool = False
     full_pulls: int = 0

@@ -183,10 +183,13 @@ def search_pages(api: HubSpotApi, object_type: ObjectType, *, since_ms: int,
             since_ms, tie_after_id = last, "0"
             yield Batch(records, {"since_ms": last, "tie_after_id": "0"})
             continue
-        since_ms = max(since_ms, last)
-        yield Batch(records, {"since_ms": since_ms, "tie_after_id": None})
         if len(records) < SEARCH_LIMIT:
+            # the window's end: this page holds every record at its last timestamp too
+            since_ms = max(since_ms, last + 1)
+            yield Batch(records, {"since_ms": since_ms, "tie_after_id": None})
             return
+        since_ms = max(since_ms, last)  # the page may end midway through ``last``
+        yield Batch(records, {"since_ms": since_ms, "tie_after_id": None})
 
 
 def _sharing_last(records: list[HsRecord]) -> int:

@@ -77,7 +77,8 @@ class PullFailed(Exception):
 class PullOptions:
     """Tuning; the defaults suit HubSpot itself."""
 
-    lookback_ms: int = 30_000  # re-read this much before the cursor, against index lag
+    # re-read this much before the cursor, once, against HubSpot's search-index lag
+    lookback_ms: int = 30_000
     archived_pass: Literal["auto", "always", "never"] = "auto"  # on incremental pulls
     archived_auto_max: int = 200  # "auto": run it while this many archived records or fewer
     prefetch_batches: int = 4
@@ -180,6 +181,8 @@ def _incremental(db: Database, api: HubSpotApi, cursor: SyncCursor, stats: PullS
     since = cursor.since_ms or 0
     tie = cursor.tie_after_id
     lookback = 0 if tie is not None else opts.lookback_ms
+    if cursor.recheck_from_ms is not None:  # the previous pull re-read what lies below
+        lookback = max(0, min(lookback, since - cursor.recheck_from_ms))
 
     def searched() -> Iterator[pages.Batch]:
         found = pages.search_pages(api, otype, since_ms=since, tie_after_id=tie,
@@ -195,7 +198,8 @@ def _incremental(db: Database, api: HubSpotApi, cursor: SyncCursor, stats: PullS
             lambda: pages.list_batches(api, otype, archived=True, after=None),
             lambda cur, _pos: cur, on_progress)
         cursor = cursor.moved(archived_seen=stats.fetched - before)
-    save_cursor(db, cursor.moved(incremental_pulls=cursor.incremental_pulls + 1))
+    save_cursor(db, cursor.moved(recheck_from_ms=since,
+                                 incremental_pulls=cursor.incremental_pulls + 1))
 
 
 def _archived_pass_due(cursor: SyncCursor, opts: PullOptions) -> bool:
