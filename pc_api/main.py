@@ -18,12 +18,15 @@ from pc_api.context import AppContext
 from pc_api.errors import install_error_handlers
 from pc_api.realtime import SocketIOMiddleware, build_server
 from pc_api.routes import (
+    api_tokens,
     auth,
     health,
     hubspot,
     leads,
     marketplace,
+    meetings,
     partners,
+    public,
     stripe_webhook,
     users,
 )
@@ -75,7 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost: /socket.io goes to the Socket.IO server, everything else to FastAPI.
     app.state.realtime = realtime
     app.add_middleware(SocketIOMiddleware, sio=realtime.sio)
-    for module in (health, auth, users, partners, leads, hubspot, marketplace, stripe_webhook):
+    for module in (health, auth, users, partners, leads, hubspot, marketplace, stripe_webhook,
+                   meetings, api_tokens, public):
         app.include_router(module.router)
     return app
 

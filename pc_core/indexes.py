@@ -69,6 +69,15 @@ INDEXES: dict[str, list[IndexModel]] = {
         _idx(("sort_key", DESCENDING)),
     ],
     c.STRIPE_EVENTS: [_idx(("status", ASCENDING))],
+    # ChiliPiper meetings (pc_core/meetings): _id is the natural key; by lead for the
+    # lead page, by start time for the daily reminders. Routing state and monthly
+    # counters are addressed by _id only.
+    c.MEETINGS: [
+        _idx(("lead_id", ASCENDING)),
+        _idx(("partner_id", ASCENDING), ("start_time", ASCENDING)),
+    ],
+    # API tokens (pc_core/api_tokens.py): looked up by _id; listed per partner.
+    c.API_TOKENS: [_idx(("partner_id", ASCENDING), ("created_at", DESCENDING))],
     c.EMAILS: [_idx(("status", ASCENDING))],
     # Raw HubSpot pulls (pc_core/hubspot/raw_store.py): the lead builder reads a
     # partner's dirty documents; everything else is addressed by _id.

@@ -99,6 +99,14 @@ class Settings(BaseSettings):
     mailgun_api_key: str = DEV_MAILGUN_API_KEY
 
     chilipiper_secret: str = DEV_CHILIPIPER_SECRET
+    # Key of the optional ``X-PC-Signature`` (HMAC-SHA256 of the raw body); empty:
+    # signatures are checked with ``chilipiper_secret``.
+    chilipiper_signing_secret: str = ""
+
+    # Public API (``X-API-Key``): requests per token per window, unless the token
+    # carries its own limit.
+    api_token_rate_limit: int = 60
+    api_token_rate_window_seconds: int = 60
 
     @model_validator(mode="after")
     def _derive_local_urls(self) -> Settings:

@@ -1,0 +1,126 @@
+"""ChiliPiper meetings: the webhook, and the owner's routing rules and preview.
+
+The webhook reads the raw body itself (the HMAC is over the exact bytes), answers
+as soon as the lead is stored and assigned, and sends the partner's email and
+real-time event afterwards (FastAPI background task), so ChiliPiper's wait does
+not include Mailgun.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Header, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from pc_api.deps import Context, CurrentUser, Db
+from pc_core.errors import PayloadTooLarge
+from pc_core.lead_models import CompanySize
+from pc_core.meetings import auth, routing, webhook
+from pc_core.meetings.criteria import RoutingConfig
+from pc_core.meetings.payload import ChiliPiperPayload, FormAnswers
+
+router = APIRouter(tags=["meetings"])
+MAX_BODY = 256 * 1024
+_errors = {403: {"description": "Owner only"}, 404: {"description": "Not found"}}
+
+
+class WebhookOut(BaseModel):
+    status: str = Field(description="created, duplicate, rescheduled, cancelled or unchanged")
+    meeting_id: str
+    meeting_status: str
+    lead_id: str | None
+    partner_id: str | None
+    unassigned: bool
+
+
+class RoutingOut(RoutingConfig):
+    model_config = ConfigDict(extra="ignore")
+    partner_id: str
+    active: bool
+    month_count: int = Field(description="Leads routed to the partner this month")
+
+
+class PreviewIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    meeting_type: str = Field(min_length=1, max_length=200)
+    form: FormAnswers = Field(default_factory=FormAnswers)
+
+
+class CandidateOut(BaseModel):
+    partner_id: str
+    name: str
+    weight: int
+    eligible: bool
+    reasons: list[str]
+    month_count: int
+    monthly_cap: int | None
+
+
+class NormalisedOut(BaseModel):
+    meeting_type: str
+    company_size: CompanySize | None
+    budget_cents: int | None
+    location: str | None
+    industry: str | None
+
+
+class PreviewOut(BaseModel):
+    partner_id: str | None
+    partner_name: str | None
+    unassigned: bool
+    reason: str
+    normalised: NormalisedOut
+    candidates: list[CandidateOut]
+
+
+@router.post(
+    "/v1/meetings/webhooks/chilipiper", response_model=WebhookOut,
+    responses={401: {"description": "Bad or missing secret / signature"},
+               413: {"description": "Body over 256 KB"},
+               422: {"description": "Not a ChiliPiper meeting payload"}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"type": "object", "description": "ChiliPiper meeting event; see README "
+                   "(event, meetingId, meetingType, startTime, assignee, form)"}}}}},
+)
+async def chilipiper_webhook(
+    request: Request,
+    background: BackgroundTasks,
+    ctx: Context,
+    x_pc_webhook_secret: Annotated[str | None, Header()] = None,
+    x_pc_signature: Annotated[str | None, Header()] = None,
+) -> dict:
+    """A meeting booked, rescheduled or cancelled in ChiliPiper; idempotent on its id."""
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise PayloadTooLarge("webhook body over 256 KB")
+    auth.verify(ctx.settings, body, x_pc_webhook_secret, x_pc_signature)
+    try:
+        payload = ChiliPiperPayload.model_validate_json(body)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False, include_context=False))
+    outcome = await run_in_threadpool(webhook.handle, ctx.db, ctx.settings, payload)
+    if outcome.after:
+        background.add_task(webhook.run_after, outcome)
+    return outcome.answer()
+
+
+@router.get("/v1/partners/{partner_id}/routing", response_model=RoutingOut, responses=_errors)
+def get_routing(partner_id: str, actor: CurrentUser, db: Db) -> dict:
+    """A partner's ChiliPiper routing rules (its own users may read them)."""
+    return routing.get_routing(db, actor, partner_id)
+
+
+@router.put("/v1/partners/{partner_id}/routing", response_model=RoutingOut, responses=_errors)
+def put_routing(partner_id: str, body: RoutingConfig, actor: CurrentUser, db: Db) -> dict:
+    """Owner only: meeting types, criteria, weight and monthly cap, replaced whole."""
+    return routing.put_routing(db, actor, partner_id, body)
+
+
+@router.post("/v1/meetings/routing/preview", response_model=PreviewOut, responses=_errors)
+def preview(body: PreviewIn, actor: CurrentUser, db: Db) -> dict:
+    """Owner only: which partner would get this form now, and why. Creates nothing
+    and does not advance the round-robin."""
+    return routing.explain(db, actor, body.meeting_type, body.form)

@@ -1,0 +1,93 @@
+"""The public API for partners' scripts: ``X-API-Key`` instead of a session.
+
+Each route calls the same service as its session twin with the token's
+``Principal``, so scoping and role rules are the ones people get; only the
+authentication (and the per-token rate limit, 429 + ``Retry-After``) differs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Security, status
+from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
+
+from pc_api.deps import AppSettings, Context, Db
+from pc_api.fast_json import FastJSONResponse
+from pc_api.schemas import LeadOut, LeadPage
+from pc_core import api_tokens
+from pc_core import leads as leads_service
+from pc_core.access import Principal
+from pc_core.collections import LEADS
+from pc_core.lead_models import CompanySize, LeadCreate
+from pc_core.marketplace import listings
+from pc_core.pagination import MAX_LIMIT
+from pc_core.stages import LeadStatus, Stage
+from pc_core.timeutil import utcnow
+
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False,
+                        description="An API token from POST /v1/api-tokens")
+
+
+async def get_api_principal(
+    ctx: Context, api_key: Annotated[str | None, Security(_api_key)]
+) -> Principal:
+    return await run_in_threadpool(api_tokens.authenticate, ctx.db, ctx.redis, ctx.settings,
+                                   api_key)
+
+
+ApiCaller = Annotated[Principal, Depends(get_api_principal)]
+router = APIRouter(prefix="/v1/public", tags=["public api"], responses={
+    401: {"description": "Missing, invalid or revoked API key"},
+    429: {"description": "Rate limit; see Retry-After"},
+})
+
+
+@router.get("/leads", response_model=LeadPage)
+def list_leads(
+    actor: ApiCaller,
+    db: Db,
+    status_: Annotated[LeadStatus | None, Query(alias="status")] = None,
+    stage: Stage | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    cursor: str | None = None,
+) -> FastJSONResponse:
+    """The token's partner's leads, newest first (the owner's token: all)."""
+    items, next_cursor = leads_service.list_leads(
+        db, actor, status=status_, stage=stage, limit=limit, cursor=cursor)
+    return FastJSONResponse({"items": items, "next_cursor": next_cursor})
+
+
+@router.post("/leads", response_model=LeadOut, status_code=status.HTTP_201_CREATED,
+             responses={403: {"description": "Read-only token"}})
+def create_lead(body: LeadCreate, actor: ApiCaller, db: Db) -> dict:
+    """A lead on the token's partner, ``source: api``; needs an admin (or owner) token."""
+    partner_id = leads_service.target_partner(db, actor, body.partner_id)
+    doc = leads_service.build_lead_doc(partner_id, body, source="api", now=utcnow(),
+                                       status=body.status, created_by=actor.user_id)
+    db[LEADS].insert_one(doc)
+    return leads_service.public_lead(doc)
+
+
+@router.get("/marketplace/listings")
+def list_listings(
+    actor: ApiCaller,
+    db: Db,
+    settings: AppSettings,
+    industry: Annotated[str | None, Query(max_length=100)] = None,
+    company_size: CompanySize | None = None,
+    location: Annotated[str | None, Query(max_length=100)] = None,
+    budget_min: Annotated[int | None, Query(ge=0, description="cents")] = None,
+    price_max: Annotated[int | None, Query(ge=0, description="cents")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    cursor: str | None = None,
+) -> FastJSONResponse:
+    """Marketplace listings as on ``GET /v1/marketplace/listings`` (no personal data)."""
+    filters = listings.ListingFilters(
+        industry=industry, company_size=company_size.value if company_size else None,
+        location=location, budget_min=budget_min, price_max=price_max,
+    )
+    items, next_cursor = listings.list_listings(db, settings, actor, filters, limit=limit,
+                                                cursor=cursor)
+    return FastJSONResponse({"items": items, "next_cursor": next_cursor})

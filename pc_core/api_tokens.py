@@ -1,0 +1,149 @@
+"""API tokens: how partners' scripts reach their data (``X-API-Key``).
+
+A token is ``pc_<id>.<secret>``: the visible ``pc_`` prefix lets secret scanners and
+people recognise it, the id addresses the stored document in one lookup, and only
+the secret's SHA-256 is stored (``pc_core/security/opaque_tokens.py``), compared in
+constant time. The full token is shown once, at creation.
+
+A token acts for one partner with one role, never more than its creator's: its
+caller is an ordinary ``Principal``, so the public routes apply exactly the rules
+people get (``pc_core/access.py``). Revoking is immediate: every request reads the
+token document. ``last_used_at`` is written at most once a minute per token
+(whole-document write, see docstore), so a busy script does not turn every read
+into a write. Each token is rate-limited in Redis (shared by API replicas).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import redis
+from pymongo.database import Database
+
+from pc_core import collections as c
+from pc_core.access import Principal, Role
+from pc_core.docstore import replace_if_unchanged, update_with_retry
+from pc_core.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from pc_core.ids import new_id
+from pc_core.security.opaque_tokens import hash_secret, new_secret, secret_matches, split_token
+from pc_core.settings import Settings
+from pc_core.throttle import WindowCounter
+from pc_core.timeutil import ensure_utc, utcnow
+
+PREFIX = "pc_"
+RANK = {Role.USER: 0, Role.ADMIN: 1, Role.OWNER: 2}
+LAST_USED_EVERY = timedelta(minutes=1)
+PRINCIPAL_PREFIX = "api-token:"
+
+
+def public_token(doc: dict[str, Any]) -> dict[str, Any]:
+    """A token as listed: never the secret or its hash."""
+    return {
+        "id": doc["_id"],
+        "name": doc["name"],
+        "role": doc["role"],
+        "partner_id": doc.get("partner_id"),
+        "prefix": doc["prefix"],
+        "created_by": doc.get("created_by"),
+        "created_at": doc["created_at"],
+        "last_used_at": doc.get("last_used_at"),
+        "revoked_at": doc.get("revoked_at"),
+        "active": doc.get("revoked_at") is None,
+        "rate_limit_per_minute": doc.get("rate_limit_per_minute"),
+    }
+
+
+def create_token(db: Database, actor: Principal, *, name: str, role: Role,
+                 partner_id: str | None = None,
+                 rate_limit_per_minute: int | None = None) -> dict[str, Any]:
+    """Admins and the owner; the role at most the caller's. Returns the token once."""
+    actor.require_writer()
+    if RANK[role] > RANK[actor.role]:
+        raise Forbidden("a token cannot have a higher role than its creator")
+    if actor.is_owner:
+        target = partner_id
+    else:
+        if partner_id is not None and partner_id != actor.partner_id:
+            raise NotFound("partner not found")
+        target = actor.partner_id
+    if role is not Role.OWNER and target is None:
+        raise BadRequest("admin and user tokens belong to a partner: partner_id is required")
+    if target is not None and db[c.PARTNERS].find_one({"_id": target}, {"_id": 1}) is None:
+        raise NotFound("partner not found")
+    name = name.strip()
+    if not name:
+        raise BadRequest("the token name cannot be blank")
+    token_id, secret = new_id(), new_secret()
+    token = f"{PREFIX}{token_id}.{secret}"
+    now = utcnow()
+    doc = {
+        "_id": token_id, "name": name, "role": role.value, "partner_id": target,
+        "prefix": token[: len(PREFIX) + 8], "secret_hash": hash_secret(secret),
+        "created_by": actor.user_id, "created_at": now, "last_used_at": None,
+        "revoked_at": None, "rate_limit_per_minute": rate_limit_per_minute, "rev": 1,
+    }
+    db[c.API_TOKENS].insert_one(doc)
+    return {**public_token(doc), "token": token}
+
+
+def _visible(actor: Principal, doc: dict[str, Any] | None) -> dict[str, Any]:
+    if doc is None or not actor.can_see_partner(doc.get("partner_id")) or (
+        doc["role"] == Role.OWNER and not actor.is_owner
+    ):
+        raise NotFound("token not found")
+    return doc
+
+
+def list_tokens(db: Database, actor: Principal, partner_id: str | None = None) -> list[dict]:
+    """Admins see their partner's tokens; the owner every token (or one partner's)."""
+    actor.require_writer()
+    scoped = actor.scoped_partner_id(partner_id)
+    query: dict[str, Any] = {} if scoped is None else {"partner_id": scoped}
+    docs = list(db[c.API_TOKENS].find(query).limit(1000))
+    docs.sort(key=lambda d: ensure_utc(d["created_at"]), reverse=True)
+    return [public_token(_visible(actor, d)) for d in docs
+            if actor.is_owner or d["role"] != Role.OWNER]
+
+
+def revoke_token(db: Database, actor: Principal, token_id: str) -> None:
+    """Revoked for good; revoking twice is fine."""
+    actor.require_writer()
+    _visible(actor, db[c.API_TOKENS].find_one({"_id": token_id}))
+    now = utcnow()
+    update_with_retry(db[c.API_TOKENS], token_id,
+                      lambda d: None if d.get("revoked_at") else {"revoked_at": now},
+                      what="token")
+
+
+def principal_of_token(doc: dict[str, Any]) -> Principal:
+    return Principal(user_id=PRINCIPAL_PREFIX + doc["_id"], role=Role(doc["role"]),
+                     partner_id=doc.get("partner_id"), email="")
+
+
+def authenticate(db: Database, r: redis.Redis, settings: Settings,
+                 api_key: str | None) -> Principal:
+    """The caller behind ``X-API-Key``: 401 unless a live token, 429 past its limit."""
+    if not api_key or not api_key.startswith(PREFIX):
+        raise Unauthorized("missing or malformed API key")
+    parts = split_token(api_key[len(PREFIX):])
+    if parts is None:
+        raise Unauthorized("missing or malformed API key")
+    token_id, secret = parts
+    doc = db[c.API_TOKENS].find_one({"_id": token_id})
+    if doc is None or not secret_matches(secret, doc["secret_hash"]) or doc.get("revoked_at"):
+        raise Unauthorized("invalid or revoked API key")
+    limit = doc.get("rate_limit_per_minute") or settings.api_token_rate_limit
+    WindowCounter(r, "api-token", int(limit), settings.api_token_rate_window_seconds) \
+        .hit_and_check(token_id, "rate limit exceeded for this API key")
+    _touch(db, doc)
+    return principal_of_token(doc)
+
+
+def _touch(db: Database, doc: dict[str, Any]) -> None:
+    """Record use at most once a minute; losing the race to another request is fine."""
+    now = utcnow()
+    last = doc.get("last_used_at")
+    if last is not None and now - ensure_utc(last) < LAST_USED_EVERY:
+        return
+    replace_if_unchanged(db[c.API_TOKENS], doc, {"last_used_at": now})

@@ -1,0 +1,125 @@
+"""Weighted round-robin that is deterministic, fair over time and survives restarts.
+
+Smooth weighted round-robin (the nginx algorithm): every eligible partner earns its
+weight in credit, the richest is picked (ties: the smallest partner id) and pays
+the total weight back. Over any run of picks among the same partners each one's
+share is its weight's share, exactly, and picks are interleaved rather than
+bunched. Partners that were not eligible for a meeting neither earn nor pay, and
+the credits always sum to zero, so a partner ineligible for a while is not owed a
+burst later.
+
+The credits live in one document per meeting type (``routing_state``), read and
+written back whole under a compare-and-set on ``rev`` (``find_one_and_replace``),
+so concurrent webhooks and API replicas never lose or double-count a pick, and a
+restarted API carries on exactly where the last one stopped.
+
+Monthly caps are counters in ``routing_counts`` (``{partner}:{YYYY-MM}``), taken
+with a conditional ``$inc`` (``count < cap``), which is atomic on its own; a slot
+taken for a pick whose state write then loses the race is given back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from typing import Any
+
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from pc_core import collections as c
+from pc_core.errors import Conflict
+from pc_core.timeutil import utcnow
+
+ATTEMPTS = 50
+
+
+def state_id(meeting_type: str) -> str:
+    return f"chilipiper:{meeting_type.casefold()}"
+
+
+def month_key(moment: datetime) -> str:
+    return f"{moment:%Y-%m}"
+
+
+def swrr_pick(credits: dict[str, int], weights: dict[str, int]) -> tuple[str, dict[str, int]]:
+    """One smooth weighted round-robin step: (chosen partner, new credits)."""
+    if not weights:
+        raise ValueError("no candidates")
+    total = sum(weights.values())
+    new = dict(credits)
+    for pid, weight in weights.items():
+        new[pid] = int(new.get(pid, 0)) + weight
+    chosen = min(weights, key=lambda pid: (-new[pid], pid))
+    new[chosen] -= total
+    return chosen, new
+
+
+def read_credits(db: Database, meeting_type: str) -> dict[str, int]:
+    doc = db[c.ROUTING_STATE].find_one({"_id": state_id(meeting_type)})
+    return {k: int(v) for k, v in ((doc or {}).get("credits") or {}).items()}
+
+
+def monthly_counts(db: Database, partner_ids: list[str], month: str) -> dict[str, int]:
+    ids = [f"{pid}:{month}" for pid in partner_ids]
+    docs = db[c.ROUTING_COUNTS].find({"_id": {"$in": ids}}, {"partner_id": 1, "count": 1})
+    return {d["partner_id"]: int(d.get("count") or 0) for d in docs}
+
+
+def _take_slot(db: Database, partner_id: str, month: str, cap: int | None) -> bool:
+    """Count one lead for the partner this month, unless that would pass its cap."""
+    counts = db[c.ROUTING_COUNTS]
+    key = f"{partner_id}:{month}"
+    for _ in range(3):
+        guard: dict[str, Any] = {"_id": key}
+        if cap is not None:
+            guard["count"] = {"$lt": cap}
+        if counts.find_one_and_update(guard, {"$inc": {"count": 1}}, {"_id": 1}) is not None:
+            return True
+        if cap is not None and cap <= 0:
+            return False
+        # First lead of the month for this partner: create the counter and retry; a
+        # duplicate means it exists (at the cap, or just created by another pick).
+        with contextlib.suppress(DuplicateKeyError):
+            counts.insert_one({"_id": key, "partner_id": partner_id, "month": month,
+                               "count": 0})
+    return False
+
+
+def _give_back(db: Database, partner_id: str, month: str) -> None:
+    db[c.ROUTING_COUNTS].update_one({"_id": f"{partner_id}:{month}"}, {"$inc": {"count": -1}})
+
+
+def pick(db: Database, meeting_type: str, weights: dict[str, int],
+         caps: dict[str, int | None], now: datetime | None = None) -> str | None:
+    """Choose among ``weights``' partners and record the pick; ``None`` if every one
+    of them is at its cap."""
+    now = now or utcnow()
+    month = month_key(now)
+    weights = dict(weights)
+    states = db[c.ROUTING_STATE]
+    key = state_id(meeting_type)
+    for _ in range(ATTEMPTS):
+        if not weights:
+            return None
+        state = states.find_one({"_id": key})
+        credits = {k: int(v) for k, v in ((state or {}).get("credits") or {}).items()}
+        chosen, new_credits = swrr_pick(credits, weights)
+        if not _take_slot(db, chosen, month, caps.get(chosen)):
+            weights.pop(chosen)  # full this month: the others share the meeting
+            continue
+        rev = int((state or {}).get("rev") or 0)
+        new_doc = {"_id": key, "meeting_type": meeting_type, "credits": new_credits,
+                   "picks": int((state or {}).get("picks") or 0) + 1, "rev": rev + 1,
+                   "updated_at": now}
+        if state is None:
+            try:
+                states.insert_one(new_doc)
+                return chosen
+            except DuplicateKeyError:
+                pass
+        elif states.find_one_and_replace({"_id": key, "rev": rev}, new_doc,
+                                         projection={"_id": 1}) is not None:
+            return chosen
+        _give_back(db, chosen, month)  # lost the race: try again from the new state
+    raise Conflict("routing is busy; the meeting will be retried")

@@ -1,0 +1,334 @@
+"""A ChiliPiper meeting event → the meeting stored, its lead created and assigned.
+
+Idempotency: the meeting's ``_id`` is its natural key (``chilipiper:{meeting id}``)
+and the lead's id is drawn once and kept on the meeting, so a redelivered booking
+finds the meeting and creates nothing, and two concurrent deliveries race on one
+insert that only one wins.
+
+Never lost: the meeting is stored (``status: received``) before anything else. If
+the process dies between that and the lead, the next delivery of any event of that
+meeting finishes the job (ChiliPiper retries nothing by itself, but the operator's
+resend does). With no matching partner the lead goes to the operator partner with
+``unassigned: True``, which the owner lists with ``GET /v1/leads``.
+
+Slow work (the email through Mailgun, the real-time event) is returned as
+``Outcome.after`` callables, which the route runs after answering: ChiliPiper waits
+for the answer, and the email's dedupe key keeps it single however often it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from pc_core import collections as c
+from pc_core import events
+from pc_core.docstore import update_with_retry
+from pc_core.ids import new_id
+from pc_core.lead_models import LeadFields
+from pc_core.leads import build_lead_doc
+from pc_core.mailer import send_email
+from pc_core.marketplace.notifications import money, partner_recipients
+from pc_core.meetings import routing
+from pc_core.meetings.payload import ChiliPiperPayload, MeetingEvent
+from pc_core.settings import Settings
+from pc_core.stages import LeadStatus, Stage
+from pc_core.timeutil import ensure_utc, utcnow
+
+log = logging.getLogger(__name__)
+Doc = dict[str, Any]
+
+RECEIVED, SCHEDULED, CANCELLED = "received", "scheduled", "cancelled"
+# A booking still "received" after this long was abandoned mid-way; finish it.
+RESUME_AFTER = timedelta(seconds=30)
+# Where leads go when no operator partner exists (never in a seeded install).
+FALLBACK_QUEUE = "unassigned"
+LEAD_ASSIGNED = "lead-assigned"
+MEETING_UPDATED = "meeting-updated"
+
+
+@dataclass
+class Outcome:
+    status: str  # created | duplicate | rescheduled | cancelled | unchanged
+    meeting: Doc
+    lead: Doc | None
+    after: list[Callable[[], None]] = field(default_factory=list)
+
+    def answer(self) -> Doc:
+        m = self.meeting
+        return {"status": self.status, "meeting_id": m["chili_meeting_id"],
+                "meeting_status": m["status"], "lead_id": m.get("lead_id"),
+                "partner_id": m.get("partner_id"), "unassigned": bool(m.get("unassigned"))}
+
+
+def meeting_key(meeting_id: str) -> str:
+    return f"chilipiper:{meeting_id}"
+
+
+_operator_cache: dict[str, tuple[float, str]] = {}
+
+
+def operator_partner_id(db: Database) -> str:
+    """The operator partner (whose queue takes unrouted leads); cached for 30 s."""
+    hit = _operator_cache.get(db.name)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    doc = db[c.PARTNERS].find_one({"is_operator": {"$in": [True, 1]}}, {"_id": 1})
+    found = doc["_id"] if doc else FALLBACK_QUEUE
+    _operator_cache[db.name] = (time.monotonic() + 30, found)
+    return found
+
+
+def _cut(value: str | None, n: int) -> str | None:
+    return value[:n] if value else None
+
+
+def _lead_fields(payload: ChiliPiperPayload, lead: Any) -> LeadFields:
+    """The lead's fields from the form; a bad answer (e.g. an invalid email) is
+    dropped rather than refusing the meeting."""
+    form = payload.form
+    who = form.company or form.name or form.email or "Website visitor"
+    values: Doc = {
+        "title": f"{who} - {payload.meeting_type}"[:200],
+        "company": _cut(form.company, 200), "contact_name": _cut(form.name, 200),
+        "contact_email": form.email, "contact_phone": _cut(form.phone, 50),
+        "company_size": lead.company_size, "industry": _cut(form.industry, 100),
+        "location": _cut(form.location, 100), "budget_cents": lead.budget_cents,
+        "stage": Stage.MEETING_SCHEDULED,
+    }
+    try:
+        return LeadFields(**values)
+    except ValidationError:
+        return LeadFields(**{**values, "contact_email": None})
+
+
+def _event_entry(payload: ChiliPiperPayload, now: datetime) -> Doc:
+    return {"event": payload.event.value, "at": now, "start_time": payload.start_time}
+
+
+def _new_meeting(payload: ChiliPiperPayload, now: datetime) -> Doc:
+    return {
+        "_id": meeting_key(payload.meeting_id),
+        "source": "chilipiper",
+        "chili_meeting_id": payload.meeting_id,
+        "meeting_type": payload.meeting_type,
+        "start_time": ensure_utc(payload.start_time),
+        "end_time": ensure_utc(payload.end_time) if payload.end_time else None,
+        "assignee": payload.assignee.model_dump() if payload.assignee else None,
+        "form": payload.form.model_dump(),
+        "status": RECEIVED,
+        "lead_id": new_id(),
+        "partner_id": None,
+        "unassigned": None,
+        "routing_reason": None,
+        "events": [_event_entry(payload, now)],
+        "created_at": now,
+        "updated_at": now,
+        "rev": 1,
+    }
+
+
+def _finish_booking(db: Database, settings: Settings, meeting: Doc,
+                    payload: ChiliPiperPayload, now: datetime) -> tuple[Doc, Doc, bool]:
+    """Route, create the lead, record the assignment. Safe to run again."""
+    lead = db[c.LEADS].find_one({"_id": meeting["lead_id"]})
+    if lead is None:
+        view = routing.lead_of(payload)
+        decision = routing.route(db, view, now)
+        partner_id = decision.partner_id
+        owner = partner_id or operator_partner_id(db)
+        lead = build_lead_doc(owner, _lead_fields(payload, view), source="chilipiper", now=now,
+                              lead_id=meeting["lead_id"], status=LeadStatus.OPEN,
+                              created_by="chilipiper")
+        lead.update(meeting_id=meeting["_id"], meeting_type=payload.meeting_type,
+                    scheduled_date=meeting["start_time"], meeting_status=SCHEDULED,
+                    unassigned=partner_id is None, routing_reason=decision.reason,
+                    assigned_at=now if partner_id else None)
+        try:
+            db[c.LEADS].insert_one(lead)
+        except DuplicateKeyError:  # a concurrent resume created it
+            lead = db[c.LEADS].find_one({"_id": meeting["lead_id"]}) or lead
+        reason = decision.reason
+    else:
+        reason = lead.get("routing_reason")
+    partner_id = None if lead.get("unassigned") else lead["partner_id"]
+
+    def record(current: Doc) -> Doc | None:
+        if current.get("status") != RECEIVED and current.get("lead_id") == lead["_id"] \
+                and current.get("unassigned") is not None:
+            return None
+        status = SCHEDULED if current.get("status") == RECEIVED else current["status"]
+        return {"status": status, "partner_id": partner_id, "unassigned": partner_id is None,
+                "routing_reason": reason, "updated_at": now}
+
+    meeting = update_with_retry(db[c.MEETINGS], meeting["_id"], record, what="meeting")
+    if meeting["status"] == CANCELLED or \
+            ensure_utc(meeting["start_time"]) != ensure_utc(lead["scheduled_date"]):
+        # A change that arrived while this booking was in flight.
+        lead = _sync_lead(db, meeting, None, now) or lead
+    return meeting, lead, partner_id is not None
+
+
+def _notify_assigned(db: Database, settings: Settings, lead: Doc, meeting: Doc) -> None:
+    partner_id = lead["partner_id"]
+    partner = db[c.PARTNERS].find_one({"_id": partner_id}, {"name": 1}) or {}
+    start = ensure_utc(meeting["start_time"])
+    context = {
+        "partner_name": partner.get("name", "partner"), "lead_title": lead["title"],
+        "meeting_type": meeting["meeting_type"], "start_time": f"{start:%Y-%m-%d %H:%M}",
+        "contact_name": lead.get("contact_name") or "", "contact_email":
+            lead.get("contact_email") or "", "contact_phone": lead.get("contact_phone") or "",
+        "company": lead.get("company") or "not given",
+        "company_size": lead.get("company_size") or "unknown",
+        "budget": money(lead["budget_cents"]) if lead.get("budget_cents") is not None
+        else "not given",
+        "industry": lead.get("industry") or "not given",
+        "location": lead.get("location") or "not given",
+        "lead_url": f"{settings.app_url.rstrip('/')}/leads/{lead['_id']}",
+    }
+    send_email(db, settings, key=f"lead-assigned:{lead['_id']}", template="lead_assigned",
+               to=partner_recipients(db, partner_id), context=context)
+    events.emit(settings, LEAD_ASSIGNED, {
+        "lead_id": lead["_id"], "partner_id": partner_id, "meeting_id":
+            meeting["chili_meeting_id"], "meeting_type": meeting["meeting_type"],
+        "start_time": start.isoformat(), "title": lead["title"],
+    }, [events.partner_room(partner_id)])
+
+
+def _after_booking(db: Database, settings: Settings, lead: Doc, meeting: Doc,
+                   assigned: bool) -> list[Callable[[], None]]:
+    if not assigned:
+        return []
+    return [lambda: _notify_assigned(db, settings, lead, meeting)]
+
+
+def _book(db: Database, settings: Settings, payload: ChiliPiperPayload,
+          now: datetime) -> Outcome:
+    meeting = _new_meeting(payload, now)
+    try:
+        db[c.MEETINGS].insert_one(meeting)
+    except DuplicateKeyError:
+        existing = db[c.MEETINGS].find_one({"_id": meeting["_id"]})
+        if existing is None:  # deleted meanwhile; not worth more than a retry answer
+            raise
+        return _existing_booking(db, settings, existing, payload, now)
+    meeting, lead, assigned = _finish_booking(db, settings, meeting, payload, now)
+    return Outcome("created", meeting, lead, _after_booking(db, settings, lead, meeting,
+                                                            assigned))
+
+
+def _existing_booking(db: Database, settings: Settings, meeting: Doc,
+                      payload: ChiliPiperPayload, now: datetime) -> Outcome:
+    """A booking seen before: nothing to do, unless it was abandoned mid-way."""
+    stale = ensure_utc(meeting["created_at"]) < now - RESUME_AFTER
+    if meeting["status"] == RECEIVED and stale:
+        meeting, lead, assigned = _finish_booking(db, settings, meeting, payload, now)
+        return Outcome("created", meeting, lead, _after_booking(db, settings, lead, meeting,
+                                                                assigned))
+    lead = db[c.LEADS].find_one({"_id": meeting["lead_id"]})
+    return Outcome("duplicate", meeting, lead)
+
+
+def _sync_lead(db: Database, meeting: Doc, note: str | None, now: datetime) -> Doc | None:
+    """Make the lead's meeting fields match the meeting (whole-document write)."""
+    wanted = {"scheduled_date": meeting["start_time"], "meeting_status": meeting["status"]
+              if meeting["status"] != RECEIVED else SCHEDULED}
+
+    def change(lead: Doc) -> Doc | None:
+        same = all(lead.get(k) == v or (isinstance(v, datetime) and lead.get(k) is not None
+                                        and ensure_utc(lead[k]) == ensure_utc(v))
+                   for k, v in wanted.items())
+        if same:
+            return None
+        out: Doc = {**wanted, "updated_at": now,
+                    "field_times": {**lead.get("field_times", {}),
+                                    **dict.fromkeys(wanted, now)}}
+        if note:
+            out["notes"] = [*lead.get("notes", []), {"id": new_id(), "body": note,
+                                                     "author_id": "chilipiper",
+                                                     "created_at": now}]
+        return out
+
+    if db[c.LEADS].find_one({"_id": meeting["lead_id"]}, {"_id": 1}) is None:
+        return None
+    return update_with_retry(db[c.LEADS], meeting["lead_id"], change, what="lead")
+
+
+def _change(db: Database, settings: Settings, payload: ChiliPiperPayload,
+            now: datetime) -> Outcome:
+    key = meeting_key(payload.meeting_id)
+    cancelling = payload.event is MeetingEvent.CANCELLED
+    existing = db[c.MEETINGS].find_one({"_id": key})
+    if existing is None:
+        # The booking never reached us: book it now (never lose the lead), then
+        # apply this event to it.
+        booked = _book(db, settings, payload, now)
+        if not cancelling:
+            return booked
+        existing, after = booked.meeting, booked.after
+    else:
+        after = []
+        if existing["status"] == RECEIVED and \
+                ensure_utc(existing["created_at"]) < now - RESUME_AFTER:
+            existing, lead, assigned = _finish_booking(db, settings, existing, payload, now)
+            after = _after_booking(db, settings, lead, existing, assigned)
+    start = ensure_utc(payload.start_time)
+
+    def change(current: Doc) -> Doc | None:
+        status = current["status"]
+        if cancelling and status == CANCELLED:
+            return None
+        if not cancelling and status == SCHEDULED and \
+                ensure_utc(current["start_time"]) == start:
+            return None
+        out: Doc = {"events": [*current.get("events", []), _event_entry(payload, now)],
+                    "updated_at": now}
+        if cancelling:
+            out.update(status=CANCELLED, cancelled_at=now)
+        else:
+            out.update(start_time=start, status=SCHEDULED if status != RECEIVED else RECEIVED,
+                       end_time=ensure_utc(payload.end_time) if payload.end_time
+                       else current.get("end_time"), rescheduled_at=now)
+        return out
+
+    before_rev = existing.get("rev")
+    meeting = update_with_retry(db[c.MEETINGS], key, change, what="meeting")
+    if meeting.get("rev") == before_rev:
+        return Outcome("unchanged", meeting, db[c.LEADS].find_one({"_id": meeting["lead_id"]}),
+                       after)
+    note = ("Meeting cancelled in ChiliPiper" if cancelling else
+            f"Meeting rescheduled in ChiliPiper to {start:%Y-%m-%d %H:%M} UTC")
+    lead = _sync_lead(db, meeting, note, now)
+    if meeting.get("partner_id"):
+        pid = meeting["partner_id"]
+        after.append(lambda: events.emit(settings, MEETING_UPDATED, {
+            "lead_id": meeting["lead_id"], "partner_id": pid,
+            "meeting_id": meeting["chili_meeting_id"], "status": meeting["status"],
+            "start_time": start.isoformat()}, [events.partner_room(pid)]))
+    return Outcome("cancelled" if cancelling else "rescheduled", meeting, lead, after)
+
+
+def handle(db: Database, settings: Settings, payload: ChiliPiperPayload,
+           now: datetime | None = None) -> Outcome:
+    """Apply one ChiliPiper event; see the module docstring for the guarantees."""
+    now = now or utcnow()
+    if payload.event is MeetingEvent.BOOKED:
+        return _book(db, settings, payload, now)
+    return _change(db, settings, payload, now)
+
+
+def run_after(outcome: Outcome) -> None:
+    """Run the post-answer work; a failure is logged, never raised."""
+    for job in outcome.after:
+        try:
+            job()
+        except Exception:  # noqa: BLE001 - notifications never fail the webhook
+            log.exception("post-webhook notification failed")
