@@ -22,6 +22,7 @@ from pc_api.routes import (
     auth,
     health,
     hubspot,
+    hubspot_webhook,
     leads,
     marketplace,
     meetings,
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.realtime = realtime
     app.add_middleware(SocketIOMiddleware, sio=realtime.sio)
     for module in (health, auth, users, partners, leads, hubspot, marketplace, stripe_webhook,
-                   meetings, api_tokens, public):
+                   hubspot_webhook, meetings, api_tokens, public):
         app.include_router(module.router)
     return app
 

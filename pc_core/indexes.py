@@ -87,6 +87,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         _idx(("partner_id", ASCENDING)),
         _idx(("canonical_stage", ASCENDING)),
     ],
+    # HubSpot webhook inbox (pc_core/hubspot/webhooks.py): _id is the event's natural
+    # key; the sensor and the run read a partner's unprocessed events by equality.
+    c.WEBHOOK_EVENTS: [_idx(("partner_id", ASCENDING), ("processed", ASCENDING))],
     c.SYNC_TASKS: [
         _idx(("partner_id", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("status", ASCENDING)),

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     app_url: str = "http://127.0.0.1:8000"
     hubspot_client_id: str = "pc-sandbox-client"
     hubspot_client_secret: str = DEV_HUBSPOT_CLIENT_SECRET
+    # Webhooks: v1 signatures carry no timestamp (replayable), so refused unless allowed.
+    hubspot_accept_v1_signatures: bool = False
+    hubspot_webhook_max_bytes: int = 1024 * 1024
 
     stripe_api_base: str = "http://127.0.0.1:8090/stripe"
     stripe_secret_key: str = DEV_STRIPE_SECRET_KEY

@@ -10,6 +10,7 @@ from pc_pipelines.assets.hubspot import (
     no_unmapped_stages,
 )
 from pc_pipelines.jobs.hubspot_sync import hubspot_sync_job, hubspot_sync_schedule
+from pc_pipelines.jobs.hubspot_webhooks import hubspot_webhook_job
 from pc_pipelines.jobs.maintenance import ensure_indexes_job
 from pc_pipelines.jobs.reservations import reservation_expiry_job, reservation_expiry_schedule
 from pc_pipelines.resources import default_resources
@@ -18,12 +19,14 @@ from pc_pipelines.sensors.hubspot import (
     hubspot_sync_requests_sensor,
     partners_sensor,
 )
+from pc_pipelines.sensors.hubspot_webhooks import hubspot_webhook_sensor
 
 defs = Definitions(
     assets=[hubspot_pipelines, hubspot_contacts, hubspot_deals, leads],
     asset_checks=[no_unmapped_stages],
-    jobs=[hubspot_sync_job, reservation_expiry_job, ensure_indexes_job],
+    jobs=[hubspot_sync_job, reservation_expiry_job, ensure_indexes_job, hubspot_webhook_job],
     schedules=[hubspot_sync_schedule, reservation_expiry_schedule],
-    sensors=[partners_sensor, hubspot_sync_requests_sensor, hubspot_sync_failure_sensor],
+    sensors=[partners_sensor, hubspot_sync_requests_sensor, hubspot_sync_failure_sensor,
+             hubspot_webhook_sensor],
     resources=default_resources(),
 )

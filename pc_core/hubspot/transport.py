@@ -45,6 +45,8 @@ API_ERRORS: tuple[type[Exception], ...] = (
 )
 #: Failures worth another try once urllib3's own retries are spent.
 TRANSIENT_STATUSES = frozenset({0, 429, 500, 502, 503, 504})
+#: HubSpot's limit of inputs per batch read (50 with ``propertiesWithHistory``).
+BATCH_READ_MAX = 100
 
 
 class HubSpotCallError(Exception):
@@ -114,6 +116,7 @@ class HubSpotApi:
         # Each SDK property access builds a new ApiClient and connection pool: take them once.
         self._basic = {"contacts": crm.contacts.basic_api, "deals": crm.deals.basic_api}
         self._search = {"contacts": crm.contacts.search_api, "deals": crm.deals.search_api}
+        self._batch = {"contacts": crm.contacts.batch_api, "deals": crm.deals.batch_api}
         self._assoc = crm.associations.v4.batch_api
         self._pipelines = crm.pipelines.pipelines_api
         self._timeout = (self.policy.connect_timeout_s, self.policy.read_timeout_s)
@@ -139,6 +142,20 @@ class HubSpotApi:
         return self._call(f"search {object_type}", api, lambda: api.do_search(
             public_object_search_request=body, _preload_content=False,
             _request_timeout=self._timeout))
+
+    def batch_read(self, object_type: ObjectType, ids: list[str], properties: list[str],
+                   *, archived: bool = False) -> dict[str, Any]:
+        """``POST /crm/v3/objects/{type}/batch/read`` (≤ 100 ids): the current state of
+        known records. Ids HubSpot cannot find (deleted, or archived when
+        ``archived=False``) come back as a 207 ``errors`` entry, which is not a failure."""
+        if len(ids) > BATCH_READ_MAX:
+            raise ValueError(f"batch read takes at most {BATCH_READ_MAX} ids, got {len(ids)}")
+        api = self._batch[object_type]
+        body = {"inputs": [{"id": i} for i in ids], "properties": properties}
+        return self._call(f"batch read {object_type}", api, lambda: api.read(
+            batch_read_input_simple_public_object_id=body,
+            archived="true" if archived else "false",
+            _preload_content=False, _request_timeout=self._timeout))
 
     def associations(self, from_type: str, to_type: str, ids: list[str]) -> dict[str, Any]:
         """``POST /crm/v4/associations/{from}/{to}/batch/read`` (≤ 1,000 ids; ids without

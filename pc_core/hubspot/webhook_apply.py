@@ -1,0 +1,205 @@
+"""Apply a partner's pending webhook events: HubSpot's current state → raw docs → leads.
+
+Event values are never applied: events arrive late, twice and out of order, so the
+run only takes *which* objects changed from them and batch-reads their current state
+(≤ 100 ids per request). Ids HubSpot no longer returns as active are read again with
+``archived=true`` and stored archived (a ``*.deletion``, or a deletion that overtook
+a creation event); ids HubSpot knows nothing of are skipped. The raw documents go
+through ``raw_store`` (dirty flags), then ``build_leads`` + ``publish_lead_events``,
+then the events are marked processed. Applying the same events again reads the same
+state and changes nothing, which is what makes redeliveries and reruns harmless.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import UpdateMany
+from pymongo.database import Database
+
+from pc_core import collections as c
+from pc_core import sync_tasks
+from pc_core.hubspot import pages
+from pc_core.hubspot.client import AccessTokenProvider
+from pc_core.hubspot.connection import PartnerTokens, mark_synced
+from pc_core.hubspot.lead_builder import LeadBuildStats, build_leads, publish_lead_events
+from pc_core.hubspot.objects import ASSOCIATIONS, PROPERTIES, RAW_COLLECTION, ObjectType
+from pc_core.hubspot.raw_store import StoreCounts, store_records
+from pc_core.hubspot.transport import BATCH_READ_MAX, HubSpotApi
+from pc_core.settings import Settings
+
+EVENTS_PER_ROUND = 2_000  # events taken per round; a run loops until none are pending
+MAX_ROUNDS = 50
+MARK_BATCH = 100
+
+
+@dataclass
+class ApplyStats:
+    events: int = 0
+    ignored: int = 0  # events of object types we do not sync
+    objects: dict[str, int] = field(default_factory=lambda: {"deals": 0, "contacts": 0})
+    stored: dict[str, StoreCounts] = field(default_factory=dict)
+    missing: int = 0  # ids HubSpot does not know (neither active nor archived)
+    requests: int = 0
+    leads: LeadBuildStats = field(default_factory=LeadBuildStats)
+    max_seq: int = 0
+    duration_s: float = 0.0
+
+
+def pending_events(db: Database, partner_id: str, limit: int) -> list[dict[str, Any]]:
+    """Unprocessed inbox events of one partner (equality on an indexed pair + limit)."""
+    return list(db[c.WEBHOOK_EVENTS].find(
+        {"partner_id": partner_id, "processed": False},
+        {"_id": 1, "object_type": 1, "object_id": 1, "seq": 1}).limit(limit))
+
+
+def read_current(api: HubSpotApi, object_type: ObjectType, ids: list[str],
+                 stats: ApplyStats) -> list[pages.HsRecord]:
+    """The current state of ``ids``: active ones, then the rest as archived."""
+    props = list(PROPERTIES[object_type])
+    found: dict[str, pages.HsRecord] = {}
+    for archived in (False, True):
+        wanted = [i for i in ids if i not in found]
+        for start in range(0, len(wanted), BATCH_READ_MAX):
+            answer = api.batch_read(object_type, wanted[start:start + BATCH_READ_MAX], props,
+                                    archived=archived)
+            for item in answer.get("results") or []:
+                rec = pages.parse_record(item, object_type, False)
+                rec.archived = rec.archived or archived
+                found[rec.id] = rec
+    stats.missing += len(ids) - len(found)
+    return list(found.values())
+
+
+def _with_associations(api: HubSpotApi, object_type: ObjectType,
+                       records: list[pages.HsRecord]) -> list[pages.HsRecord]:
+    """Deals need their contacts, which batch read does not return: one v4 batch read
+    per 1,000 records, for archived ones too (HubSpot drops a deleted object's links,
+    so they end as a full pull's archived pass leaves them)."""
+    if ASSOCIATIONS[object_type] and records:  # sets ``associations`` in place
+        list(pages.with_associations(api, object_type, iter([pages.Batch(records)])))
+    return records
+
+
+def apply_round(db: Database, api: HubSpotApi, partner_id: str, events: list[dict[str, Any]],
+                stats: ApplyStats) -> None:
+    """Read and store the current state of the objects these events name."""
+    by_type: dict[str, list[str]] = {"contacts": [], "deals": []}
+    for event in events:
+        otype = event.get("object_type")
+        if otype in by_type:
+            by_type[otype].append(str(event["object_id"]))
+        else:
+            stats.ignored += 1
+        stats.max_seq = max(stats.max_seq, int(event.get("seq") or 0))
+    # contacts first: a deal built in this run then sees its contact's new state
+    for otype in ("contacts", "deals"):
+        ids = list(dict.fromkeys(by_type[otype]))
+        if not ids:
+            continue
+        object_type: ObjectType = otype  # type: ignore[assignment]
+        stats.objects[otype] += len(ids)
+        records = _with_associations(api, object_type,
+                                     read_current(api, object_type, ids, stats))
+        counts = store_records(db[RAW_COLLECTION[object_type]], partner_id, object_type,
+                               records)
+        stats.stored.setdefault(otype, StoreCounts()).add(counts)
+        if otype == "contacts":
+            by_type["deals"].extend(_deals_of_deleted_contacts(db, partner_id, records))
+
+
+def _deals_of_deleted_contacts(db: Database, partner_id: str,
+                               contacts: list[pages.HsRecord]) -> list[str]:
+    """Deleting a contact removes its associations in HubSpot without a deal event:
+    the deals whose lead shows that contact are read again (indexed lookup)."""
+    gone = [r.id for r in contacts if r.archived]
+    if not gone:
+        return []
+    return [str(d["hubspot_deal_id"]) for d in db[c.LEADS].find(
+        {"partner_id": partner_id, "hubspot_contact_id": {"$in": gone}},
+        {"hubspot_deal_id": 1}) if d.get("hubspot_deal_id")]
+
+
+def mark_processed(db: Database, event_ids: list[str], run_id: str | None) -> None:
+    """Flags only (no dates: the embedded store would keep a ``$set`` date as text)."""
+    ops = [UpdateMany({"_id": {"$in": event_ids[i:i + MARK_BATCH]}},
+                      {"$set": {"processed": True, "processed_by": run_id or "",
+                                "processed_ms": int(time.time() * 1000)}})
+           for i in range(0, len(event_ids), MARK_BATCH)]
+    for start in range(0, len(ops), 100):
+        db[c.WEBHOOK_EVENTS].bulk_write(ops[start:start + 100], ordered=False)
+
+
+def apply_pending(db: Database, settings: Settings, partner_id: str,
+                  tokens: AccessTokenProvider | None = None, *,
+                  events_settings: Settings | None = None, run_id: str | None = None,
+                  api_factory: Callable[[], HubSpotApi] | None = None) -> ApplyStats:
+    """Apply every pending event of the partner (in rounds); returns the figures.
+
+    Events are marked processed only after their objects are stored and the leads
+    rebuilt, so a run that fails leaves them pending for the next run.
+    """
+    started = time.perf_counter()
+    stats = ApplyStats()
+    api: HubSpotApi | None = None
+    for _ in range(MAX_ROUNDS):
+        events = pending_events(db, partner_id, EVENTS_PER_ROUND)
+        if not events:
+            break
+        if api is None:
+            api = api_factory() if api_factory else HubSpotApi(
+                settings, tokens or PartnerTokens(db, settings, partner_id))
+        apply_round(db, api, partner_id, events, stats)
+        built = build_leads(db, partner_id)
+        publish_lead_events(db, events_settings or settings, partner_id, built)
+        _merge(stats.leads, built)
+        mark_processed(db, [e["_id"] for e in events], run_id)
+        stats.events += len(events)
+    stats.requests = api.requests if api else 0
+    stats.duration_s = time.perf_counter() - started
+    return stats
+
+
+def _merge(total: LeadBuildStats, more: LeadBuildStats) -> None:
+    for name in ("created", "updated", "unchanged", "listed", "unmapped", "conflicts"):
+        setattr(total, name, getattr(total, name) + getattr(more, name))
+    total.listed_ids.extend(more.listed_ids)
+    total.stage_changes.extend(more.stage_changes)
+
+
+def run_webhook_sync(db: Database, settings: Settings, partner_id: str, *,
+                     events_settings: Settings | None = None, run_id: str | None = None,
+                     tokens: AccessTokenProvider | None = None) -> tuple[str, ApplyStats]:
+    """``apply_pending`` recorded as a ``sync_task`` (trigger "webhook"): counts per
+    object type, lead figures, errors and the Dagster run id. Returns (task id, stats);
+    a failure marks the task failed and is raised again."""
+    task = sync_tasks.create_task(db, partner_id, trigger="webhook", direction="pull",
+                                  dagster_run_id=run_id, status="running")
+    try:
+        stats = apply_pending(db, settings, partner_id, tokens,
+                              events_settings=events_settings, run_id=run_id)
+    except Exception as exc:
+        sync_tasks.add_counts(db, task["_id"], "failure", {"errors": 1},
+                              [f"{type(exc).__name__}: {exc}"[:500]])
+        sync_tasks.finish(db, task["_id"], "failed")
+        raise
+    for otype, counts in stats.stored.items():
+        sync_tasks.add_counts(db, task["_id"], otype, {
+            "fetched": counts.created + counts.updated + counts.unchanged + counts.archived,
+            "created": counts.created, "updated": counts.updated,
+            "unchanged": counts.unchanged, "archived": counts.archived, "errors": 0})
+    lead = stats.leads
+    sync_tasks.add_counts(db, task["_id"], "leads", {
+        "created": lead.created, "updated": lead.updated, "unchanged": lead.unchanged,
+        "listed": lead.listed, "unmapped": lead.unmapped}, kind="leads")
+    sync_tasks.add_counts(db, task["_id"], "webhook", {
+        "events": stats.events, "ignored_events": stats.ignored, "missing": stats.missing,
+        "deals": stats.objects["deals"], "contacts": stats.objects["contacts"],
+        "requests": stats.requests, "max_seq": stats.max_seq}, kind="details")
+    sync_tasks.finish(db, task["_id"], "succeeded")
+    if stats.events:
+        mark_synced(db, partner_id)
+    return task["_id"], stats

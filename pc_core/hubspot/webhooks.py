@@ -1,0 +1,227 @@
+"""HubSpot webhook ingest: check the signature, store the batch in the inbox, answer.
+
+The API does only what must happen before HubSpot's 5 s deadline: verify the v3
+signature and insert every event into ``webhook_events``. Applying the changes is the
+Dagster run's job (``webhook_apply``), which reads HubSpot's current state rather than
+trusting the event values.
+
+Inbox documents are keyed by the event's natural key (portal, subscription type,
+object, event id, occurredAt: HubSpot's ``eventId`` alone is not unique), so a
+redelivery is a duplicate-key no-op. They are inserted whole (no ``$set``, which the
+embedded store would turn into strings), unordered, ≤ 100 per insert, and queried by
+equality on ``partner_id`` + ``processed``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from hubspot.exceptions import InvalidSignatureTimestampError
+from hubspot.utils.signature import Signature
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError
+
+from pc_core import collections as c
+from pc_core.errors import BadRequest, Unauthorized
+from pc_core.settings import Settings
+from pc_core.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_AGE_MS = Signature.MAX_ALLOWED_TIMESTAMP * 1000  # HubSpot's 5-minute window
+INSERT_BATCH = 100
+DUPLICATE_KEY = 11000
+PORTAL_CACHE_S = 30.0
+#: subscription type prefix → raw object type the run reads
+OBJECT_TYPES = {"deal": "deals", "contact": "contacts"}
+
+V3_HEADER = "x-hubspot-signature-v3"
+V1_HEADER = "x-hubspot-signature"
+TIMESTAMP_HEADER = "x-hubspot-request-timestamp"
+
+
+# -- signature --------------------------------------------------------------------------
+
+
+def verify_signature(settings: Settings, headers: dict[str, str], body: bytes,
+                     uris: list[str], method: str = "POST") -> None:
+    """Raise ``Unauthorized`` unless the request is signed with the app's secret.
+
+    v3 (HMAC-SHA256 over method + URI + body + timestamp) within ±5 minutes, checked by
+    the SDK against each candidate URI (the public one first: behind a proxy the URL
+    HubSpot signed is not the one this process sees). A request carrying only the v1
+    signature (SHA-256 of secret + body: no timestamp, so replayable) passes only when
+    ``hubspot_accept_v1_signatures`` is set. ``headers`` has lower-case names.
+    """
+    secret = settings.hubspot_client_secret
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unauthorized("invalid signature")  # HubSpot signs UTF-8 JSON
+    v3 = headers.get(V3_HEADER)
+    if v3:
+        timestamp = headers.get(TIMESTAMP_HEADER)
+        if not timestamp or not timestamp.isdigit():
+            raise Unauthorized("missing or malformed X-HubSpot-Request-Timestamp")
+        if abs(time.time() * 1000 - int(timestamp)) > MAX_AGE_MS:
+            raise Unauthorized("stale X-HubSpot-Request-Timestamp")
+        for uri in dict.fromkeys(uris):
+            try:
+                if Signature.is_valid(v3, secret, text, uri, method, "v3", timestamp):
+                    return
+            except InvalidSignatureTimestampError:
+                raise Unauthorized("stale X-HubSpot-Request-Timestamp")
+        raise Unauthorized("invalid signature")
+    v1 = headers.get(V1_HEADER)
+    if v1 and settings.hubspot_accept_v1_signatures:
+        if Signature.is_valid(v1, secret, text, signature_version="v1"):
+            return
+        raise Unauthorized("invalid signature")
+    raise Unauthorized("missing X-HubSpot-Signature-v3")
+
+
+def parse_batch(body: bytes) -> list[dict[str, Any]]:
+    """The JSON array of events, or ``BadRequest``."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BadRequest("body is not valid JSON")
+    if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
+        raise BadRequest("body must be a JSON array of event objects")
+    return data
+
+
+# -- portal → partner ---------------------------------------------------------------------
+
+
+class PortalDirectory:
+    """portalId → partner id, cached for a few seconds (a batch has one portal, and
+    HubSpot sends up to 10 at once; a freshly connected portal shows up within
+    ``ttl_s``). Keyed by database so tests with their own databases stay apart."""
+
+    def __init__(self, ttl_s: float = PORTAL_CACHE_S) -> None:
+        self.ttl_s = ttl_s
+        self._cache: dict[tuple[str, str], tuple[float, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def partner_for(self, db: Database, portal_id: str) -> str | None:
+        key = (db.name, portal_id)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < self.ttl_s:
+            return hit[1]
+        doc = db[c.PARTNERS].find_one({"hubspot.portal_id": portal_id}, {"_id": 1, "hubspot": 1})
+        partner = doc["_id"] if doc and (doc.get("hubspot") or {}).get("portal_id") else None
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key] = (now, partner)
+        return partner
+
+
+PORTALS = PortalDirectory()
+
+
+# -- the inbox ----------------------------------------------------------------------------
+
+
+def event_key(event: dict[str, Any]) -> str:
+    """The natural key: HubSpot's eventId is unique only with the rest."""
+    return ":".join(str(event.get(k)) for k in (
+        "portalId", "subscriptionType", "objectId", "eventId", "occurredAt"))
+
+
+_seq_lock = threading.Lock()
+_seq_counter = itertools.count()
+
+
+def _next_seqs(n: int) -> list[int]:
+    """Increasing numbers per process (microseconds + a counter): run keys and the
+    run's ordering use them; uniqueness across replicas is not needed."""
+    with _seq_lock:
+        base = time.time_ns() // 1000 * 1000
+        return [base + next(_seq_counter) % 1000 for _ in range(n)]
+
+
+def inbox_doc(event: dict[str, Any], partner_id: str, seq: int,
+              received_at: Any) -> dict[str, Any] | None:
+    """The inbox document, or ``None`` for an event without the fields we key on."""
+    stype = str(event.get("subscriptionType") or "")
+    object_id = event.get("objectId")
+    if not stype or object_id is None or event.get("eventId") is None:
+        return None
+    prefix = stype.split(".", 1)[0]
+    return {
+        "_id": event_key(event),
+        "partner_id": partner_id,
+        "portal_id": str(event.get("portalId")),
+        "subscription_type": stype,
+        "object_type": OBJECT_TYPES.get(prefix),
+        "object_id": str(object_id),
+        "event_id": str(event.get("eventId")),
+        "occurred_at_ms": int(event.get("occurredAt") or 0),
+        "property_name": event.get("propertyName"),
+        "change_source": event.get("changeSource"),
+        "attempt": int(event.get("attemptNumber") or 0),
+        "event": event,  # as received, for audits; never applied as such
+        "received_at": received_at,
+        "seq": seq,
+        "processed": False,
+    }
+
+
+@dataclass
+class IngestResult:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    ignored: int = 0  # unknown portal or unusable event
+
+
+def store_events(db: Database, events: list[dict[str, Any]],
+                 portals: PortalDirectory = PORTALS) -> IngestResult:
+    """Insert the events of one delivery into the inbox; redeliveries are no-ops."""
+    result = IngestResult(received=len(events))
+    seqs = _next_seqs(len(events))
+    now = utcnow()
+    docs: list[dict[str, Any]] = []
+    unknown: set[str] = set()
+    for event, seq in zip(events, seqs, strict=True):
+        portal = str(event.get("portalId"))
+        partner = portals.partner_for(db, portal)
+        doc = inbox_doc(event, partner, seq, now) if partner else None
+        if doc is None:
+            result.ignored += 1
+            if partner is None:
+                unknown.add(portal)
+            continue
+        docs.append(doc)
+    if unknown:
+        log.warning("HubSpot webhook events for unknown portal(s) %s ignored",
+                    ", ".join(sorted(unknown)))
+    for start in range(0, len(docs), INSERT_BATCH):
+        chunk = docs[start:start + INSERT_BATCH]
+        try:
+            inserted = len(db[c.WEBHOOK_EVENTS].insert_many(chunk, ordered=False).inserted_ids)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors") or []
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            result.duplicates += len(errors)
+            inserted = int(exc.details.get("nInserted", len(chunk) - len(errors)))
+        result.stored += inserted
+    return result
+
+
+def handle_delivery(db: Database, settings: Settings, headers: dict[str, str], body: bytes,
+                    uris: list[str]) -> IngestResult:
+    """Verify, parse and store one webhook request (the route's whole job)."""
+    verify_signature(settings, headers, body, uris)
+    return store_events(db, parse_batch(body))
