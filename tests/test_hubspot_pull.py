@@ -566,8 +566,9 @@ class ShuffledTiesSearch:
             for ts, i in page]}
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_search_windows_do_not_rely_on_the_order_of_ties(seed):
+@pytest.mark.parametrize(("seed", "since", "lookback"),
+                         [(1, 1_000, 0), (2, 1_000, 0), (3, 2_500, 1_600)])
+def test_search_windows_do_not_rely_on_the_order_of_ties(seed, since, lookback):
     import random
 
     from pc_core.hubspot.pages import search_pages
@@ -580,15 +581,15 @@ def test_search_windows_do_not_rely_on_the_order_of_ties(seed):
 
     seen: set[str] = set()
     positions = []
-    for batch in search_pages(api, "deals", since_ms=1_000, tie_after_id=None,  # type: ignore[arg-type]
-                              lookback_ms=0):
+    for batch in search_pages(api, "deals", since_ms=since, tie_after_id=None,  # type: ignore[arg-type]
+                              lookback_ms=lookback):
         seen.update(r.id for r in batch.records)
         positions.append(batch.position)
 
     assert seen == {str(i) for i in ids}
     assert api.requests < 30_000 / 200 * 1.6
-    assert positions[-1] == {"since_ms": max(times), "tie_after_id": None} or (
-        positions[-1]["since_ms"] == max(times) + 1)
+    assert positions[-1] == {"since_ms": max(times) + 1, "tie_after_id": None}
+    assert all(p["since_ms"] >= since - lookback for p in positions)
 
 
 def test_failures_that_outlast_urllib3s_retries_get_a_few_more_tries(settings):

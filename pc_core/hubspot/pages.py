@@ -153,43 +153,50 @@ def _tie_body(object_type: ObjectType, at_ms: int, after_id: str) -> dict[str, A
 
 def search_pages(api: HubSpotApi, object_type: ObjectType, *, since_ms: int,
                  tie_after_id: str | None, lookback_ms: int) -> Iterator[Batch]:
-    """Every record modified at or after ``since_ms`` (``lookback_ms`` earlier for the
-    first query, against search-index lag), one batch per search page, each with the
-    cursor position that holds once it is stored."""
-    first = True
+    """Every record modified at or after ``since_ms`` (the first window starts
+    ``lookback_ms`` earlier, against search-index lag), one batch per search page, each
+    with the cursor position that holds once it is stored.
+
+    ``frontier`` is that position outside a drain: every record before it is stored. A
+    drain's position is its timestamp and last id instead (it may lie in the look-back,
+    below the frontier: resuming there only reads a little more again).
+    """
+    frontier = since_ms
+    tie_at = since_ms if tie_after_id is not None else None
+    start = since_ms - lookback_ms  # where the next time-sorted window begins
     while True:
-        if tie_after_id is not None:
-            page = api.search(object_type, _tie_body(object_type, since_ms, tie_after_id))
+        if tie_at is not None:
+            page = api.search(object_type, _tie_body(object_type, tie_at, tie_after_id or "0"))
             records = [parse_record(i, object_type, False) for i in page.get("results") or []]
-            if len(records) < SEARCH_LIMIT:
-                # every record at since_ms is stored: continue just after it
-                since_ms, tie_after_id = since_ms + 1, None
-                yield Batch(records, {"since_ms": since_ms, "tie_after_id": None})
-            else:
+            if len(records) == SEARCH_LIMIT:
                 tie_after_id = records[-1].id
-                yield Batch(records, {"since_ms": since_ms, "tie_after_id": tie_after_id})
+                yield Batch(records, {"since_ms": tie_at, "tie_after_id": tie_after_id})
+                continue
+            # every record at tie_at is stored: continue just after it
+            frontier, start = max(frontier, tie_at + 1), tie_at + 1
+            tie_at = tie_after_id = None
+            yield Batch(records, {"since_ms": frontier, "tie_after_id": None})
             continue
-        start = since_ms - lookback_ms if first else since_ms
-        first = False
         page = api.search(object_type, _window_body(object_type, start))
         records = [parse_record(i, object_type, False) for i in page.get("results") or []]
         if not records:
-            yield Batch([], {"since_ms": since_ms, "tie_after_id": None})
+            yield Batch([], {"since_ms": frontier, "tie_after_id": None})
             return
         last = records[-1].modified_ms
-        if len(records) == SEARCH_LIMIT and _sharing_last(records) * 2 >= SEARCH_LIMIT:
-            # half the page or more at its last timestamp (a bulk edit): drain that
-            # timestamp by id rather than asking for it again sorted by time
-            since_ms, tie_after_id = last, "0"
-            yield Batch(records, {"since_ms": last, "tie_after_id": "0"})
-            continue
         if len(records) < SEARCH_LIMIT:
             # the window's end: this page holds every record at its last timestamp too
-            since_ms = max(since_ms, last + 1)
-            yield Batch(records, {"since_ms": since_ms, "tie_after_id": None})
+            frontier = max(frontier, last + 1)
+            yield Batch(records, {"since_ms": frontier, "tie_after_id": None})
             return
-        since_ms = max(since_ms, last)  # the page may end midway through ``last``
-        yield Batch(records, {"since_ms": since_ms, "tie_after_id": None})
+        if _sharing_last(records) * 2 >= SEARCH_LIMIT:
+            # half the page or more at its last timestamp (a bulk edit): drain that
+            # timestamp by id rather than asking for it again sorted by time
+            tie_at, tie_after_id = last, "0"
+            yield Batch(records, {"since_ms": last, "tie_after_id": "0"})
+            continue
+        start = last  # the page may end midway through ``last``: ask from there again
+        frontier = max(frontier, last)
+        yield Batch(records, {"since_ms": frontier, "tie_after_id": None})
 
 
 def _sharing_last(records: list[HsRecord]) -> int:
