@@ -20,6 +20,7 @@ from pc_api.realtime import SocketIOMiddleware, build_server
 from pc_api.routes import (
     api_tokens,
     auth,
+    billing,
     health,
     hubspot,
     hubspot_webhook,
@@ -80,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.realtime = realtime
     app.add_middleware(SocketIOMiddleware, sio=realtime.sio)
     for module in (health, auth, users, partners, leads, hubspot, marketplace, stripe_webhook,
-                   hubspot_webhook, meetings, api_tokens, public):
+                   hubspot_webhook, meetings, api_tokens, public, billing):
         app.include_router(module.router)
     return app
 

@@ -67,6 +67,19 @@ INDEXES: dict[str, list[IndexModel]] = {
         _idx(("payment_intent_id", ASCENDING)),
         _idx(("reservation_id", ASCENDING)),
         _idx(("sort_key", DESCENDING)),
+        _idx(("month", ASCENDING), ("buyer_partner_id", ASCENDING)),
+        _idx(("refund_month", ASCENDING), ("buyer_partner_id", ASCENDING)),
+    ],
+    # Billing (pc_core/billing): a month's purchases by the indexed month strings,
+    # one buyer's month for corrections; invoices by month, partner pages, Stripe id.
+    c.INVOICES: [
+        _idx(("month", ASCENDING)),
+        _idx(("partner_id", ASCENDING), ("sort_key", DESCENDING)),
+        _idx(("partner_id", ASCENDING), ("status", ASCENDING), ("sort_key", DESCENDING)),
+        _idx(("month", ASCENDING), ("sort_key", DESCENDING)),
+        _idx(("status", ASCENDING), ("sort_key", DESCENDING)),
+        _idx(("sort_key", DESCENDING)),
+        _idx(("stripe_invoice_id", ASCENDING)),
     ],
     c.STRIPE_EVENTS: [_idx(("status", ASCENDING))],
     # ChiliPiper meetings (pc_core/meetings): _id is the natural key; by lead for the

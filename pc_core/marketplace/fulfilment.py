@@ -73,8 +73,11 @@ def payment_succeeded(db: Database, settings: Settings, intent: dict[str, Any]) 
     def complete(current: Doc) -> Doc | None:
         if current["status"] == COMPLETED:
             return None
-        return {"status": COMPLETED, "completed_at": now, "updated_at": now,
-                "payment_intent_id": intent.get("id"), "failure_message": None}
+        # ``month`` ("YYYY-MM"): the billing month, an indexed string equality
+        # (pc_core/billing/sources.py); date ranges are unreliable on nx-27017.
+        return {"status": COMPLETED, "completed_at": now, "month": f"{now:%Y-%m}",
+                "updated_at": now, "payment_intent_id": intent.get("id"),
+                "failure_message": None}
 
     purchase = update_with_retry(db[c.PURCHASES], purchase["_id"], complete, what="purchase")
 

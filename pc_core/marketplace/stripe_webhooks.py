@@ -50,9 +50,10 @@ def _dispatch(db: Database, settings: Settings, event_type: str, obj: dict[str, 
     if event_type == "payment_intent.payment_failed":
         return fulfilment.payment_failed(db, obj)
     if event_type == "invoice.paid":
-        # Purchases are paid by PaymentIntents; invoices are billing's (monthly
-        # invoices), which records them itself.
-        return "ignored"
+        # Purchases are paid by PaymentIntents; invoices are the monthly invoices'.
+        from pc_core.billing.webhook import invoice_paid
+
+        return invoice_paid(db, obj)
     return "ignored"
 
 

@@ -1,0 +1,42 @@
+"""Daily reminders at 09:00 UTC: reservations expiring within 24 h (buyer),
+unmapped HubSpot stages (admins), tomorrow's meetings (the partner). Each email
+has a dedupe key, so a second run the same day (a retry, a manual launch) sends
+nothing again.
+
+Register in ``pc_pipelines/definitions.py``: job ``daily_reminders_job``,
+schedule ``daily_reminders_schedule``.
+"""
+
+from dagster import (
+    OpExecutionContext,
+    RunRequest,
+    ScheduleEvaluationContext,
+    job,
+    op,
+    schedule,
+)
+
+from pc_core.reminders.daily import run_daily_reminders
+from pc_core.settings import Settings
+from pc_pipelines.resources import MongoResource
+
+
+@op(description="Send the day's reminders, once each.")
+def daily_reminders_op(context: OpExecutionContext, mongo: MongoResource) -> None:
+    settings = Settings(mongodb_uri=mongo.uri, mongodb_db=mongo.database)
+    report = run_daily_reminders(mongo.db(), settings)
+    context.log.info(f"sent: reservations {report.reservations}, unmapped stages "
+                     f"{report.unmapped_stages}, meetings {report.meetings}")
+
+
+@job(description="Daily reminders (09:00 UTC).", tags={"dagster/max_runtime": 1800})
+def daily_reminders_job() -> None:
+    daily_reminders_op()
+
+
+@schedule(name="daily_reminders_schedule", job=daily_reminders_job, cron_schedule="0 9 * * *",
+          execution_timezone="UTC")
+def daily_reminders_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    """One run per day; the run key makes a daemon restart not double a day."""
+    when = context.scheduled_execution_time
+    return RunRequest(run_key=f"daily-reminders:{when:%Y-%m-%d}" if when else None)
