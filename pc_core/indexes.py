@@ -14,6 +14,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.database import Database
 
 from pc_core import collections as c
+from pc_core.hubspot.deal_links import DEAL_LINKS
 
 
 def _idx(*keys: tuple[str, int], unique: bool = False, name: str | None = None) -> IndexModel:
@@ -45,6 +46,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         _idx(("stage", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("buyer_partner_id", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("partner_id", ASCENDING), ("hubspot_contact_id", ASCENDING)),
+        # Pushback (pc_core/hubspot/pushback.py): leads edited in the platform since the
+        # last push, per partner (the run) and across partners (the sensor).
+        _idx(("partner_id", ASCENDING), ("push_pending", ASCENDING)),
+        _idx(("push_pending", ASCENDING)),
         # Marketplace listings: status + one equality filter + sort_key.
         _idx(("status", ASCENDING), ("industry", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("status", ASCENDING), ("company_size", ASCENDING), ("sort_key", DESCENDING)),
@@ -103,6 +108,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     # HubSpot webhook inbox (pc_core/hubspot/webhooks.py): _id is the event's natural
     # key; the sensor and the run read a partner's unprocessed events by equality.
     c.WEBHOOK_EVENTS: [_idx(("partner_id", ASCENDING), ("processed", ASCENDING))],
+    # Sold leads' deals in the buyer's portal (pc_core/hubspot/deal_links.py): links
+    # whose buyer deal changed, and a buyer's links.
+    DEAL_LINKS: [_idx(("pending", ASCENDING)), _idx(("buyer_partner_id", ASCENDING))],
     c.SYNC_TASKS: [
         _idx(("partner_id", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("status", ASCENDING)),

@@ -25,10 +25,19 @@ TRACKED_FIELDS = (
     "industry", "location", "budget_cents", "amount_cents", "price_cents", "stage", "status",
 )
 SEARCHED_FIELDS = ("title", "company", "contact_name", "contact_email")
+# Fields a HubSpot-linked lead takes from its deal (and contact): a platform edit of one
+# is remembered in ``local_edits`` until HubSpot has it, so the lead builder can tell a
+# pending platform change from a stale HubSpot value (pc_core/hubspot/conflicts.py).
+HUBSPOT_SOURCED = (
+    "title", "company", "contact_name", "contact_email", "contact_phone", "company_size",
+    "industry", "location", "amount_cents", "stage",
+)
+# What the pushback writes to the partner's deal (pc_core/hubspot/pushback.py), notes aside.
+PUSHED_FIELDS = ("stage", "amount_cents")
 # What a lead page reads: everything public_lead shows, plus the pagination key.
 PAGE_PROJECTION = dict.fromkeys(
     (*TRACKED_FIELDS, "partner_id", "buyer_partner_id", "source", "external_id", "notes",
-     "created_at", "updated_at", "sort_key"),
+     "created_at", "updated_at", "sort_key", "buyer_stage"),
     1,
 )
 
@@ -47,6 +56,7 @@ def public_lead(doc: dict[str, Any]) -> dict[str, Any]:
         source=doc.get("source", "manual"),
         external_id=doc.get("external_id"),
         notes=doc.get("notes", []),
+        buyer_stage=doc.get("buyer_stage"),
         created_at=doc["created_at"],
         updated_at=doc.get("updated_at", doc["created_at"]),
     )
@@ -190,6 +200,7 @@ def update_lead(
         "updated_at": now,
         "field_times": field_times,
         "search_text": search_text(merged),
+        **_hubspot_bookkeeping(doc, changed, now),
     }
     # Compare-and-set on the revision: a reservation or another edit that lands
     # between our read and our write wins, and this caller gets a 409.
@@ -197,6 +208,24 @@ def update_lead(
     if after is None:
         raise Conflict("the lead changed meanwhile; reload and try again")
     return public_lead(after)
+
+
+def _hubspot_bookkeeping(doc: dict[str, Any], changed: dict[str, Any],
+                         now: datetime) -> dict[str, Any]:
+    """For a lead linked to a HubSpot deal: remember which deal-sourced fields the
+    platform changed (``local_edits``, for conflict resolution) and flag the lead for
+    the pushback when a pushed field changed. ``push_pending`` is an indexed equality
+    flag because "leads changed since X" cannot be a date range on the embedded store."""
+    if not doc.get("hubspot_deal_id"):
+        return {}
+    edited = [f for f in changed if f in HUBSPOT_SOURCED]
+    if not edited:
+        return {}
+    out: dict[str, Any] = {
+        "local_edits": {**(doc.get("local_edits") or {}), **dict.fromkeys(edited, now)}}
+    if any(f in PUSHED_FIELDS for f in edited):
+        out["push_pending"] = True
+    return out
 
 
 def add_note(db: Database, actor: Principal, lead_id: str, body: str) -> dict[str, Any]:
@@ -212,6 +241,8 @@ def add_note(db: Database, actor: Principal, lead_id: str, body: str) -> dict[st
             "updated_at": now,
             "field_times": {**doc.get("field_times", {}), "notes": now},
         }
+        if doc.get("hubspot_deal_id"):
+            update["push_pending"] = True  # the note goes to the deal (pushback)
         if replace_if_unchanged(db[c.LEADS], doc, update) is not None:
             return note
         doc = get_lead_doc(db, actor, lead_id)

@@ -80,6 +80,7 @@ def mark_running(db: Database, task_id: str, dagster_run_id: str | None) -> dict
 TOTALS_FROM = {
     "pull": ("fetched", "archived", "errors"),
     "leads": ("created", "updated", "unchanged", "errors"),
+    "push": ("updated", "unchanged", "errors"),  # deals written / leads with nothing to write
     "details": (),
 }
 
@@ -98,6 +99,50 @@ def add_counts(db: Database, task_id: str, step: str, counts: dict[str, int],
                 "errors": [*task.get("errors", []), *(errors or [])][-100:]}
 
     update_with_retry(db[c.SYNC_TASKS], task_id, merge, what="sync task")
+
+
+MAX_CONFLICTS = 1000  # kept per task; the count in ``details`` keeps the total
+
+
+def add_conflicts(db: Database, task_id: str, conflicts: list[dict[str, Any]]) -> None:
+    """Record field conflicts the run decided ("most recent change wins"): lead id,
+    field, both values, both times and the winner. Whole-document write (dates inside
+    sub-documents would be stored as text by a ``$push`` on the embedded store)."""
+    if not conflicts:
+        return
+
+    def merge(task: dict[str, Any]) -> dict[str, Any]:
+        details = dict(task.get("details") or {})
+        details["conflicts"] = int(details.get("conflicts") or 0) + len(conflicts)
+        return {"conflicts": [*task.get("conflicts", []), *conflicts][-MAX_CONFLICTS:],
+                "details": details}
+
+    update_with_retry(db[c.SYNC_TASKS], task_id, merge, what="sync task")
+
+
+def current_task_id(db: Database, partner_id: str, direction: str = "pull") -> str:
+    """The partner's latest running task of ``direction`` (the run calling a service
+    that did not get its task id), else a new one for this write alone. Running tasks
+    are few: filtered here."""
+    running = [t for t in db[c.SYNC_TASKS].find({"status": "running", "partner_id": partner_id})
+               if t.get("direction") == direction]
+    if running:
+        return max(running, key=lambda t: t["sort_key"])["_id"]
+    task = create_task(db, partner_id, trigger="lead-build", direction=direction,
+                       status="running")
+    finish(db, task["_id"], "succeeded")
+    return task["_id"]
+
+
+def task_for_run_id(db: Database, partner_id: str, run_id: str, *, direction: str,
+                    trigger: str) -> str:
+    """The task of ``direction`` for one Dagster run, created on first use: a run that
+    pulls and then pushes keeps one task per direction."""
+    for task in db[c.SYNC_TASKS].find({"dagster_run_id": run_id}):
+        if task.get("direction") == direction:
+            return task["_id"]
+    return create_task(db, partner_id, trigger=trigger, direction=direction,
+                       dagster_run_id=run_id, status="running")["_id"]
 
 
 def finish(db: Database, task_id: str, status: str) -> None:

@@ -5,6 +5,12 @@ polars turns a batch of raw documents into lead fields in one pass; each lead is
 then written whole (insert, or replacement under its revision) and the deal is
 marked clean only if no newer pull touched it meanwhile. A contact that changed
 marks its deals dirty first, so a lead always reflects its current contact.
+
+Fields the platform edited are not simply overwritten: ``pc_core.hubspot.conflicts``
+decides each one ("most recent change wins", echoes of our own pushes ignored), reading
+HubSpot's per-property times only for contested deals; every decided conflict goes to
+the run's sync task. A deal that is a sold lead's copy in its buyer's portal is not a
+lead of the buyer's: its link is flagged for the cross-partner sync instead.
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from pc_core import collections as c
-from pc_core import events
+from pc_core import events, sync_tasks
 from pc_core.docstore import replace_if_unchanged
+from pc_core.hubspot import conflicts, deal_links
 from pc_core.hubspot.stage_mapping import stage_lookup
 from pc_core.ids import sort_key
 from pc_core.lead_models import CompanySize
@@ -46,7 +53,10 @@ class LeadBuildStats:
     unchanged: int = 0
     listed: int = 0
     unmapped: int = 0
-    conflicts: int = 0
+    conflicts: int = 0  # concurrent writes lost (retried next round), not field conflicts
+    linked: int = 0  # buyer-portal deals of sold leads, flagged for the cross-partner sync
+    resolved: list[dict[str, Any]] = field(default_factory=list)  # field conflicts decided
+    errors: list[str] = field(default_factory=list)
     listed_ids: list[str] = field(default_factory=list)
     stage_changes: list[dict[str, Any]] = field(default_factory=list)
 
@@ -137,19 +147,51 @@ def _touch_deals_of_changed_contacts(db: Database, partner_id: str) -> None:
             db[c.HUBSPOT_CONTACTS].bulk_write(clean[start : start + 100], ordered=False)
 
 
-def build_leads(db: Database, partner_id: str) -> LeadBuildStats:
-    """Bring the partner's leads in line with its dirty raw deals."""
+def build_leads(
+    db: Database, partner_id: str, *, settings: Settings | None = None,
+    task_id: str | None = None, history: conflicts.HistoryReader | None = None,
+) -> LeadBuildStats:
+    """Bring the partner's leads in line with its dirty raw deals.
+
+    ``history`` reads HubSpot's per-property change times for contested deals; by
+    default one is made on first need from ``settings`` (else the environment's) and
+    the partner's tokens. Decided conflicts are written to the sync task ``task_id``
+    (by default the partner's running sync task, else a new one).
+    """
     stats = LeadBuildStats()
     _touch_deals_of_changed_contacts(db, partner_id)
     stages = stage_lookup(db, partner_id)
+    reader = _LazyHistory(db, partner_id, settings, history)
     for _ in range(MAX_ROUNDS):
         deals = list(db[c.HUBSPOT_DEALS].find({"partner_id": partner_id, "dirty": True})
                      .limit(BATCH))
         if not deals:
             break
-        if _build_batch(db, partner_id, deals, stages, stats) == 0:
+        if _build_batch(db, partner_id, deals, stages, stats, reader) == 0:
             break  # only conflicting deals are left; the next run retries them
+    if stats.resolved:
+        target = task_id or sync_tasks.current_task_id(db, partner_id)
+        sync_tasks.add_conflicts(db, target, stats.resolved)
     return stats
+
+
+class _LazyHistory:
+    """The history reader, built only when a contested deal needs it (most builds
+    need none, and need no HubSpot connection)."""
+
+    def __init__(self, db: Database, partner_id: str, settings: Settings | None,
+                 given: conflicts.HistoryReader | None) -> None:
+        self.db, self.partner_id, self.settings, self.reader = db, partner_id, settings, given
+
+    def __call__(self, deal_ids: list[str]) -> conflicts.PropertyTimes:
+        if self.reader is None:
+            from pc_core.hubspot.connection import PartnerTokens
+            from pc_core.hubspot.transport import HubSpotApi
+
+            settings = self.settings or Settings()
+            api = HubSpotApi(settings, PartnerTokens(self.db, settings, self.partner_id))
+            self.reader = conflicts.history_reader(api)
+        return self.reader(deal_ids)
 
 
 def _build_batch(
@@ -158,8 +200,17 @@ def _build_batch(
     deals: list[dict[str, Any]],
     stages: dict[tuple[str, str], str | None],
     stats: LeadBuildStats,
+    history: conflicts.HistoryReader,
 ) -> int:
     """Build one batch; returns how many deals were marked clean."""
+    links = deal_links.links_for(db, [d["_id"] for d in deals])
+    if links:  # sold leads' deals in this (buyer's) portal: not leads of the buyer's
+        deal_links.mark_pending(db, list(links.values()))
+        stats.linked += len(links)
+        _mark_clean(db, [d for d in deals if d["_id"] in links])
+        deals = [d for d in deals if d["_id"] not in links]
+        if not deals:
+            return len(links)
     contact_keys = {
         f"{partner_id}:{ids[0]}"
         for d in deals if (ids := (d.get("associations") or {}).get("contacts"))
@@ -168,25 +219,41 @@ def _build_batch(
         str(doc["hubspot_id"]): doc
         for doc in db[c.HUBSPOT_CONTACTS].find({"_id": {"$in": sorted(contact_keys)}})
     }
-    rows = _frame(deals, contacts).iter_rows(named=True)
+    rows = list(_frame(deals, contacts).iter_rows(named=True))
     lead_ids = [lead_id_for_deal(partner_id, str(d["hubspot_id"])) for d in deals]
     existing = {d["_id"]: d for d in db[c.LEADS].find({"_id": {"$in": lead_ids}})}
+    now = utcnow()
+    targets = [_target(row, stages) for row in rows]
+    seen_at = [_hubspot_at(deal, contacts, now) for deal in deals]
+    contested = [str(deal["hubspot_id"]) for deal, lead_id, target, at
+                 in zip(deals, lead_ids, targets, seen_at, strict=True)
+                 if lead_id in existing
+                 and conflicts.needs_history(existing[lead_id], target[0], at)]
+    prop_times: conflicts.PropertyTimes = {}
+    retry: set[str] = set()
+    if contested:
+        try:
+            prop_times = history(contested)
+        except Exception as exc:  # noqa: BLE001 - HubSpot or token trouble: retry later
+            stats.errors.append(f"property history of {len(contested)} deals: {exc}")
+            contested_keys = {f"{partner_id}:{d}" for d in contested}
+            retry |= contested_keys
     inserts: list[dict[str, Any]] = []
     insert_deals: list[str] = []
-    retry: set[str] = set()
-    now = utcnow()
-    for deal, row, lead_id in zip(deals, rows, lead_ids, strict=True):
-        changed_at = ensure_utc(deal.get("hs_updated_at") or now)
-        mapped = stages.get((row["pipeline"] or "", row["dealstage"] or ""))
+    for deal, row, lead_id, (target, mapped), at in zip(deals, rows, lead_ids, targets,
+                                                        seen_at, strict=True):
+        if deal["_id"] in retry:
+            continue
         if mapped is None:
             stats.unmapped += 1
-        values = {f: row.get(f) for f in HUBSPOT_FIELDS if f != "stage"}
+        values = {f: v for f, v in target.items() if f != "stage"}
         current = existing.get(lead_id)
         if current is None:
-            inserts.append(_new_lead(partner_id, lead_id, deal, row, values, mapped, changed_at,
+            inserts.append(_new_lead(partner_id, lead_id, deal, row, values, mapped, at,
                                      now, stats))
             insert_deals.append(deal["_id"])
-        elif not _update_lead(db, current, deal, values, mapped, changed_at, now, stats):
+        elif not _update_lead(db, current, deal, target, mapped, at, now, stats,
+                              prop_times.get(str(deal["hubspot_id"]))):
             retry.add(deal["_id"])
     for start in range(0, len(inserts), 100):
         try:
@@ -198,11 +265,36 @@ def _build_batch(
                 stats.conflicts += 1
                 stats.created -= 1
     # Clean only what was applied, and only if no newer pull re-dirtied it meanwhile.
+    return _mark_clean(db, [d for d in deals if d["_id"] not in retry]) + len(links)
+
+
+def _mark_clean(db: Database, deals: list[dict[str, Any]]) -> int:
     clean = [UpdateOne({"_id": d["_id"], "pulled_at": d.get("pulled_at")},
-                       {"$set": {"dirty": False}}) for d in deals if d["_id"] not in retry]
+                       {"$set": {"dirty": False}}) for d in deals]
     for start in range(0, len(clean), 100):
         db[c.HUBSPOT_DEALS].bulk_write(clean[start : start + 100], ordered=False)
     return len(clean)
+
+
+def _target(row: dict[str, Any], stages: dict[tuple[str, str], str | None]
+            ) -> tuple[dict[str, Any], str | None]:
+    """HubSpot's values in lead terms (stage only when mapped), and the mapped stage."""
+    mapped = stages.get((row["pipeline"] or "", row["dealstage"] or ""))
+    target = {f: row.get(f) for f in HUBSPOT_FIELDS if f != "stage"}
+    if mapped is not None:
+        target["stage"] = mapped
+    return target, mapped
+
+
+def _hubspot_at(deal: dict[str, Any], contacts: dict[str, dict[str, Any]],
+                now: datetime) -> datetime:
+    """When HubSpot last changed what the lead is built from: the deal or its contact."""
+    at = ensure_utc(deal.get("hs_updated_at") or now)
+    contact_ids = (deal.get("associations") or {}).get("contacts") or []
+    contact = contacts.get(str(contact_ids[0])) if contact_ids else None
+    if contact and contact.get("hs_updated_at"):
+        at = max(at, ensure_utc(contact["hs_updated_at"]))
+    return at
 
 
 def _new_lead(
@@ -238,6 +330,7 @@ def _new_lead(
         "updated_at": now,
         "sort_key": sort_key(now, lead_id),
         "field_times": dict.fromkeys(TRACKED_FIELDS, changed_at),
+        "hubspot_seen_at": changed_at,
         "created_by": None,
         "rev": 1,
     }
@@ -246,34 +339,46 @@ def _new_lead(
 
 
 def _update_lead(
-    db: Database, current: dict[str, Any], deal: dict[str, Any], values: dict[str, Any],
+    db: Database, current: dict[str, Any], deal: dict[str, Any], target: dict[str, Any],
     mapped: str | None, changed_at: datetime, now: datetime, stats: LeadBuildStats,
+    prop_times: dict[str, tuple[str | None, datetime]] | None,
 ) -> bool:
-    """Apply the deal to its lead; ``False`` when a concurrent edit won the race."""
-    target = dict(values)
+    """Apply the deal to its lead field by field (``conflicts.resolve``); ``False`` when
+    a concurrent edit won the race (the deal stays dirty and is redone)."""
+    decision = conflicts.resolve(current, target, changed_at, prop_times)
+    update_fields = {f: v for f, (v, _) in decision.take.items()}
     status = LeadStatus(current["status"])
-    if mapped is not None:
-        target["stage"] = mapped
-        if status in MANUAL_STATUSES:
-            status = status_for_new_stage(Stage(mapped), status)
+    if "stage" in update_fields and status in MANUAL_STATUSES:
+        status = status_for_new_stage(Stage(update_fields["stage"]), status)
     if deal.get("archived") and status in MANUAL_STATUSES:
         status = LeadStatus.ARCHIVED
-    target["status"] = status.value
-    target["stage_unmapped"] = mapped is None
-    target["hubspot_pipeline_id"] = (deal.get("properties") or {}).get("pipeline")
-    target["hubspot_stage_id"] = (deal.get("properties") or {}).get("dealstage")
-    changed = {k: v for k, v in target.items() if current.get(k) != v}
-    if not changed:
+    update_fields["status"] = status.value
+    update_fields["stage_unmapped"] = mapped is None
+    update_fields["hubspot_pipeline_id"] = (deal.get("properties") or {}).get("pipeline")
+    update_fields["hubspot_stage_id"] = (deal.get("properties") or {}).get("dealstage")
+    changed = {k: v for k, v in update_fields.items() if current.get(k) != v}
+    edits = current.get("local_edits") or {}
+    remaining = {k: v for k, v in edits.items() if k not in decision.delivered}
+    if not changed and remaining == edits and not decision.conflicts:
         stats.unchanged += 1
         return True
-    times = {**current.get("field_times", {}),
-             **{k: changed_at for k in changed if k in TRACKED_FIELDS}}
+    times = dict(current.get("field_times", {}))
+    for k in changed:
+        if k in TRACKED_FIELDS:
+            times[k] = decision.take[k][1] if k in decision.take else changed_at
     update = {**changed, "field_times": times, "updated_at": now,
-              "search_text": search_text({**current, **changed})}
+              "search_text": search_text({**current, **changed}),
+              "hubspot_seen_at": changed_at}
+    if edits:
+        update["local_edits"] = remaining
     if replace_if_unchanged(db[c.LEADS], current, update) is None:
         stats.conflicts += 1  # a platform edit landed meanwhile; the deal stays dirty
         return False
-    stats.updated += 1
+    stats.resolved.extend(decision.conflicts)
+    if changed:
+        stats.updated += 1
+    else:
+        stats.unchanged += 1
     if "stage" in changed:
         stats.stage_changes.append(
             {"lead_id": current["_id"], "from": current.get("stage"), "to": changed["stage"]}

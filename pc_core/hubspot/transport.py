@@ -30,7 +30,9 @@ import urllib3
 from hubspot.crm.associations.v4.exceptions import ApiException as AssocApiException
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from hubspot.crm.deals.exceptions import ApiException as DealsApiException
+from hubspot.crm.objects.notes.exceptions import ApiException as NotesApiException
 from hubspot.crm.pipelines.exceptions import ApiException as PipelinesApiException
+from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
 from urllib3.util.retry import Retry
 
 from pc_core.hubspot.client import AccessTokenProvider, build_client
@@ -42,11 +44,13 @@ log = logging.getLogger(__name__)
 #: Each SDK sub-package has its own exception class.
 API_ERRORS: tuple[type[Exception], ...] = (
     ContactsApiException, DealsApiException, AssocApiException, PipelinesApiException,
+    NotesApiException, PropertiesApiException,
 )
 #: Failures worth another try once urllib3's own retries are spent.
 TRANSIENT_STATUSES = frozenset({0, 429, 500, 502, 503, 504})
 #: HubSpot's limit of inputs per batch read (50 with ``propertiesWithHistory``).
 BATCH_READ_MAX = 100
+HISTORY_READ_MAX = 50
 
 
 class HubSpotCallError(Exception):
@@ -103,7 +107,8 @@ class HubSpotApi:
 
     def __init__(self, settings: Settings, tokens: AccessTokenProvider,
                  policy: CallPolicy | None = None,
-                 on_incident: Callable[[str], None] | None = None) -> None:
+                 on_incident: Callable[[str], None] | None = None,
+                 retry: Retry | None = None) -> None:
         self.policy = policy or CallPolicy()
         self.tokens = tokens
         self.requests = 0
@@ -111,7 +116,8 @@ class HubSpotApi:
         self._token = tokens.get()
         self._token_at = time.monotonic()
         client = build_client(settings, self._token)
-        client.config["retry"] = counting(client.config["retry"], self._count_retry)
+        # ``retry``: another urllib3 policy (tests of "HubSpot is down" use a short one).
+        client.config["retry"] = counting(retry or client.config["retry"], self._count_retry)
         crm = client.crm
         # Each SDK property access builds a new ApiClient and connection pool: take them once.
         self._basic = {"contacts": crm.contacts.basic_api, "deals": crm.deals.basic_api}
@@ -119,6 +125,9 @@ class HubSpotApi:
         self._batch = {"contacts": crm.contacts.batch_api, "deals": crm.deals.batch_api}
         self._assoc = crm.associations.v4.batch_api
         self._pipelines = crm.pipelines.pipelines_api
+        # Pushback and cross-partner sync: notes in batches, custom properties.
+        self._batch["notes"] = crm.objects.notes.batch_api
+        self._properties = crm.properties.core_api
         self._timeout = (self.policy.connect_timeout_s, self.policy.read_timeout_s)
 
     # -- endpoints -------------------------------------------------------------------
@@ -172,6 +181,56 @@ class HubSpotApi:
         api = self._pipelines
         return self._call(f"pipelines {object_type}", api, lambda: api.get_all(
             object_type=object_type, _preload_content=False, _request_timeout=self._timeout))
+
+    def read_with_history(self, object_type: str, ids: list[str], properties: list[str],
+                          history: list[str]) -> dict[str, Any]:
+        """``POST /crm/v3/objects/{type}/batch/read`` with ``propertiesWithHistory`` (≤ 50
+        ids): each property's change times, for "most recent change wins". Missing ids
+        come back as a 207 with ``errors``, which is not a failure."""
+        if len(ids) > HISTORY_READ_MAX:
+            raise ValueError(f"a history read takes at most {HISTORY_READ_MAX} ids")
+        api = self._batch[object_type]
+        body = {"inputs": [{"id": i} for i in ids], "properties": properties,
+                "propertiesWithHistory": history}
+        return self._call(f"history read {object_type}", api, lambda: api.read(
+            batch_read_input_simple_public_object_id=body, archived=False,
+            _preload_content=False, _request_timeout=self._timeout))
+
+    def batch_update(self, object_type: str, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+        """``POST /crm/v3/objects/{type}/batch/update`` with ≤ 100 ``{id, properties}``."""
+        api = self._batch[object_type]
+        body = {"inputs": inputs}
+        return self._call(f"batch update {object_type}", api, lambda: api.update(
+            batch_input_simple_public_object_batch_input=body,
+            _preload_content=False, _request_timeout=self._timeout))
+
+    def batch_create(self, object_type: str, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+        """``POST /crm/v3/objects/{type}/batch/create`` with ≤ 100 ``{properties,
+        associations}`` (notes associated with deals, deals for a buyer)."""
+        api = self._batch[object_type]
+        body = {"inputs": inputs}
+        return self._call(f"batch create {object_type}", api, lambda: api.create(
+            batch_input_simple_public_object_batch_input_for_create=body,
+            _preload_content=False, _request_timeout=self._timeout))
+
+    def get_property(self, object_type: str, name: str) -> dict[str, Any] | None:
+        """``GET /crm/v3/properties/{type}/{name}``; ``None`` when it does not exist."""
+        api = self._properties
+        try:
+            return self._call(f"property {object_type}.{name}", api, lambda: api.get_by_name(
+                object_type=object_type, property_name=name,
+                _preload_content=False, _request_timeout=self._timeout))
+        except HubSpotCallError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def create_property(self, object_type: str, definition: dict[str, Any]) -> dict[str, Any]:
+        """``POST /crm/v3/properties/{type}`` (a custom property; 409 if it exists)."""
+        api = self._properties
+        return self._call(f"create property {object_type}", api, lambda: api.create(
+            object_type=object_type, property_create=definition,
+            _preload_content=False, _request_timeout=self._timeout))
 
     # -- machinery -------------------------------------------------------------------
 
