@@ -226,9 +226,8 @@ def test_incremental_pull_fetches_only_the_changes(db, hs_settings, sandbox):
 
     assert (deals.mode, deals.created, deals.updated) == ("incremental", 0, 450)
     assert (contacts.mode, contacts.created, contacts.updated) == ("incremental", 0, 130)
-    # besides the changes only records at the cursor's own timestamp are read again
-    assert deals.unchanged == contacts.unchanged  # same seed: same cohort at "now"
-    assert deals.unchanged < 50
+    # besides the changes only the records at the cursor's own timestamp are read again
+    assert deals.unchanged < 50 and contacts.unchanged < 50
     # search pages for the changes (+ re-reading the one timestamp they share), one
     # association read for ≤ 1,000 deals, one archived page per type: nothing per portal size
     assert seen["search"] <= math.ceil(450 / 200) + 4 + math.ceil(130 / 200) + 3
