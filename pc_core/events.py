@@ -54,12 +54,15 @@ def _manager(redis_url: str) -> socketio.RedisManager:
 def emit(settings: Settings, event: str, payload: dict[str, Any], rooms: Iterable[str]) -> None:
     """Publish ``event`` to every room; failures are logged, never raised: a missed
     live update must not fail the sync or the sale that caused it."""
-    manager = _manager(settings.redis_url)
-    for room in rooms:
-        try:
-            manager.emit(event, payload, room=room, namespace="/")
-        except Exception:  # noqa: BLE001
-            log.exception("could not publish %s to %s", event, room)
+    targets = list(rooms)
+    if not targets:
+        return
+    try:
+        # One publish with every room: a client in several of them (its partner's
+        # room and the marketplace) receives the event once.
+        _manager(settings.redis_url).emit(event, payload, room=targets, namespace="/")
+    except Exception:  # noqa: BLE001
+        log.exception("could not publish %s to %s", event, targets)
 
 
 def lead_listed(settings: Settings, lead: dict[str, Any]) -> None:

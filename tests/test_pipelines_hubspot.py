@@ -137,7 +137,7 @@ def test_materialising_a_partition_fills_the_lead_table(
     assert listed  # the generated portal has "Not a fit" deals: they are listed
     assert sorted(m["data"][0]["lead_id"] for m in published
                   if m["event"] == "lead-listed") == sorted(listed)
-    assert all(m["room"] == "marketplace" for m in published if m["event"] == "lead-listed")
+    assert all(m["room"] == ["marketplace"] for m in published if m["event"] == "lead-listed")
     deals = httpx.get(f"{hubspot_host}/_sandbox/portals/{portal}").json()["deals"]
     got = list(db[c.LEADS].find({"partner_id": world.partner_a}))
     assert len(got) == deals == 60
