@@ -96,6 +96,29 @@ def _lead_docs(rng: random.Random) -> list[dict]:
     return docs
 
 
+# ChiliPiper routing for the demo (README "Meetings and API tokens"): both agencies
+# take "intro" meetings from companies of 51+ people with budgets of $5,000+;
+# Northwind the US and Canada, Bluebird also the UK and Germany, at twice the weight.
+DEMO_ROUTING = {
+    "northwind": {"weight": 1, "locations": ["US", "Canada"]},
+    "bluebird": {"weight": 2, "locations": ["US", "UK", "Germany"]},
+}
+
+
+def _seed_routing(db: Database) -> None:
+    """Routing rules for the demo agencies, unless the owner has set some."""
+    for pid, rules in DEMO_ROUTING.items():
+        routing = {"company_size_min": "51-200", "company_size_max": None,
+                   "budget_min_cents": 500_000, "industries": [], "monthly_cap": None,
+                   **rules}
+        update_with_retry(
+            db[c.PARTNERS], pid,
+            lambda doc, r=routing: None if "chili_meeting_types" in doc else
+            {"chili_meeting_types": ["intro"], "routing": r, "updated_at": utcnow()},
+            what="partner",
+        )
+
+
 def seed_demo(db: Database) -> dict[str, int]:
     """Insert what is missing; returns how many leads were new."""
     now = utcnow()
@@ -120,6 +143,8 @@ def seed_demo(db: Database) -> dict[str, int]:
     for pid, _, _ in PARTNERS:
         _upsert_user(db, f"admin@{pid}.example.com", DEMO_PASSWORD, Role.ADMIN, pid)
         _upsert_user(db, f"user@{pid}.example.com", DEMO_PASSWORD, Role.USER, pid)
+
+    _seed_routing(db)
 
     docs = _lead_docs(random.Random(42))  # noqa: S311 - demo data, not security
     existing = {

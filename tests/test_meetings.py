@@ -358,3 +358,25 @@ def test_preview_names_the_next_partner_and_creates_nothing(client, world, setti
                        headers=world.admin_a.headers).status_code == 403
     # The preview's answer is what the next webhook gets.
     assert send(client, settings, payload("p1", **form)).json()["partner_id"] == world.partner_a
+
+
+def test_readme_payload_routes_on_the_demo_data(client, db, settings, mailbox):
+    """The curl example of the README, against the demo seed of ``make run``."""
+    from pc_core.demo_seed import seed_demo
+
+    seed_demo(db)
+    readme_payload = {
+        "event": "meeting.booked", "meetingId": "demo-meeting-1", "meetingType": "intro",
+        "startTime": "2030-01-15T15:00:00Z",
+        "assignee": {"name": "Sam Rep", "email": "sam@belkins.example.com"},
+        "form": {"name": "Ada Lovelace", "email": "ada@acme.example.com", "company": "Acme",
+                 "companySize": "201-500", "budget": "$10,000+", "location": "US",
+                 "industry": "SaaS"},
+    }
+    r = client.post(URL, json=readme_payload,
+                    headers={"X-PC-Webhook-Secret": "chilipiper-dev-secret"})
+    assert r.status_code == 200, r.text
+    partner = r.json()["partner_id"]
+    assert partner in {"northwind", "bluebird"}
+    items = mailbox.get("/messages", params={"to": f"admin@{partner}.example.com"}).json()
+    assert len(items["items"]) == 1
