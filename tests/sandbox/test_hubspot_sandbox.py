@@ -530,13 +530,17 @@ def test_fault_injection_fraction_and_seed(sandbox_url, hubspot_host, portal):
 
     admin(sandbox_url, "PUT", "/config", {"fail_500": 0, "fail_429": 0, "slow_fraction": 0.5,
                                           "slow_ms": 60, "seed": 1})
-    slow = 0
+    admin(sandbox_url, "POST", "/stats/reset")
+    slowest = 0.0
     with httpx.Client(base_url=f"{hubspot_host}/crm/v3/objects", headers=headers) as http:
         for _ in range(40):
             t0 = time.perf_counter()
             assert http.get("/deals", params={"limit": 1}).status_code == 200
-            slow += time.perf_counter() - t0 >= 0.055
-    assert 10 <= slow <= 30
+            slowest = max(slowest, time.perf_counter() - t0)
+    # Counted by the sandbox, not timed here: a loaded machine makes any answer slow.
+    slowed = admin(sandbox_url, "GET", "/stats").json()["slowed"]
+    assert 10 <= slowed <= 30
+    assert slowest >= 0.06  # a slowed answer really waited
 
 
 def test_stats_count_requests_per_portal_and_kind(sandbox_url, client, portal):
@@ -643,25 +647,24 @@ def test_simulate_sends_signed_webhooks(sandbox_url, client, portal):
 # ---------------------------------------------------------------- scale and persistence
 
 
-def test_big_portal_generation_and_list_throughput(sandbox_url):
-    t0 = time.perf_counter()
+def test_big_portal_generation_and_paging(sandbox_url):
+    """Scale, not speed: the speed is measured by bench/hubspot_pull_bench.py."""
     big = make_portal(sandbox_url, contacts=100_000, deals=100_000, pipelines=3, seed=77)
-    assert time.perf_counter() - t0 < 15 and big["deals"] == 100_000
+    assert big["deals"] == 100_000 and big["contacts"] == 100_000
     token = admin(sandbox_url, "POST", f"/portals/{big['id']}/tokens", {}).json()
     admin(sandbox_url, "PUT", "/config", {"rate_limits": False})
     headers = {"Authorization": f"Bearer {token['access_token']}"}
-    got, after = 0, None
-    t0 = time.perf_counter()
+    seen: set[str] = set()
+    after = None
     with httpx.Client(base_url=f"{sandbox_url}/hubspot", headers=headers) as http:
-        while got < 20_000:
+        while len(seen) < 20_000:
             params = {"limit": 100, "properties": "dealname,amount,dealstage,pipeline"}
             if after:
                 params["after"] = after
             data = http.get("/crm/v3/objects/deals", params=params).json()
-            got += len(data["results"])
+            seen.update(item["id"] for item in data["results"])
             after = data["paging"]["next"]["after"]
-    rate = got / (time.perf_counter() - t0)
-    assert rate >= 5000, f"{rate:.0f} records/s"
+    assert len(seen) == 20_000  # 200 pages deep, no record twice
     admin(sandbox_url, "DELETE", f"/portals/{big['id']}")
 
 
