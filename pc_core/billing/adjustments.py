@@ -41,12 +41,30 @@ Doc = dict[str, Any]
 Window = dict[str, dict[str, Doc]]
 
 
+# Every invoice field but ``lines``: an aggregation ``$project`` of these reads
+# 1,000 invoices in under a second on nx-27017, where a ``find`` (with or without
+# a projection) takes ~8 s because each document's lines are decoded.
+SUMMARY_FIELDS = ("partner_id", "month", "status", "currency", "seller_statement",
+                  "purchase_count", "purchases_cents", "price_cents", "commission_cents",
+                  "credits_cents", "adjustments_cents", "adjustments_by_month",
+                  "total_cents", "line_count", "content_hash", "stripe_customer_id",
+                  "stripe_invoice_id", "stripe_invoice_number", "created_at", "updated_at",
+                  "built_at", "finalized_at", "paid_at", "sort_key", "rev")
+
+
+def summaries(db: Database, months: list[str]) -> list[Doc]:
+    """The invoices of ``months`` without their lines."""
+    return list(db[c.INVOICES].aggregate([
+        {"$match": {"month": {"$in": months}}},
+        {"$project": {f: 1 for f in SUMMARY_FIELDS}},
+    ]))
+
+
 def load_window(db: Database, month: str, before: int = LOOKBACK_MONTHS,
                 after: int = LOOKBACK_MONTHS) -> Window:
-    """Invoices of the months around ``month``, by partner then month."""
-    months = between(shift(month, -before), shift(month, after))
+    """Invoice summaries of the months around ``month``, by partner then month."""
     window: Window = defaultdict(dict)
-    for doc in db[c.INVOICES].find({"month": {"$in": months}}):
+    for doc in summaries(db, between(shift(month, -before), shift(month, after))):
         window[doc["partner_id"]][doc["month"]] = doc
     return window
 
@@ -76,6 +94,11 @@ def _target(docs: dict[str, Doc], source_month: str, building: str) -> str:
 
 def _line_diff(db: Database, partner_id: str, source_month: str, locked: Doc,
                docs: dict[str, Doc], building: str) -> list[Line]:
+    # Only here (a partner whose locked month changed) are whole invoices read.
+    full = {d["_id"]: d for d in db[c.INVOICES].find(
+        {"_id": {"$in": [d["_id"] for d in docs.values()]}})}
+    locked = full.get(locked["_id"], locked)
+    docs = {m: full.get(d["_id"], d) for m, d in docs.items()}
     now_lines = {ln["id"]: ln for ln in
                  [purchase_line(r) for r in sources.bought_by(db, source_month, partner_id)]
                  + [refund_line(r) for r in sources.refunded_by(db, source_month, partner_id)]}

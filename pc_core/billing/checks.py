@@ -15,8 +15,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from pc_core import collections as c
-from pc_core.billing.adjustments import LOOKBACK_MONTHS, expected_net
+from pc_core.billing.adjustments import LOOKBACK_MONTHS, expected_net, summaries
 from pc_core.billing.lines import base_net
 from pc_core.billing.months import between, check_month, shift
 
@@ -37,10 +36,10 @@ class CheckReport:
 def billed_net(db: Database, month: str) -> dict[str, int]:
     """Per partner: what the invoices bill for ``month``, wherever it is carried."""
     billed: dict[str, int] = {}
-    for doc in db[c.INVOICES].find({"month": month}):
+    for doc in summaries(db, [month]):
         billed[doc["partner_id"]] = billed.get(doc["partner_id"], 0) + base_net(doc)
     later = between(shift(month, 1), shift(month, LOOKBACK_MONTHS))
-    for doc in db[c.INVOICES].find({"month": {"$in": later}}):
+    for doc in summaries(db, later):
         carried = int((doc.get("adjustments_by_month") or {}).get(month, 0))
         if carried:
             billed[doc["partner_id"]] = billed.get(doc["partner_id"], 0) + carried
