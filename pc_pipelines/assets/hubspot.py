@@ -78,14 +78,15 @@ def hubspot_deals(
     kinds={"polars", "mongodb"},
 )
 def leads(
-    context: AssetExecutionContext, mongo: MongoResource, events: EventsResource
+    context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpotResource,
+    events: EventsResource,
 ) -> MaterializeResult:
     """Deals + contacts + stage mapping → the stage-mapped lead table; non_fit leads
     are listed on the marketplace; ``lead-listed`` and ``stage-updated`` are emitted."""
     partner_id = context.partition_key
     db = mongo.db()
     task_id = task_for_run(context, db, partner_id)
-    stats = build_leads(db, partner_id)
+    stats = build_leads(db, partner_id, settings=hubspot.settings(mongo), task_id=task_id)
     sync_tasks.add_counts(db, task_id, "leads", {
         "created": stats.created, "updated": stats.updated, "unchanged": stats.unchanged,
         "listed": stats.listed, "unmapped": stats.unmapped,
