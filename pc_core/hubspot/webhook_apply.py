@@ -136,11 +136,13 @@ def mark_processed(db: Database, event_ids: list[str], run_id: str | None) -> No
 def apply_pending(db: Database, settings: Settings, partner_id: str,
                   tokens: AccessTokenProvider | None = None, *,
                   events_settings: Settings | None = None, run_id: str | None = None,
+                  task_id: str | None = None,
                   api_factory: Callable[[], HubSpotApi] | None = None) -> ApplyStats:
     """Apply every pending event of the partner (in rounds); returns the figures.
 
     Events are marked processed only after their objects are stored and the leads
-    rebuilt, so a run that fails leaves them pending for the next run.
+    rebuilt, so a run that fails leaves them pending for the next run. Conflicts the
+    lead build resolves are recorded on ``task_id`` (the webhook run's sync task).
     """
     started = time.perf_counter()
     stats = ApplyStats()
@@ -153,7 +155,7 @@ def apply_pending(db: Database, settings: Settings, partner_id: str,
             api = api_factory() if api_factory else HubSpotApi(
                 settings, tokens or PartnerTokens(db, settings, partner_id))
         apply_round(db, api, partner_id, events, stats)
-        built = build_leads(db, partner_id)
+        built = build_leads(db, partner_id, settings=settings, task_id=task_id)
         publish_lead_events(db, events_settings or settings, partner_id, built)
         _merge(stats.leads, built)
         mark_processed(db, [e["_id"] for e in events], run_id)
@@ -180,7 +182,8 @@ def run_webhook_sync(db: Database, settings: Settings, partner_id: str, *,
                                   dagster_run_id=run_id, status="running")
     try:
         stats = apply_pending(db, settings, partner_id, tokens,
-                              events_settings=events_settings, run_id=run_id)
+                              events_settings=events_settings, run_id=run_id,
+                              task_id=task["_id"])
     except Exception as exc:
         sync_tasks.add_counts(db, task["_id"], "failure", {"errors": 1},
                               [f"{type(exc).__name__}: {exc}"[:500]])
