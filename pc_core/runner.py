@@ -147,6 +147,16 @@ def _start_services(
     )
     if with_dagster:
         dagster_home = data / "dagster"
+        instance_yaml = dagster_home / "dagster.yaml"
+        if not instance_yaml.exists():
+            # Launch runs as sensors request them (no queue hop) and evaluate sensors
+            # in threads, so the webhook sensor's ticks are not held up by others.
+            instance_yaml.write_text(
+                "run_coordinator:\n  module: dagster.core.run_coordinator\n"
+                "  class: DefaultRunCoordinator\n"
+                "sensors:\n  use_threads: true\n  num_workers: 4\n"
+                "telemetry:\n  enabled: false\n"
+            )
         group.start(
             "dagster",
             [devstack.venv_bin("dagster"), "dev", "-w", "workspace.yaml", "-h", host,

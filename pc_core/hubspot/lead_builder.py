@@ -356,6 +356,9 @@ def _update_lead(
     update_fields["stage_unmapped"] = mapped is None
     update_fields["hubspot_pipeline_id"] = (deal.get("properties") or {}).get("pipeline")
     update_fields["hubspot_stage_id"] = (deal.get("properties") or {}).get("dealstage")
+    # The deal's primary contact can change; a stale id would hide contact updates.
+    contact_ids = (deal.get("associations") or {}).get("contacts") or []
+    update_fields["hubspot_contact_id"] = str(contact_ids[0]) if contact_ids else None
     changed = {k: v for k, v in update_fields.items() if current.get(k) != v}
     edits = current.get("local_edits") or {}
     remaining = {k: v for k, v in edits.items() if k not in decision.delivered}
