@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -113,20 +114,29 @@ def test_pc_run_starts_answers_and_stops_on_sigint(tmp_path):
         [devstack.venv_bin("pc"), "run", "--no-dagster"], env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
     try:
+        # "ready" is printed once everything answers and the demo is connected.
+        devstack.wait_until(lambda: any("] ready in" in line for line in lines), 180, "pc run")
         url = f"http://127.0.0.1:{ports['API']}/health"
-        devstack.wait_until(lambda: httpx.get(url).status_code == 200, 90, "pc run")
+        assert httpx.get(url).status_code == 200
         login = httpx.post(f"http://127.0.0.1:{ports['API']}/v1/auth/login",
                            json={"email": "owner@example.com", "password": "owner-demo-pass"})
         assert login.status_code == 200
-        devstack.wait_until(lambda: httpx.get(
-            f"http://127.0.0.1:{ports['API']}/v1/integrations/hubspot/status",
-            params={"partner_id": "northwind"},
-            headers={"Authorization": f"Bearer {login.json()['access_token']}"},
-        ).json()["connected"], 30, "demo HubSpot connection")
+        for partner in ("northwind", "bluebird"):
+            status = httpx.get(
+                f"http://127.0.0.1:{ports['API']}/v1/integrations/hubspot/status",
+                params={"partner_id": partner},
+                headers={"Authorization": f"Bearer {login.json()['access_token']}"},
+            ).json()
+            assert status["connected"], partner
     finally:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+    out = "".join(lines)
     assert proc.returncode == 0, out
     assert "all processes stopped" in out
     assert "HubSpot: connected northwind, bluebird" in out  # through the real OAuth flow
