@@ -9,6 +9,7 @@ from pc_core import sync_tasks
 
 TASK_TAG = "pc/sync_task_id"
 TRIGGER_TAG = "pc/trigger"
+FULL_TAG = "pc/full"
 
 
 def task_for_run(context: AssetExecutionContext, db: Database, partner_id: str) -> str:

@@ -159,3 +159,13 @@ def test_materialising_a_partition_fills_the_lead_table(
                         resources=resources)
     assert again.success
     assert len(list(db[c.LEADS].find({"partner_id": world.partner_a}))) == 60
+
+    def mode(run, node):
+        return run.asset_materializations_for_node(node)[0].metadata["mode"].value
+
+    assert mode(again, "hubspot_deals") == "incremental"
+    # Re-pulling one partner (what a backfill does) is a full pull, still no duplicates.
+    full = materialize(assets, partition_key=world.partner_a, instance=instance,
+                       resources=resources, tags={"pc/full": "true"})
+    assert full.success and mode(full, "hubspot_deals") == "full"
+    assert len(list(db[c.LEADS].find({"partner_id": world.partner_a}))) == 60

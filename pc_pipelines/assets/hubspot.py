@@ -16,11 +16,11 @@ from dagster import (
 from pc_core import sync_tasks
 from pc_core.hubspot.connection import PartnerTokens, mark_synced
 from pc_core.hubspot.lead_builder import build_leads, publish_lead_events
-from pc_core.hubspot.pull import pull_objects, pull_pipelines
+from pc_core.hubspot.pull import PullFailed, PullStats, pull_objects, pull_pipelines
 from pc_core.hubspot.stage_mapping import store_pipeline_stages, unmapped_stages
 from pc_pipelines.partitions import partners_partitions
 from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
-from pc_pipelines.sync_runs import task_for_run
+from pc_pipelines.sync_runs import FULL_TAG, task_for_run
 
 GROUP = "hubspot"
 
@@ -45,13 +45,26 @@ def _pull(context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpot
     partner_id = context.partition_key
     db, settings = mongo.db(), hubspot.settings(mongo)
     task_id = task_for_run(context, db, partner_id)
-    stats = pull_objects(db, settings, partner_id, object_type,
-                         PartnerTokens(db, settings, partner_id))
-    counts = {"fetched": stats.fetched, "created": stats.created, "updated": stats.updated,
-              "unchanged": stats.unchanged, "archived": stats.archived,
-              "errors": len(stats.errors)}
+    # A backfill (or a run tagged pc/full=true) re-pulls everything: that is what an
+    # operator asks for when re-pulling one partner from the UI.
+    full = "dagster/backfill" in context.run.tags or context.run.tags.get(FULL_TAG) == "true"
+    try:
+        stats = pull_objects(db, settings, partner_id, object_type,
+                             PartnerTokens(db, settings, partner_id), full=full)
+    except PullFailed as failed:
+        # Keep what was stored and counted; the cursor resumes from it next run.
+        sync_tasks.add_counts(db, task_id, object_type, _counts(failed.stats),
+                              [*failed.stats.errors, str(failed)])
+        raise
+    counts = _counts(stats)
     sync_tasks.add_counts(db, task_id, object_type, counts, [str(e) for e in stats.errors])
     return MaterializeResult(metadata={**counts, "mode": stats.mode, "requests": stats.requests})
+
+
+def _counts(stats: PullStats) -> dict[str, int]:
+    return {"fetched": stats.fetched, "created": stats.created, "updated": stats.updated,
+            "unchanged": stats.unchanged, "archived": stats.archived,
+            "errors": len(stats.errors)}
 
 
 @asset(partitions_def=partners_partitions, group_name=GROUP, kinds={"hubspot", "mongodb"})
