@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import redis
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pymongo.database import Database
 
@@ -20,6 +20,8 @@ from pc_api.context import AppContext
 from pc_core.access import Principal
 from pc_core.auth import authenticate_access_token, principal_of
 from pc_core.errors import Unauthorized
+from pc_core.lead_models import CompanySize
+from pc_core.marketplace.listings import ListingFilters
 from pc_core.settings import Settings
 
 ACCESS_COOKIE = "pc_access"
@@ -73,3 +75,20 @@ CurrentUser = Annotated[Principal, Depends(get_principal)]
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+async def listing_filters(
+    industry: Annotated[str | None, Query(max_length=100)] = None,
+    company_size: CompanySize | None = None,
+    location: Annotated[str | None, Query(max_length=100)] = None,
+    budget_min: Annotated[int | None, Query(ge=0, description="cents")] = None,
+    price_max: Annotated[int | None, Query(ge=0, description="cents")] = None,
+) -> ListingFilters:
+    """The marketplace filters, shared by the session and the public listings routes."""
+    return ListingFilters(
+        industry=industry, company_size=company_size.value if company_size else None,
+        location=location, budget_min=budget_min, price_max=price_max,
+    )
+
+
+ListingQuery = Annotated[ListingFilters, Depends(listing_filters)]

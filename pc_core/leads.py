@@ -111,10 +111,12 @@ def target_partner(db: Database, actor: Principal, requested: str | None) -> str
     return partner_id
 
 
-def create_lead(db: Database, actor: Principal, data: LeadCreate) -> dict[str, Any]:
+def create_lead(
+    db: Database, actor: Principal, data: LeadCreate, source: str = "manual"
+) -> dict[str, Any]:
     partner_id = target_partner(db, actor, data.partner_id)
     doc = build_lead_doc(
-        partner_id, data, source="manual", now=utcnow(), status=data.status,
+        partner_id, data, source=source, now=utcnow(), status=data.status,
         created_by=actor.user_id,
     )
     db[c.LEADS].insert_one(doc)

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from pc_api.deps import AppSettings, CurrentUser, Db
+from pc_api.deps import AppSettings, CurrentUser, Db, ListingQuery
 from pc_api.fast_json import FastJSONResponse
 from pc_core.lead_models import CompanySize
 from pc_core.marketplace import listings, purchases, reservations
@@ -117,18 +117,10 @@ def list_listings(
     actor: CurrentUser,
     db: Db,
     settings: AppSettings,
-    industry: Annotated[str | None, Query(max_length=100)] = None,
-    company_size: CompanySize | None = None,
-    location: Annotated[str | None, Query(max_length=100)] = None,
-    budget_min: Annotated[int | None, Query(ge=0, description="cents")] = None,
-    price_max: Annotated[int | None, Query(ge=0, description="cents")] = None,
+    filters: ListingQuery,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,
 ) -> FastJSONResponse:
-    filters = listings.ListingFilters(
-        industry=industry, company_size=company_size.value if company_size else None,
-        location=location, budget_min=budget_min, price_max=price_max,
-    )
     items, next_cursor = listings.list_listings(db, settings, actor, filters, limit=limit,
                                                 cursor=cursor)
     return FastJSONResponse({"items": items, "next_cursor": next_cursor})

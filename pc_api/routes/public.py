@@ -13,18 +13,16 @@ from fastapi import APIRouter, Depends, Query, Security, status
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
-from pc_api.deps import AppSettings, Context, Db
+from pc_api.deps import AppSettings, Context, Db, ListingQuery
 from pc_api.fast_json import FastJSONResponse
 from pc_api.schemas import LeadOut, LeadPage
 from pc_core import api_tokens
 from pc_core import leads as leads_service
 from pc_core.access import Principal
-from pc_core.collections import LEADS
-from pc_core.lead_models import CompanySize, LeadCreate
+from pc_core.lead_models import LeadCreate
 from pc_core.marketplace import listings
 from pc_core.pagination import MAX_LIMIT
 from pc_core.stages import LeadStatus, Stage
-from pc_core.timeutil import utcnow
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False,
                         description="An API token from POST /v1/api-tokens")
@@ -63,11 +61,7 @@ def list_leads(
              responses={403: {"description": "Read-only token"}})
 def create_lead(body: LeadCreate, actor: ApiCaller, db: Db) -> dict:
     """A lead on the token's partner, ``source: api``; needs an admin (or owner) token."""
-    partner_id = leads_service.target_partner(db, actor, body.partner_id)
-    doc = leads_service.build_lead_doc(partner_id, body, source="api", now=utcnow(),
-                                       status=body.status, created_by=actor.user_id)
-    db[LEADS].insert_one(doc)
-    return leads_service.public_lead(doc)
+    return leads_service.create_lead(db, actor, body, source="api")
 
 
 @router.get("/marketplace/listings")
@@ -75,19 +69,11 @@ def list_listings(
     actor: ApiCaller,
     db: Db,
     settings: AppSettings,
-    industry: Annotated[str | None, Query(max_length=100)] = None,
-    company_size: CompanySize | None = None,
-    location: Annotated[str | None, Query(max_length=100)] = None,
-    budget_min: Annotated[int | None, Query(ge=0, description="cents")] = None,
-    price_max: Annotated[int | None, Query(ge=0, description="cents")] = None,
+    filters: ListingQuery,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,
 ) -> FastJSONResponse:
     """Marketplace listings as on ``GET /v1/marketplace/listings`` (no personal data)."""
-    filters = listings.ListingFilters(
-        industry=industry, company_size=company_size.value if company_size else None,
-        location=location, budget_min=budget_min, price_max=price_max,
-    )
     items, next_cursor = listings.list_listings(db, settings, actor, filters, limit=limit,
                                                 cursor=cursor)
     return FastJSONResponse({"items": items, "next_cursor": next_cursor})
