@@ -301,3 +301,28 @@ def live_api(settings: Settings) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def instance(tmp_path):
+    """A Dagster instance of the test's own (with an instance ref, so schedules and
+    sensors can be evaluated against it)."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.local_temp(str(tmp_path)) as inst:
+        yield inst
+
+
+@pytest.fixture
+def resources(settings, hubspot_host):
+    """The Dagster resources over the test's database, Redis and the HubSpot sandbox."""
+    from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
+
+    mongo = MongoResource(uri=settings.mongodb_uri, database=settings.mongodb_db)
+    hubspot = HubSpotResource(
+        base_url=hubspot_host, client_id=settings.hubspot_client_id,
+        client_secret=settings.hubspot_client_secret,
+        token_encryption_key=settings.token_encryption_key, public_url=settings.public_url,
+    )
+    return {"mongo": mongo, "hubspot": hubspot,
+            "events": EventsResource(redis_url=settings.redis_url)}

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from dagster import DagsterInstance, build_sensor_context
+from dagster import build_sensor_context
 from fastapi.testclient import TestClient
 from hubspot.utils.signature import Signature
 from hypothesis import HealthCheck, given
@@ -36,7 +36,6 @@ from pc_core.partners import create_partner
 from pc_core.security.encryption import encrypt_secret
 from pc_core.timeutil import utcnow
 from pc_pipelines.jobs.hubspot_webhooks import hubspot_webhook_job
-from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
 from pc_pipelines.sensors.hubspot_webhooks import hubspot_webhook_sensor
 from tests.conftest import SYSTEM, fresh_settings, indexed_db
 
@@ -106,23 +105,6 @@ def lead_state(db, partner_id: str) -> dict[str, dict]:
 @pytest.fixture
 def hs_settings(settings, hubspot_host):
     return settings.model_copy(update={"hubspot_base_url": hubspot_host})
-
-
-@pytest.fixture
-def instance(tmp_path):
-    with DagsterInstance.local_temp(str(tmp_path)) as inst:
-        yield inst
-
-
-@pytest.fixture
-def resources(settings, hubspot_host):
-    mongo = MongoResource(uri=settings.mongodb_uri, database=settings.mongodb_db)
-    hubspot = HubSpotResource(
-        base_url=hubspot_host, client_id=settings.hubspot_client_id,
-        client_secret=settings.hubspot_client_secret,
-        token_encryption_key=settings.token_encryption_key, public_url=settings.public_url)
-    return {"mongo": mongo, "hubspot": hubspot,
-            "events": EventsResource(redis_url=settings.redis_url)}
 
 
 @pytest.fixture

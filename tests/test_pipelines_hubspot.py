@@ -8,9 +8,7 @@ import json
 from datetime import timedelta
 
 import httpx
-import pytest
 from dagster import (
-    DagsterInstance,
     Definitions,
     build_schedule_context,
     build_sensor_context,
@@ -26,26 +24,7 @@ from pc_pipelines.assets.hubspot import hubspot_contacts, hubspot_deals, hubspot
 from pc_pipelines.definitions import defs
 from pc_pipelines.jobs.hubspot_sync import hubspot_sync_schedule
 from pc_pipelines.partitions import partners_partitions
-from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
 from pc_pipelines.sensors.hubspot import hubspot_sync_requests_sensor, partners_sensor
-
-
-@pytest.fixture
-def instance(tmp_path):
-    with DagsterInstance.local_temp(str(tmp_path)) as inst:
-        yield inst
-
-
-@pytest.fixture
-def resources(settings, hubspot_host):
-    mongo = MongoResource(uri=settings.mongodb_uri, database=settings.mongodb_db)
-    hubspot = HubSpotResource(
-        base_url=hubspot_host, client_id=settings.hubspot_client_id,
-        client_secret=settings.hubspot_client_secret,
-        token_encryption_key=settings.token_encryption_key, public_url=settings.public_url,
-    )
-    return {"mongo": mongo, "hubspot": hubspot,
-            "events": EventsResource(redis_url=settings.redis_url)}
 
 
 def _connect(db, settings, hubspot_host, partner_id, deals=40, contacts=30):
