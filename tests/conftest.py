@@ -326,3 +326,17 @@ def resources(settings, hubspot_host):
     )
     return {"mongo": mongo, "hubspot": hubspot,
             "events": EventsResource(redis_url=settings.redis_url)}
+
+
+@pytest.fixture
+def stripe_admin(sandbox_url, market_webhook_receiver) -> Iterator[httpx.Client]:
+    """The Stripe sandbox's admin routes, switches reset; webhooks go to the recording
+    receiver (shared by the marketplace and billing tests)."""
+    market_webhook_receiver.clear()
+    with httpx.Client(base_url=sandbox_url + "/stripe/_sandbox", timeout=10) as admin:
+        admin.put("/config", json={
+            "webhook_url": market_webhook_receiver.url, "deliver_twice": False,
+            "out_of_order": False, "out_of_order_batch": 0, "delay_ms": 0,
+        }).raise_for_status()
+        yield admin
+        admin.put("/config", json={"out_of_order": False, "webhook_url": None})

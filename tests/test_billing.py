@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 import stripe
 from dagster import materialize
@@ -37,19 +35,6 @@ def at(day: int, hour: int = 12, month: int = 10) -> datetime:
 @pytest.fixture
 def settings(stores, sandbox_url) -> Settings:
     return market_settings(stores, sandbox_url)
-
-
-@pytest.fixture
-def stripe_sandbox(sandbox_url, market_webhook_receiver) -> Iterator[httpx.Client]:
-    """Sandbox switches reset; webhooks go to the recording receiver."""
-    market_webhook_receiver.clear()
-    with httpx.Client(base_url=sandbox_url + "/stripe/_sandbox", timeout=10) as admin:
-        admin.put("/config", json={
-            "webhook_url": market_webhook_receiver.url, "deliver_twice": False,
-            "out_of_order": False, "out_of_order_batch": 0, "delay_ms": 0,
-        }).raise_for_status()
-        yield admin
-        admin.put("/config", json={"out_of_order": False, "webhook_url": None})
 
 
 @pytest.fixture
@@ -192,7 +177,7 @@ def test_asset_check_passes_and_fails(db, world, settings, monkeypatch):
     assert check.passed and _invoice(db, world.partner_b, OCT)["status"] == "paid"
 
 
-def test_invoice_paid_webhook_marks_paid(client, db, world, settings, sdk, stripe_sandbox,
+def test_invoice_paid_webhook_marks_paid(client, db, world, settings, sdk, stripe_admin,
                                          market_webhook_receiver):
     _october(db, world)
     build_month(db, OCT)
@@ -270,9 +255,9 @@ def test_routes_are_scoped_by_partner(client, db, world):
 
 
 def test_completed_purchase_is_stamped_with_its_month_and_invoiced(
-        client, db, world, settings, stripe_sandbox, market_webhook_receiver):
+        client, db, world, settings, stripe_admin, market_webhook_receiver):
     _, _, purchase = _buy(client, world, db, price=10_003)
-    stripe_sandbox.post(f"/payment_intents/{purchase['payment_intent_id']}/succeed") \
+    stripe_admin.post(f"/payment_intents/{purchase['payment_intent_id']}/succeed") \
         .raise_for_status()
     [event] = _events_for(market_webhook_receiver, purchase["payment_intent_id"],
                           {"payment_intent.succeeded"}, 1)

@@ -29,19 +29,6 @@ def settings(stores, sandbox_url) -> Settings:
 
 
 @pytest.fixture
-def stripe_admin(sandbox_url, market_webhook_receiver) -> Iterator[httpx.Client]:
-    """Sandbox switches reset; webhooks go to the recording receiver."""
-    market_webhook_receiver.clear()
-    with httpx.Client(base_url=sandbox_url + "/stripe/_sandbox", timeout=10) as admin:
-        admin.put("/config", json={
-            "webhook_url": market_webhook_receiver.url, "deliver_twice": False,
-            "out_of_order": False, "out_of_order_batch": 0, "delay_ms": 0,
-        }).raise_for_status()
-        yield admin
-        admin.put("/config", json={"out_of_order": False, "webhook_url": None})
-
-
-@pytest.fixture
 def mailbox(sandbox_url) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=sandbox_url + "/mailgun/_sandbox", timeout=10) as box:
         box.delete("/messages").raise_for_status()
