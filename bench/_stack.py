@@ -68,4 +68,17 @@ def server_timing(header: str) -> dict[str, float]:
     return out
 
 
+def report_split(title: str, total: list[float], app: list[float], db: list[float],
+                 elapsed: float) -> None:
+    """The figures every list benchmark prints: client latency, the server's split
+    (platform vs database, from Server-Timing) and the targets."""
+    print(title)
+    print(summary("total (client-observed)", total))
+    print(summary("platform's own time", app))
+    print(summary("database time", db))
+    print(f"requests/s (sequential)      {len(total) / elapsed:.0f}")
+    print(f"targets: own p99 < 5 ms: {'met' if pct(app, 99) < 5 else 'MISSED'}; "
+          f"total p99 < 50 ms: {'met' if pct(total, 99) < 50 else 'MISSED'}")
+
+
 os.environ.setdefault("PYTHONUNBUFFERED", "1")

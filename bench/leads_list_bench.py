@@ -13,7 +13,7 @@ import time
 from datetime import timedelta
 
 import httpx
-from _stack import pct, running_stack, server_timing, summary
+from _stack import report_split, running_stack, server_timing
 
 from pc_core import collections as c
 from pc_core.access import Principal, Role
@@ -92,17 +92,9 @@ def main() -> None:
             app.append(timing["app"])
             dbt.append(timing["db"])
         elapsed = time.perf_counter() - started
-        print(f"GET /v1/leads?limit=50&status=listed over {args.leads:,} leads, "
-              f"{args.requests} requests, 1 uvicorn worker, nx-27017")
-        print(summary("total (client-observed)", total))
-        print(summary("platform's own time", app))
-        print(summary("database time", dbt))
-        print(f"requests/s (sequential)      {args.requests / elapsed:.0f}")
-        ok_app = pct(app, 99) < 5
-        ok_total = pct(total, 99) < 50
-        print(f"targets: own p99 < 5 ms: {'met' if ok_app else 'MISSED'}; "
-              f"total p99 < 50 ms: {'met' if ok_total else 'MISSED'}")
-
+        report_split(f"GET /v1/leads?limit=50&status=listed over {args.leads:,} leads, "
+                     f"{args.requests} requests, 1 uvicorn worker, nx-27017",
+                     total, app, dbt, elapsed)
 
 if __name__ == "__main__":
     main()

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
-from _stack import pct, running_stack, server_timing, summary
+from _stack import report_split, running_stack, server_timing, summary
 
 from pc_core import collections as c
 from pc_core.access import Principal, Role
@@ -99,15 +99,9 @@ def listings_bench(stack, headers, n_requests: int, n_leads: int) -> None:
         app.append(timing["app"])
         dbt.append(timing["db"])
     elapsed = time.perf_counter() - started
-    print(f"\nGET /v1/marketplace/listings?limit=50 over {n_leads:,} listed leads, "
-          f"{n_requests} sequential requests (1 in 4 filtered), 1 uvicorn worker, nx-27017")
-    print(summary("total (client-observed)", total))
-    print(summary("platform's own time", app))
-    print(summary("database time", dbt))
-    print(f"requests/s (sequential)      {n_requests / elapsed:.0f}")
-    print(f"targets: own p99 < 5 ms: {'met' if pct(app, 99) < 5 else 'MISSED'}; "
-          f"total p99 < 50 ms: {'met' if pct(total, 99) < 50 else 'MISSED'}")
-
+    report_split(f"\nGET /v1/marketplace/listings?limit=50 over {n_leads:,} listed leads, "
+                 f"{n_requests} sequential requests (1 in 4 filtered), 1 uvicorn worker, "
+                 "nx-27017", total, app, dbt, elapsed)
 
 def race_bench(stack, db, seller: str, attempts: int, n_leads: int, n_buyers: int) -> None:
     lead_ids = load(db, [seller], n_leads, offset=10_000_000)
