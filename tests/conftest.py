@@ -163,12 +163,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def start_sandbox(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """Start ``uvicorn pc_sandbox.app:app`` on a free port (as in the demo, with
-    ``PC_SANDBOX_DATA_DIR`` unset so nothing leaks between runs) and wait for /health;
-    returns (process, base URL)."""
+    """Start ``uvicorn pc_sandbox.app:app`` on a free port with the vendors' default
+    credentials and no ``PC_SANDBOX_DATA_DIR`` (nothing leaks between runs) unless
+    ``extra_env`` says otherwise, and wait for /health; returns (process, base URL)."""
     port = devstack.free_port()
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PC_SANDBOX_", "PC_HUBSPOT_"))}
+           if not k.startswith(("PC_SANDBOX_", "PC_HUBSPOT_", "PC_STRIPE_", "PC_MAILGUN_"))}
     env.update(extra_env or {})
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "pc_sandbox.app:app", "--host", "127.0.0.1",

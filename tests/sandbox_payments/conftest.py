@@ -7,86 +7,32 @@ the demo, so the tests exercise the same HTTP surface the app uses.
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 import pytest
 import stripe
 
-REPO = Path(__file__).resolve().parents[2]
+from pc_core import devstack
+from tests.conftest import start_sandbox, stop_sandbox
+
 STRIPE_KEY = "sk_test_pc_sandbox"
 WEBHOOK_SECRET = "whsec_pc_sandbox"
 MAILGUN_KEY = "key-pc-sandbox"
-# Lets a developer point the tests at another ASGI app while app.py is broken.
-APP = os.environ.get("PC_SANDBOX_TEST_APP", "pc_sandbox.app:app")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
 def run_sandbox(extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start the sandbox on a free port, wait for /health, stop it afterwards."""
-    port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PC_SANDBOX_", "PC_STRIPE_", "PC_MAILGUN_"))
-    }
-    env.update(extra_env or {})
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            APP,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    """A sandbox of its own (e.g. with persistence or other keys), stopped afterwards."""
+    proc, url = start_sandbox(extra_env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                output = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"sandbox exited with {proc.returncode}:\n{output}")
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("sandbox did not answer /health within 30 s")
-            time.sleep(0.1)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_sandbox(proc)
 
 
 @pytest.fixture(scope="session")
@@ -134,7 +80,7 @@ class WebhookReceiver:
 @pytest.fixture(scope="session")
 def webhook_receiver() -> Iterator[WebhookReceiver]:
     """Session-wide local webhook endpoint at ``<url>/webhooks/stripe``."""
-    port = free_port()
+    port = devstack.free_port()
     receiver = WebhookReceiver(url=f"http://127.0.0.1:{port}/webhooks/stripe")
 
     class Handler(BaseHTTPRequestHandler):
