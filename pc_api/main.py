@@ -21,6 +21,7 @@ from pc_api.routes import (
     api_tokens,
     auth,
     billing,
+    client_config,
     health,
     hubspot,
     hubspot_webhook,
@@ -33,6 +34,7 @@ from pc_api.routes import (
     users,
 )
 from pc_api.timing import DbTimeListener, ServerTimingMiddleware
+from pc_api.web_app import install_web_client
 from pc_core.db import get_db, redis_client, register_command_listener
 from pc_core.settings import Settings, get_settings
 
@@ -81,8 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.realtime = realtime
     app.add_middleware(SocketIOMiddleware, sio=realtime.sio)
     for module in (health, auth, users, partners, leads, hubspot, marketplace, stripe_webhook,
-                   hubspot_webhook, meetings, api_tokens, public, billing):
+                   hubspot_webhook, meetings, api_tokens, public, billing, client_config):
         app.include_router(module.router)
+    # Last: the web client answers only what no route above matched.
+    install_web_client(app, settings)
     return app
 
 

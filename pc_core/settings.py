@@ -19,6 +19,7 @@ DEV_TOKEN_ENCRYPTION_KEY = "ZGV2LWluc2VjdXJlLWVuY3J5cHRpb24ta2V5LTAxMjM="  # Fer
 DEV_HUBSPOT_CLIENT_SECRET = "pc-sandbox-secret"
 DEV_STRIPE_SECRET_KEY = "sk_test_pc_sandbox"
 DEV_STRIPE_WEBHOOK_SECRET = "whsec_pc_sandbox"
+DEV_STRIPE_PUBLISHABLE_KEY = "pk_test_pc_sandbox"
 DEV_MAILGUN_API_KEY = "key-pc-sandbox"
 DEV_CHILIPIPER_SECRET = "chilipiper-dev-secret"
 
@@ -87,6 +88,9 @@ class Settings(BaseSettings):
     )
     # Where the web client lives; OAuth callbacks redirect there.
     app_url: str = "http://127.0.0.1:8000"
+    # The built web client the API serves at ``/`` (``npm run build`` writes it);
+    # unset: ``web/dist`` in the repository.
+    web_dist: Path | None = None
     hubspot_client_id: str = "pc-sandbox-client"
     hubspot_client_secret: str = DEV_HUBSPOT_CLIENT_SECRET
     # Webhooks: v1 signatures carry no timestamp (replayable), so refused unless allowed.
@@ -96,6 +100,9 @@ class Settings(BaseSettings):
     stripe_api_base: str = "http://127.0.0.1:8090/stripe"
     stripe_secret_key: str = DEV_STRIPE_SECRET_KEY
     stripe_webhook_secret: str = DEV_STRIPE_WEBHOOK_SECRET
+    # Given to the browser (GET /v1/client-config): not a secret. Against the sandbox
+    # the client confirms PaymentIntents the way Stripe.js does, with this key.
+    stripe_publishable_key: str = DEV_STRIPE_PUBLISHABLE_KEY
 
     mailgun_base_url: str = "http://127.0.0.1:8090/mailgun"
     mailgun_domain: str = "sandbox.partner-connector.local"

@@ -1,0 +1,35 @@
+"""``GET /v1/client-config``: public, no auth, and the Stripe mode follows the API base."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from pc_api.main import create_app
+from pc_core.client_config import client_config
+
+
+def test_client_config_needs_no_auth_and_shows_no_secret(client, settings):
+    r = client.get("/v1/client-config")
+    assert r.status_code == 200
+    body = r.json()
+    assert body == {
+        "env": "development",
+        "stripe_publishable_key": "pk_test_pc_sandbox",
+        "stripe_mode": "sandbox",
+        "stripe_api_base": settings.stripe_api_base.rstrip("/"),
+    }
+    assert settings.stripe_secret_key not in r.text
+    assert settings.stripe_webhook_secret not in r.text
+
+
+def test_real_stripe_means_stripe_js(settings):
+    real = settings.model_copy(update={"stripe_api_base": "https://api.stripe.com",
+                                       "stripe_publishable_key": "pk_live_x", "env": "production"})
+    assert client_config(real) == {"env": "production", "stripe_publishable_key": "pk_live_x",
+                                   "stripe_mode": "stripe_js",
+                                   "stripe_api_base": "https://api.stripe.com"}
+
+
+def test_test_env_reports_development(settings, db, redis_conn):
+    with TestClient(create_app(settings.model_copy(update={"env": "test"}))) as client:
+        assert client.get("/v1/client-config").json()["env"] == "development"
