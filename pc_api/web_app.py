@@ -33,7 +33,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pc_core.settings import Settings
 
-REPO_DIST = Path(__file__).resolve().parents[1] / "web" / "dist"
 API_PREFIXES = ("/v1", "/docs", "/redoc", "/openapi.json", "/health", "/socket.io")
 ASSETS_PREFIX = "/assets/"
 LONG_CACHE = "public, max-age=31536000, immutable"
@@ -47,11 +46,6 @@ NOT_BUILT = """<!doctype html>
 and reload. The API is running: see <a href="/docs">/docs</a>.</p>
 </main></body></html>
 """
-
-
-def dist_dir(settings: Settings) -> Path:
-    """The folder served at ``/``: ``PC_WEB_DIST`` or the repository's ``web/dist``."""
-    return Path(settings.web_dist) if settings.web_dist else REPO_DIST
 
 
 def is_api_path(path: str) -> bool:
@@ -111,4 +105,4 @@ class WebClient:
 
 def install_web_client(app: FastAPI, settings: Settings) -> None:
     """Serve the web client from ``app``; call after every router is included."""
-    app.router.default = WebClient(dist_dir(settings), app.router.default)
+    app.router.default = WebClient(settings.web_dist_dir, app.router.default)

@@ -174,9 +174,15 @@ def _start_services(
     )
 
 
+def _web_built(settings: Settings) -> bool:
+    return (settings.web_dist_dir / "index.html").is_file()
+
+
 def _banner(settings: Settings, seeded: dict[str, int], took: float, with_dagster: bool) -> None:
     host = settings.host
     _log(f"ready in {took:.1f}s (demo data: {seeded['leads_created']} new leads)")
+    _log(f"  Web app        http://{host}:{settings.api_port}/  (sign in with a demo login "
+         "below)" + ("" if _web_built(settings) else " -- not built: run `make install`"))
     _log(f"  API            http://{host}:{settings.api_port}  (docs: /docs, health: /health)")
     if with_dagster:
         _log(f"  Dagster UI     http://{host}:{settings.dagster_port}  (may take a few more "

@@ -144,6 +144,12 @@ class Settings(BaseSettings):
         return self.env != "development"
 
     @property
+    def web_dist_dir(self) -> Path:
+        """The built web client served at ``/`` (``PC_WEB_DIST``, else the repo's
+        ``web/dist``)."""
+        return self.web_dist or Path(__file__).resolve().parents[1] / "web" / "dist"
+
+    @property
     def is_production(self) -> bool:
         return self.env == "production"
 
