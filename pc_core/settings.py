@@ -6,11 +6,12 @@ hosting platforms can inject them; everything of ours carries the ``PC_`` prefix
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development defaults. They make a fresh clone run; production refuses them.
@@ -62,12 +63,23 @@ class Settings(BaseSettings):
     access_token_minutes: int = 30
     refresh_token_days: int = 30
     cookie_secure: bool | None = None  # None: Secure everywhere but development
+    # X-Forwarded-For/-Proto are believed only from these peers (comma-separated IPs
+    # or CIDRs: the ingress / load balancer); empty: from nobody.
+    trusted_proxies: str = ""
+    # Further browser origins (comma-separated, e.g. https://app.example.com) allowed
+    # to send cookie-authenticated writes (CSRF check) and to open Socket.IO.
+    allowed_origins: str = ""
 
     login_max_failures: int = 5
     login_window_seconds: int = 15 * 60
     login_ip_max_failures: int = 50
 
     import_max_bytes: int = 10 * 1024 * 1024
+    # Request bodies, counted while they stream in (pc_api/body_limits.py): everything
+    # but the CSV import (import_max_bytes) and the webhooks (/v1/webhooks/*,
+    # /v1/meetings/webhooks/*) gets max_json_bytes.
+    max_json_bytes: int = 1024 * 1024
+    max_webhook_bytes: int = 1024 * 1024
     import_max_rows: int = 50_000
     default_lead_price_cents: int = 50_000
 
@@ -117,6 +129,27 @@ class Settings(BaseSettings):
     # carries its own limit.
     api_token_rate_limit: int = 60
     api_token_rate_window_seconds: int = 60
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        """Only IPs and CIDRs: a typo (or ``*``) must not silently trust everyone."""
+        for item in _comma_list(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"PC_TRUSTED_PROXIES: {item!r} is not an IP address or CIDR range"
+                ) from None
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _comma_list(self.trusted_proxies)
+
+    @property
+    def allowed_origin_list(self) -> list[str]:
+        return _comma_list(self.allowed_origins)
 
     @model_validator(mode="after")
     def _derive_local_urls(self) -> Settings:
@@ -183,6 +216,10 @@ class Settings(BaseSettings):
                 "refusing to start with PC_ENV=production: these secrets are missing or "
                 "still at their development default: " + ", ".join(bad)
             )
+
+
+def _comma_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 class InsecureSettingsError(RuntimeError):
