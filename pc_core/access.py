@@ -54,14 +54,33 @@ class Principal:
         self.require_partner_visible(partner_id, what)
         self.require_writer()
 
+    def _refuse_foreign(self, requested: str | None) -> None:
+        """404 when a non-owner names a partner other than its own.
+
+        Never silently act on the caller's own partner instead: an admin sending
+        ``DELETE /v1/integrations/hubspot?partner_id=<other>`` must not disconnect
+        its own HubSpot portal.
+        """
+        if not self.is_owner and requested is not None and requested != self.partner_id:
+            raise NotFound("partner not found")
+
     def scoped_partner_id(self, requested: str | None) -> str | None:
         """The partner filter a list query must use.
 
         The owner may filter by any partner or none; everyone else is pinned to its
-        own partner, and asking for another one looks like asking for nothing there.
+        own partner, and naming another one answers 404.
         """
-        if self.is_owner:
-            return requested
-        if requested is not None and requested != self.partner_id:
-            raise NotFound("partner not found")
-        return self.partner_id
+        self._refuse_foreign(requested)
+        return requested if self.is_owner else self.partner_id
+
+    def acting_partner_id(self, requested: str | None) -> str | None:
+        """The partner a per-partner action or read works on (``partner_id`` given in
+        a query or a body).
+
+        The owner may name any partner and defaults to its own; everyone else works
+        on its own partner, and naming another one answers 404. ``None`` only for an
+        owner without a partner who named none: the caller decides whether that is a
+        400.
+        """
+        self._refuse_foreign(requested)
+        return (requested or self.partner_id) if self.is_owner else self.partner_id

@@ -58,15 +58,12 @@ def create_token(db: Database, actor: Principal, *, name: str, role: Role,
                  partner_id: str | None = None,
                  rate_limit_per_minute: int | None = None) -> dict[str, Any]:
     """Admins and the owner; the role at most the caller's. Returns the token once."""
+    own = actor.acting_partner_id(partner_id)  # another partner's: 404, before the 403s
     actor.require_writer()
     if RANK[role] > RANK[actor.role]:
         raise Forbidden("a token cannot have a higher role than its creator")
-    if actor.is_owner:
-        target = partner_id
-    else:
-        if partner_id is not None and partner_id != actor.partner_id:
-            raise NotFound("partner not found")
-        target = actor.partner_id
+    # The owner's token without a partner_id is an owner token, not its partner's.
+    target = partner_id if actor.is_owner else own
     if role is not Role.OWNER and target is None:
         raise BadRequest("admin and user tokens belong to a partner: partner_id is required")
     if target is not None and db[c.PARTNERS].find_one({"_id": target}, {"_id": 1}) is None:
@@ -97,8 +94,8 @@ def _visible(actor: Principal, doc: dict[str, Any] | None) -> dict[str, Any]:
 
 def list_tokens(db: Database, actor: Principal, partner_id: str | None = None) -> list[dict]:
     """Admins see their partner's tokens; the owner every token (or one partner's)."""
+    scoped = actor.scoped_partner_id(partner_id)  # another partner's: 404, before the 403
     actor.require_writer()
-    scoped = actor.scoped_partner_id(partner_id)
     query: dict[str, Any] = {} if scoped is None else {"partner_id": scoped}
     docs = list(db[c.API_TOKENS].find(query).limit(1000))
     docs.sort(key=lambda d: ensure_utc(d["created_at"]), reverse=True)

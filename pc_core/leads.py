@@ -100,12 +100,10 @@ def build_lead_doc(
 
 
 def target_partner(db: Database, actor: Principal, requested: str | None) -> str:
+    partner_id = actor.acting_partner_id(requested)  # another partner's: 404
     actor.require_writer()
-    partner_id = requested if actor.is_owner and requested else actor.partner_id
     if partner_id is None:
         raise BadRequest("partner_id is required")
-    if requested and requested != partner_id:
-        raise NotFound("partner not found")
     if db[c.PARTNERS].find_one({"_id": partner_id}, {"_id": 1}) is None:
         raise NotFound("partner not found")
     return partner_id

@@ -50,7 +50,7 @@ def create_task(
 
 def request_manual_sync(db: Database, actor: Principal, partner_id: str | None) -> dict[str, Any]:
     """Queue a "Sync Now" for the caller's partner; one queued request at a time."""
-    target = partner_id if actor.is_owner and partner_id else actor.partner_id
+    target = actor.acting_partner_id(partner_id)
     actor.require_write_on_partner(target, "partner")
     partner = db[c.PARTNERS].find_one({"_id": target})
     if partner is None or not (partner.get("hubspot") or {}).get("portal_id"):

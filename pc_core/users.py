@@ -55,11 +55,10 @@ def _check_grant(actor: Principal, role: Role, partner_id: str | None) -> None:
     """An admin may hand out admin or user roles on its own partner, nothing more."""
     if actor.is_owner:
         return
+    actor.acting_partner_id(partner_id)  # another partner's: 404, before the 403s
     actor.require_writer()
     if role is Role.OWNER:
         raise Forbidden("only the owner can create or promote an owner")
-    if partner_id != actor.partner_id:
-        raise NotFound("partner not found")
 
 
 def create_user(
@@ -73,7 +72,7 @@ def create_user(
     name: str = "",
 ) -> dict[str, Any]:
     if not actor.is_owner:
-        partner_id = partner_id or actor.partner_id
+        partner_id = actor.acting_partner_id(partner_id)
     _check_grant(actor, role, partner_id)
     if role is not Role.OWNER and partner_id is None:
         raise BadRequest("admins and users belong to a partner: partner_id is required")
@@ -120,6 +119,7 @@ def update_user(
     db: Database, actor: Principal, user_id: str, changes: dict[str, Any]
 ) -> dict[str, Any]:
     doc = get_user_doc(db, actor, user_id)
+    actor.acting_partner_id(changes.get("partner_id"))  # another partner: 404, before 403
     actor.require_writer()
     nulls = sorted(f for f in NOT_NULL_FIELDS if f in changes and changes[f] is None)
     if nulls:

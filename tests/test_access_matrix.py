@@ -388,14 +388,14 @@ ROUTES = {
 # Expected status per route, for (owner, admin, user) × (own partner, another one).
 # The owner's own partner is the operator; "another" is always Agency B.
 #
-# A reader creating something (POST with a partner_id) is refused as a reader, 403,
-# whatever partner it names: that answer is the same for existing and made-up ids,
-# so it reveals nothing.
+# Naming another partner in a query or body is 404 for every non-owner, readers
+# included (pc_core/access.py, ``acting_partner_id``): the same answer for existing
+# and made-up ids, so it reveals nothing.
 #                                     owner        admin        user
 #                                   own other    own other    own other
 MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "GET /v1/users":                (200, 200,   200, 404,   200, 404),
-    "POST /v1/users":               (201, 201,   201, 404,   403, 403),
+    "POST /v1/users":               (201, 201,   201, 404,   403, 404),
     "GET /v1/users/{id}":           (200, 200,   200, 404,   200, 404),
     "PATCH /v1/users/{id}":         (200, 200,   200, 404,   403, 404),
     "DELETE /v1/users/{id}":        (204, 204,   204, 404,   403, 404),
@@ -403,11 +403,11 @@ MATRIX: dict[str, tuple[int, int, int, int, int, int]] = {
     "PATCH /v1/partners/{id}":      (200, 200,   200, 404,   403, 404),
     "GET /v1/partners/{id}/stats":  (200, 200,   200, 404,   200, 404),
     "GET /v1/leads":                (200, 200,   200, 404,   200, 404),
-    "POST /v1/leads":               (201, 201,   201, 404,   403, 403),
+    "POST /v1/leads":               (201, 201,   201, 404,   403, 404),
     "GET /v1/leads/{id}":           (200, 200,   200, 404,   200, 404),
     "PATCH /v1/leads/{id}":         (200, 200,   200, 404,   403, 404),
     "POST /v1/leads/{id}/notes":    (201, 201,   201, 404,   403, 404),
-    "POST /v1/leads/import":        (200, 200,   200, 404,   403, 403),
+    "POST /v1/leads/import":        (200, 200,   200, 404,   403, 404),
 }  # fmt: skip
 
 CASES = [
@@ -525,7 +525,7 @@ def test_create_user_with_role(client, db, world, actor, role, expected):
         ("owner", {"partner_id": "partner_b"}, 200),
         ("admin", {"role": "admin"}, 200),
         ("admin", {"role": "owner"}, 403),
-        ("admin", {"partner_id": "partner_b"}, 403),  # only the owner moves people
+        ("admin", {"partner_id": "partner_b"}, 404),  # another partner: 404, as everywhere
         ("user", {"role": "admin"}, 403),
     ],
     ids=lambda v: str(v) if not isinstance(v, dict) else ",".join(f"{k}={x}" for k, x in v.items()),

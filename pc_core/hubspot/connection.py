@@ -43,7 +43,7 @@ def redirect_uri(settings: Settings) -> str:
 
 def authorize_url(settings: Settings, actor: Principal, partner_id: str | None) -> str:
     """The consent page URL with a signed state bound to partner and user."""
-    target = partner_id if actor.is_owner and partner_id else actor.partner_id
+    target = actor.acting_partner_id(partner_id)
     if target is None:
         raise BadRequest("partner_id is required")
     actor.require_write_on_partner(target, "partner")
@@ -132,7 +132,7 @@ def complete_callback(db: Database, settings: Settings, code: str, state: str) -
 
 
 def connection_status(db: Database, actor: Principal, partner_id: str | None) -> dict[str, Any]:
-    target = partner_id if actor.is_owner and partner_id else actor.partner_id
+    target = actor.acting_partner_id(partner_id)
     actor.require_partner_visible(target, "partner")
     partner = db[c.PARTNERS].find_one({"_id": target})
     if partner is None:
@@ -147,7 +147,7 @@ def connection_status(db: Database, actor: Principal, partner_id: str | None) ->
 
 
 def disconnect(db: Database, actor: Principal, partner_id: str | None) -> None:
-    target = partner_id if actor.is_owner and partner_id else actor.partner_id
+    target = actor.acting_partner_id(partner_id)
     actor.require_write_on_partner(target, "partner")
 
     def detach(partner: dict[str, Any]) -> dict[str, Any] | None:
