@@ -34,6 +34,13 @@ from pc_core.users import create_user
 PASSWORD = "correct-horse-battery"
 
 
+def csrf_headers(client: TestClient) -> dict[str, str]:
+    """What the web client adds to a write made with the session cookies: the
+    ``pc_csrf`` cookie's value as ``X-CSRF-Token``, and (as any browser) its Origin."""
+    return {"X-CSRF-Token": client.cookies.get("pc_csrf") or "",
+            "Origin": str(client.base_url).rstrip("/")}
+
+
 @dataclass(frozen=True)
 class Stores:
     mongo_uri: str
@@ -267,10 +274,13 @@ def market_settings(stores: Stores, sandbox_url: str, **overrides: object) -> Se
 
 
 @contextlib.contextmanager
-def live_api(settings: Settings) -> Iterator[str]:
-    """The API under uvicorn on a free port over ``settings``' stores, for tests that
-    need separate client processes; stopped afterwards."""
-    port = devstack.free_port()
+def live_api(settings: Settings, *, port: int | None = None,
+             extra_env: dict[str, str] | None = None,
+             log_path: Path | None = None) -> Iterator[str]:
+    """The API under uvicorn on a free port (or ``port``) over ``settings``' stores, for
+    tests that need separate client processes; stopped afterwards. ``PC_API_PORT`` is
+    the real port, so the URLs derived from it (app_url, public_url) are right."""
+    port = port or devstack.free_port()
     env = {
         **os.environ,
         "MONGODB_URI": settings.mongodb_uri,
@@ -278,12 +288,15 @@ def live_api(settings: Settings) -> Iterator[str]:
         "REDIS_URL": settings.redis_url,
         "PC_STRIPE_API_BASE": settings.stripe_api_base,
         "PC_MAILGUN_BASE_URL": settings.mailgun_base_url,
+        "PC_API_PORT": str(port),
+        **(extra_env or {}),
     }
+    log_file = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "pc_api.main:app_factory",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
          "--no-access-log"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, stdout=log_file, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -301,6 +314,8 @@ def live_api(settings: Settings) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if log_path:
+            log_file.close()
 
 
 @pytest.fixture
