@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pc_api.main import create_app
+from pc_api.routes.hubspot import NONCE_COOKIE
 from pc_core import collections as c
 from pc_core.hubspot.connection import STATE_PURPOSE, PartnerTokens
 from pc_core.security.encryption import decrypt_secret
@@ -17,6 +18,7 @@ from pc_core.security.jwt_tokens import encode_signed
 from pc_core.timeutil import utcnow
 
 APP = "http://app.example.com"
+CALLBACK = "/v1/integrations/hubspot/callback"
 
 
 @pytest.fixture
@@ -80,13 +82,63 @@ def test_connect_happy_path_stores_encrypted_tokens(hs_client, hs_settings, worl
     assert other.json()["connected"] is False
 
 
-def test_code_cannot_be_replayed(hs_client, world, portal, db):
+def _partner(db, partner_id):
+    return db[c.PARTNERS].find_one({"_id": partner_id})
+
+
+def test_state_cannot_be_replayed(hs_client, world, portal, db):
+    """Used once, from the same browser, it is spent; the nonce cookie is cleared."""
     params = _consent(hs_client, world.admin_a, portal)
+    first = hs_client.get(CALLBACK, params=params, follow_redirects=False)
+    assert first.headers["location"].endswith("success=true")
+    assert f'{NONCE_COOKIE}=""' in first.headers["set-cookie"]  # cleared
+    stored = _partner(db, world.partner_a)
+    assert _callback(hs_client, params) == f"{APP}/settings/hubspot?error=invalid_state"
+    assert _partner(db, world.partner_a) == stored
+
+
+def test_spent_state_with_its_own_cookie_is_refused(hs_settings, world, portal, db):
+    """The original cookie kept aside (e.g. by an attacker) does not revive a state."""
+    with TestClient(create_app(hs_settings)) as browser:
+        r = browser.get("/v1/integrations/hubspot/authorize", headers=world.admin_a.headers)
+        nonce = r.cookies[NONCE_COOKIE]
+        consent = httpx.get(f"{r.json()['url']}&portal_id={portal}", follow_redirects=False)
+        params = parse_qs(urlparse(consent.headers["location"]).query)
+        assert _callback(browser, params).endswith("success=true")
+    before = _partner(db, world.partner_a)
+    with TestClient(create_app(hs_settings)) as other:
+        other.cookies.set(NONCE_COOKIE, nonce)
+        assert _callback(other, params) == f"{APP}/settings/hubspot?error=invalid_state"
+    assert _partner(db, world.partner_a) == before
+
+
+def test_state_from_another_browser_is_refused(hs_client, hs_settings, world, portal, db):
+    """The reviewer's case: an admin sends the consent link to someone else. That
+    browser has no (or another) nonce cookie: nothing is attached; the admin's own
+    browser can still finish."""
+    params = _consent(hs_client, world.admin_a, portal)
+    with TestClient(create_app(hs_settings)) as victim:
+        assert _callback(victim, params) == f"{APP}/settings/hubspot?error=invalid_state"
+        # A browser in the middle of its own connection: its nonce is not this state's.
+        victim.get("/v1/integrations/hubspot/authorize", headers=world.admin_b.headers)
+        assert NONCE_COOKIE in victim.cookies
+        assert _callback(victim, params) == f"{APP}/settings/hubspot?error=invalid_state"
+    assert not _partner(db, world.partner_a).get("hubspot")
+    assert not _partner(db, world.partner_b).get("hubspot")
     assert _callback(hs_client, params).endswith("success=true")
-    assert _callback(hs_client, params).endswith("error=exchange_failed")
 
 
-@pytest.mark.parametrize("tamper", ["flip", "expired", "wrong_purpose"])
+def test_nonce_cookie_is_httponly_lax_and_only_sent_to_the_callback(hs_client, world):
+    r = hs_client.get("/v1/integrations/hubspot/authorize", headers=world.admin_a.headers)
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith(f"{NONCE_COOKIE}=")
+    attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
+    assert {"httponly", "samesite=lax", f"path={CALLBACK}".lower()} <= attributes
+    # The state carries only the nonce's hash, never the cookie's value.
+    assert r.cookies[NONCE_COOKIE] not in r.json()["url"]
+
+
+@pytest.mark.parametrize("tamper", ["flip", "expired", "wrong_purpose", "unbound"])
 def test_bad_state_stores_nothing(hs_client, hs_settings, world, portal, db, tamper):
     params = _consent(hs_client, world.admin_a, portal)
     state = params["state"][0]
@@ -95,8 +147,11 @@ def test_bad_state_stores_nothing(hs_client, hs_settings, world, portal, db, tam
     elif tamper == "expired":
         state = encode_signed(hs_settings, STATE_PURPOSE, {"pid": world.partner_a,
                               "uid": world.admin_a.id}, timedelta(seconds=-1))
-    else:
+    elif tamper == "wrong_purpose":
         state = encode_signed(hs_settings, "access", {"pid": world.partner_a,
+                              "uid": world.admin_a.id}, timedelta(minutes=5))
+    else:  # signed and fresh, but bound to no browser (as states were before)
+        state = encode_signed(hs_settings, STATE_PURPOSE, {"pid": world.partner_a,
                               "uid": world.admin_a.id}, timedelta(minutes=5))
     location = _callback(hs_client, {"code": params["code"][0], "state": state})
     expected = "state_expired" if tamper == "expired" else "invalid_state"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Cookie, Query, Response, status
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from pc_api.deps import AppSettings, CurrentUser, Db
+from pc_api.deps import AppSettings, CurrentUser, Db, Redis
 from pc_api.schemas import AuthorizeOut, HubSpotStatusOut, SyncQueuedOut, SyncTaskPage
 from pc_core import sync_tasks
 from pc_core.hubspot import connection
@@ -18,11 +18,23 @@ from pc_core.pagination import MAX_LIMIT
 router = APIRouter(prefix="/v1/integrations/hubspot", tags=["hubspot"])
 _errors = {403: {"description": "Role not allowed"}, 404: {"description": "Not found"}}
 PartnerParam = Annotated[str | None, Query(description="Owner only: act for this partner")]
+# The browser that starts the flow gets this nonce; the callback requires it back.
+NONCE_COOKIE = "pc_hubspot_oauth"
+CALLBACK_PATH = "/v1/integrations/hubspot/callback"
 
 
 @router.get("/authorize", response_model=AuthorizeOut, responses=_errors)
-def authorize(actor: CurrentUser, settings: AppSettings, partner_id: PartnerParam = None) -> dict:
-    return {"url": connection.authorize_url(settings, actor, partner_id)}
+def authorize(
+    actor: CurrentUser, settings: AppSettings, response: Response, partner_id: PartnerParam = None
+) -> dict:
+    """The consent URL. Also sets the ``pc_hubspot_oauth`` cookie (HttpOnly, only sent
+    to the callback): the state works once, and only in the browser that asked."""
+    consent = connection.authorize_url(settings, actor, partner_id)
+    response.set_cookie(
+        NONCE_COOKIE, consent.nonce, max_age=int(connection.STATE_TTL.total_seconds()),
+        path=CALLBACK_PATH, httponly=True, secure=settings.secure_cookies, samesite="lax",
+    )
+    return {"url": consent.url}
 
 
 @router.get(
@@ -32,18 +44,27 @@ def authorize(actor: CurrentUser, settings: AppSettings, partner_id: PartnerPara
     responses={302: {"description": "To /settings/hubspot?success=true or ?error=<code>"}},
 )
 async def callback(
-    db: Db, settings: AppSettings, code: str = "", state: str = "", error: str | None = None
+    db: Db, r: Redis, settings: AppSettings, code: str = "", state: str = "",
+    error: str | None = None,
+    nonce: Annotated[str | None, Cookie(alias=NONCE_COOKIE, include_in_schema=False)] = None,
 ) -> RedirectResponse:
     """HubSpot sends the browser here after consent. Authorised by the signed state,
-    not by a session: the state names the partner and the user who started."""
+    not by a session: the state names the partner and the user who started, and
+    must come back with the nonce cookie of the browser that started, once."""
     target = f"{settings.app_url.rstrip('/')}/settings/hubspot"
     if error:
-        return RedirectResponse(f"{target}?{urlencode({'error': error[:64]})}", status_code=302)
-    try:
-        await run_in_threadpool(connection.complete_callback, db, settings, code, state)
-    except connection.CallbackError as exc:
-        return RedirectResponse(f"{target}?{urlencode({'error': exc.code})}", status_code=302)
-    return RedirectResponse(f"{target}?success=true", status_code=302)
+        answer = RedirectResponse(f"{target}?{urlencode({'error': error[:64]})}", status_code=302)
+    else:
+        try:
+            await run_in_threadpool(connection.complete_callback, db, r, settings, code, state,
+                                    nonce)
+            answer = RedirectResponse(f"{target}?success=true", status_code=302)
+        except connection.CallbackError as exc:
+            answer = RedirectResponse(f"{target}?{urlencode({'error': exc.code})}",
+                                      status_code=302)
+    answer.delete_cookie(NONCE_COOKIE, path=CALLBACK_PATH, httponly=True,
+                         secure=settings.secure_cookies, samesite="lax")
+    return answer
 
 
 @router.get("/status", response_model=HubSpotStatusOut, responses=_errors)

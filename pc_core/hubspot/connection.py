@@ -2,8 +2,9 @@
 
 Tokens are encrypted at rest with ``PC_TOKEN_ENCRYPTION_KEY`` and never leave this
 module in clear except to the SDK. The OAuth ``state`` is a signed, 10-minute token
-bound to the partner and the user who started the flow, so a callback cannot attach
-a portal to someone else's partner.
+bound to the partner and the user who started the flow, to the browser that started
+it (a nonce cookie) and good for one callback (``pc_core.security.oauth_state``), so
+a consent link passed to someone else, or a state replayed, attaches nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import redis
 from hubspot.crm.objects.exceptions import ApiException as CrmApiException
 from hubspot.oauth.exceptions import ApiException as OAuthApiException
 from pymongo.database import Database
@@ -23,9 +25,8 @@ from pc_core.access import Principal
 from pc_core.docstore import update_with_retry
 from pc_core.errors import BadRequest, Conflict, DomainError, NotFound, Unauthorized
 from pc_core.hubspot.client import build_client
-from pc_core.ids import new_id
+from pc_core.security import oauth_state
 from pc_core.security.encryption import decrypt_secret, encrypt_secret
-from pc_core.security.jwt_tokens import decode_signed, encode_signed
 from pc_core.settings import Settings
 from pc_core.timeutil import ensure_utc, utcnow
 
@@ -41,24 +42,30 @@ def redirect_uri(settings: Settings) -> str:
     return f"{settings.public_url.rstrip('/')}/v1/integrations/hubspot/callback"
 
 
-def authorize_url(settings: Settings, actor: Principal, partner_id: str | None) -> str:
-    """The consent page URL with a signed state bound to partner and user."""
+@dataclass(frozen=True)
+class Consent:
+    url: str  # HubSpot's consent page, with the signed state
+    nonce: str  # for the initiating browser's cookie; the callback needs it back
+
+
+def authorize_url(settings: Settings, actor: Principal, partner_id: str | None) -> Consent:
+    """The consent page URL with a signed state bound to partner, user and browser."""
     target = actor.acting_partner_id(partner_id)
     if target is None:
         raise BadRequest("partner_id is required")
     actor.require_write_on_partner(target, "partner")
-    state = encode_signed(
-        settings, STATE_PURPOSE, {"pid": target, "uid": actor.user_id, "n": new_id()}, STATE_TTL
+    issued = oauth_state.issue(
+        settings, STATE_PURPOSE, {"pid": target, "uid": actor.user_id}, STATE_TTL
     )
     query = urlencode(
         {
             "client_id": settings.hubspot_client_id,
             "redirect_uri": redirect_uri(settings),
             "scope": settings.hubspot_scopes,
-            "state": state,
+            "state": issued.state,
         }
     )
-    return f"{settings.hubspot_authorize_url}?{query}"
+    return Consent(url=f"{settings.hubspot_authorize_url}?{query}", nonce=issued.nonce)
 
 
 class CallbackError(DomainError):
@@ -69,17 +76,18 @@ class CallbackError(DomainError):
         self.code = code
 
 
-def complete_callback(db: Database, settings: Settings, code: str, state: str) -> str:
+def complete_callback(db: Database, r: redis.Redis, settings: Settings, code: str, state: str,
+                      nonce: str | None) -> str:
     """Exchange the code and store the tokens; returns the partner id.
 
-    Raises ``CallbackError`` (and stores nothing) for a bad or expired state, a
-    user who lost access, a failed exchange, or a portal already connected
-    elsewhere.
+    ``nonce`` is the initiating browser's cookie. Raises ``CallbackError`` (and
+    stores nothing) for a bad, expired, foreign or already used state, a user who
+    lost access, a failed exchange, or a portal already connected elsewhere.
     """
     try:
-        claims = decode_signed(settings, state, STATE_PURPOSE)
-    except Unauthorized as exc:
-        raise CallbackError("state_expired" if "expired" in exc.detail else "invalid_state")
+        claims = oauth_state.redeem(settings, r, STATE_PURPOSE, state, nonce, STATE_TTL)
+    except oauth_state.StateRejected as exc:
+        raise CallbackError(exc.code)
     partner_id, user_id = str(claims["pid"]), str(claims["uid"])
     user = db[c.USERS].find_one({"_id": user_id})
     if (
