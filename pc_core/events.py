@@ -11,6 +11,12 @@ Events and rooms (api.md "Real-time"):
   ``lead:{id}``, ``partner:{seller}``, ``partner:{buyer}``
 - ``stage-updated`` {lead_id, partner_id, from, to} → ``lead:{id}``, ``partner:{id}``
 - ``viewer-joined`` / ``viewer-left`` {lead_id, partner_name, viewers} → ``lead:{id}``
+- ``lead-reserved`` / ``lead-released`` {lead_id, reservation_id} → ``marketplace``,
+  ``lead:{id}`` (a listing leaves the market / comes back)
+- ``sync-progress`` {sync_task_id, partner_id, status, step, counts, ...} and
+  ``sync-finished`` {sync_task_id, partner_id, status, counts, ...} → ``partner:{id}``
+- ``purchase-updated`` {purchase_id, lead_id, status, failure_message} →
+  ``partner:{buyer}``, ``partner:{seller}``
 """
 
 from __future__ import annotations
@@ -31,6 +37,11 @@ LEAD_SOLD = "lead-sold"
 STAGE_UPDATED = "stage-updated"
 VIEWER_JOINED = "viewer-joined"
 VIEWER_LEFT = "viewer-left"
+LEAD_RESERVED = "lead-reserved"
+LEAD_RELEASED = "lead-released"
+SYNC_PROGRESS = "sync-progress"
+SYNC_FINISHED = "sync-finished"
+PURCHASE_UPDATED = "purchase-updated"
 CHANNEL = "pc-socketio"
 
 
@@ -88,3 +99,48 @@ def lead_sold(settings: Settings, lead_id: str, seller_partner_id: str,
         "buyer_partner_id": buyer_partner_id, "buyerId": buyer_partner_id,
     }, [marketplace_room(), lead_room(lead_id), partner_room(seller_partner_id),
         partner_room(buyer_partner_id)])
+
+
+def lead_reserved(settings: Settings, lead_id: str, reservation_id: str) -> None:
+    """A buyer holds the lead: open marketplace pages drop the listing."""
+    emit(settings, LEAD_RESERVED, {"lead_id": lead_id, "reservation_id": reservation_id},
+         [marketplace_room(), lead_room(lead_id)])
+
+
+def lead_released(settings: Settings, lead_id: str, reservation_id: str | None) -> None:
+    """A reservation ended without a sale (released, expired): the listing is back
+    (``lead-listed`` carries the listing itself)."""
+    emit(settings, LEAD_RELEASED, {"lead_id": lead_id, "reservation_id": reservation_id},
+         [marketplace_room(), lead_room(lead_id)])
+
+
+def _sync_payload(task: dict[str, Any], step: str | None = None) -> dict[str, Any]:
+    return {
+        "sync_task_id": task["_id"], "partner_id": task["partner_id"],
+        "status": task["status"], "step": step, "trigger": task.get("trigger"),
+        "direction": task.get("direction"), "dagster_run_id": task.get("dagster_run_id"),
+        "counts": {k: int(v) for k, v in (task.get("counts") or {}).items()},
+        "errors": len(task.get("errors") or []),
+    }
+
+
+def sync_progress(settings: Settings, task: dict[str, Any], step: str | None = None) -> None:
+    """A sync task started or finished a step (``task`` is the stored sync task)."""
+    emit(settings, SYNC_PROGRESS, _sync_payload(task, step), [partner_room(task["partner_id"])])
+
+
+def sync_finished(settings: Settings, task: dict[str, Any]) -> None:
+    """A sync task ended: succeeded, failed or cancelled."""
+    emit(settings, SYNC_FINISHED, _sync_payload(task), [partner_room(task["partner_id"])])
+
+
+def purchase_updated(settings: Settings, purchase: dict[str, Any]) -> None:
+    """A purchase changed status (pending, completed, failed, refunded): the buyer's
+    checkout and both partners' purchase lists follow it live."""
+    emit(settings, PURCHASE_UPDATED, {
+        "purchase_id": purchase["_id"], "lead_id": purchase["lead_id"],
+        "status": purchase["status"], "failure_message": purchase.get("failure_message"),
+        "buyer_partner_id": purchase["buyer_partner_id"],
+        "seller_partner_id": purchase["seller_partner_id"],
+    }, [partner_room(purchase["buyer_partner_id"]),
+        partner_room(purchase["seller_partner_id"])])
