@@ -17,6 +17,7 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
+from pc_core import events
 from pc_core.access import Principal
 from pc_core.docstore import replace_if_unchanged
 from pc_core.errors import BadRequest, Conflict, NotFound
@@ -139,6 +140,7 @@ def reserve(db: Database, settings: Settings, actor: Principal, lead_id: str,
     except BaseException:
         slots.free_slot(db, slot_id, reservation_id)
         raise
+    events.lead_reserved(settings, lead_id, reservation_id)
     return public_reservation(doc)
 
 
@@ -193,6 +195,7 @@ def relist_lead(db: Database, settings: Settings, lead_id: str, reservation_id: 
         after = leadstate.relist(db, lead, reservation_id, now)
         if after is not None:
             lead_listed(settings, after)
+            events.lead_released(settings, lead_id, reservation_id)
             return after
     return None
 
