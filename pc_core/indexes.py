@@ -15,6 +15,8 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.hubspot.deal_links import DEAL_LINKS
+from pc_core.hubspot.deliveries import CRM_DELIVERIES
+from pc_core.hubspot.rebuild_requests import LEAD_REBUILDS
 
 
 def _idx(*keys: tuple[str, int], unique: bool = False, name: str | None = None) -> IndexModel:
@@ -111,6 +113,12 @@ INDEXES: dict[str, list[IndexModel]] = {
     # Sold leads' deals in the buyer's portal (pc_core/hubspot/deal_links.py): links
     # whose buyer deal changed, and a buyer's links.
     DEAL_LINKS: [_idx(("pending", ASCENDING)), _idx(("buyer_partner_id", ASCENDING))],
+    # Sales on their way to the buyer's CRM (pc_core/hubspot/deliveries.py): the due
+    # ones by status + fixed-width ISO due time (the sensor and the run), a buyer's.
+    CRM_DELIVERIES: [_idx(("status", ASCENDING), ("due_key", ASCENDING)),
+                     _idx(("buyer_partner_id", ASCENDING), ("status", ASCENDING))],
+    # Lead rebuilds requested by a stage-mapping change (pc_core/hubspot/rebuild_requests.py).
+    LEAD_REBUILDS: [_idx(("status", ASCENDING))],
     c.SYNC_TASKS: [
         _idx(("partner_id", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("status", ASCENDING)),

@@ -1,9 +1,11 @@
 """Cross-partner sync: a sold lead's progress in the buyer's CRM, shown to its seller.
 
-Delivery: when a lead is sold to a partner with HubSpot connected, a deal for it is
-created in the buyer's portal (name, amount, a stage of the buyer's default pipeline
-matching the lead's canonical stage, and a note with the contact's details the buyer
-paid for) and linked to the lead (pc_core/hubspot/deal_links.py). The buyer works the
+Delivery: when a lead is sold to a partner with HubSpot connected, its contact, a deal
+(name, amount, a stage of the buyer's default pipeline matching the lead's canonical
+stage) and a note with what the buyer paid for are created in the buyer's portal and
+the deal is linked to the lead (pc_core/hubspot/deal_links.py). That is
+``pc_core.hubspot.sale_delivery``'s job, within seconds of the sale through
+``crm_delivery_sensor``; this sync's delivery step catches up with whatever is left. The buyer works the
 lead there; its lead builder recognises the deal by the link and does not make it a
 lead of the buyer's own.
 
@@ -31,11 +33,12 @@ from pc_core import collections as c
 from pc_core.docstore import replace_if_unchanged, update_with_retry
 from pc_core.hubspot import deal_links
 from pc_core.hubspot.connection import PartnerTokens, connected_partner_ids
-from pc_core.hubspot.pushback import NOTE_TO_DEAL, amount_text
+from pc_core.hubspot.pushback import NOTE_TO_DEAL
 from pc_core.hubspot.reverse_mapping import ReverseStages
+from pc_core.hubspot.sale_delivery import deliver_for_buyer
 from pc_core.hubspot.transport import CallPolicy, HubSpotApi, HubSpotCallError
 from pc_core.settings import Settings
-from pc_core.stages import LeadStatus, Stage
+from pc_core.stages import Stage
 from pc_core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -76,10 +79,7 @@ def sync_buyer(db: Database, settings: Settings, buyer_id: str, *,
     connected = set(connected_partner_ids(db))
     if buyer_id not in connected:
         return stats  # no buyer CRM: nothing to deliver to, nothing to relay from
-    try:
-        deliver_purchases(db, settings, buyer_id, stats, opts)
-    except HubSpotCallError as exc:
-        stats.errors.append(f"delivery to the buyer's HubSpot: {exc}")
+    deliver_purchases(db, settings, buyer_id, stats, opts)
     relay_stages(db, settings, buyer_id, connected, stats, opts)
     return stats
 
@@ -94,56 +94,13 @@ def _api(db: Database, settings: Settings, partner_id: str, opts: _Options,
 
 def deliver_purchases(db: Database, settings: Settings, buyer_id: str, stats: CrossStats,
                       opts: _Options) -> None:
-    """A deal (and a note with the contact) in the buyer's portal for each sold lead
-    not delivered yet. Sales are rare, so one create per deal, which keeps the answer
-    unambiguous (batch-create results are not in input order)."""
-    undelivered = [lead for lead in db[c.LEADS].find({"buyer_partner_id": buyer_id})
-                   if lead.get("status") == LeadStatus.SOLD.value
-                   and not lead.get("buyer_hubspot_deal_id")]
-    if not undelivered:
-        return
-    api = _api(db, settings, buyer_id, opts, stats)
-    stages = ReverseStages(db, buyer_id)
-    pipeline = stages.default_pipeline()
-    for lead in undelivered:
-        properties = {"dealname": lead.get("title") or "Partner Connector lead",
-                      "amount": amount_text(lead.get("amount_cents"))}
-        stage_id = _buyer_stage_id(stages, pipeline, lead.get("stage") or "new")
-        if pipeline and stage_id:
-            properties.update(pipeline=pipeline, dealstage=stage_id)
-        created = api.batch_create("deals", [{"properties": properties}])
-        deal_id = str(created["results"][0]["id"])
-        now = utcnow()
-        link = deal_links.new_link(lead, buyer_id, deal_id, now)
-        db[deal_links.DEAL_LINKS].insert_one(link)
-        update_with_retry(db[c.LEADS], lead["_id"],
-                          lambda _cur, d=deal_id, t=now: {"buyer_hubspot_deal_id": d,
-                                                          "buyer_delivered_at": t},
-                          what="lead")
-        api.batch_create("notes", [_note(deal_id, _contact_note(lead), now)])
-        stats.delivered += 1
-
-
-def _buyer_stage_id(stages: ReverseStages, pipeline: str | None, canonical: str) -> str | None:
-    """The buyer's stage for the lead's canonical stage, else its pipeline's first."""
-    if pipeline is None:
-        return None
-    found = stages.stage_for(pipeline, canonical) or stages.stage_for(pipeline, "new")
-    if found:
-        return found
-    ordered = sorted((d for d in stages.docs if d["pipeline_id"] == pipeline),
-                     key=lambda d: (d.get("display_order") or 0, d["stage_id"]))
-    return str(ordered[0]["stage_id"]) if ordered else None
-
-
-def _contact_note(lead: dict[str, Any]) -> str:
-    parts = [f"Bought through Partner Connector: {lead.get('title') or ''}".strip()]
-    for label, key in (("Contact", "contact_name"), ("Email", "contact_email"),
-                       ("Phone", "contact_phone"), ("Company", "company"),
-                       ("Industry", "industry"), ("Location", "location")):
-        if lead.get(key):
-            parts.append(f"{label}: {lead[key]}")
-    return "\n".join(parts)
+    """The buyer's sales not in its CRM yet (recorded as pending deliveries at
+    fulfilment, or found now): a contact, a deal and a note each, through the one
+    delivery implementation (``pc_core.hubspot.sale_delivery``) that the
+    ``crm_delivery_sensor``'s runs use too; failures back off there."""
+    result = deliver_for_buyer(db, settings, buyer_id, policy=opts.policy, retry=opts.retry)
+    stats.delivered += result.delivered
+    stats.errors.extend(result.errors)
 
 
 def _note(deal_id: str, body: str, at: Any) -> dict[str, Any]:

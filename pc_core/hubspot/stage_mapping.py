@@ -17,6 +17,7 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core.access import Principal
 from pc_core.errors import BadRequest, NotFound
+from pc_core.hubspot import rebuild_requests
 from pc_core.stages import Stage
 from pc_core.timeutil import utcnow
 
@@ -142,8 +143,9 @@ def get_stage_mapping(db: Database, actor: Principal, partner_id: str) -> list[d
 def put_stage_mapping(
     db: Database, actor: Principal, partner_id: str, items: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Set canonical stages (``null`` unmaps). Every item must name a known stage;
-    the leads of the partner are rebuilt by the next sync."""
+    """Set canonical stages (``null`` unmaps). Every item must name a known stage.
+    The partner's leads are rebuilt within seconds: the raw deals are marked dirty and
+    a rebuild is requested, which ``lead_rebuild_sensor`` runs."""
     actor.require_write_on_partner(partner_id, "partner")
     known = {d["_id"]: d for d in db[c.STAGE_MAPPINGS].find({"partner_id": partner_id})}
     ops = []
@@ -160,6 +162,7 @@ def put_stage_mapping(
     if ops:
         # Every deal's canonical stage may have changed: have the lead builder redo them.
         db[c.HUBSPOT_DEALS].update_many({"partner_id": partner_id}, {"$set": {"dirty": True}})
+        rebuild_requests.request_rebuild(db, partner_id, "stage-mapping")
     return get_stage_mapping(db, actor, partner_id)
 
 

@@ -3,8 +3,9 @@
 Success: the lead is sold to the purchase's buyer by one compare-and-set on the
 lead (``leadstate.sell``): that single write is the claim, so a lead is sold once
 however many events, redeliveries or concurrent handlers arrive. Every later step
-(purchase completed, reservation converted, cap slot freed, emails, ``lead-sold``)
-is idempotent, so a handler that died mid-way is finished by the redelivery.
+(the pending delivery to the buyer's CRM, purchase completed, reservation
+converted, cap slot freed, emails, ``lead-sold``) is idempotent, so a handler that
+died mid-way is finished by the redelivery.
 A payment for a lead that can no longer be delivered (sold to someone else,
 withdrawn) is refunded through Stripe and recorded on the purchase.
 
@@ -23,6 +24,7 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core.docstore import update_with_retry
 from pc_core.events import lead_sold
+from pc_core.hubspot import deliveries
 from pc_core.marketplace import leadstate, notifications, slots, stripe_client
 from pc_core.marketplace.purchases import COMPLETED, FAILED, PENDING, REFUNDED, clear_pending
 from pc_core.marketplace.reservations import CONVERTED
@@ -69,6 +71,11 @@ def payment_succeeded(db: Database, settings: Settings, intent: dict[str, Any]) 
             break
     else:
         raise RuntimeError(f"lead {purchase['lead_id']} kept changing; retry later")
+
+    # The sale's way to the buyer's CRM, recorded before anything else can fail
+    # (``crm_delivery_sensor`` delivers it); keyed by the purchase, so a redelivered
+    # event records nothing new.
+    deliveries.record_pending(db, purchase, lead, now)
 
     def complete(current: Doc) -> Doc | None:
         if current["status"] == COMPLETED:

@@ -6,7 +6,12 @@ Register in ``pc_pipelines/definitions.py``: asset ``monthly_invoices``, job
 ``monthly_invoices_job``, schedule ``monthly_invoices_schedule``.
 """
 
-from dagster import AssetSelection, build_schedule_from_partitioned_job, define_asset_job
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    build_schedule_from_partitioned_job,
+    define_asset_job,
+)
 
 from pc_pipelines.assets.billing import monthly_invoices, monthly_partitions
 
@@ -21,4 +26,5 @@ monthly_invoices_job = define_asset_job(
 monthly_invoices_schedule = build_schedule_from_partitioned_job(
     monthly_invoices_job, name="monthly_invoices_schedule",
     day_of_month=1, hour_of_day=0, minute_of_hour=0,
+    default_status=DefaultScheduleStatus.RUNNING,
 )

@@ -2,6 +2,7 @@
 
 from dagster import (
     AssetSelection,
+    DefaultScheduleStatus,
     RunRequest,
     ScheduleEvaluationContext,
     define_asset_job,
@@ -19,7 +20,8 @@ hubspot_sync_job = define_asset_job(
 )
 
 
-@schedule(job=hubspot_sync_job, cron_schedule="*/15 * * * *", execution_timezone="UTC")
+@schedule(job=hubspot_sync_job, cron_schedule="*/15 * * * *", execution_timezone="UTC",
+          default_status=DefaultScheduleStatus.RUNNING)
 def hubspot_sync_schedule(context: ScheduleEvaluationContext):
     """Every 15 minutes, an incremental sync of every connected partner."""
     stamp = context.scheduled_execution_time.isoformat() if context.scheduled_execution_time \

@@ -8,6 +8,7 @@ schedule ``daily_reminders_schedule``.
 """
 
 from dagster import (
+    DefaultScheduleStatus,
     OpExecutionContext,
     RunRequest,
     ScheduleEvaluationContext,
@@ -35,7 +36,7 @@ def daily_reminders_job() -> None:
 
 
 @schedule(name="daily_reminders_schedule", job=daily_reminders_job, cron_schedule="0 9 * * *",
-          execution_timezone="UTC")
+          execution_timezone="UTC", default_status=DefaultScheduleStatus.RUNNING)
 def daily_reminders_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     """One run per day; the run key makes a daemon restart not double a day."""
     when = context.scheduled_execution_time

@@ -10,6 +10,7 @@ same environment as the API (``REDIS_URL``, ``PC_MAILGUN_*``), read by pc_core's
 """
 
 from dagster import (
+    DefaultScheduleStatus,
     OpExecutionContext,
     RunRequest,
     ScheduleEvaluationContext,
@@ -52,7 +53,7 @@ def reservation_expiry_job() -> None:
 
 
 @schedule(name="reservation_expiry", job=reservation_expiry_job, cron_schedule="* * * * *",
-          execution_timezone="UTC")
+          execution_timezone="UTC", default_status=DefaultScheduleStatus.RUNNING)
 def reservation_expiry_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     """One run per minute; the run key makes a daemon restart not double a minute."""
     stamp = context.scheduled_execution_time.isoformat() \

@@ -1,0 +1,26 @@
+"""``crm_delivery_job``: deliver every sale due to its buyer's HubSpot portal, in one
+run (``pc_core.hubspot.sale_delivery.deliver_due``: each buyer in its own worker
+thread, one buyer's failure recorded on its deliveries and sync task without failing
+the others). Launched by ``crm_delivery_sensor``; safe to launch by hand from the UI.
+"""
+
+from dagster import OpExecutionContext, job, op
+
+from pc_core.hubspot.sale_delivery import deliver_due
+from pc_pipelines.resources import HubSpotResource, MongoResource
+
+
+@op(description="Create the contact, deal and note of each sale due in its buyer's "
+                "HubSpot; failures back off and are recorded per delivery.")
+def deliver_sales(context: OpExecutionContext, mongo: MongoResource,
+                  hubspot: HubSpotResource) -> None:
+    report = deliver_due(mongo.db(), hubspot.settings(mongo), run_id=context.run_id)
+    context.log.info(report.summary())
+    for error in report.errors[:50]:
+        context.log.warning(error)
+
+
+@job(description="Deliver completed sales to their buyers' HubSpot portals.",
+     tags={"dagster/max_runtime": 900})
+def crm_delivery_job() -> None:
+    deliver_sales()

@@ -1,0 +1,36 @@
+"""``lead_rebuild_job``: rebuild one partner's leads from its stored raw deals now
+(``pc_core.hubspot.lead_rebuild``), e.g. after its stage mapping changed. Launched by
+``lead_rebuild_sensor`` with the partner in the run config; no HubSpot pull.
+"""
+
+from dagster import Config, OpExecutionContext, job, op
+
+from pc_core.hubspot.lead_rebuild import rebuild_leads
+from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
+
+PARTNER_TAG = "pc/partner_id"
+
+
+class LeadRebuildConfig(Config):
+    partner_id: str
+
+
+@op(description="Rebuild the partner's leads from its raw HubSpot deals (stage mapping "
+                "applied again), publish the changes, close the request.")
+def rebuild_partner_leads(context: OpExecutionContext, config: LeadRebuildConfig,
+                          mongo: MongoResource, hubspot: HubSpotResource,
+                          events: EventsResource) -> None:
+    task_id, built = rebuild_leads(mongo.db(), hubspot.settings(mongo), config.partner_id,
+                                   events_settings=events.settings(), run_id=context.run_id)
+    context.log.info(f"sync task {task_id}: leads created {built.created}, updated "
+                     f"{built.updated}, unchanged {built.unchanged}, unmapped {built.unmapped}")
+
+
+def rebuild_run_config(partner_id: str) -> dict:
+    return {"ops": {"rebuild_partner_leads": {"config": {"partner_id": partner_id}}}}
+
+
+@job(description="Rebuild one partner's leads from stored HubSpot data (after a "
+                 "stage-mapping change).", tags={"dagster/max_runtime": 1800})
+def lead_rebuild_job() -> None:
+    rebuild_partner_leads()

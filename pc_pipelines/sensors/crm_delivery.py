@@ -1,0 +1,66 @@
+"""``crm_delivery_sensor``: a sale reaches the buyer's CRM by itself.
+
+Every few seconds it reads the deliveries due (an equality on the indexed ``status``
+plus a string range on ``due_key``: see pc_core/hubspot/deliveries.py). If there are
+any and no delivery run is in progress, it requests **one** ``crm_delivery_job`` run
+for all of them: the run fans out per buyer, so launches stay bounded however many
+sales complete at once. The run key is a digest of the due deliveries and their
+attempt counts, so a batch is launched once; a batch a failed run left untouched is
+retried after ``RETRY_AFTER_S`` (``pc_pipelines.run_keys``). Back-off between
+attempts is the deliveries' own (``due_key``).
+"""
+
+from __future__ import annotations
+
+import time
+
+from dagster import (
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    RunsFilter,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+
+from pc_core.hubspot import deliveries
+from pc_pipelines.jobs.crm_delivery import crm_delivery_job
+from pc_pipelines.resources import MongoResource
+from pc_pipelines.run_keys import RetryingKeys, digest
+from pc_pipelines.sync_runs import TRIGGER_TAG
+
+PEEK = 1000  # due deliveries read per tick, for the run key
+RETRY_AFTER_S = 60.0
+ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+          DagsterRunStatus.STARTED]
+SCOPE = "all"
+
+
+def _run_active(context: SensorEvaluationContext) -> bool:
+    return bool(context.instance.get_runs(
+        filters=RunsFilter(job_name=crm_delivery_job.name, statuses=ACTIVE), limit=1))
+
+
+@sensor(job=crm_delivery_job, minimum_interval_seconds=5,
+        default_status=DefaultSensorStatus.RUNNING)
+def crm_delivery_sensor(context: SensorEvaluationContext, mongo: MongoResource):
+    """One delivery run for every sale due, unless one is already running."""
+    due = deliveries.due(mongo.db(), limit=PEEK)
+    if not due:
+        return SkipReason("no sale waiting for its buyer's CRM")
+    if _run_active(context):
+        return SkipReason(f"{len(due)} due; a delivery run is in progress")
+    keys = RetryingKeys(context.cursor, RETRY_AFTER_S)
+    base = "crm-delivery:" + digest(f"{d['_id']}@{d.get('attempts') or 0}" for d in due)
+    key = keys.key_for(SCOPE, base, time.time())
+    if key is None:
+        return SkipReason(f"{len(due)} due; their run was requested less than "
+                          f"{RETRY_AFTER_S:.0f} s ago")
+    buyers = len({d["buyer_partner_id"] for d in due})
+    return SensorResult(
+        run_requests=[RunRequest(run_key=key, tags={TRIGGER_TAG: "sale",
+                                                    "pc/deliveries": str(len(due)),
+                                                    "pc/buyers": str(buyers)})],
+        cursor=keys.cursor())
