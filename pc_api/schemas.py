@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from pc_core.access import Role
-from pc_core.lead_models import CompanySize
+from pc_core.lead_models import CompanySize, LeadOrigin
 from pc_core.stages import LeadStatus, Stage
 
 
@@ -144,6 +144,15 @@ class LeadOut(BaseModel):
     stage: Stage
     status: LeadStatus
     notes: list[NoteOut]
+    buyer_stage: Stage | None = Field(
+        default=None, description="A sold lead's stage in the buyer's CRM (seller and buyer "
+        "see it); null until the buyer's deal moves.")
+    hubspot_deal_id: str | None = Field(
+        default=None, description="The HubSpot deal in the caller's own portal: the seller's "
+        "deal for the seller, the deal created in the buyer's portal for the buyer.")
+    origin: LeadOrigin | None = Field(
+        default=None, description="own (the caller's partner brought it) or purchased "
+        "(bought on the marketplace); null in the owner's unscoped lists.")
     created_at: datetime
     updated_at: datetime
 

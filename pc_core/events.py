@@ -6,7 +6,8 @@ Transport: python-socketio's Redis manager protocol, through a write-only
 Socket.IO server subscribed to the same Redis channel (``PC_SOCKETIO_CHANNEL``).
 
 Events and rooms (api.md "Real-time"):
-- ``lead-listed`` {lead_id, partner_id, stage, price_cents, ...} → room ``marketplace``
+- ``lead-listed`` {lead_id, partner_id, and the listing as the listings route shows it:
+  price_cents, commission_cents, buyer_total_cents, ...} → room ``marketplace``
 - ``lead-sold`` {lead_id, seller_partner_id, buyer_partner_id} → ``marketplace``,
   ``lead:{id}``, ``partner:{seller}``, ``partner:{buyer}``
 - ``stage-updated`` {lead_id, partner_id, from, to} → ``lead:{id}``, ``partner:{id}``
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -76,12 +78,15 @@ def emit(settings: Settings, event: str, payload: dict[str, Any], rooms: Iterabl
         log.exception("could not publish %s to %s", event, targets)
 
 
-def lead_listed(settings: Settings, lead: dict[str, Any]) -> None:
-    emit(settings, LEAD_LISTED, {
-        "lead_id": lead["_id"], "partner_id": lead["partner_id"], "stage": lead.get("stage"),
-        "industry": lead.get("industry"), "company_size": lead.get("company_size"),
-        "location": lead.get("location"), "price_cents": lead.get("price_cents"),
-    }, [marketplace_room()])
+def lead_listed(settings: Settings, listing: dict[str, Any]) -> None:
+    """``listing`` is ``marketplace.listings.listing_view``'s output (use
+    ``listings.announce_listed``), so the event shows what the listings route shows,
+    price included. ``own`` is left out: the event goes to every buyer, who compare
+    ``seller_partner_id`` with their own partner."""
+    payload = {k: v.isoformat() if isinstance(v, datetime) else v
+               for k, v in listing.items() if k != "own"}
+    payload.update(lead_id=listing["id"], partner_id=listing["seller_partner_id"])
+    emit(settings, LEAD_LISTED, payload, [marketplace_room()])
 
 
 def stage_updated(settings: Settings, lead_id: str, partner_id: str, before: str | None,

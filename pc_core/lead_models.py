@@ -22,6 +22,15 @@ class CompanySize(StrEnum):
     S1000_PLUS = "1000+"
 
 
+class LeadOrigin(StrEnum):
+    """Which of a partner's leads a list shows: the ones it brought (``own``, also
+    when sold on), the ones it bought on the marketplace (``purchased``), or both."""
+
+    OWN = "own"
+    PURCHASED = "purchased"
+    ALL = "all"
+
+
 Cents = Field(default=None, ge=0, le=10_000_000_000)
 
 

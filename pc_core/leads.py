@@ -14,8 +14,8 @@ from pc_core.access import Principal
 from pc_core.docstore import replace_if_unchanged
 from pc_core.errors import BadRequest, Conflict, NotFound
 from pc_core.ids import new_id, sort_key, time_bound
-from pc_core.lead_models import LeadCreate, LeadFields, LeadUpdate
-from pc_core.pagination import add_key_range, fetch_page
+from pc_core.lead_models import LeadCreate, LeadFields, LeadOrigin, LeadUpdate
+from pc_core.pagination import add_key_range, fetch_merged_page
 from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
 from pc_core.timeutil import utcnow
 
@@ -37,7 +37,8 @@ PUSHED_FIELDS = ("stage", "amount_cents")
 # What a lead page reads: everything public_lead shows, plus the pagination key.
 PAGE_PROJECTION = dict.fromkeys(
     (*TRACKED_FIELDS, "partner_id", "buyer_partner_id", "source", "external_id", "notes",
-     "created_at", "updated_at", "sort_key", "buyer_stage"),
+     "created_at", "updated_at", "sort_key", "buyer_stage", "hubspot_deal_id",
+     "buyer_hubspot_deal_id"),
     1,
 )
 
@@ -47,7 +48,24 @@ def search_text(fields: dict[str, Any]) -> str:
     return " ".join(str(fields[f]).lower() for f in SEARCHED_FIELDS if fields.get(f))
 
 
-def public_lead(doc: dict[str, Any]) -> dict[str, Any]:
+def lead_origin(doc: dict[str, Any], viewer: str | None) -> str | None:
+    """``purchased`` for the partner that bought the lead, ``own`` for the one it
+    belongs to, ``None`` for a viewer that is neither (the owner's unscoped view)."""
+    if viewer is not None and doc.get("buyer_partner_id") == viewer:
+        return LeadOrigin.PURCHASED.value
+    if viewer is not None and doc.get("partner_id") == viewer:
+        return LeadOrigin.OWN.value
+    return None
+
+
+def public_lead(doc: dict[str, Any], viewer: str | None = None) -> dict[str, Any]:
+    """The lead as the API shows it to ``viewer`` (a partner id; ``None``: the owner's
+    unscoped view). ``hubspot_deal_id`` is the deal in the viewer's own portal: the
+    seller's deal for the seller and the owner, the deal the cross-partner sync created
+    for the buyer; neither side sees the other's CRM ids."""
+    origin = lead_origin(doc, viewer)
+    deal_field = ("buyer_hubspot_deal_id" if origin == LeadOrigin.PURCHASED.value
+                  else "hubspot_deal_id")
     out = {k: doc.get(k) for k in TRACKED_FIELDS}
     out.update(
         id=doc["_id"],
@@ -57,6 +75,8 @@ def public_lead(doc: dict[str, Any]) -> dict[str, Any]:
         external_id=doc.get("external_id"),
         notes=doc.get("notes", []),
         buyer_stage=doc.get("buyer_stage"),
+        hubspot_deal_id=str(doc[deal_field]) if doc.get(deal_field) else None,
+        origin=origin,
         created_at=doc["created_at"],
         updated_at=doc.get("updated_at", doc["created_at"]),
     )
@@ -118,7 +138,7 @@ def create_lead(
         created_by=actor.user_id,
     )
     db[c.LEADS].insert_one(doc)
-    return public_lead(doc)
+    return public_lead(doc, partner_id)
 
 
 def get_lead_doc(db: Database, actor: Principal, lead_id: str) -> dict[str, Any]:
@@ -131,6 +151,11 @@ def get_lead_doc(db: Database, actor: Principal, lead_id: str) -> dict[str, Any]
     return doc
 
 
+def get_lead(db: Database, actor: Principal, lead_id: str) -> dict[str, Any]:
+    """One lead as its seller or its buyer sees it (404 for everyone else)."""
+    return public_lead(get_lead_doc(db, actor, lead_id), actor.partner_id)
+
+
 def list_leads(
     db: Database,
     actor: Principal,
@@ -141,14 +166,18 @@ def list_leads(
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     partner_id: str | None = None,
+    origin: LeadOrigin = LeadOrigin.OWN,
     limit: int = 50,
     cursor: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Newest first, keyset-paginated; each filter combination has an index."""
+    """Newest first, keyset-paginated; each filter combination has an index.
+
+    ``origin`` picks the partner's own leads (``partner_id``), the leads it bought
+    (``buyer_partner_id``) or both; "both" is two index-served pages merged, never
+    an ``$or``. A lead appears in a partner's list only through one of those two
+    fields, so no other partner's lead can show up."""
     match: dict[str, Any] = {}
     scoped = actor.scoped_partner_id(partner_id)
-    if scoped is not None:
-        match["partner_id"] = scoped
     if status is not None:
         match["status"] = status.value
     if stage is not None:
@@ -161,8 +190,16 @@ def list_leads(
         lower=time_bound(created_from) if created_from else None,
         upper=time_bound(created_to) if created_to else None,
     )
-    docs, next_cursor = fetch_page(db[c.LEADS], match, limit, PAGE_PROJECTION)
-    return [public_lead(d) for d in docs], next_cursor
+    if scoped is None:
+        if origin is LeadOrigin.PURCHASED:
+            raise BadRequest("origin=purchased needs a partner_id")
+        matches = [match]  # the owner, unscoped: every lead, whoever brought or bought it
+    else:
+        fields = {LeadOrigin.OWN: ("partner_id",), LeadOrigin.PURCHASED: ("buyer_partner_id",),
+                  LeadOrigin.ALL: ("partner_id", "buyer_partner_id")}[origin]
+        matches = [{field: scoped, **match} for field in fields]
+    docs, next_cursor = fetch_merged_page(db[c.LEADS], matches, limit, PAGE_PROJECTION)
+    return [public_lead(d, scoped) for d in docs], next_cursor
 
 
 def _status_change(current: LeadStatus, wanted: LeadStatus) -> LeadStatus:
@@ -192,7 +229,7 @@ def update_lead(
     changes["status"] = new_status.value
     changed = {k: v for k, v in changes.items() if doc.get(k) != v}
     if not changed:
-        return public_lead(doc)
+        return public_lead(doc, actor.partner_id)
     field_times = {**doc.get("field_times", {}), **{f: now for f in changed}}
     merged = {**doc, **changed}
     update: dict[str, Any] = {
@@ -207,7 +244,7 @@ def update_lead(
     after = replace_if_unchanged(db[c.LEADS], doc, update)
     if after is None:
         raise Conflict("the lead changed meanwhile; reload and try again")
-    return public_lead(after)
+    return public_lead(after, actor.partner_id)
 
 
 def _hubspot_bookkeeping(doc: dict[str, Any], changed: dict[str, Any],

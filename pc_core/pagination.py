@@ -47,13 +47,8 @@ def add_key_range(
         match["sort_key"] = bounds
 
 
-def fetch_page(
-    collection: Collection,
-    match: dict[str, Any],
-    limit: int,
-    projection: dict[str, Any] | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page, newest first, and the cursor of the next page (or ``None``)."""
+def _page_pipeline(match: dict[str, Any], limit: int,
+                   projection: dict[str, Any] | None) -> list[dict[str, Any]]:
     if not 1 <= limit <= MAX_LIMIT:
         raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
     pipeline: list[dict[str, Any]] = [
@@ -63,9 +58,45 @@ def fetch_page(
     ]
     if projection:
         pipeline.append({"$project": projection})
-    docs = list(collection.aggregate(pipeline))
-    next_cursor = None
+    return pipeline
+
+
+def _cut_page(
+    docs: list[dict[str, Any]], limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
     if len(docs) > limit:
         docs = docs[:limit]
-        next_cursor = encode_cursor(docs[-1]["sort_key"])
-    return docs, next_cursor
+        return docs, encode_cursor(docs[-1]["sort_key"])
+    return docs, None
+
+
+def fetch_page(
+    collection: Collection,
+    match: dict[str, Any],
+    limit: int,
+    projection: dict[str, Any] | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page, newest first, and the cursor of the next page (or ``None``)."""
+    return _cut_page(list(collection.aggregate(_page_pipeline(match, limit, projection))),
+                     limit)
+
+
+def fetch_merged_page(
+    collection: Collection,
+    matches: list[dict[str, Any]],
+    limit: int,
+    projection: dict[str, Any] | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page over the union of several filters, newest first.
+
+    Each filter is its own index-served page of ``limit + 1`` (the union's first
+    ``limit + 1`` are among them), merged here by ``sort_key``: an ``$or`` of the
+    filters would not be served by one index on the embedded store. A document
+    matching several filters appears once.
+    """
+    seen: dict[Any, dict[str, Any]] = {}
+    for match in matches:
+        for doc in collection.aggregate(_page_pipeline(match, limit, projection)):
+            seen.setdefault(doc["_id"], doc)
+    merged = sorted(seen.values(), key=lambda d: d["sort_key"], reverse=True)
+    return _cut_page(merged, limit)

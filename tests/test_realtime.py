@@ -269,7 +269,7 @@ def test_events_from_another_process_reach_the_right_rooms(api, connect):
     b = connect(api.admin_b)
     marker = uuid.uuid4().hex
     publish(api, (
-        f"events.lead_listed(s, {{'_id': 'L-{marker}', 'partner_id': '{api.partner_b}',"
+        f"events.lead_listed(s, {{'id': 'L-{marker}', 'seller_partner_id': '{api.partner_b}',"
         " 'stage': 'new', 'price_cents': 12345})\n"
         f"events.emit(s, events.LEAD_SOLD, {{'lead_id': 'S-{marker}'}},"
         f" [events.partner_room('{api.partner_b}')])\n"
@@ -461,7 +461,7 @@ def test_a_javascript_socketio_4_client_connects_and_receives(api, node_client):
     try:
         assert next(lines) == {"connected": True}
         marker = uuid.uuid4().hex
-        publish(api, f"events.lead_listed(s, {{'_id': 'JS-{marker}', 'partner_id': 'p'}})\n")
+        publish(api, f"events.lead_listed(s, {{'id': 'JS-{marker}', 'seller_partner_id': 'p'}})\n")
         got = next(lines)
         assert got["event"] == "lead-listed" and got["data"]["lead_id"] == f"JS-{marker}"
         assert proc.wait(10) == 0

@@ -14,7 +14,7 @@ from pc_api.schemas import ImportResult, LeadOut, LeadPage, NoteIn, NoteOut
 from pc_core import leads as service
 from pc_core.errors import PayloadTooLarge
 from pc_core.lead_import import import_leads_csv
-from pc_core.lead_models import LeadCreate, LeadUpdate
+from pc_core.lead_models import LeadCreate, LeadOrigin, LeadUpdate
 from pc_core.pagination import MAX_LIMIT
 from pc_core.stages import LeadStatus, Stage
 
@@ -37,12 +37,16 @@ def list_leads(
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     partner_id: Annotated[str | None, Query(description="Owner only")] = None,
+    origin: Annotated[LeadOrigin, Query(
+        description="own (default): the partner's leads; purchased: the leads it bought; "
+        "all: both")] = LeadOrigin.OWN,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,
 ) -> FastJSONResponse:
     items, next_cursor = service.list_leads(
         db, actor, status=status_, stage=stage, q=q, created_from=created_from,
-        created_to=created_to, partner_id=partner_id, limit=limit, cursor=cursor,
+        created_to=created_to, partner_id=partner_id, origin=origin, limit=limit,
+        cursor=cursor,
     )
     return FastJSONResponse({"items": items, "next_cursor": next_cursor})
 
@@ -82,7 +86,8 @@ async def import_leads(
 
 @router.get("/{lead_id}", response_model=LeadOut, responses=_errors)
 def get_lead(lead_id: str, actor: CurrentUser, db: Db) -> dict:
-    return service.public_lead(service.get_lead_doc(db, actor, lead_id))
+    """The seller's or the buyer's view of one lead; anyone else gets 404."""
+    return service.get_lead(db, actor, lead_id)
 
 
 @router.patch("/{lead_id}", response_model=LeadOut, responses=_errors)

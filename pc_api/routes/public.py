@@ -19,7 +19,7 @@ from pc_api.schemas import LeadOut, LeadPage
 from pc_core import api_tokens
 from pc_core import leads as leads_service
 from pc_core.access import Principal
-from pc_core.lead_models import LeadCreate
+from pc_core.lead_models import LeadCreate, LeadOrigin
 from pc_core.marketplace import listings
 from pc_core.pagination import MAX_LIMIT
 from pc_core.stages import LeadStatus, Stage
@@ -48,12 +48,14 @@ def list_leads(
     db: Db,
     status_: Annotated[LeadStatus | None, Query(alias="status")] = None,
     stage: Stage | None = None,
+    origin: LeadOrigin = LeadOrigin.OWN,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,
 ) -> FastJSONResponse:
-    """The token's partner's leads, newest first (the owner's token: all)."""
+    """The token's partner's leads, newest first (the owner's token: all);
+    ``origin`` as on ``GET /v1/leads``."""
     items, next_cursor = leads_service.list_leads(
-        db, actor, status=status_, stage=stage, limit=limit, cursor=cursor)
+        db, actor, status=status_, stage=stage, origin=origin, limit=limit, cursor=cursor)
     return FastJSONResponse({"items": items, "next_cursor": next_cursor})
 
 

@@ -32,6 +32,7 @@ from pc_core.hubspot.stage_mapping import stage_lookup
 from pc_core.ids import sort_key
 from pc_core.lead_models import CompanySize
 from pc_core.leads import TRACKED_FIELDS, search_text
+from pc_core.marketplace import listings
 from pc_core.money import cents_expr
 from pc_core.settings import Settings
 from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
@@ -398,8 +399,8 @@ def publish_lead_events(
     """Tell connected clients what the build changed: newly listed leads to the
     marketplace, stage moves to the lead's and the partner's rooms."""
     if stats.listed_ids:
-        for lead in db[c.LEADS].find({"_id": {"$in": stats.listed_ids}}):
-            events.lead_listed(settings, lead)
+        listings.announce_listed(db, settings,
+                                 db[c.LEADS].find({"_id": {"$in": stats.listed_ids}}))
     for change in stats.stage_changes:
         events.stage_updated(settings, change["lead_id"], partner_id, change["from"],
                              change["to"])

@@ -13,6 +13,7 @@ a bounded scan; a page can then be short, and ``next_cursor`` carries on.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
+from pc_core import events
 from pc_core.access import Principal
 from pc_core.errors import BadRequest
 from pc_core.marketplace.pricing import CURRENCY, quote
@@ -94,8 +96,10 @@ def _sellers(db: Database, partner_ids: set[str]) -> dict[str, Doc | None]:
     return found
 
 
-def _listing(lead: Doc, seller: Doc | None, settings: Settings, viewer: str | None,
-             now: datetime) -> Doc:
+def listing_view(lead: Doc, seller: Doc | None, settings: Settings, viewer: str | None,
+                 now: datetime) -> Doc:
+    """A listed lead as buyers see it, with its price: the one builder behind the
+    listings routes and the ``lead-listed`` event, so both always show the same price."""
     price = quote(lead, seller, settings)
     created = ensure_utc(lead["created_at"])
     return {
@@ -161,4 +165,17 @@ def list_listings(db: Database, settings: Settings, actor: Principal,
         if scanned >= SCAN_BUDGET:
             next_cursor = encode_cursor(before)
             break
-    return [_listing(d, s, settings, actor.partner_id, now) for d, s in picked], next_cursor
+    return [listing_view(d, s, settings, actor.partner_id, now) for d, s in picked], next_cursor
+
+
+def announce_listed(db: Database, settings: Settings, leads: Iterable[Doc]) -> None:
+    """Publish ``lead-listed`` for leads just (re)listed, each carrying the listing as
+    ``GET /v1/marketplace/listings`` shows it (the price included)."""
+    leads = list(leads)
+    if not leads:
+        return
+    sellers = _sellers(db, {lead["partner_id"] for lead in leads})
+    now = utcnow()
+    for lead in leads:
+        events.lead_listed(settings, listing_view(lead, sellers.get(lead["partner_id"]),
+                                                  settings, None, now))

@@ -15,14 +15,15 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
+from pc_core import events
 from pc_core.access import Principal
 from pc_core.docstore import replace_if_unchanged, update_with_retry
-from pc_core.errors import BadRequest, Conflict
+from pc_core.errors import Conflict
 from pc_core.ids import new_id, sort_key
 from pc_core.marketplace import stripe_client
 from pc_core.marketplace.pricing import CURRENCY
 from pc_core.marketplace.reservations import ACTIVE, get_reservation_doc
-from pc_core.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from pc_core.pagination import decode_cursor, fetch_merged_page
 from pc_core.settings import Settings
 from pc_core.timeutil import ensure_utc, utcnow
 
@@ -113,7 +114,7 @@ def create_purchase(db: Database, settings: Settings, actor: Principal,
             settings, purchase, purchase["destination_account"]
         )
     except stripe_client.PaymentProviderError as exc:
-        _mark_failed(db, purchase_id, str(exc.detail))
+        events.purchase_updated(settings, _mark_failed(db, purchase_id, str(exc.detail)))
         clear_pending(db, reservation_id, purchase_id)
         raise
 
@@ -122,6 +123,7 @@ def create_purchase(db: Database, settings: Settings, actor: Principal,
                 "updated_at": utcnow()}
 
     stored = update_with_retry(db[c.PURCHASES], purchase_id, attach, what="purchase")
+    events.purchase_updated(settings, stored)
     return public_purchase(stored, with_secret=True)
 
 
@@ -135,13 +137,13 @@ def _pending_purchase(db: Database, reservation: Doc) -> Doc | None:
     return doc
 
 
-def _mark_failed(db: Database, purchase_id: str, message: str) -> None:
+def _mark_failed(db: Database, purchase_id: str, message: str) -> Doc:
     def fail(current: Doc) -> Doc | None:
         if current["status"] != PENDING:
             return None
         return {"status": FAILED, "failure_message": message, "updated_at": utcnow()}
 
-    update_with_retry(db[c.PURCHASES], purchase_id, fail, what="purchase")
+    return update_with_retry(db[c.PURCHASES], purchase_id, fail, what="purchase")
 
 
 def clear_pending(db: Database, reservation_id: str, purchase_id: str) -> None:
@@ -161,20 +163,11 @@ def list_purchases(db: Database, actor: Principal, *, limit: int = 50,
     Two index-backed pages (buyer_partner_id + sort_key, seller_partner_id +
     sort_key) merged by key; the owner sees all purchases.
     """
-    if not 1 <= limit <= MAX_LIMIT:
-        raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
     key_range: Doc = {"sort_key": {"$lt": decode_cursor(cursor)}} if cursor else {}
     if actor.is_owner:
         matches = [key_range]
     else:
         matches = [{"buyer_partner_id": actor.partner_id, **key_range},
                    {"seller_partner_id": actor.partner_id, **key_range}]
-    seen: dict[str, Doc] = {}
-    for match in matches:
-        for doc in db[c.PURCHASES].aggregate(
-            [{"$match": match}, {"$sort": {"sort_key": -1}}, {"$limit": limit + 1}]
-        ):
-            seen[doc["_id"]] = doc
-    docs = sorted(seen.values(), key=lambda d: d["sort_key"], reverse=True)
-    next_cursor = encode_cursor(docs[limit - 1]["sort_key"]) if len(docs) > limit else None
-    return [public_purchase(d) for d in docs[:limit]], next_cursor
+    docs, next_cursor = fetch_merged_page(db[c.PURCHASES], matches, limit)
+    return [public_purchase(d) for d in docs], next_cursor

@@ -21,9 +21,8 @@ from pc_core import events
 from pc_core.access import Principal
 from pc_core.docstore import replace_if_unchanged
 from pc_core.errors import BadRequest, Conflict, NotFound
-from pc_core.events import lead_listed
 from pc_core.ids import new_id, sort_key
-from pc_core.marketplace import leadstate, slots
+from pc_core.marketplace import leadstate, listings, slots
 from pc_core.marketplace.pricing import quote
 from pc_core.pagination import add_key_range, fetch_page
 from pc_core.settings import Settings
@@ -194,7 +193,7 @@ def relist_lead(db: Database, settings: Settings, lead_id: str, reservation_id: 
             return None
         after = leadstate.relist(db, lead, reservation_id, now)
         if after is not None:
-            lead_listed(settings, after)
+            listings.announce_listed(db, settings, [after])
             events.lead_released(settings, lead_id, reservation_id)
             return after
     return None
