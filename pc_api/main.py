@@ -36,6 +36,7 @@ from pc_api.routes import (
 from pc_api.timing import DbTimeListener, ServerTimingMiddleware
 from pc_api.web_app import install_web_client
 from pc_core.db import get_db, redis_client, register_command_listener
+from pc_core.log_redaction import install_url_redaction
 from pc_core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.check_production_ready()
     _ensure_listener()
+    install_url_redaction()  # OAuth codes, states, tokens: never in the access log
     db = get_db(settings)
     realtime = build_server(settings, db)
 

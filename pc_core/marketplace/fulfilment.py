@@ -23,7 +23,7 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.docstore import update_with_retry
-from pc_core.events import lead_sold
+from pc_core.events import lead_sold, purchase_updated
 from pc_core.hubspot import deliveries
 from pc_core.marketplace import leadstate, notifications, slots, stripe_client
 from pc_core.marketplace.purchases import COMPLETED, FAILED, PENDING, REFUNDED, clear_pending
@@ -87,6 +87,7 @@ def payment_succeeded(db: Database, settings: Settings, intent: dict[str, Any]) 
                 "failure_message": None}
 
     purchase = update_with_retry(db[c.PURCHASES], purchase["_id"], complete, what="purchase")
+    purchase_updated(settings, purchase)
 
     def convert(current: Doc) -> Doc | None:
         if current["status"] == CONVERTED:
@@ -116,12 +117,13 @@ def _refund(db: Database, settings: Settings, purchase: Doc, intent: dict[str, A
         return {"status": REFUNDED, "refund_id": refund.id, "refund_reason": reason,
                 "payment_intent_id": intent.get("id"), "refunded_at": now, "updated_at": now}
 
-    update_with_retry(db[c.PURCHASES], purchase["_id"], record, what="purchase")
+    purchase_updated(settings, update_with_retry(db[c.PURCHASES], purchase["_id"], record,
+                                                 what="purchase"))
     clear_pending(db, purchase["reservation_id"], purchase["_id"])
     return "refunded"
 
 
-def payment_failed(db: Database, intent: dict[str, Any]) -> str:
+def payment_failed(db: Database, settings: Settings, intent: dict[str, Any]) -> str:
     purchase = find_purchase(db, intent)
     if purchase is None:
         return "unknown-purchase"
@@ -139,6 +141,7 @@ def payment_failed(db: Database, intent: dict[str, Any]) -> str:
     after = update_with_retry(db[c.PURCHASES], purchase["_id"], fail, what="purchase")
     if after["status"] == FAILED:
         clear_pending(db, purchase["reservation_id"], purchase["_id"])
+        purchase_updated(settings, after)
         return "failed"
     return f"ignored-{after['status']}"
 

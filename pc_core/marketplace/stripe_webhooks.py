@@ -48,7 +48,7 @@ def _dispatch(db: Database, settings: Settings, event_type: str, obj: dict[str, 
     if event_type == "payment_intent.succeeded":
         return fulfilment.payment_succeeded(db, settings, obj)
     if event_type == "payment_intent.payment_failed":
-        return fulfilment.payment_failed(db, obj)
+        return fulfilment.payment_failed(db, settings, obj)
     if event_type == "invoice.paid":
         # Purchases are paid by PaymentIntents; invoices are the monthly invoices'.
         from pc_core.billing.webhook import invoice_paid
