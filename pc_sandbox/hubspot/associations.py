@@ -7,11 +7,20 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from . import clock, errors, persistence, render
-from .routing import FastJSON, HubSpotRoute, gate, json_body, object_type_or_404
+from .routing import (
+    FastJSON,
+    HubSpotRoute,
+    gate,
+    json_body,
+    limit_param,
+    next_page,
+    object_type_or_404,
+)
 from .state import Portal
 
 router = APIRouter(route_class=HubSpotRoute)
 BATCH_MAX = 1000
+PAGE_MAX = 500  # one object's associations per page, as HubSpot's v4 read
 
 
 def _to_entries(from_type: str, to_type: str, ids: list[int]) -> list[dict[str, Any]]:
@@ -55,15 +64,25 @@ async def batch_read(from_type: str, to_type: str, request: Request,
 
 
 @router.get("/crm/v4/objects/{from_type}/{object_id}/associations/{to_type}")
-async def object_associations(from_type: str, object_id: str, to_type: str,
+async def object_associations(from_type: str, object_id: str, to_type: str, request: Request,
                               portal: Portal = Depends(gate)) -> dict[str, Any]:
-    """One object's associations of a type (single page)."""
+    """One object's associations of a type, ``limit`` (≤ 500, the default) per page;
+    ``after`` is the position to continue from."""
     ftype, ttype = object_type_or_404(from_type), object_type_or_404(to_type)
     try:
         rid = int(object_id)
     except ValueError:
         raise errors.not_found()
-    return {"results": _to_entries(ftype, ttype, portal.associations.get(ftype, rid, ttype))}
+    limit = limit_param(request, PAGE_MAX, PAGE_MAX)
+    raw_after = request.query_params.get("after") or "0"
+    if not raw_after.isdigit():
+        raise errors.validation_error(f"Invalid 'after' paging cursor: {raw_after}")
+    start = int(raw_after)
+    ids = portal.associations.get(ftype, rid, ttype)
+    out: dict[str, Any] = {"results": _to_entries(ftype, ttype, ids[start:start + limit])}
+    if start + limit < len(ids):
+        out["paging"] = next_page(request, start + limit)
+    return out
 
 
 @router.put("/crm/v4/objects/{from_type}/{object_id}/associations/default/{to_type}/{to_id}")

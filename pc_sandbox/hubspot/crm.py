@@ -17,7 +17,9 @@ from .routing import (
     bool_param,
     gate,
     json_body,
+    limit_param,
     multi_param,
+    next_page,
     object_type_or_404,
 )
 from .state import Portal, Record
@@ -32,19 +34,6 @@ def _int_id(raw: Any) -> int | None:
         return int(str(raw))
     except (TypeError, ValueError):
         return None
-
-
-def _limit(request: Request, default: int, maximum: int) -> int:
-    raw = request.query_params.get("limit")
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise errors.validation_error(f"limit must be an integer, got {raw!r}")
-    if value < 1 or value > maximum:
-        raise errors.validation_error(f"limit must be between 1 and {maximum}, got {value}")
-    return value
 
 
 def _inputs(body: dict[str, Any], maximum: int) -> list[dict[str, Any]]:
@@ -72,7 +61,7 @@ async def list_objects(object_type: str, request: Request,
     """One page of objects in id order; ``paging.next.after`` is the next id to read."""
     otype = object_type_or_404(object_type)
     with_history = multi_param(request, "propertiesWithHistory")
-    limit = _limit(request, 10, 100)
+    limit = limit_param(request, 10, 100)
     if with_history:
         limit = min(limit, HISTORY_BATCH_MAX)
     after_raw = request.query_params.get("after")
@@ -90,8 +79,7 @@ async def list_objects(object_type: str, request: Request,
                for r in recs]
     out: dict[str, Any] = {"results": results}
     if nxt is not None:
-        base = str(request.url).split("?")[0]
-        out["paging"] = {"next": {"after": str(nxt), "link": f"{base}?after={nxt}"}}
+        out["paging"] = next_page(request, nxt)
     return FastJSON(out)
 
 

@@ -173,6 +173,29 @@ def multi_param(request: Request, name: str) -> list[str] | None:
     return out
 
 
+def limit_param(request: Request, default: int, maximum: int) -> int:
+    """``limit`` from the query: the default when absent, 400 outside 1..maximum."""
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise errors.validation_error(f"limit must be an integer, got {raw!r}")
+    if value < 1 or value > maximum:
+        raise errors.validation_error(f"limit must be between 1 and {maximum}, got {value}")
+    return value
+
+
+def next_page(request: Request, after: int | str) -> dict[str, Any]:
+    """``paging`` of a list answer with a next page. As HubSpot does, ``next.link`` is
+    the request's own URL with ``after`` replaced, every other parameter (``limit``,
+    ``properties``, ``associations``, ``archived``...) kept, so a client that only
+    follows links gets the same page size and the same data on every page."""
+    link = str(request.url.include_query_params(after=str(after)))
+    return {"next": {"after": str(after), "link": link}}
+
+
 def bool_param(request: Request, name: str) -> bool:
     """``archived=true``/``True``/``1`` → True."""
     return (request.query_params.get(name) or "").strip().lower() in ("true", "1", "yes")
