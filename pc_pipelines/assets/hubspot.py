@@ -20,31 +20,33 @@ from pc_core.hubspot.pull import PullFailed, PullStats, pull_objects, pull_pipel
 from pc_core.hubspot.stage_mapping import store_pipeline_stages, unmapped_stages
 from pc_pipelines.partitions import partners_partitions
 from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
-from pc_pipelines.sync_runs import FULL_TAG, task_for_run
+from pc_pipelines.sync_runs import FULL_TAG, report_finished, report_step, task_for_run
 
 GROUP = "hubspot"
 
 
 @asset(partitions_def=partners_partitions, group_name=GROUP, kinds={"hubspot", "mongodb"})
 def hubspot_pipelines(
-    context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpotResource
+    context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpotResource,
+    events: EventsResource,
 ) -> MaterializeResult:
     """The partner's deal pipelines and stages; new stages appear unmapped."""
     partner_id = context.partition_key
-    db, settings = mongo.db(), hubspot.settings(mongo)
-    task_id = task_for_run(context, db, partner_id)
+    db, settings, live = mongo.db(), hubspot.settings(mongo), events.settings()
+    task_id = task_for_run(context, db, partner_id, live)
     stages = pull_pipelines(db, settings, partner_id, PartnerTokens(db, settings, partner_id))
     new = store_pipeline_stages(db, partner_id, stages)
     sync_tasks.add_counts(db, task_id, "pipelines", {"stages": len(stages), "new_stages": new},
                           kind="details")
+    report_step(live, db, task_id, "pipelines")
     return MaterializeResult(metadata={"stages": len(stages), "new_stages": new})
 
 
 def _pull(context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpotResource,
-          object_type: str) -> MaterializeResult:
+          events: EventsResource, object_type: str) -> MaterializeResult:
     partner_id = context.partition_key
-    db, settings = mongo.db(), hubspot.settings(mongo)
-    task_id = task_for_run(context, db, partner_id)
+    db, settings, live = mongo.db(), hubspot.settings(mongo), events.settings()
+    task_id = task_for_run(context, db, partner_id, live)
     # A backfill (or a run tagged pc/full=true) re-pulls everything: that is what an
     # operator asks for when re-pulling one partner from the UI.
     full = "dagster/backfill" in context.run.tags or context.run.tags.get(FULL_TAG) == "true"
@@ -55,9 +57,11 @@ def _pull(context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpot
         # Keep what was stored and counted; the cursor resumes from it next run.
         sync_tasks.add_counts(db, task_id, object_type, _counts(failed.stats),
                               [*failed.stats.errors, str(failed)])
+        report_step(live, db, task_id, object_type)
         raise
     counts = _counts(stats)
     sync_tasks.add_counts(db, task_id, object_type, counts, [str(e) for e in stats.errors])
+    report_step(live, db, task_id, object_type)
     return MaterializeResult(metadata={**counts, "mode": stats.mode, "requests": stats.requests})
 
 
@@ -69,19 +73,21 @@ def _counts(stats: PullStats) -> dict[str, int]:
 
 @asset(partitions_def=partners_partitions, group_name=GROUP, kinds={"hubspot", "mongodb"})
 def hubspot_contacts(
-    context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpotResource
+    context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpotResource,
+    events: EventsResource,
 ) -> MaterializeResult:
     """Raw HubSpot contacts: full pull first, then incremental on lastmodifieddate."""
-    return _pull(context, mongo, hubspot, "contacts")
+    return _pull(context, mongo, hubspot, events, "contacts")
 
 
 @asset(partitions_def=partners_partitions, group_name=GROUP, kinds={"hubspot", "mongodb"})
 def hubspot_deals(
-    context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpotResource
+    context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpotResource,
+    events: EventsResource,
 ) -> MaterializeResult:
     """Raw HubSpot deals with their contact associations (incremental on
     hs_lastmodifieddate)."""
-    return _pull(context, mongo, hubspot, "deals")
+    return _pull(context, mongo, hubspot, events, "deals")
 
 
 @asset(
@@ -97,16 +103,17 @@ def leads(
     """Deals + contacts + stage mapping → the stage-mapped lead table; non_fit leads
     are listed on the marketplace; ``lead-listed`` and ``stage-updated`` are emitted."""
     partner_id = context.partition_key
-    db = mongo.db()
-    task_id = task_for_run(context, db, partner_id)
+    db, live = mongo.db(), events.settings()
+    task_id = task_for_run(context, db, partner_id, live)
     stats = build_leads(db, partner_id, settings=hubspot.settings(mongo), task_id=task_id)
     sync_tasks.add_counts(db, task_id, "leads", {
         "created": stats.created, "updated": stats.updated, "unchanged": stats.unchanged,
         "listed": stats.listed, "unmapped": stats.unmapped,
     }, kind="leads")
-    publish_lead_events(db, events.settings(), partner_id, stats)
+    publish_lead_events(db, live, partner_id, stats)
     sync_tasks.finish(db, task_id, "succeeded")
     mark_synced(db, partner_id)
+    report_finished(live, db, task_id)
     return MaterializeResult(metadata={
         "created": stats.created, "updated": stats.updated, "unchanged": stats.unchanged,
         "listed": stats.listed, "unmapped_stage_deals": stats.unmapped,

@@ -16,8 +16,8 @@ from pc_core import sync_tasks
 from pc_core.hubspot.connection import connected_partner_ids
 from pc_pipelines.jobs.hubspot_sync import hubspot_sync_job
 from pc_pipelines.partitions import partners_partitions
-from pc_pipelines.resources import MongoResource
-from pc_pipelines.sync_runs import TASK_TAG, TRIGGER_TAG
+from pc_pipelines.resources import EventsResource, MongoResource
+from pc_pipelines.sync_runs import TASK_TAG, TRIGGER_TAG, report_finished
 
 
 @sensor(job=hubspot_sync_job, minimum_interval_seconds=10,
@@ -41,7 +41,7 @@ def partners_sensor(context: SensorEvaluationContext, mongo: MongoResource) -> S
 @sensor(job=hubspot_sync_job, minimum_interval_seconds=5,
         default_status=DefaultSensorStatus.RUNNING)
 def hubspot_sync_requests_sensor(
-    context: SensorEvaluationContext, mongo: MongoResource
+    context: SensorEvaluationContext, mongo: MongoResource, events: EventsResource
 ) -> SensorResult:
     """Launch queued "Sync Now" requests; the task id is the run key, so a request
     is launched once however often the sensor sees it."""
@@ -53,6 +53,7 @@ def hubspot_sync_requests_sensor(
         partner_id = task["partner_id"]
         if partner_id not in connected:
             sync_tasks.finish(db, task["_id"], "cancelled")
+            report_finished(events.settings(), db, task["_id"])
             continue
         if partner_id not in known:
             add.append(partner_id)
@@ -65,7 +66,8 @@ def hubspot_sync_requests_sensor(
 
 @run_failure_sensor(monitored_jobs=[hubspot_sync_job],
                     default_status=DefaultSensorStatus.RUNNING)
-def hubspot_sync_failure_sensor(context: RunFailureSensorContext, mongo: MongoResource) -> None:
+def hubspot_sync_failure_sensor(context: RunFailureSensorContext, mongo: MongoResource,
+                                events: EventsResource) -> None:
     """A failed sync run marks its sync task failed, with the reason."""
     db = mongo.db()
     run = context.dagster_run
@@ -76,3 +78,4 @@ def hubspot_sync_failure_sensor(context: RunFailureSensorContext, mongo: MongoRe
     message = context.failure_event.message or "run failed"
     sync_tasks.add_counts(db, task_id, "failure", {"errors": 1}, [message[:500]])
     sync_tasks.finish(db, task_id, "failed")
+    report_finished(events.settings(), db, task_id)
