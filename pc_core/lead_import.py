@@ -24,6 +24,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from pc_core import collections as c
+from pc_core.analytics.stage_events import PLATFORM, record_lead_change
 from pc_core.docstore import replace_if_unchanged
 from pc_core.errors import BadRequest, PayloadTooLarge
 from pc_core.ids import new_id
@@ -273,4 +274,5 @@ def _update_existing(
     if after is None:
         report.fail(row_number, "the lead changed during the import; retry the row")
     else:
+        record_lead_change(db, current, after, PLATFORM, now)
         report.updated += 1

@@ -11,6 +11,7 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.access import Principal
+from pc_core.analytics.stage_events import PLATFORM, record_lead_change
 from pc_core.docstore import replace_if_unchanged
 from pc_core.errors import BadRequest, Conflict, NotFound
 from pc_core.ids import new_id, sort_key, time_bound
@@ -244,6 +245,7 @@ def update_lead(
     after = replace_if_unchanged(db[c.LEADS], doc, update)
     if after is None:
         raise Conflict("the lead changed meanwhile; reload and try again")
+    record_lead_change(db, doc, after, PLATFORM, now)
     return public_lead(after, actor.partner_id)
 
 

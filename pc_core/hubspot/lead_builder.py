@@ -26,6 +26,7 @@ from pymongo.errors import BulkWriteError
 
 from pc_core import collections as c
 from pc_core import events, sync_tasks
+from pc_core.analytics import stage_events
 from pc_core.docstore import replace_if_unchanged
 from pc_core.hubspot import conflicts, deal_links
 from pc_core.hubspot.stage_mapping import stage_lookup
@@ -60,6 +61,7 @@ class LeadBuildStats:
     errors: list[str] = field(default_factory=list)
     listed_ids: list[str] = field(default_factory=list)
     stage_changes: list[dict[str, Any]] = field(default_factory=list)
+    source: str = stage_events.HUBSPOT_PULL  # how the changes were learnt (stage history)
 
 
 def lead_id_for_deal(partner_id: str, deal_id: str) -> str:
@@ -151,15 +153,17 @@ def _touch_deals_of_changed_contacts(db: Database, partner_id: str) -> None:
 def build_leads(
     db: Database, partner_id: str, *, settings: Settings | None = None,
     task_id: str | None = None, history: conflicts.HistoryReader | None = None,
+    source: str = stage_events.HUBSPOT_PULL,
 ) -> LeadBuildStats:
     """Bring the partner's leads in line with its dirty raw deals.
 
     ``history`` reads HubSpot's per-property change times for contested deals; by
     default one is made on first need from ``settings`` (else the environment's) and
     the partner's tokens. Decided conflicts are written to the sync task ``task_id``
-    (by default the partner's running sync task, else a new one).
+    (by default the partner's running sync task, else a new one). Stage and status
+    changes are recorded as ``stage_events`` from ``source`` (a pull or a webhook).
     """
-    stats = LeadBuildStats()
+    stats = LeadBuildStats(source=source)
     _touch_deals_of_changed_contacts(db, partner_id)
     stages = stage_lookup(db, partner_id)
     reader = _LazyHistory(db, partner_id, settings, history)
@@ -265,6 +269,10 @@ def _build_batch(
                 retry.add(insert_deals[start + err["index"]])
                 stats.conflicts += 1
                 stats.created -= 1
+    stage_events.record(db, [e for doc, deal_key in zip(inserts, insert_deals, strict=True)
+                             if deal_key not in retry
+                             for e in stage_events.lead_change_docs(
+                                 None, doc, stats.source, doc["field_times"]["stage"])])
     # Clean only what was applied, and only if no newer pull re-dirtied it meanwhile.
     return _mark_clean(db, [d for d in deals if d["_id"] not in retry]) + len(links)
 
@@ -375,9 +383,11 @@ def _update_lead(
               "hubspot_seen_at": changed_at}
     if edits:
         update["local_edits"] = remaining
-    if replace_if_unchanged(db[c.LEADS], current, update) is None:
+    after = replace_if_unchanged(db[c.LEADS], current, update)
+    if after is None:
         stats.conflicts += 1  # a platform edit landed meanwhile; the deal stays dirty
         return False
+    stage_events.record_lead_change(db, current, after, stats.source, changed_at)
     stats.resolved.extend(decision.conflicts)
     if changed:
         stats.updated += 1

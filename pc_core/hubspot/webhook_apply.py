@@ -22,6 +22,7 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core import sync_tasks
+from pc_core.analytics.stage_events import WEBHOOK
 from pc_core.hubspot import pages
 from pc_core.hubspot.client import AccessTokenProvider
 from pc_core.hubspot.connection import PartnerTokens, mark_synced
@@ -155,7 +156,8 @@ def apply_pending(db: Database, settings: Settings, partner_id: str,
             api = api_factory() if api_factory else HubSpotApi(
                 settings, tokens or PartnerTokens(db, settings, partner_id))
         apply_round(db, api, partner_id, events, stats)
-        built = build_leads(db, partner_id, settings=settings, task_id=task_id)
+        built = build_leads(db, partner_id, settings=settings, task_id=task_id,
+                            source=WEBHOOK)
         publish_lead_events(db, events_settings or settings, partner_id, built)
         _merge(stats.leads, built)
         mark_processed(db, [e["_id"] for e in events], run_id)

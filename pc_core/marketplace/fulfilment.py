@@ -22,6 +22,7 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
+from pc_core.analytics import outbox
 from pc_core.docstore import update_with_retry
 from pc_core.events import lead_sold, purchase_updated
 from pc_core.hubspot import deliveries
@@ -88,6 +89,7 @@ def payment_succeeded(db: Database, settings: Settings, intent: dict[str, Any]) 
 
     purchase = update_with_retry(db[c.PURCHASES], purchase["_id"], complete, what="purchase")
     purchase_updated(settings, purchase)
+    outbox.purchase_changed(db, purchase, "completed")  # → Dagster's marketplace_purchases
 
     def convert(current: Doc) -> Doc | None:
         if current["status"] == CONVERTED:
@@ -117,8 +119,9 @@ def _refund(db: Database, settings: Settings, purchase: Doc, intent: dict[str, A
         return {"status": REFUNDED, "refund_id": refund.id, "refund_reason": reason,
                 "payment_intent_id": intent.get("id"), "refunded_at": now, "updated_at": now}
 
-    purchase_updated(settings, update_with_retry(db[c.PURCHASES], purchase["_id"], record,
-                                                 what="purchase"))
+    refunded = update_with_retry(db[c.PURCHASES], purchase["_id"], record, what="purchase")
+    purchase_updated(settings, refunded)
+    outbox.purchase_changed(db, refunded, "refunded")
     clear_pending(db, purchase["reservation_id"], purchase["_id"])
     return "refunded"
 

@@ -15,6 +15,7 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 
 from pc_core import collections as c
+from pc_core.analytics.stage_events import MARKETPLACE, record_lead_change
 from pc_core.stages import LeadStatus
 
 Doc = dict[str, Any]
@@ -29,11 +30,13 @@ def _replace(db: Database, lead: Doc, expected: LeadStatus, changes: Doc,
         "field_times": {**lead.get("field_times", {}), "status": now},
         "rev": (lead.get("rev") or 0) + 1,
     }
-    return db[c.LEADS].find_one_and_replace(
+    after = db[c.LEADS].find_one_and_replace(
         {"_id": lead["_id"], "status": expected.value, "rev": lead.get("rev")},
         new,
         return_document=ReturnDocument.AFTER,
     )
+    record_lead_change(db, lead, after, MARKETPLACE, now)  # listed → reserved → sold
+    return after
 
 
 def reserve(db: Database, lead: Doc, reservation: Doc, now: datetime) -> Doc | None:

@@ -1,0 +1,69 @@
+"""Purchase events for Dagster's lineage, through an outbox.
+
+The API never talks to Dagster: where a purchase completes or is refunded, pc_core
+records an outbox document (``asset_outbox``, ``_id`` = what happened + the purchase,
+so a redelivered Stripe event records nothing twice); the ``purchases_outbox_sensor``
+reports each one as a materialisation of the external asset ``marketplace_purchases``
+and marks it reported. Statuses are strings (``pending`` → ``reported``): the
+embedded store would keep a ``$set`` boolean as 0/1.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pymongo import UpdateMany
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from pc_core.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+ASSET_OUTBOX = "asset_outbox"
+PURCHASES_ASSET = "marketplace_purchases"
+PENDING, REPORTED = "pending", "reported"
+MARK_BATCH = 100
+Doc = dict[str, Any]
+
+
+def purchase_changed(db: Database, purchase: Doc, what: str) -> None:
+    """Record that ``purchase`` was ``completed`` or ``refunded``; never raises (the
+    sale itself is done: a lost event only leaves a gap in the Dagster UI)."""
+    now = utcnow()
+    doc = {
+        "_id": f"{what}:{purchase['_id']}",
+        "asset": PURCHASES_ASSET,
+        "status": PENDING,
+        "event": what,
+        "metadata": {
+            "purchase_id": purchase["_id"], "lead_id": purchase.get("lead_id"),
+            "seller_partner_id": purchase.get("seller_partner_id"),
+            "buyer_partner_id": purchase.get("buyer_partner_id"),
+            "price_cents": int(purchase.get("price_cents") or 0),
+            "commission_cents": int(purchase.get("commission_cents") or 0),
+            "amount_cents": int(purchase.get("amount_cents") or 0),
+            "month": purchase.get("month") or purchase.get("refund_month"),
+        },
+        "created_at": now,
+    }
+    try:
+        db[ASSET_OUTBOX].insert_one(doc)
+    except DuplicateKeyError:
+        pass
+    except PyMongoError:
+        log.exception("purchase %s: %s event not recorded for Dagster", purchase["_id"], what)
+
+
+def pending(db: Database, limit: int = 200, exclude: list[str] | None = None) -> list[Doc]:
+    docs = db[ASSET_OUTBOX].find({"status": PENDING}).limit(limit + len(exclude or []))
+    skip = set(exclude or [])
+    return [d for d in docs if d["_id"] not in skip][:limit]
+
+
+def mark_reported(db: Database, ids: list[str]) -> None:
+    ops = [UpdateMany({"_id": {"$in": ids[i:i + MARK_BATCH]}}, {"$set": {"status": REPORTED}})
+           for i in range(0, len(ids), MARK_BATCH)]
+    if ops:
+        db[ASSET_OUTBOX].bulk_write(ops, ordered=False)
