@@ -1,9 +1,12 @@
-"""The auth cookies: HttpOnly, SameSite=Lax, Secure outside development."""
+"""The auth cookies: HttpOnly, SameSite=Lax, Secure outside development; and the
+``pc_csrf`` double-submit cookie (not HttpOnly: the web client copies it into the
+``X-CSRF-Token`` header; see pc_api/csrf.py)."""
 
 from __future__ import annotations
 
 from fastapi import Response
 
+from pc_api.csrf import CSRF_COOKIE, new_csrf_token
 from pc_api.deps import ACCESS_COOKIE, REFRESH_COOKIE
 from pc_core.auth import IssuedTokens
 from pc_core.settings import Settings
@@ -24,9 +27,17 @@ def set_auth_cookies(response: Response, settings: Settings, tokens: IssuedToken
         path=REFRESH_COOKIE_PATH,
         **common,
     )
+    # As long-lived as the refresh cookie, so the refresh call can carry it.
+    response.set_cookie(
+        CSRF_COOKIE, new_csrf_token(), max_age=tokens.refresh_expires_in, path="/",
+        httponly=False, secure=settings.secure_cookies, samesite="lax",
+    )
 
 
 def clear_auth_cookies(response: Response, settings: Settings) -> None:
     common = {"httponly": True, "secure": settings.secure_cookies, "samesite": "lax"}
     response.delete_cookie(ACCESS_COOKIE, path="/", **common)
     response.delete_cookie(REFRESH_COOKIE, path=REFRESH_COOKIE_PATH, **common)
+    response.delete_cookie(
+        CSRF_COOKIE, path="/", httponly=False, secure=settings.secure_cookies, samesite="lax"
+    )

@@ -24,6 +24,7 @@ from pc_core.ids import new_id
 from pc_core.security.jwt_tokens import create_access_token, decode_access_token
 from pc_core.security.opaque_tokens import hash_secret, new_secret, secret_matches, split_token
 from pc_core.security.passwords import hash_password, needs_rehash, verify_password
+from pc_core.sessions import token_version
 from pc_core.settings import Settings
 from pc_core.throttle import WindowCounter
 from pc_core.timeutil import ensure_utc, utcnow
@@ -95,7 +96,8 @@ def login(
 
 
 def _issue(db: Database, settings: Settings, user: dict[str, Any], family_id: str) -> IssuedTokens:
-    access, access_ttl = create_access_token(settings, user["_id"])
+    version = token_version(user)
+    access, access_ttl = create_access_token(settings, user["_id"], version)
     refresh_ttl = int(timedelta(days=settings.refresh_token_days).total_seconds())
     now = utcnow()
     token_id, secret = new_id(), new_secret()
@@ -108,6 +110,7 @@ def _issue(db: Database, settings: Settings, user: dict[str, Any], family_id: st
             "created_at": now,
             "expires_at": now + timedelta(seconds=refresh_ttl),
             "spent_at": None,
+            "token_version": version,
         }
     )
     if db[c.REFRESH_FAMILIES].find_one({"_id": family_id}, {"_id": 1}) is None:
@@ -152,6 +155,10 @@ def refresh(db: Database, settings: Settings, token: str) -> IssuedTokens:
     if user is None or not user.get("active", True):
         _revoke_family(db, stored["family_id"])
         raise Unauthorized("account no longer active")
+    if int(stored.get("token_version") or 0) != token_version(user):
+        # Issued before a password change, a reset or "sign out everywhere".
+        _revoke_family(db, stored["family_id"])
+        raise Unauthorized("session revoked; sign in again")
     return _issue(db, settings, user, family_id=stored["family_id"])
 
 
@@ -166,9 +173,14 @@ def logout(db: Database, token: str | None) -> None:
 
 
 def authenticate_access_token(db: Database, settings: Settings, token: str) -> dict[str, Any]:
-    """The active user behind an access token, re-read so role changes apply at once."""
-    user_id = decode_access_token(settings, token)
-    user = db[c.USERS].find_one({"_id": user_id})
+    """The active user behind an access token, re-read so role changes apply at once.
+
+    The session version check rides on that same read: no extra round trip.
+    """
+    claims = decode_access_token(settings, token)
+    user = db[c.USERS].find_one({"_id": claims.user_id})
     if user is None or not user.get("active", True):
         raise Unauthorized("invalid token")
+    if claims.version != token_version(user):
+        raise Unauthorized("session revoked; sign in again")
     return user

@@ -35,6 +35,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         _idx(("family_id", ASCENDING)),
         _idx(("expires_at", ASCENDING)),
     ],
+    # "Sign out everywhere" and password changes revoke a user's sign-ins.
+    c.REFRESH_FAMILIES: [_idx(("user_id", ASCENDING))],
     c.PARTNERS: [
         _idx(("slug", ASCENDING), unique=True, name="uniq_slug"),
         _idx(("hubspot.portal_id", ASCENDING)),

@@ -14,6 +14,7 @@ from pc_core.docstore import replace_if_unchanged, update_with_retry
 from pc_core.errors import BadRequest, Conflict, Forbidden, NotFound
 from pc_core.ids import new_id
 from pc_core.security.passwords import MIN_PASSWORD_LENGTH, hash_password
+from pc_core.sessions import bumped_version, revoke_refresh_families
 from pc_core.timeutil import utcnow
 
 # A PATCH may send null only for partner_id (an owner needs no partner); null for
@@ -145,6 +146,13 @@ def update_user(
     if changes.get("password"):
         _check_password(changes["password"])
         update["password_hash"] = hash_password(changes["password"])
+    # A new password or a deactivation ends every session of the user, in the same
+    # compare-and-set write (a reactivation later does not revive them).
+    revoke = "password_hash" in update or (
+        update.get("active") is False and doc.get("active", True)
+    )
+    if revoke:
+        update.update(bumped_version(doc))
     update["updated_at"] = utcnow()
     try:
         after = replace_if_unchanged(db[c.USERS], doc, update)
@@ -152,6 +160,8 @@ def update_user(
         raise Conflict("a user with this email already exists")
     if after is None:
         raise Conflict("the user changed meanwhile; reload and try again")
+    if revoke:
+        revoke_refresh_families(db, after["_id"])
     return public_user(after)
 
 
@@ -162,10 +172,12 @@ def delete_user(db: Database, actor: Principal, user_id: str) -> None:
     if doc["_id"] == actor.user_id:
         raise Conflict("you cannot delete yourself")
     db[c.USERS].delete_one({"_id": doc["_id"]})
+    revoke_refresh_families(db, doc["_id"])
 
 
 def upsert_owner(db: Database, email: str, password: str, partner_id: str | None) -> dict:
-    """Create the owner, or reset its password and role (``pc create-owner``)."""
+    """Create the owner, or reset its password and role (``pc create-owner``); a
+    reset ends every session of that user."""
     _check_password(password)
     now = utcnow()
     email = normalise_email(email)
@@ -177,7 +189,10 @@ def upsert_owner(db: Database, email: str, password: str, partner_id: str | None
     }
     existing = db[c.USERS].find_one({"email": email}, {"_id": 1})
     if existing is not None:
-        doc = update_with_retry(db[c.USERS], existing["_id"], lambda _: owner_fields, what="user")
+        doc = update_with_retry(db[c.USERS], existing["_id"],
+                                lambda current: {**owner_fields, **bumped_version(current)},
+                                what="user")
+        revoke_refresh_families(db, doc["_id"])
         return public_user(doc)
     doc = {"_id": new_id(), "email": email, "name": "Owner", "partner_id": partner_id,
            "created_at": now, **owner_fields}

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from pc_api.main import create_app
 from pc_core import collections as c
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, csrf_headers
 
 
 def _cookies(response) -> dict[str, SimpleCookie]:
@@ -25,6 +25,14 @@ def _cookies(response) -> dict[str, SimpleCookie]:
 
 def _login(client, email, password=PASSWORD, **kw):
     return client.post("/v1/auth/login", json={"email": email, "password": password}, **kw)
+
+
+def _token_login(client, email) -> dict:
+    """Sign in as a non-browser client does: it keeps the tokens from the body, not
+    the cookies (a write with the cookies would need the CSRF header)."""
+    body = _login(client, email).json()
+    client.cookies.clear()
+    return body
 
 
 def test_login_returns_tokens_and_sets_httponly_cookies(client, world):
@@ -76,25 +84,31 @@ def test_bearer_header_and_expired_or_forged_tokens(client, world, settings):
     assert r.status_code == 401 and r.json()["detail"] == "token expired"
 
 
+def _token_refresh(client, token):
+    r = client.post("/v1/auth/refresh", json={"refresh_token": token})
+    client.cookies.clear()  # a token client keeps the body, not the cookies
+    return r
+
+
 def test_refresh_rotates_and_reuse_revokes_the_family(client, world):
-    first = _login(client, world.admin_b.email).json()["refresh_token"]
-    second = client.post("/v1/auth/refresh", json={"refresh_token": first})
+    first = _token_login(client, world.admin_b.email)["refresh_token"]
+    second = _token_refresh(client, first)
     assert second.status_code == 200
     second_token = second.json()["refresh_token"]
     assert second_token != first
     # The spent token presented again: 401, and the newer token dies with it.
-    reuse = client.post("/v1/auth/refresh", json={"refresh_token": first})
+    reuse = _token_refresh(client, first)
     assert reuse.status_code == 401
-    after = client.post("/v1/auth/refresh", json={"refresh_token": second_token})
+    after = _token_refresh(client, second_token)
     assert after.status_code == 401
     # A separate sign-in (another family) is unaffected.
-    other = _login(client, world.admin_b.email).json()["refresh_token"]
-    assert client.post("/v1/auth/refresh", json={"refresh_token": other}).status_code == 200
+    other = _token_login(client, world.admin_b.email)["refresh_token"]
+    assert _token_refresh(client, other).status_code == 200
 
 
 def test_refresh_from_cookie(client, world):
     _login(client, world.user_a.email)
-    r = client.post("/v1/auth/refresh")
+    r = client.post("/v1/auth/refresh", headers=csrf_headers(client))
     assert r.status_code == 200
     assert "pc_access" in _cookies(r)
 
@@ -102,7 +116,7 @@ def test_refresh_from_cookie(client, world):
 def test_refresh_rejects_garbage_and_expired(client, world, db):
     assert client.post("/v1/auth/refresh", json={"refresh_token": "x"}).status_code == 401
     assert client.post("/v1/auth/refresh", json={"refresh_token": "a.b"}).status_code == 401
-    token = _login(client, world.user_a.email).json()["refresh_token"]
+    token = _token_login(client, world.user_a.email)["refresh_token"]
     from datetime import UTC, datetime
 
     stored = db[c.REFRESH_TOKENS].find_one({"_id": token.split(".")[0]})
@@ -114,10 +128,11 @@ def test_refresh_rejects_garbage_and_expired(client, world, db):
 
 def test_logout_revokes_refresh_and_clears_cookies(client, world):
     token = _login(client, world.user_a.email).json()["refresh_token"]
-    r = client.post("/v1/auth/logout")
+    r = client.post("/v1/auth/logout", headers=csrf_headers(client))
     assert r.status_code == 204
     cleared = _cookies(r)
     assert cleared["pc_access"].value == "" and cleared["pc_refresh"].value == ""
+    assert cleared["pc_csrf"].value == ""
     assert client.post("/v1/auth/refresh", json={"refresh_token": token}).status_code == 401
 
 

@@ -9,6 +9,7 @@ from pc_api.deps import REFRESH_COOKIE, AppSettings, CurrentUserDoc, Db, Redis, 
 from pc_api.schemas import LoginIn, RefreshIn, TokenOut, UserOut
 from pc_core import auth as auth_service
 from pc_core.errors import Unauthorized
+from pc_core.sessions import sign_out_everywhere
 from pc_core.users import public_user
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
@@ -59,6 +60,19 @@ def logout(
 ) -> Response:
     token = (body.refresh_token if body else None) or request.cookies.get(REFRESH_COOKIE)
     auth_service.logout(db, token)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    clear_auth_cookies(response, settings)
+    return response
+
+
+@router.post(
+    "/logout-all", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
+    responses=_401,
+)
+def logout_all(user: CurrentUserDoc, db: Db, settings: AppSettings) -> Response:
+    """Sign out everywhere: every refresh token of the caller is revoked and every
+    access token issued so far stops working at once (this one included)."""
+    sign_out_everywhere(db, user["_id"])
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_auth_cookies(response, settings)
     return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -15,17 +16,25 @@ from pc_core.timeutil import utcnow
 ALGORITHM = "HS256"
 
 
-def create_access_token(settings: Settings, user_id: str) -> tuple[str, int]:
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: str
+    version: int  # the user's session version at issue (pc_core.sessions)
+
+
+def create_access_token(settings: Settings, user_id: str, version: int = 0) -> tuple[str, int]:
     """Return the token and its lifetime in seconds.
 
-    Only the subject is trusted from the token: role and partner are re-read from
-    the user document on each request, so a demotion takes effect at once.
+    Only the subject and the session version are trusted from the token: role and
+    partner are re-read from the user document on each request, so a demotion takes
+    effect at once, and a version behind the user's means its sessions were revoked.
     """
     lifetime = int(timedelta(minutes=settings.access_token_minutes).total_seconds())
     now = utcnow()
     claims = {
         "sub": user_id,
         "typ": "access",
+        "ver": version,
         "iat": now,
         "exp": now + timedelta(seconds=lifetime),
         "jti": new_id(),
@@ -33,10 +42,16 @@ def create_access_token(settings: Settings, user_id: str) -> tuple[str, int]:
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM), lifetime
 
 
-def decode_access_token(settings: Settings, token: str) -> str:
-    """The user id in a valid access token, else ``Unauthorized``."""
+def decode_access_token(settings: Settings, token: str) -> AccessClaims:
+    """The user id and session version in a valid access token, else ``Unauthorized``.
+
+    Tokens from before versions were issued carry none: version 0, as their users.
+    """
     claims = decode_signed(settings, token, purpose="access")
-    return str(claims["sub"])
+    version = claims.get("ver", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise Unauthorized("invalid token")
+    return AccessClaims(user_id=str(claims["sub"]), version=version)
 
 
 def encode_signed(settings: Settings, purpose: str, payload: dict[str, Any], ttl: timedelta) -> str:
