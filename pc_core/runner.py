@@ -135,13 +135,16 @@ def _start_services(
              "PC_SANDBOX_HUBSPOT_WEBHOOK_URL":
                  f"http://{host}:{settings.api_port}/v1/webhooks/hubspot",
              "PC_SANDBOX_STRIPE_WEBHOOK_URL":
-                 f"http://{host}:{settings.api_port}/v1/webhooks/stripe"},
+                 f"http://{host}:{settings.api_port}/v1/webhooks/stripe",
+             # The web app (served by the API) confirms card payments in the sandbox.
+             "PC_STRIPE_PUBLISHABLE_KEY": settings.stripe_publishable_key,
+             "PC_SANDBOX_STRIPE_CORS_ORIGINS": f"http://{host}:{settings.api_port}"},
         log_path=logs / "sandbox.log",
     )
     api = group.start(
         "api",
         [devstack.venv_bin("uvicorn"), "--factory", "pc_api.main:app_factory", "--host", host,
-         "--port", str(settings.api_port), "--proxy-headers"],
+         "--port", str(settings.api_port), "--no-proxy-headers"],
         env=env,
         log_path=logs / "api.log",
     )

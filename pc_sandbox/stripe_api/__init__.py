@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from . import (
     admin,
+    browser,
     charges,
     customers,
     events_api,
@@ -30,6 +31,7 @@ for _module in (
     invoices,
     events_api,
     admin,
+    browser,  # CORS preflights of the browser routes, before the fallback
     fallback,  # last: catches the rest of /v1
 ):
     router.include_router(_module.router)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from . import browser, state
 from . import payment_flow as flow
-from . import state
 from .params import Params, form_params, get_str
 from .render import list_page, respond
 from .routing import StripeRoute
@@ -22,10 +22,14 @@ def create_payment_intent(params: Params = Depends(form_params)) -> JSONResponse
 
 
 @router.get("/v1/payment_intents/{pi_id}")
-def retrieve_payment_intent(pi_id: str, params: Params = Depends(form_params)) -> JSONResponse:
-    """Retrieve a PaymentIntent."""
+def retrieve_payment_intent(pi_id: str, request: Request,
+                            params: Params = Depends(form_params)) -> JSONResponse:
+    """Retrieve a PaymentIntent (a browser: publishable key + ``client_secret``)."""
     with state.reading() as st:
-        return respond(st, flow.get_payment_intent(st, pi_id), params)
+        pi = flow.get_payment_intent(st, pi_id)
+        if browser.is_publishable(request):
+            return browser.retrieve(pi, params)
+        return respond(st, pi, params)
 
 
 @router.post("/v1/payment_intents/{pi_id}")
@@ -36,10 +40,15 @@ def update_payment_intent(pi_id: str, params: Params = Depends(form_params)) -> 
 
 
 @router.post("/v1/payment_intents/{pi_id}/confirm")
-def confirm_payment_intent(pi_id: str, params: Params = Depends(form_params)) -> JSONResponse:
-    """Confirm with a test PaymentMethod (``pm_card_visa``, ``pm_card_chargeDeclined``...)."""
+def confirm_payment_intent(pi_id: str, request: Request,
+                           params: Params = Depends(form_params)) -> JSONResponse:
+    """Confirm with a test PaymentMethod (``pm_card_visa``, ``pm_card_chargeDeclined``...),
+    or, from a browser (publishable key + ``client_secret``), with typed card details."""
     with state.changing() as st:
-        return respond(st, flow.confirm(st, flow.get_payment_intent(st, pi_id), params), params)
+        pi = flow.get_payment_intent(st, pi_id)
+        if browser.is_publishable(request):
+            return browser.confirm(st, pi, params)
+        return respond(st, flow.confirm(st, pi, params), params)
 
 
 @router.post("/v1/payment_intents/{pi_id}/capture")

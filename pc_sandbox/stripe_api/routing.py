@@ -15,7 +15,8 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from . import idempotency
-from .auth import check_api_key
+from .auth import authenticate, publishable_refused
+from .browser import PUBLISHABLE_ROUTES, cors_headers
 from .errors import StripeError
 from .events import CURRENT_REQUEST
 from .ids import new_id
@@ -58,15 +59,24 @@ async def _call(original: Handler, request: Request) -> Response:
 class StripeRoute(APIRoute):
     """APIRoute that speaks Stripe's conventions around the endpoint."""
 
+    def _publishable_ok(self) -> bool:
+        """Only the calls Stripe.js makes accept the publishable key."""
+        return any(self.path.endswith(path) and method in self.methods
+                   for method, path in PUBLISHABLE_ROUTES)
+
     def get_route_handler(self) -> Handler:
         original = super().get_route_handler()
+        publishable_ok = self._publishable_ok()
 
         async def handler(request: Request) -> Response:
             request_id = new_id("req", 14)
             key = request.headers.get("Idempotency-Key")
             CURRENT_REQUEST.set({"id": request_id, "idempotency_key": key})
             try:
-                check_api_key(request)
+                kind = await authenticate(request)
+                if kind == "publishable" and not publishable_ok:
+                    raise publishable_refused()
+                request.state.stripe_key = kind
                 if request.method == "POST" and key:
                     response = await _idempotent(request, key, original)
                 else:
@@ -79,6 +89,7 @@ class StripeRoute(APIRoute):
             )
             if key:
                 response.headers["Idempotency-Key"] = key
+            response.headers.update(cors_headers(request))
             return response
 
         return handler

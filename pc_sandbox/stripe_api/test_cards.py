@@ -82,6 +82,22 @@ _BRANDS: dict[str, Outcome] = {
 }
 
 
+# Stripe's documented test card numbers → the test PaymentMethod that behaves the same,
+# for card details typed into the browser (``payment_method_data[card][number]``).
+CARD_NUMBERS: dict[str, str] = {
+    "4242424242424242": "pm_card_visa",
+    "4000056655665556": "pm_card_visa_debit",
+    "5555555555554444": "pm_card_mastercard",
+    "378282246310005": "pm_card_amex",
+    "4000000000000002": "pm_card_chargeDeclined",
+    "4000000000009995": "pm_card_chargeDeclinedInsufficientFunds",
+    "4100000000000019": "pm_card_chargeDeclinedFraudulent",
+    "4000000000000069": "pm_card_chargeDeclinedExpiredCard",
+    "4000000000000127": "pm_card_chargeDeclinedIncorrectCvc",
+    "4000000000000119": "pm_card_chargeDeclinedProcessingError",
+}
+
+
 def outcome_for(payment_method: str) -> Outcome:
     """Result of charging ``payment_method``."""
     return _DECLINES.get(payment_method) or _BRANDS.get(payment_method) or Outcome(True)
