@@ -104,16 +104,19 @@ class StaleSync:
 
 def stale_partners(db: Database, now: datetime | None = None,
                    max_age: timedelta = SYNC_MAX_AGE) -> list[StaleSync]:
-    """Connected partners whose last successful sync is older than ``max_age``."""
+    """Connected partners whose last successful sync is older than ``max_age`` (one
+    connected less than ``max_age`` ago and not synced yet is not late)."""
     now = now or utcnow()
     out = []
     for partner in db[c.PARTNERS].find({}, {"hubspot": 1}):
         hub = partner.get("hubspot") or {}
         if not hub.get("portal_id"):
             continue
-        last = hub.get("last_synced_at")
+        last, since = hub.get("last_synced_at"), hub.get("connected_at")
         last = ensure_utc(last) if isinstance(last, datetime) else None
-        if last is None or now - last > max_age:
+        since = ensure_utc(since) if isinstance(since, datetime) else None
+        reference = last or since
+        if reference is None or now - reference > max_age:
             out.append(StaleSync(partner["_id"], last))
     return out
 

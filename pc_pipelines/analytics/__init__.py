@@ -1,0 +1,27 @@
+"""The analytics feature of the Dagster code location: stage history, marketplace
+lineage, funnel, data-quality checks, the Parquet warehouse. ``definitions.py``
+registers these lists; the domain logic is in ``pc_core.analytics``."""
+
+from pc_pipelines.analytics.assets import (
+    lead_stage_history,
+    marketplace_listings,
+    marketplace_purchases,
+    partner_funnel,
+)
+from pc_pipelines.analytics.checks import ASSET_CHECKS
+from pc_pipelines.analytics.jobs import analytics_job, data_quality_job, data_quality_schedule
+from pc_pipelines.analytics.sensors import analytics_sensor, purchases_outbox_sensor
+from pc_pipelines.analytics.warehouse import IO_MANAGER_KEY, warehouse_io_manager
+
+ASSETS = [lead_stage_history, marketplace_listings, marketplace_purchases, partner_funnel]
+JOBS = [analytics_job, data_quality_job]
+SCHEDULES = [data_quality_schedule]
+SENSORS = [analytics_sensor, purchases_outbox_sensor]
+
+
+def resources() -> dict:
+    """The warehouse IO manager (``PC_WAREHOUSE_URL``, default ``.pc/warehouse``)."""
+    return {IO_MANAGER_KEY: warehouse_io_manager()}
+
+
+__all__ = ["ASSETS", "ASSET_CHECKS", "JOBS", "SCHEDULES", "SENSORS", "resources"]
