@@ -14,6 +14,8 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.database import Database
 
 from pc_core import collections as c
+from pc_core.analytics.outbox import ASSET_OUTBOX
+from pc_core.analytics.stage_events import STAGE_EVENTS
 from pc_core.hubspot.deal_links import DEAL_LINKS
 from pc_core.hubspot.deliveries import CRM_DELIVERIES
 from pc_core.hubspot.rebuild_requests import LEAD_REBUILDS
@@ -121,6 +123,13 @@ INDEXES: dict[str, list[IndexModel]] = {
                      _idx(("buyer_partner_id", ASCENDING), ("status", ASCENDING))],
     # Lead rebuilds requested by a stage-mapping change (pc_core/hubspot/rebuild_requests.py).
     LEAD_REBUILDS: [_idx(("status", ASCENDING))],
+    # Lead analytics (pc_core/analytics): a partner's stage events (the history), the
+    # HubSpot ones waiting for their exact times, a lead's (replaced from HubSpot's
+    # property history); purchase events waiting to be reported to Dagster.
+    STAGE_EVENTS: [_idx(("partner_id", ASCENDING), ("at_ms", ASCENDING)),
+                   _idx(("partner_id", ASCENDING), ("needs_history", ASCENDING)),
+                   _idx(("lead_id", ASCENDING))],
+    ASSET_OUTBOX: [_idx(("status", ASCENDING))],
     c.SYNC_TASKS: [
         _idx(("partner_id", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("status", ASCENDING)),
