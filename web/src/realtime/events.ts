@@ -1,0 +1,67 @@
+/**
+ * The live events the client hears (pc_core/events.py is the catalogue) and the
+ * server state each one makes stale. Invalidation is the single reaction: the
+ * query refetches and every view of that data updates.
+ */
+import type { QueryClient } from '@tanstack/vue-query'
+import { connectLive } from './socket'
+
+export const EV = {
+  leadListed: 'lead-listed',
+  leadSold: 'lead-sold',
+  leadReserved: 'lead-reserved',
+  leadReleased: 'lead-released',
+  stageUpdated: 'stage-updated',
+  viewerJoined: 'viewer-joined',
+  viewerLeft: 'viewer-left',
+  syncProgress: 'sync-progress',
+  syncFinished: 'sync-finished',
+  purchaseUpdated: 'purchase-updated',
+} as const
+
+export interface LeadEvent {
+  lead_id: string
+  reservation_id?: string
+  partner_id?: string
+  seller_partner_id?: string
+  buyer_partner_id?: string
+  from?: string | null
+  to?: string
+}
+
+export interface ViewerEvent {
+  lead_id: string
+  partner_name: string
+  viewers: number
+}
+
+export interface SyncEvent {
+  sync_task_id: string
+  status: string
+  step?: string
+  counts?: Record<string, number>
+}
+
+export interface PurchaseEvent {
+  purchase_id: string
+  lead_id: string
+  status: string
+}
+
+/** Wire the app-wide invalidations once, after sign-in. */
+export function installLiveInvalidation(qc: QueryClient): void {
+  const s = connectLive()
+  const inv = (...keys: string[][]) => keys.forEach((queryKey) => qc.invalidateQueries({ queryKey }))
+  s.on(EV.leadListed, () => inv(['listings'], ['leads'], ['stats']))
+  s.on(EV.leadReserved, (p: LeadEvent) => inv(['listings'], ['reservations'], ['lead', p.lead_id], ['leads']))
+  s.on(EV.leadReleased, (p: LeadEvent) => inv(['listings'], ['reservations'], ['lead', p.lead_id], ['leads']))
+  s.on(EV.leadSold, (p: LeadEvent) =>
+    inv(['listings'], ['reservations'], ['purchases'], ['lead', p.lead_id], ['leads'], ['stats']),
+  )
+  s.on(EV.stageUpdated, (p: LeadEvent) => inv(['lead', p.lead_id], ['leads'], ['stats']))
+  s.on(EV.purchaseUpdated, (p: PurchaseEvent) =>
+    inv(['purchases'], ['reservations'], ['lead', p.lead_id], ['leads'], ['stats']),
+  )
+  s.on(EV.syncProgress, () => inv(['sync-tasks']))
+  s.on(EV.syncFinished, () => inv(['sync-tasks'], ['hubspot-status'], ['stage-mapping'], ['leads'], ['stats']))
+}
