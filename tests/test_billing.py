@@ -152,7 +152,7 @@ def test_asset_check_passes_and_fails(db, world, settings, monkeypatch):
     _october(db, world)
     monkeypatch.setenv("PC_STRIPE_API_BASE", settings.stripe_api_base)
     mongo = MongoResource(uri=settings.mongodb_uri, database=settings.mongodb_db)
-    result = materialize([monthly_invoices], partition_key="2026-10-01",
+    result = materialize([monthly_invoices], partition_key="2026-10",
                          resources={"mongo": mongo},
                          run_config={"ops": {"monthly_invoices": {"config": {
                              "send_to_stripe": False}}}})
@@ -171,7 +171,7 @@ def test_asset_check_passes_and_fails(db, world, settings, monkeypatch):
                                   "billed_cents": inv["total_cents"] + 1,
                                   "difference_cents": -1}]
     # Re-materialising (a backfill) rebuilds the draft, sends it, and passes again.
-    result = materialize([monthly_invoices], partition_key="2026-10-01",
+    result = materialize([monthly_invoices], partition_key="2026-10",
                          resources={"mongo": mongo})
     [check] = result.get_asset_check_evaluations()
     assert check.passed and _invoice(db, world.partner_b, OCT)["status"] == "paid"

@@ -51,8 +51,9 @@ def _buy(client, db, seller: str, buyer_account, stripe_admin, receiver, **lead_
 
 
 def _sensor(instance, resources):
-    return crm_delivery_sensor(build_sensor_context(
-        instance=instance, resources={"mongo": resources["mongo"]}))
+    with build_sensor_context(instance=instance,
+                              resources={"mongo": resources["mongo"]}) as context:
+        return crm_delivery_sensor(context)
 
 
 def _run(instance, resources, request):

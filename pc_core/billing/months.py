@@ -12,13 +12,19 @@ import re
 from datetime import datetime
 
 from pc_core.errors import BadRequest
-from pc_core.timeutil import ensure_utc
+from pc_core.timeutil import ensure_utc, utcnow
 
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def month_of(moment: datetime) -> str:
     return f"{ensure_utc(moment):%Y-%m}"
+
+
+def has_ended(month: str, now: datetime | None = None) -> bool:
+    """Whether ``month`` is over (UTC): only then may its invoices be locked and sent;
+    the current month still gains purchases and refunds."""
+    return month < month_of(now or utcnow())
 
 
 def check_month(month: str) -> str:

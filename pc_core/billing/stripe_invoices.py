@@ -9,6 +9,8 @@ Each call carries an idempotency key derived from our invoice id
 (``pc-invoice:{id}:...``), so a run that died half-way is finished by the next
 one without duplicate items or invoices.
 
+A month that has not ended (UTC) is never sent: ``finalize_month`` refuses it, as
+locking it would push the rest of the month's purchases into corrections.
 An invoice with no lines (a seller-only month) is closed without Stripe.
 Stripe allows 250 items per invoice; above ``MAX_ITEMS`` lines, the lines are
 sent summed per kind (the per-line detail stays on our invoice and the API).
@@ -24,8 +26,10 @@ import stripe
 from pymongo.database import Database
 
 from pc_core import collections as c
+from pc_core.billing.months import has_ended
 from pc_core.billing.status import DRAFT, FINALIZED, FINALIZING, PAID
 from pc_core.docstore import update_with_retry
+from pc_core.errors import BadRequest
 from pc_core.marketplace.stripe_client import client
 from pc_core.settings import Settings
 from pc_core.timeutil import utcnow
@@ -33,6 +37,10 @@ from pc_core.timeutil import utcnow
 log = logging.getLogger(__name__)
 MAX_ITEMS = 250
 Doc = dict[str, Any]
+
+
+class MonthStillOpen(BadRequest):
+    """Sending (and so locking) a month that is still taking purchases."""
 
 
 @dataclass
@@ -141,7 +149,10 @@ def finalize_invoice(db: Database, settings: Settings, doc_id: str, *,
 def finalize_month(db: Database, settings: Settings, month: str, *,
                    settle_out_of_band: bool = True) -> FinalizeReport:
     """Every draft (or half-sent) invoice of ``month``; one failure does not stop
-    the others (the next run retries it under the same idempotency keys)."""
+    the others (the next run retries it under the same idempotency keys). A month
+    that has not ended is refused (``MonthStillOpen``)."""
+    if not has_ended(month):
+        raise MonthStillOpen(f"{month} has not ended; its invoices stay drafts until it has")
     report = FinalizeReport(month)
     for doc in db[c.INVOICES].find({"month": month}, {"status": 1, "lines": 1}):
         if doc["status"] not in (DRAFT, FINALIZING):

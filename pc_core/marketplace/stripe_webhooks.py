@@ -49,6 +49,11 @@ def _dispatch(db: Database, settings: Settings, event_type: str, obj: dict[str, 
         return fulfilment.payment_succeeded(db, settings, obj)
     if event_type == "payment_intent.payment_failed":
         return fulfilment.payment_failed(db, settings, obj)
+    if event_type == "charge.refunded":
+        # A refund made in Stripe (the Dashboard): credited on the buyer's next invoice.
+        from pc_core.billing.stripe_refunds import charge_refunded
+
+        return charge_refunded(db, obj)
     if event_type == "invoice.paid":
         # Purchases are paid by PaymentIntents; invoices are the monthly invoices'.
         from pc_core.billing.webhook import invoice_paid

@@ -8,8 +8,12 @@ Re-materialising a month (a backfill from the UI) rebuilds drafts identically an
 leaves finalised or paid invoices alone; corrections to those are carried on a
 later open month.
 
-The partitions start at 2025-01-01, before the platform's first purchase: an
-earlier month has no purchases and materialises to no invoices.
+Partition keys are the months as the API and invoices name them (``2026-11``,
+``fmt="%Y-%m"``), one naming wherever a user sees a month. They start at 2025-01,
+before the platform's first purchase: an earlier month has no purchases and
+materialises to no invoices. The current month is not a partition yet (Dagster adds
+a month once it has ended), and even when asked to, the asset never sends or locks a
+month that has not ended (UTC): it builds its drafts only, whatever the config.
 """
 
 from dagster import (
@@ -27,17 +31,20 @@ from dagster import (
 
 from pc_core.billing.build import build_month
 from pc_core.billing.checks import check_month_totals
+from pc_core.billing.months import has_ended
 from pc_core.billing.stripe_invoices import finalize_month
 from pc_core.settings import Settings
 from pc_pipelines.resources import MongoResource
 
 GROUP = "billing"
 CHECK_NAME = "invoice_totals_match_purchases"
-monthly_partitions = MonthlyPartitionsDefinition(start_date="2025-01-01", timezone="UTC")
+monthly_partitions = MonthlyPartitionsDefinition(start_date="2025-01", fmt="%Y-%m",
+                                                 timezone="UTC")
 
 
 class MonthlyInvoicesConfig(Config):
-    """``send_to_stripe: false`` builds drafts only (a preview that stays open)."""
+    """``send_to_stripe: false`` builds drafts only (a preview that stays open). A
+    month that has not ended is never sent, whatever this says."""
 
     send_to_stripe: bool = True
 
@@ -48,13 +55,17 @@ def _settings(mongo: MongoResource) -> Settings:
 
 
 def month_of_partition(partition_key: str) -> str:
-    """Partition keys are the month's first day (``2026-10-01``) → ``2026-10``."""
+    """The partition key is the month (``2026-10``); a key of the older daily form
+    (``2026-10-01``, runs recorded before the rename) names the same month."""
     return partition_key[:7]
 
 
 @asset(
     partitions_def=monthly_partitions,
     group_name=GROUP,
+    # Lineage: HubSpot → leads → marketplace_listings → marketplace_purchases (the
+    # external asset the API's purchases report into, pc_pipelines/analytics) → here.
+    deps=["marketplace_purchases"],
     kinds={"stripe", "mongodb"},
     check_specs=[AssetCheckSpec(
         CHECK_NAME, asset="monthly_invoices",
@@ -78,7 +89,12 @@ def monthly_invoices(context: AssetExecutionContext, config: MonthlyInvoicesConf
         "lines": built.lines, "adjustment_lines": built.adjustment_lines,
         "total_cents": built.total_cents,
     }
-    if config.send_to_stripe:
+    still_open = not has_ended(month)
+    metadata["month_still_open"] = still_open
+    if still_open:
+        context.log.warning(f"{month} has not ended: its invoices stay drafts (not sent, "
+                            "not locked)")
+    elif config.send_to_stripe:
         sent = finalize_month(db, _settings(mongo), month)
         metadata.update(stripe_finalized=sent.finalized, stripe_paid=sent.paid,
                         closed_empty=sent.closed_empty, stripe_errors=len(sent.errors))
