@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 
 from pc_api.deps import CurrentUser, Db
+from pc_api.funnel_schemas import FunnelOut
 from pc_api.schemas import (
     PartnerCreate,
     PartnerOut,
@@ -14,6 +18,7 @@ from pc_api.schemas import (
     StageMappingItem,
 )
 from pc_core import partners as service
+from pc_core.analytics import queries as analytics
 from pc_core.hubspot import stage_mapping
 
 router = APIRouter(prefix="/v1/partners", tags=["partners"])
@@ -65,3 +70,20 @@ def put_stage_mapping(
 @router.get("/{partner_id}/stats", response_model=PartnerStatsOut, responses=_errors)
 def partner_stats(partner_id: str, actor: CurrentUser, db: Db) -> dict:
     return service.partner_stats(db, actor, partner_id)
+
+
+@router.get(
+    "/{partner_id}/funnel", response_model=FunnelOut, response_model_by_alias=True,
+    responses={**_errors, 400: {"description": "from after to, or a period over 366 days"},
+               422: {"description": "A date that is not YYYY-MM-DD"}},
+)
+def partner_funnel(
+    partner_id: str, actor: CurrentUser, db: Db,
+    from_: Annotated[date | None, Query(alias="from", description="First day (UTC), "
+                                        "default: 29 days before `to`")] = None,
+    to: Annotated[date | None, Query(description="Last day (UTC), default: today")] = None,
+) -> dict:
+    """The partner's funnel over whole UTC days: leads entering each stage, conversion,
+    median time in stage, win rate, listed → reserved → sold, days to sell, revenue and
+    commission (pc_core/analytics/funnel.py defines each figure)."""
+    return analytics.partner_funnel(db, actor, partner_id, from_, to)
