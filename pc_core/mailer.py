@@ -10,12 +10,19 @@ request or run that caused it.
 
 Templates are ``email_templates/{name}.subject|.txt|.html`` (``string.Template``
 with ``$name`` placeholders); values are HTML-escaped for the HTML part.
+
+Header values (subject, from, to) never carry a line break: a value such as a
+booking's company ``"Acme\r\nBcc: attacker@evil.example"`` would otherwise start a
+header of its own (email header injection). ``header_value`` folds every line break
+into a space, and a recipient with one is dropped; both happen here, the one place
+emails are built and sent.
 """
 
 from __future__ import annotations
 
 import html
 import logging
+import re
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -53,6 +60,29 @@ def render(name: str, context: dict[str, Any]) -> tuple[str, str, str]:
     )
 
 
+# CR, LF and everything else a mail or MIME parser may treat as a line break.
+_LINE_BREAKS = re.compile(r"[\r\n\x00\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def header_value(value: str) -> str:
+    """``value`` safe for an email header: line breaks folded into one space."""
+    return _LINE_BREAKS.sub(" ", value).strip()
+
+
+def safe_recipients(to: list[str]) -> list[str]:
+    """The recipients without line breaks, de-duplicated and sorted; one with a
+    line break is refused (dropped and logged), never repaired into an address."""
+    kept = set()
+    for address in to:
+        if not address:
+            continue
+        if _LINE_BREAKS.search(address):
+            log.warning("email recipient with a line break refused: %r", address[:200])
+            continue
+        kept.add(address.strip())
+    return sorted(kept)
+
+
 def _attempt_key(moment: datetime) -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%S.%f}"
 
@@ -65,9 +95,9 @@ def _post(settings: Settings, doc: dict[str, Any]) -> str:
     """One Mailgun send; returns Mailgun's message id; raises on any failure."""
     url = f"{settings.mailgun_base_url.rstrip('/')}/v3/{settings.mailgun_domain}/messages"
     data = {
-        "from": settings.mail_from,
-        "to": doc["to"],
-        "subject": doc["subject"],
+        "from": header_value(settings.mail_from),
+        "to": header_value(doc["to"]),
+        "subject": header_value(doc["subject"]),
         "text": doc["text"],
         "html": doc["html"],
         "o:tag": doc["template"],
@@ -105,11 +135,12 @@ def send_email(db: Database, settings: Settings, *, key: str, template: str,
                to: list[str], context: dict[str, Any]) -> dict[str, Any] | None:
     """Render and send once per ``key``; returns the email record (``None`` if there
     was nobody to send to or it could not even be recorded). Never raises."""
-    recipients = sorted({t for t in to if t})
+    recipients = safe_recipients(to)
     if not recipients:
         return None
     try:
         subject, text, body_html = render(template, context)
+        subject = header_value(subject)
         now = utcnow()
         doc = {
             "_id": key, "template": template, "to": ",".join(recipients),
