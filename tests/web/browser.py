@@ -1,0 +1,89 @@
+"""Browser helpers of the end-to-end tests: Debian's Chromium driven by Playwright (no
+browser download), axe-core checks and screenshots of every page a test visits.
+
+Elements are found by role and accessible name, as a person (or a screen reader)
+would find them; that keeps the tests honest about accessibility too.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Flags for a sandbox without a GPU or network beyond localhost (see the machine notes):
+# without the background-networking ones Chromium keeps dialling Google's hosts.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 812}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / ".pc" / "screenshots"
+AXE_JS = resources.files("axe_playwright_python").joinpath("axe.min.js").read_text("utf-8")
+BLOCKING = ("serious", "critical")
+
+
+def launch(pw: Playwright) -> Browser:
+    return pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+
+
+def new_context(browser: Browser, base_url: str) -> BrowserContext:
+    context = browser.new_context(base_url=base_url, viewport=DESKTOP, locale="en-US",
+                                  timezone_id="UTC", reduced_motion="reduce")
+    context.set_default_timeout(10_000)
+    return context
+
+
+def sign_in_ui(page: Page, email: str, password: str) -> None:
+    """Through the sign-in form, as a person does."""
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def sign_in_api(context: BrowserContext, email: str, password: str) -> None:
+    """Straight through the API (sets the session cookies in the context): for tests
+    whose subject is not signing in."""
+    r = context.request.post("/v1/auth/login", data={"email": email, "password": password})
+    assert r.ok, r.text()
+
+
+def axe_violations(page: Page) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_JS)
+    result = page.evaluate(
+        "() => axe.run(document, {resultTypes: ['violations']})"
+    )
+    return [v for v in result["violations"] if v.get("impact") in BLOCKING]
+
+
+def check_page(page: Page, name: str) -> None:
+    """axe-core (no serious/critical violation) and screenshots at 1280×800 and 375×812
+    (``.pc/screenshots/<name>-desktop.png`` / ``-phone.png``, not committed)."""
+    page.wait_for_load_state("networkidle")
+    bad = axe_violations(page)
+    assert not bad, f"axe on {name} ({page.url}): " + "; ".join(
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + ", ".join(str(n.get("target")) for n in v["nodes"][:3]) for v in bad)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    page.screenshot(path=str(SCREENSHOTS / f"{slug}-desktop.png"))
+    size = page.viewport_size or DESKTOP
+    page.set_viewport_size(PHONE)
+    try:
+        page.wait_for_timeout(150)  # let the layout settle at the new width
+        bad = axe_violations(page)
+        assert not bad, f"axe on {name} at 375 px: " + "; ".join(
+            f"{v['id']}: {v['help']}" for v in bad)
+        page.screenshot(path=str(SCREENSHOTS / f"{slug}-phone.png"), full_page=True)
+    finally:
+        page.set_viewport_size(size)
+
+
+__all__ = ["expect", "launch", "new_context", "sign_in_ui", "sign_in_api", "check_page"]
