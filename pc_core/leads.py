@@ -10,6 +10,7 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
+from pc_core import events
 from pc_core.access import Principal
 from pc_core.analytics.stage_events import PLATFORM, record_lead_change
 from pc_core.docstore import replace_if_unchanged
@@ -17,6 +18,7 @@ from pc_core.errors import BadRequest, Conflict, NotFound
 from pc_core.ids import new_id, sort_key, time_bound
 from pc_core.lead_models import LeadCreate, LeadFields, LeadOrigin, LeadUpdate
 from pc_core.pagination import add_key_range, fetch_merged_page
+from pc_core.settings import Settings
 from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
 from pc_core.timeutil import utcnow
 
@@ -131,15 +133,33 @@ def target_partner(db: Database, actor: Principal, requested: str | None) -> str
 
 
 def create_lead(
-    db: Database, actor: Principal, data: LeadCreate, source: str = "manual"
+    db: Database, actor: Principal, data: LeadCreate, source: str = "manual",
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
+    """``settings`` (for the live events): a lead created listed is announced."""
     partner_id = target_partner(db, actor, data.partner_id)
     doc = build_lead_doc(
         partner_id, data, source=source, now=utcnow(), status=data.status,
         created_by=actor.user_id,
     )
     db[c.LEADS].insert_one(doc)
+    if settings is not None:
+        announce_edit(db, settings, None, doc)
     return public_lead(doc, partner_id)
+
+
+def announce_edit(db: Database, settings: Settings, before: dict[str, Any] | None,
+                  after: dict[str, Any]) -> None:
+    """A person's change, live: the stage moved (``stage-updated``), the lead went on
+    the market (``lead-listed``, so open marketplace pages show it at once)."""
+    from pc_core.marketplace.listings import announce_listed
+
+    if before is not None and before.get("stage") != after.get("stage"):
+        events.stage_updated(settings, after["_id"], after["partner_id"], before.get("stage"),
+                             after["stage"])
+    listed = LeadStatus.LISTED.value
+    if after["status"] == listed and (before is None or before["status"] != listed):
+        announce_listed(db, settings, [after])
 
 
 def get_lead_doc(db: Database, actor: Principal, lead_id: str) -> dict[str, Any]:
@@ -215,7 +235,8 @@ def _status_change(current: LeadStatus, wanted: LeadStatus) -> LeadStatus:
 
 
 def update_lead(
-    db: Database, actor: Principal, lead_id: str, data: LeadUpdate
+    db: Database, actor: Principal, lead_id: str, data: LeadUpdate,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     doc = get_lead_doc(db, actor, lead_id)
     actor.require_write_on_partner(doc["partner_id"], "lead")
@@ -246,6 +267,8 @@ def update_lead(
     if after is None:
         raise Conflict("the lead changed meanwhile; reload and try again")
     record_lead_change(db, doc, after, PLATFORM, now)
+    if settings is not None:
+        announce_edit(db, settings, doc, after)
     return public_lead(after, actor.partner_id)
 
 

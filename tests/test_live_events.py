@@ -144,3 +144,25 @@ def test_cancelled_sync_is_announced(client, db, settings, hubspot_host, world, 
     assert not result.run_requests
     [(_, finished, _)] = live.wait(events.SYNC_FINISHED, sync_task_id=queued["sync_task_id"])
     assert finished["status"] == "cancelled"
+
+
+def test_a_person_listing_a_lead_is_announced(client, world, db, redis_conn):
+    live = Listener(redis_conn)
+    created = client.post("/v1/leads", json={"title": "Fresh", "industry": "SaaS"},
+                          headers=world.admin_a.headers).json()
+    assert created["status"] == "open"
+    r = client.patch(f"/v1/leads/{created['id']}", json={"stage": "non_fit"},
+                     headers=world.admin_a.headers)
+    assert r.status_code == 200 and r.json()["status"] == "listed"
+    [(_, moved, rooms)] = live.wait(events.STAGE_UPDATED, lead_id=created["id"])
+    assert moved["to"] == "non_fit" and f"partner:{world.partner_a}" in rooms
+    [(_, listing, rooms)] = live.wait(events.LEAD_LISTED, lead_id=created["id"])
+    assert rooms == ["marketplace"] and listing["industry"] == "SaaS"
+    # Created listed straight away: announced too. An edit that changes nothing: silent.
+    listed = client.post("/v1/leads", json={"title": "Listed", "status": "listed"},
+                         headers=world.admin_a.headers).json()
+    live.wait(events.LEAD_LISTED, lead_id=listed["id"])
+    client.patch(f"/v1/leads/{listed['id']}", json={"status": "listed"},
+                 headers=world.admin_a.headers)
+    time.sleep(0.3)
+    assert len([m for m in live.seen if m[0] == events.LEAD_LISTED]) == 2

@@ -52,8 +52,8 @@ def list_leads(
 
 
 @router.post("", response_model=LeadOut, status_code=status.HTTP_201_CREATED, responses=_errors)
-def create_lead(body: LeadCreate, actor: CurrentUser, db: Db) -> dict:
-    return service.create_lead(db, actor, body)
+def create_lead(body: LeadCreate, actor: CurrentUser, db: Db, settings: AppSettings) -> dict:
+    return service.create_lead(db, actor, body, settings=settings)
 
 
 @router.post(
@@ -91,8 +91,9 @@ def get_lead(lead_id: str, actor: CurrentUser, db: Db) -> dict:
 
 
 @router.patch("/{lead_id}", response_model=LeadOut, responses=_errors)
-def update_lead(lead_id: str, body: LeadUpdate, actor: CurrentUser, db: Db) -> dict:
-    return service.update_lead(db, actor, lead_id, body)
+def update_lead(lead_id: str, body: LeadUpdate, actor: CurrentUser, db: Db,
+                settings: AppSettings) -> dict:
+    return service.update_lead(db, actor, lead_id, body, settings)
 
 
 @router.post(

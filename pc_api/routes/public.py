@@ -61,9 +61,9 @@ def list_leads(
 
 @router.post("/leads", response_model=LeadOut, status_code=status.HTTP_201_CREATED,
              responses={403: {"description": "Read-only token"}})
-def create_lead(body: LeadCreate, actor: ApiCaller, db: Db) -> dict:
+def create_lead(body: LeadCreate, actor: ApiCaller, db: Db, settings: AppSettings) -> dict:
     """A lead on the token's partner, ``source: api``; needs an admin (or owner) token."""
-    return leads_service.create_lead(db, actor, body, source="api")
+    return leads_service.create_lead(db, actor, body, source="api", settings=settings)
 
 
 @router.get("/marketplace/listings")
