@@ -51,9 +51,9 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 
+# Every bench/*.py (helpers start with _), one table; QUICK=1: the smaller --quick sizes.
 bench: install
-	$(BIN)/python bench/login_bench.py
-	$(BIN)/python bench/leads_list_bench.py
+	$(BIN)/python bench/run_all.py $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pc

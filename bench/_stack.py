@@ -14,6 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _figures import figure  # noqa: E402
+
 from pc_core import devstack  # noqa: E402
 from pc_core.settings import Settings  # noqa: E402
 
@@ -69,9 +71,10 @@ def server_timing(header: str) -> dict[str, float]:
 
 
 def report_split(title: str, total: list[float], app: list[float], db: list[float],
-                 elapsed: float) -> None:
+                 elapsed: float, *, benchmark: str) -> None:
     """The figures every list benchmark prints: client latency, the server's split
-    (platform vs database, from Server-Timing) and the targets."""
+    (platform vs database, from Server-Timing) and the targets; also as BENCH-FIGURE
+    lines under ``benchmark`` for bench/run_all.py."""
     print(title)
     print(summary("total (client-observed)", total))
     print(summary("platform's own time", app))
@@ -79,6 +82,12 @@ def report_split(title: str, total: list[float], app: list[float], db: list[floa
     print(f"requests/s (sequential)      {len(total) / elapsed:.0f}")
     print(f"targets: own p99 < 5 ms: {'met' if pct(app, 99) < 5 else 'MISSED'}; "
           f"total p99 < 50 ms: {'met' if pct(total, 99) < 50 else 'MISSED'}")
+    figure(benchmark, "total p50", pct(total, 50), "ms")
+    figure(benchmark, "total p99", pct(total, 99), "ms", below=50)
+    figure(benchmark, "platform's own time p50", pct(app, 50), "ms", below=5)
+    figure(benchmark, "platform's own time p99", pct(app, 99), "ms", below=5)
+    figure(benchmark, "database time p99", pct(db, 99), "ms")
+    figure(benchmark, "requests/s (sequential)", len(total) / elapsed, "req/s")
 
 
 os.environ.setdefault("PYTHONUNBUFFERED", "1")

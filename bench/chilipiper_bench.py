@@ -8,11 +8,12 @@ clients, and prints throughput, client-side p50/p99, and the Server-Timing split
 (platform vs database). Each booking creates the lead, assigns it and (after the
 answer) emails the partner through the sandbox. Target: p99 < 100 ms.
 
-    .venv/bin/python bench/chilipiper_bench.py [N] [C]
+    .venv/bin/python bench/chilipiper_bench.py [N] [C] [--quick]
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 import uuid
@@ -23,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
+from _figures import figure, parse, quick_flag  # noqa: E402
 from _stack import pct, server_timing, summary  # noqa: E402
 
 from pc_core import collections as c  # noqa: E402
@@ -86,6 +88,9 @@ def run(client: httpx.Client, payloads: list[dict], clients: int) -> tuple[list,
 
 def report(label: str, results: list, wall: float, statuses: Counter) -> None:
     lat = [r[0] for r in results]
+    figure(f"ChiliPiper webhooks: {label}", "throughput", len(lat) / wall, "/s")
+    figure(f"ChiliPiper webhooks: {label}", "client p50", pct(lat, 50), "ms")
+    figure(f"ChiliPiper webhooks: {label}", "client p99", pct(lat, 99), "ms", below=100)
     print(f"\n{label}: {len(lat)} requests in {wall:.1f} s = {len(lat) / wall:.0f}/s  "
           f"{dict(statuses)}")
     print(summary("  client round trip", lat))
@@ -97,8 +102,12 @@ def report(label: str, results: list, wall: float, statuses: Counter) -> None:
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    clients = int(sys.argv[2]) if len(sys.argv) > 2 else 4
+    ap = argparse.ArgumentParser()
+    ap.add_argument("n", nargs="?", type=int, default=2000, help="bookings per phase")
+    ap.add_argument("clients", nargs="?", type=int, default=4, help="concurrent clients")
+    quick_flag(ap, n=200)
+    args = parse(ap)
+    n, clients = args.n, args.clients
     group = devstack.ProcessGroup()
     try:
         mongo = devstack.start_nx(group, devstack.free_port(), "memory", None)
@@ -144,6 +153,8 @@ def main() -> None:
         time.sleep(2)  # let the last background emails go out
         sent = len(list(db[c.EMAILS].find({"status": "sent"}, {"_id": 1})))
         print(f"lead-assigned emails sent through the sandbox: {sent} of {total} routed leads")
+        figure("ChiliPiper webhooks", "lead-assigned emails sent (one per routed lead)",
+               sent, equals=total)
     finally:
         group.stop_all()
 

@@ -8,7 +8,7 @@ nx-27017, on this machine's processes, as in production minus the network.
    compare, nothing to write).
 3. Incremental pull after 1% of the records changed: requests made (and after no change).
 
-    .venv/bin/python bench/hubspot_pull_bench.py [--records 100000] [--changed 0.01]
+    .venv/bin/python bench/hubspot_pull_bench.py [--records 100000] [--changed 0.01] [--quick]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+from _figures import figure, parse, quick_flag
 from _stack import devstack
 
 from pc_core.db import get_db
@@ -119,8 +120,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=100_000, help="deals, and as many contacts")
     ap.add_argument("--changed", type=float, default=0.01, help="fraction changed")
-    args = ap.parse_args()
+    quick_flag(ap, records=10_000)
+    args = parse(ap)
     n = args.records
+    name = f"HubSpot pull, {n:,} deals + {n:,} contacts"
     with running() as (settings, host, pids):
         db = get_db(settings)
         ensure_indexes(db)
@@ -153,6 +156,9 @@ def main() -> None:
         print(f"  CPU per component ({os.cpu_count()} cores, load average "
               f"{os.getloadavg()[0]:.1f}):")
         print(meter.report(total_records))
+        figure(name, "full pull, end to end", total_records / elapsed, "records/s",
+               above=5000)
+        figure(name, f"requests for the full pull (minimum {minimum:,})", total_requests)
         print(f"  requests: {total_requests} made (sandbox saw {seen.get('total')}: "
               f"{seen}) vs minimum {minimum} = {total_requests / minimum:.3f}x")
 
@@ -164,12 +170,14 @@ def main() -> None:
         fetch_s = time.perf_counter() - t
         count = sum(len(b.records) for b in fetched)
         print(f"  HubSpot side only (fetch + parse, no store): {count / fetch_s:8,.0f} records/s")
+        figure(name, "fetch + parse only (deals)", count / fetch_s, "records/s")
         coll = db[RAW_COLLECTION["deals"]]
         t = time.perf_counter()
         for b in fetched:
             store_records(coll, "bench-store-only", "deals", b.records)
         store_s = time.perf_counter() - t
         print(f"  store only (new docs, 100 per bulk write):   {count / store_s:8,.0f} records/s")
+        figure(name, "store only (deals)", count / store_s, "records/s")
         t = time.perf_counter()
         again = pull_objects(db, settings, partner, "deals", tokens, full=True)
         print(line("full re-pull, unchanged", again, time.perf_counter() - t))
@@ -195,6 +203,7 @@ def main() -> None:
         seen = sandbox_requests(host, portal)
         floor = 2 * math.ceil(changed / 200) + math.ceil(changed / 1000)
         print(f"  requests: {total} (sandbox saw {seen})")
+        figure(name, f"requests, incremental pull after {args.changed:.0%} changed", total)
         print(f"  floor for {2 * changed:,} changed records: {floor} (search pages of 200, "
               "association reads of 1,000); the rest: re-reading the timestamp the changes "
               "share, one empty page per window end, one archived-records page per type")
@@ -203,6 +212,8 @@ def main() -> None:
             httpx.post(f"{host}/_sandbox/stats/reset")
             quiet = [pull_objects(db, settings, partner, otype, tokens, options=options)
                      for otype in TYPES]
+            figure(name, f"requests, incremental pull, {label}",
+                   sum(s.requests for s in quiet))
             print(f"  {label}: {sum(s.requests for s in quiet)} requests "
                   f"({', '.join(f'{s.object_type} {s.requests}' for s in quiet)})")
 

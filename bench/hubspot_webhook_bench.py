@@ -10,7 +10,7 @@
    sends its signed webhooks to the API; we poll the leads until each changed deal's
    stage shows. Prints p50/p95 from the simulate call to the lead being updated.
 
-    .venv/bin/python bench/hubspot_webhook_bench.py [--seconds 10] [--rounds 12]
+    .venv/bin/python bench/hubspot_webhook_bench.py [--seconds 10] [--rounds 12] [--quick]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from _figures import figure, parse, quick_flag
 from _stack import pct, running_stack
 from hubspot.utils.signature import Signature
 
@@ -104,6 +105,9 @@ async def ingest(url: str, secret: str, seconds: float, rate: float | None,
 def ingest_report(label: str, db, before: int, result: tuple) -> None:
     latencies, requests, elapsed, failures = result
     stored = db[c.WEBHOOK_EVENTS].count_documents({}) - before
+    figure(f"HubSpot webhook ingest: {label}", "events stored/s", stored / elapsed, "/s")
+    figure(f"HubSpot webhook ingest: {label}", "ack p99", pct(latencies, 99), "ms")
+    figure(f"HubSpot webhook ingest: {label}", "non-200 answers", failures, equals=0)
     print(f"{label:<34} {requests:5d} requests  {stored:7d} events stored  "
           f"{stored / elapsed:8.0f} events/s  ack p50 {pct(latencies, 50):6.1f} ms  "
           f"p99 {pct(latencies, 99):6.1f} ms  non-200 {failures}")
@@ -233,6 +237,8 @@ def latency_phase(db, settings: Settings, api_url: str, args: argparse.Namespace
         lat = lead_latency(db, hubspot, api_url, portal, partner, args.rounds, args.changes)
         tasks = list(db[c.SYNC_TASKS].find({"partner_id": partner, "trigger": "webhook"}))
         if lat:
+            figure("HubSpot webhook -> lead updated", "p50", pct(lat, 50), "s")
+            figure("HubSpot webhook -> lead updated", "p95", pct(lat, 95), "s")
             print(f"webhook -> lead updated             {len(lat)} changes  "
                   f"p50 {pct(lat, 50):5.2f} s  p95 {pct(lat, 95):5.2f} s  max {max(lat):5.2f} s")
         print(f"webhook runs recorded as sync tasks: {len(tasks)} "
@@ -254,7 +260,8 @@ def main() -> None:
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--dagster-home", default=None, help="kept afterwards (logs)")
-    args = parser.parse_args()
+    quick_flag(parser, seconds=3.0, rounds=3)
+    args = parse(parser)
     with running_stack() as stack:
         db = get_db(stack.settings)
         if not args.skip_ingest:

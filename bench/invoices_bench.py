@@ -6,7 +6,7 @@ build and write every partner's invoice), a second build of the same month (the
 rebuild writes nothing), and the asset check. Stripe is not part of the figure
 (``finalize_month`` makes a few HTTP calls per invoice; see the README).
 
-    .venv/bin/python bench/invoices_bench.py [--partners 1000] [--purchases 100000]
+    .venv/bin/python bench/invoices_bench.py [--partners 1000] [--purchases 100000] [--quick]
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _figures import figure, parse, quick_flag  # noqa: E402
 
 from pc_core import collections as c  # noqa: E402
 from pc_core import devstack  # noqa: E402
@@ -67,7 +69,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--partners", type=int, default=1_000)
     parser.add_argument("--purchases", type=int, default=100_000)
-    args = parser.parse_args()
+    quick_flag(parser, partners=100, purchases=10_000)
+    args = parse(parser)
+    name = f"invoices, {args.partners:,} partners x {args.purchases:,} purchases"
     group = devstack.ProcessGroup()
     try:
         uri = devstack.start_nx(group, devstack.free_port(), "memory", None)
@@ -85,15 +89,19 @@ def main() -> None:
         print(f"build {MONTH}: {build_s:.1f} s  ({first.created:,} invoices, "
               f"{first.lines:,} lines, total {first.total_cents:,} cents)  "
               f"target < {TARGET_S:.0f} s: {'met' if build_s < TARGET_S else 'NOT met'}")
+        figure(name, "build the month", build_s, "s", below=TARGET_S)
 
         t0 = time.perf_counter()
         second = build_month(db, MONTH)
+        figure(name, "rebuild, nothing changed", time.perf_counter() - t0, "s")
         print(f"rebuild {MONTH}: {time.perf_counter() - t0:.1f} s  "
               f"({second.unchanged:,} unchanged, {second.updated} updated, "
               f"{second.created} created)")
 
         t0 = time.perf_counter()
         check = check_month_totals(db, MONTH)
+        figure(name, "asset check", time.perf_counter() - t0, "s")
+        figure(name, "asset check passed", check.passed, equals=True)
         print(f"asset check: {time.perf_counter() - t0:.1f} s  passed={check.passed} "
               f"({check.partners:,} partners, expected {check.expected_cents:,} = "
               f"billed {check.billed_cents:,} cents)")

@@ -2,7 +2,7 @@
 worker against nx-27017. Prints client-side latency, requests/s, and the server's own
 split (Server-Timing: time in MongoDB vs the platform's own time).
 
-    .venv/bin/python bench/leads_list_bench.py [--leads 100000] [--requests 1000]
+    .venv/bin/python bench/leads_list_bench.py [--leads 100000] [--requests 1000] [--quick]
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import time
 from datetime import timedelta
 
 import httpx
+from _figures import parse, quick_flag
 from _stack import report_split, running_stack, server_timing
 
 from pc_core import collections as c
@@ -57,7 +58,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--leads", type=int, default=100_000)
     ap.add_argument("--requests", type=int, default=1000)
-    args = ap.parse_args()
+    quick_flag(ap, leads=20_000, requests=200)
+    args = parse(ap)
     with running_stack() as stack:
         db = get_db(stack.settings)
         ensure_indexes(db)
@@ -94,7 +96,7 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         report_split(f"GET /v1/leads?limit=50&status=listed over {args.leads:,} leads, "
                      f"{args.requests} requests, 1 uvicorn worker, nx-27017",
-                     total, app, dbt, elapsed)
+                     total, app, dbt, elapsed, benchmark=f"lead list, {args.leads:,} leads")
 
 if __name__ == "__main__":
     main()

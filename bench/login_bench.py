@@ -2,7 +2,7 @@
 deliberately expensive (it is what makes stolen hashes slow to crack), so this is
 bounded by CPU, not by the platform.
 
-    .venv/bin/python bench/login_bench.py [--logins 200] [--concurrency 4]
+    .venv/bin/python bench/login_bench.py [--logins 200] [--concurrency 4] [--quick]
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from _stack import running_stack, server_timing, summary
+from _figures import figure, parse, quick_flag
+from _stack import pct, running_stack, server_timing, summary
 
 from pc_core.access import Principal, Role
 from pc_core.db import get_db
@@ -25,7 +26,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--logins", type=int, default=200)
     ap.add_argument("--concurrency", type=int, default=4)
-    args = ap.parse_args()
+    quick_flag(ap, logins=40)
+    args = parse(ap)
     with running_stack() as stack:
         db = get_db(stack.settings)
         ensure_indexes(db)
@@ -56,6 +58,10 @@ def main() -> None:
         print(f"logins/s                     {args.logins / elapsed:.1f}")
         print(summary("login latency", latencies))
         print(summary("database time per login", dbt))
+        name = f"logins, {args.concurrency} concurrent clients"
+        figure(name, "logins/s", args.logins / elapsed, "/s")
+        figure(name, "latency p50", pct(latencies, 50), "ms")
+        figure(name, "latency p99", pct(latencies, 99), "ms")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
 2. A race of 1,000 reservation attempts by 100 buyer partners over 100 leads,
    32 concurrent clients: double reservations (must be 0) and reservations/s.
 
-    .venv/bin/python bench/marketplace_bench.py [--leads 100000] [--requests 1000]
+    .venv/bin/python bench/marketplace_bench.py [--leads 100000] [--requests 1000] [--quick]
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
-from _stack import report_split, running_stack, server_timing, summary
+from _figures import figure, parse, quick_flag
+from _stack import pct, report_split, running_stack, server_timing, summary
 
 from pc_core import collections as c
 from pc_core.access import Principal, Role
@@ -101,7 +102,8 @@ def listings_bench(stack, headers, n_requests: int, n_leads: int) -> None:
     elapsed = time.perf_counter() - started
     report_split(f"\nGET /v1/marketplace/listings?limit=50 over {n_leads:,} listed leads, "
                  f"{n_requests} sequential requests (1 in 4 filtered), 1 uvicorn worker, "
-                 "nx-27017", total, app, dbt, elapsed)
+                 "nx-27017", total, app, dbt, elapsed,
+                 benchmark=f"listings, {n_leads:,} listed leads")
 
 def race_bench(stack, db, seller: str, attempts: int, n_leads: int, n_buyers: int) -> None:
     lead_ids = load(db, [seller], n_leads, offset=10_000_000)
@@ -147,6 +149,11 @@ def race_bench(stack, db, seller: str, attempts: int, n_leads: int, n_buyers: in
     print(summary("attempt latency", [ms for _, ms in results]))
     print(f"attempts/s {attempts / elapsed:.0f}; successful reservations/s "
           f"{codes.get(201, 0) / elapsed:.0f}")
+    name = f"reservation race, {attempts:,} attempts, 32 clients"
+    figure(name, "double reservations", doubles, equals=0)
+    figure(name, "lead/reservation mismatches", mismatched, equals=0)
+    figure(name, "attempts/s", attempts / elapsed, "/s")
+    figure(name, "attempt latency p99", pct([ms for _, ms in results], 99), "ms")
 
 
 def main() -> None:
@@ -154,7 +161,8 @@ def main() -> None:
     ap.add_argument("--leads", type=int, default=100_000)
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--race-attempts", type=int, default=1000)
-    args = ap.parse_args()
+    quick_flag(ap, leads=10_000, requests=200, race_attempts=200)
+    args = parse(ap)
     with running_stack() as stack:
         db = get_db(stack.settings)
         ensure_indexes(db)

@@ -1,7 +1,7 @@
 """Socket.IO fan-out: one event, published through ``pc_core.events`` from another
 process, delivered to N connected clients by one uvicorn worker.
 
-    python bench/realtime_fanout_bench.py [--clients 500] [--procs 4] [--rounds 5]
+    python bench/realtime_fanout_bench.py [--clients 500] [--procs 4] [--rounds 5] [--quick]
 
 Each round publishes one event carrying its send time (``time.time()``) to the
 ``marketplace`` room; every client records when it arrived. Printed: per round and
@@ -27,6 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
+from _figures import figure, parse, quick_flag
 from _stack import pct, running_stack
 
 EVENT = "bench-fanout"
@@ -134,7 +135,8 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=1.0, help="seconds between rounds")
     parser.add_argument("--client", nargs=3, metavar=("URL", "TOKEN", "COUNT"),
                         help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    quick_flag(parser, clients=100, rounds=3)
+    args = parse(parser)
     if args.client:
         url, token, count = args.client
         asyncio.run(_client_main(url, token, int(count), args.rounds,
@@ -181,6 +183,10 @@ def main() -> None:
     complete = sum(1 for values in per_round if len(values) == args.clients)
     if every:
         p95 = pct(every, 95)
+        name = f"Socket.IO fan-out to {args.clients} clients"
+        figure(name, "rounds that reached every client", complete, equals=args.rounds)
+        figure(name, "delivery p50", pct(every, 50), "ms")
+        figure(name, "delivery p95", p95, "ms", below=500)
         print(f"overall: {complete}/{args.rounds} rounds reached every client; "
               f"p50 {pct(every, 50):.1f} ms   p95 {p95:.1f} ms   max {max(every):.1f} ms   "
               f"(target p95 < 500 ms: {'met' if p95 < 500 else 'MISSED'})")
