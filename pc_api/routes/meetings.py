@@ -20,7 +20,7 @@ from pc_core.errors import PayloadTooLarge
 from pc_core.lead_models import CompanySize
 from pc_core.meetings import auth, routing, webhook
 from pc_core.meetings.criteria import RoutingConfig
-from pc_core.meetings.payload import ChiliPiperPayload, FormAnswers
+from pc_core.meetings.payload import FormAnswers, parse_payload
 
 router = APIRouter(tags=["meetings"])
 MAX_BODY = 256 * 1024
@@ -78,7 +78,8 @@ class PreviewOut(BaseModel):
 
 @router.post(
     "/v1/meetings/webhooks/chilipiper", response_model=WebhookOut,
-    responses={401: {"description": "Bad or missing secret / signature"},
+    responses={400: {"description": "Body not UTF-8 JSON, or not an object"},
+               401: {"description": "Bad or missing secret / signature"},
                413: {"description": "Body over 256 KB"},
                422: {"description": "Not a ChiliPiper meeting payload"}},
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
@@ -98,7 +99,7 @@ async def chilipiper_webhook(
         raise PayloadTooLarge("webhook body over 256 KB")
     auth.verify(ctx.settings, body, x_pc_webhook_secret, x_pc_signature)
     try:
-        payload = ChiliPiperPayload.model_validate_json(body)
+        payload = parse_payload(body)  # 400: not UTF-8 JSON, or not an object
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False, include_context=False))
     outcome = await run_in_threadpool(webhook.handle, ctx.db, ctx.settings, payload)

@@ -86,14 +86,45 @@ def verify_signature(settings: Settings, headers: dict[str, str], body: bytes,
     raise Unauthorized("missing X-HubSpot-Signature-v3")
 
 
+#: HubSpot's integer fields (ids and epoch milliseconds), and its string fields.
+INT_FIELDS = ("eventId", "subscriptionId", "portalId", "appId", "occurredAt", "attemptNumber",
+              "objectId")
+STR_FIELDS = ("subscriptionType", "propertyName", "changeSource")
+MAX_INT = 2**63 - 1  # what MongoDB stores as an integer
+
+
+def _check_event(index: int, event: Any) -> None:
+    """``BadRequest`` naming the first field of HubSpot's documented payload that has
+    the wrong type. Missing fields are allowed (not every subscription type has an
+    ``objectId``); such events are acknowledged and ignored by ``inbox_doc``."""
+    if not isinstance(event, dict):
+        raise BadRequest(f"event {index}: must be a JSON object")
+    for name in INT_FIELDS:
+        value = event.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
+            raise BadRequest(f"event {index}: {name} must be a non-negative integer, "
+                             f"not {orjson.dumps(value)[:40].decode(errors='replace')}")
+    for name in STR_FIELDS:
+        value = event.get(name)
+        if value is not None and not isinstance(value, str):
+            raise BadRequest(f"event {index}: {name} must be a string")
+
+
 def parse_batch(body: bytes) -> list[dict[str, Any]]:
-    """The JSON array of events, or ``BadRequest``."""
+    """The JSON array of events, each checked against HubSpot's field types; else
+    ``BadRequest`` naming the problem (before anything is stored: a correctly
+    signed but malformed delivery is answered 400, never 500, which HubSpot would
+    retry for a day)."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise BadRequest("body is not valid JSON")
-    if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
+    if not isinstance(data, list):
         raise BadRequest("body must be a JSON array of event objects")
+    for index, event in enumerate(data):
+        _check_event(index, event)
     return data
 
 
@@ -166,11 +197,13 @@ def inbox_doc(event: dict[str, Any], partner_id: str, seq: int,
         "object_type": OBJECT_TYPES.get(prefix),
         "object_id": str(object_id),
         "event_id": str(event.get("eventId")),
-        "occurred_at_ms": int(event.get("occurredAt") or 0),
+        "occurred_at_ms": event.get("occurredAt") or 0,
         "property_name": event.get("propertyName"),
         "change_source": event.get("changeSource"),
-        "attempt": int(event.get("attemptNumber") or 0),
-        "event": event,  # as received, for audits; never applied as such
+        "attempt": event.get("attemptNumber") or 0,
+        # As received, for audits; never applied as such. JSON text, so any key or
+        # number HubSpot adds is stored whatever MongoDB makes of keys and integers.
+        "event": orjson.dumps(event).decode(),
         "received_at": received_at,
         "seq": seq,
         "processed": False,

@@ -15,9 +15,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import orjson
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
+from pc_core.errors import BadRequest
 from pc_core.lead_models import CompanySize
+from pc_core.timeutil import ensure_utc
+
+#: Integers past this do not fit MongoDB's 64-bit integers; such answers are kept as text.
+MAX_INT = 2**63 - 1
 
 
 class MeetingEvent(StrEnum):
@@ -57,6 +63,14 @@ class FormAnswers(_Lenient):
                                  validation_alias=_alias("location", "country"))
     industry: str | None = None
 
+    @field_validator("company_size", "budget", mode="before")
+    @classmethod
+    def _huge_numbers_as_text(cls, value: Any) -> Any:
+        """An answer like 10**30 is kept (as text: the meeting is stored with it)."""
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            return str(value)
+        return value
+
 
 class ChiliPiperPayload(_Lenient):
     event: MeetingEvent = Field(default=MeetingEvent.BOOKED,
@@ -73,6 +87,18 @@ class ChiliPiperPayload(_Lenient):
                               validation_alias=_alias("form", "form_answers", "formAnswers",
                                                       "answers", "booker"))
 
+    @field_validator("start_time", "end_time")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        """In UTC, as stored; a time with no UTC equivalent (0001-01-01T00:00+14:00)
+        is refused here rather than crashing when it is stored."""
+        if value is None:
+            return None
+        try:
+            return ensure_utc(value)
+        except OverflowError:
+            raise ValueError("date out of range in UTC")
+
     @field_validator("event", mode="before")
     @classmethod
     def _event_name(cls, value: Any) -> Any:
@@ -85,6 +111,28 @@ class ChiliPiperPayload(_Lenient):
         if "resched" in text:
             return MeetingEvent.RESCHEDULED
         return MeetingEvent.BOOKED
+
+
+def parse_payload(body: bytes) -> ChiliPiperPayload:
+    """The payload from the raw body. ``BadRequest`` (naming the problem) for a body
+    that is not UTF-8 JSON or not an object; pydantic's ``ValidationError`` for an
+    object that is not a meeting (the route answers 422 with its details)."""
+    return ChiliPiperPayload.model_validate(decode_object(body))
+
+
+def decode_object(body: bytes) -> dict[str, Any]:
+    """The raw body as a JSON object; ``BadRequest`` naming what is wrong otherwise."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"body is not valid UTF-8 (byte {exc.start})")
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise BadRequest("body is not valid JSON")
+    if not isinstance(data, dict):
+        raise BadRequest("body must be a JSON object (a ChiliPiper meeting event)")
+    return data
 
 
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?\s*[kKmM]?")
@@ -110,7 +158,8 @@ def budget_cents(value: str | float | int | None) -> int | None:
     amount = float(value) if isinstance(value, int | float) else _first_number(value)
     if amount is None or amount < 0:
         return None
-    return min(int(round(amount * 100)), 10_000_000_000)
+    cents = amount * 100
+    return 10_000_000_000 if cents >= 10_000_000_000 else int(round(cents))
 
 
 _BUCKETS = ((10, CompanySize.S1_10), (50, CompanySize.S11_50), (200, CompanySize.S51_200),
