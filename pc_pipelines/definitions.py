@@ -2,6 +2,7 @@
 
 from dagster import Definitions
 
+from pc_pipelines import analytics
 from pc_pipelines.assets.billing import monthly_invoices
 from pc_pipelines.assets.hubspot import (
     hubspot_contacts,
@@ -35,15 +36,16 @@ defs = Definitions(
     # hubspot_pushback and cross_partner_sync are in the "hubspot" group: the 15-minute
     # sync job runs them after the leads, their sensors run them alone on changes.
     assets=[hubspot_pipelines, hubspot_contacts, hubspot_deals, leads, hubspot_pushback,
-            cross_partner_sync, monthly_invoices],
-    asset_checks=[no_unmapped_stages],
+            cross_partner_sync, monthly_invoices, *analytics.ASSETS],
+    asset_checks=[no_unmapped_stages, *analytics.ASSET_CHECKS],
     jobs=[hubspot_sync_job, reservation_expiry_job, ensure_indexes_job, hubspot_webhook_job,
           hubspot_pushback_job, cross_partner_sync_job, monthly_invoices_job,
-          daily_reminders_job, crm_delivery_job, lead_rebuild_job],
+          daily_reminders_job, crm_delivery_job, lead_rebuild_job, *analytics.JOBS],
     schedules=[hubspot_sync_schedule, reservation_expiry_schedule, monthly_invoices_schedule,
-               daily_reminders_schedule],
+               daily_reminders_schedule, *analytics.SCHEDULES],
     sensors=[partners_sensor, hubspot_sync_requests_sensor, hubspot_sync_failure_sensor,
              hubspot_webhook_sensor, hubspot_pushback_sensor, cross_partner_sensor,
-             crm_delivery_sensor, lead_rebuild_sensor],
-    resources=default_resources(),
+             crm_delivery_sensor, lead_rebuild_sensor,
+             *analytics.SENSORS],
+    resources={**default_resources(), **analytics.resources()},
 )
