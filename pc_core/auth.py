@@ -21,12 +21,12 @@ from pc_core import collections as c
 from pc_core.access import Principal, Role
 from pc_core.errors import Unauthorized
 from pc_core.ids import new_id
+from pc_core.login_throttle import LoginThrottle, notify_locked
 from pc_core.security.jwt_tokens import create_access_token, decode_access_token
 from pc_core.security.opaque_tokens import hash_secret, new_secret, secret_matches, split_token
 from pc_core.security.passwords import hash_password, needs_rehash, verify_password
 from pc_core.sessions import token_version
 from pc_core.settings import Settings
-from pc_core.throttle import WindowCounter
 from pc_core.timeutil import ensure_utc, utcnow
 from pc_core.users import normalise_email, public_user
 
@@ -40,16 +40,6 @@ class IssuedTokens:
     refresh_token: str
     refresh_expires_in: int
     user: dict[str, Any]
-
-
-def _login_counters(settings: Settings, r: redis.Redis) -> tuple[WindowCounter, WindowCounter]:
-    by_email = WindowCounter(
-        r, "login-fail:email", settings.login_max_failures, settings.login_window_seconds
-    )
-    by_ip = WindowCounter(
-        r, "login-fail:ip", settings.login_ip_max_failures, settings.login_window_seconds
-    )
-    return by_email, by_ip
 
 
 def principal_of(user: dict[str, Any]) -> Principal:
@@ -70,24 +60,24 @@ def login(
     password: str,
     client_ip: str,
 ) -> IssuedTokens:
-    """Check the password, throttled per email and per IP in Redis.
+    """Check the password, throttled in Redis (``pc_core.login_throttle``).
 
-    Once an email has ``login_max_failures`` failures in the window, further
-    attempts answer 429 until the window ends, even with the right password:
-    otherwise the throttle would still let a guesser confirm a hit.
+    Past a limit, attempts answer 429 until the window ends, even with the right
+    password: otherwise the throttle would still let a guesser confirm a hit. The
+    limits are per (email, client address) and per address, so a guesser elsewhere
+    does not lock the owner out; only a distributed guess locks the email for
+    everyone, and then its owner is told by email.
     """
     email = normalise_email(email)
-    by_email, by_ip = _login_counters(settings, r)
-    message = "too many failed sign-in attempts; try again later"
-    by_email.check(email, message)
-    by_ip.check(client_ip, message)
+    throttle = LoginThrottle.of(settings, r)
+    throttle.check(email, client_ip)
     user = db[c.USERS].find_one({"email": email})
     ok = verify_password(password, user["password_hash"] if user else None)
     if not ok or user is None or not user.get("active", True):
-        by_email.hit(email)
-        by_ip.hit(client_ip)
+        if throttle.failed(email, client_ip) and user is not None:
+            notify_locked(db, settings, user, throttle)
         raise Unauthorized(BAD_CREDENTIALS)
-    by_email.reset(email)
+    throttle.succeeded(email, client_ip)
     if needs_rehash(user["password_hash"]):
         db[c.USERS].update_one(
             {"_id": user["_id"]}, {"$set": {"password_hash": hash_password(password)}}

@@ -70,9 +70,13 @@ class Settings(BaseSettings):
     # to send cookie-authenticated writes (CSRF check) and to open Socket.IO.
     allowed_origins: str = ""
 
+    # Sign-in throttle (pc_core/login_throttle.py), all per window: failures per
+    # (email, client address) and per client address → 429; failures per email from
+    # anywhere → the email is locked for everyone and its owner emailed.
     login_max_failures: int = 5
     login_window_seconds: int = 15 * 60
     login_ip_max_failures: int = 50
+    login_account_lock_failures: int = 50
 
     import_max_bytes: int = 10 * 1024 * 1024
     # Request bodies, counted while they stream in (pc_api/body_limits.py): everything

@@ -52,3 +52,8 @@ class WindowCounter:
 
     def reset(self, key: str) -> None:
         self.client.delete(self._key(key))
+
+    def seconds_left(self, key: str) -> int:
+        """Until the current window for ``key`` ends (the whole window if none runs)."""
+        ttl = self.client.ttl(self._key(key))
+        return int(ttl) if ttl and ttl > 0 else self.window
