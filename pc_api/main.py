@@ -16,6 +16,7 @@ from pymongo.errors import PyMongoError
 
 from pc_api.context import AppContext
 from pc_api.errors import install_error_handlers
+from pc_api.openapi_security import install_openapi_security
 from pc_api.realtime import SocketIOMiddleware, build_server
 from pc_api.routes import (
     api_tokens,
@@ -33,6 +34,7 @@ from pc_api.routes import (
     stripe_webhook,
     users,
 )
+from pc_api.security_middleware import install_security_middleware
 from pc_api.timing import DbTimeListener, ServerTimingMiddleware
 from pc_api.web_app import install_web_client
 from pc_core.db import get_db, redis_client, register_command_listener
@@ -84,6 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost: /socket.io goes to the Socket.IO server, everything else to FastAPI.
     app.state.realtime = realtime
     app.add_middleware(SocketIOMiddleware, sio=realtime.sio)
+    # Outside even that: trusted-proxy addresses, body limits, CSRF (issue 11).
+    install_security_middleware(app, settings)
+    install_openapi_security(app)
     for module in (health, auth, users, partners, leads, hubspot, marketplace, stripe_webhook,
                    hubspot_webhook, meetings, api_tokens, public, billing, client_config):
         app.include_router(module.router)

@@ -243,7 +243,9 @@ def test_deactivated_user_is_locked_out_until_reactivated(client, settings, worl
         f"/v1/users/{target.id}", json={"active": True}, headers=world.admin_a.headers
     )
     assert on.status_code == 200
-    assert client.get("/v1/auth/me", headers=target.headers).status_code == 200
+    assert _login(client, target.email).status_code == 200
+    # The deactivation ended its sessions for good: reactivating revives none of them.
+    assert client.get("/v1/auth/me", headers=target.headers).status_code == 401
 
 
 @pytest.mark.parametrize("role", ["user", "admin"])

@@ -1,0 +1,177 @@
+"""Session revocation: a password change or reset, a deactivation and "sign out
+everywhere" end every session of the user at once — the refresh tokens stop
+refreshing and the access tokens already issued stop authenticating."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from fastapi.testclient import TestClient
+from pymongo import monitoring
+
+from pc_api.main import create_app
+from pc_core import collections as c
+from pc_core import devstack
+from pc_core.db import register_command_listener
+from tests.conftest import PASSWORD, csrf_headers
+
+NEW_PASSWORD = "a-brand-new-passphrase"
+
+
+def sign_in(client, email: str, password: str = PASSWORD) -> dict:
+    """A token client's sign-in: access and refresh token from the body."""
+    r = client.post("/v1/auth/login", json={"email": email, "password": password})
+    assert r.status_code == 200, r.text
+    client.cookies.clear()
+    return r.json()
+
+
+def bearer(tokens: dict) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def refresh(client, tokens: dict):
+    r = client.post("/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    client.cookies.clear()
+    return r
+
+
+def assert_revoked(client, tokens: dict) -> None:
+    me = client.get("/v1/auth/me", headers=bearer(tokens))
+    assert me.status_code == 401, me.text
+    assert refresh(client, tokens).status_code == 401
+
+
+def assert_alive(client, tokens: dict) -> None:
+    assert client.get("/v1/auth/me", headers=bearer(tokens)).status_code == 200
+
+
+def test_password_change_by_an_admin_ends_every_session(client, world, db):
+    first, second = sign_in(client, world.user_a.email), sign_in(client, world.user_a.email)
+    bystander = sign_in(client, world.user_b.email)
+    r = client.patch(f"/v1/users/{world.user_a.id}", json={"password": NEW_PASSWORD},
+                     headers=world.admin_a.headers)
+    assert r.status_code == 200, r.text
+    assert_revoked(client, first)
+    assert_revoked(client, second)
+    assert_alive(client, bystander)
+    assert refresh(client, bystander).status_code == 200
+    # Every sign-in of the user is marked revoked, not only refused.
+    families = list(db[c.REFRESH_FAMILIES].find({"user_id": world.user_a.id}))
+    assert len(families) == 2 and all(f["revoked_at"] is not None for f in families)
+    # The new password signs in again.
+    assert_alive(client, sign_in(client, world.user_a.email, NEW_PASSWORD))
+
+
+def test_changing_ones_own_password_ends_that_session_too(client, world):
+    tokens = sign_in(client, world.admin_b.email)
+    r = client.patch(f"/v1/users/{world.admin_b.id}", json={"password": NEW_PASSWORD},
+                     headers=bearer(tokens))
+    assert r.status_code == 200, r.text
+    assert_revoked(client, tokens)
+
+
+def test_other_changes_keep_sessions(client, world):
+    tokens = sign_in(client, world.user_a.email)
+    r = client.patch(f"/v1/users/{world.user_a.id}", json={"name": "Renamed"},
+                     headers=world.admin_a.headers)
+    assert r.status_code == 200
+    assert_alive(client, tokens)
+    assert refresh(client, tokens).status_code == 200
+
+
+def test_deactivation_ends_sessions_and_reactivation_does_not_revive_them(client, world):
+    tokens = sign_in(client, world.user_a.email)
+    url = f"/v1/users/{world.user_a.id}"
+    assert client.patch(url, json={"active": False},
+                        headers=world.admin_a.headers).status_code == 200
+    assert client.patch(url, json={"active": True},
+                        headers=world.admin_a.headers).status_code == 200
+    assert_revoked(client, tokens)
+    assert_alive(client, sign_in(client, world.user_a.email))
+
+
+def test_logout_all_with_bearer(client, world):
+    here, elsewhere = sign_in(client, world.admin_a.email), sign_in(client, world.admin_a.email)
+    other_user = sign_in(client, world.user_a.email)
+    r = client.post("/v1/auth/logout-all", headers=bearer(here))
+    assert r.status_code == 204
+    assert_revoked(client, here)
+    assert_revoked(client, elsewhere)
+    assert_alive(client, other_user)
+    assert client.post("/v1/auth/logout-all", headers=bearer(here)).status_code == 401
+    assert client.post("/v1/auth/logout-all").status_code == 401
+
+
+def test_logout_all_from_the_browser_needs_csrf_and_clears_cookies(client, world):
+    elsewhere = sign_in(client, world.user_b.email)
+    r = client.post("/v1/auth/login", json={"email": world.user_b.email, "password": PASSWORD})
+    assert r.status_code == 200
+    assert client.post("/v1/auth/logout-all").status_code == 403  # cookie without the header
+    r = client.post("/v1/auth/logout-all", headers=csrf_headers(client))
+    assert r.status_code == 204
+    cleared = {raw.split("=", 1)[0] for raw in r.headers.get_list("set-cookie")
+               if "Max-Age=0" in raw or 'max-age=0' in raw.lower()}
+    assert {"pc_access", "pc_refresh", "pc_csrf"} <= cleared
+    assert_revoked(client, elsewhere)
+
+
+def test_pc_create_owner_reset_ends_the_owners_sessions(client, db, settings):
+    env = {**os.environ, "MONGODB_URI": settings.mongodb_uri, "MONGODB_DB": settings.mongodb_db,
+           "PC_ENV": "development"}
+
+    def create_owner(password: str) -> None:
+        done = subprocess.run(
+            [devstack.venv_bin("pc"), "create-owner", "--email", "boss@example.com",
+             "--password", password], env=env, capture_output=True, text=True, timeout=60,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    create_owner("first-password")
+    tokens = sign_in(client, "boss@example.com", "first-password")
+    assert_alive(client, tokens)
+    create_owner("second-password")
+    assert_revoked(client, tokens)
+    assert_alive(client, sign_in(client, "boss@example.com", "second-password"))
+
+
+def test_tokens_from_before_versions_still_work(client, world, db):
+    """Users and tokens stored before the version existed are at version 0."""
+    tokens = sign_in(client, world.user_a.email)
+    stored = db[c.USERS].find_one({"_id": world.user_a.id})
+    db[c.USERS].replace_one({"_id": stored["_id"]},
+                            {k: v for k, v in stored.items() if k != "token_version"})
+    assert_alive(client, tokens)
+    assert refresh(client, tokens).status_code == 200
+
+
+class _Commands(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.names: list[str] | None = None
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.names is not None:
+            self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+def test_the_version_check_costs_no_extra_database_call(settings, db, redis_conn, world):
+    commands = _Commands()
+    register_command_listener(commands)
+    # A URI of its own, so the app gets a fresh client that reports to the listener.
+    sep = "&" if "?" in settings.mongodb_uri else ("?" if settings.mongodb_uri.count("/") > 2
+                                                    else "/?")
+    counted = settings.model_copy(
+        update={"mongodb_uri": f"{settings.mongodb_uri}{sep}appname=pc-count-{db.name}"})
+    with TestClient(create_app(counted)) as client:
+        tokens = sign_in(client, world.user_a.email)
+        commands.names = []
+        assert client.get("/v1/auth/me", headers=bearer(tokens)).status_code == 200
+        seen, commands.names = commands.names, None
+    assert seen == ["find"]  # the user document, read anyway for role and partner
