@@ -4,7 +4,7 @@ thread, one buyer's failure recorded on its deliveries and sync task without fai
 the others). Launched by ``crm_delivery_sensor``; safe to launch by hand from the UI.
 """
 
-from dagster import OpExecutionContext, job, op
+from dagster import OpExecutionContext, in_process_executor, job, op
 
 from pc_core.hubspot.sale_delivery import deliver_due
 from pc_pipelines.resources import HubSpotResource, MongoResource
@@ -21,6 +21,8 @@ def deliver_sales(context: OpExecutionContext, mongo: MongoResource,
 
 
 @job(description="Deliver completed sales to their buyers' HubSpot portals.",
-     tags={"dagster/max_runtime": 900})
+     tags={"dagster/max_runtime": 900},
+     # one op: running it in the run worker saves a second process start per delivery
+     executor_def=in_process_executor)
 def crm_delivery_job() -> None:
     deliver_sales()

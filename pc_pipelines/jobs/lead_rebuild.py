@@ -3,7 +3,7 @@
 ``lead_rebuild_sensor`` with the partner in the run config; no HubSpot pull.
 """
 
-from dagster import Config, OpExecutionContext, job, op
+from dagster import Config, OpExecutionContext, in_process_executor, job, op
 
 from pc_core.hubspot.lead_rebuild import rebuild_leads
 from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
@@ -31,6 +31,7 @@ def rebuild_run_config(partner_id: str) -> dict:
 
 
 @job(description="Rebuild one partner's leads from stored HubSpot data (after a "
-                 "stage-mapping change).", tags={"dagster/max_runtime": 1800})
+                 "stage-mapping change).", tags={"dagster/max_runtime": 1800},
+     executor_def=in_process_executor)  # one op: no second process start
 def lead_rebuild_job() -> None:
     rebuild_partner_leads()
