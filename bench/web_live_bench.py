@@ -73,7 +73,8 @@ def main() -> None:
     appear, vanish = [], []
     with web_bench() as bench:
         # One reserving agency for every round: lift its cap on active reservations.
-        settings = bench.stack.settings.model_copy(update={"max_active_reservations": 10**6})
+        settings = bench.stack.settings.model_copy(
+            update={"max_active_reservations": args.rounds + 20})
         pages = []
         for email in WATCHERS:
             context = new_context(bench.browser, bench.stack.api_url)
