@@ -68,6 +68,7 @@ def test_history_is_one_clean_chain_per_lead(case):
     assert a["from_value"].to_list() == [None, "new", "contacted"]
     assert a["source"].to_list() == ["platform", "platform", "platform"]
     assert a["at"][0] == DAY0
+    assert a["left_ms"].to_list() == [BASE + 4 * H, BASE + D + 4 * H, None]
     c_status = history.filter((pl.col("lead_id") == "c") & (pl.col("kind") == "status"))
     assert c_status.sort("seq")["to_value"].to_list() == ["open", "listed", "reserved", "sold"]
     # A lead with no status event at all still has its one status.
@@ -112,6 +113,9 @@ def test_daily_funnel_figures_computed_by_hand(case):
     assert (d2["sold"], d2["median_days_to_sell"], d2["revenue_cents"], d2["sales"]) == (
         1, 2.0, 10_000, 1)
     assert days["commission_earned_cents"].sum() == 0  # p is not the operator
+    # Rows in any order (not as build_history groups them) give the same figures.
+    shuffled = history.sample(fraction=1.0, shuffle=True, seed=3)
+    assert funnel_table(shuffled, purchases, partner_id="p").equals(days)
 
 
 def test_window_funnel_and_its_api_shape(case):
@@ -141,13 +145,13 @@ def test_window_funnel_and_its_api_shape(case):
 
 
 def test_an_empty_period_answers_zeros():
-    empty = funnel_table(events_frame([]).with_columns(pl.lit("p").alias("partner_id")),
-                         purchases_frame([]), partner_id="p",
+    nothing = build_history("p", events_frame([]), _leads(), mapping_frame({}))
+    empty = funnel_table(nothing, purchases_frame([]), partner_id="p",
                          window=Window.days(date(2026, 1, 1), date(2026, 1, 31)))
     summary = funnel_summary(empty.row(0, named=True))
     assert all(s["entered"] == 0 for s in summary["stages"])
     assert summary["win_rate"] is None and summary["money"]["revenue_cents"] == 0
-    assert funnel_table(events_frame([]), purchases_frame([]), partner_id="p").is_empty()
+    assert funnel_table(nothing, purchases_frame([]), partner_id="p").is_empty()
 
 
 def _listing(**extra):

@@ -29,6 +29,7 @@ from typing import Any
 
 import polars as pl
 
+from pc_core.analytics.history import group_marks
 from pc_core.stages import LeadStatus, Stage
 
 FUNNEL = (Stage.NEW, Stage.CONTACTED, Stage.MEETING_SCHEDULED, Stage.MEETING_HELD,
@@ -74,19 +75,32 @@ def _bucket(column: str, window: Window | None) -> pl.Expr:
     return pl.when((t >= window.start_ms) & (t < window.end_ms)).then(pl.lit(0, pl.Int64))
 
 
+def _ordered(history: pl.DataFrame) -> pl.DataFrame:
+    """The history grouped by lead and kind in time order, as ``build_history`` (and
+    its Parquet file) keeps it; checked cheaply through ``seq``, sorted only if not."""
+    _, seq = group_marks("lead_id", "kind")
+    if history.is_empty() or history.select((pl.col("seq") == seq).all()).item():
+        return history
+    return history.sort(["lead_id", "kind", "at_ms"], maintain_order=True)
+
+
 def _stays(history: pl.DataFrame, kind: str, order: tuple[str, ...]) -> pl.DataFrame:
     """One row per stay in a stage (or status): entry, exit, and the highest rank the
-    lead reached *after* entering it (for conversions)."""
+    lead reached *after* entering it (for conversions). Computed on the grouped rows
+    by comparing neighbours, without window functions."""
     rank = {v: i for i, v in enumerate(order)}
-    rows = history.filter(pl.col("kind") == kind).select("lead_id", "to_value", "at_ms")
-    rows = rows.sort(["lead_id", "at_ms"], maintain_order=True)
-    ranked = pl.col("to_value").replace_strict(rank, default=-1, return_dtype=pl.Int32)
-    later = ranked.reverse().cum_max().reverse().shift(-1).over("lead_id")
-    return rows.with_columns(
-        ranked.alias("rank"),
-        later.fill_null(-1).alias("later_rank"),
-        pl.col("at_ms").shift(-1).over("lead_id").alias("exit_ms"),
-    )
+    rows = history.filter(pl.col("kind") == kind).select("lead_id", "to_value", "at_ms",
+                                                         "left_ms")
+    same, _ = group_marks("lead_id")
+    ranked = pl.col("to_value").replace_strict(rank, default=-1, return_dtype=pl.Int64)
+    rows = rows.with_columns(ranked.alias("rank"), (~same).cum_sum().cast(pl.Int64).alias("gid"))
+    # Suffix maximum of the rank within each lead: keyed so that, read backwards, each
+    # lead's keys exceed all keys of the leads read before it.
+    base = -pl.col("gid") * 16
+    suffix = (base + pl.col("rank") + 1).reverse().cum_max().reverse()
+    later = pl.when(same.shift(-1).fill_null(False)).then(suffix.shift(-1) - base - 1)
+    return rows.with_columns(later.fill_null(-1).alias("later_rank"),
+                             pl.col("left_ms").alias("exit_ms"))
 
 
 def _entered(stays: pl.DataFrame, values: tuple[str, ...], window: Window | None,
@@ -153,6 +167,7 @@ def funnel_table(history: pl.DataFrame, purchases: pl.DataFrame, *, partner_id: 
                  is_operator: bool = False, window: Window | None = None) -> pl.DataFrame:
     """One row per period: per UTC day with activity (``window=None``, the asset's
     table, column ``day``) or one row for ``window`` (the API's)."""
+    history = _ordered(history)
     stage = _stays(history, "stage", tuple(s.value for s in FUNNEL))
     status = _stays(history, "status", MARKET)
     parts = [
