@@ -14,7 +14,7 @@ from pymongo.database import Database
 
 from pc_core.db import get_db
 from pc_core.demo_seed import seed_demo
-from pc_core.indexes import ensure_indexes
+from pc_core.store.indexes import ensure_indexes
 from pc_core.settings import Settings
 from tests.web.browser import launch
 

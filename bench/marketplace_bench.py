@@ -25,7 +25,7 @@ from _stack import pct, report_split, running_stack, server_timing, summary
 from pc_core import collections as c
 from pc_core.access import Principal, Role
 from pc_core.db import get_db
-from pc_core.indexes import ensure_indexes
+from pc_core.store.indexes import ensure_indexes
 from pc_core.lead_models import CompanySize, LeadFields
 from pc_core.leads import build_lead_doc
 from pc_core.partners import create_partner

@@ -14,7 +14,7 @@ app = typer.Typer(help="Partner Connector: lead marketplace and CRM sync.", no_a
 
 def _db(settings: Settings):
     from pc_core.db import get_db
-    from pc_core.indexes import ensure_indexes
+    from pc_core.store.indexes import ensure_indexes
 
     db = get_db(settings)
     ensure_indexes(db)

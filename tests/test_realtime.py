@@ -27,7 +27,7 @@ from pc_api.realtime.presence import viewers_key
 from pc_core import devstack, events
 from pc_core.access import Role
 from pc_core.db import get_db
-from pc_core.indexes import ensure_indexes
+from pc_core.store.indexes import ensure_indexes
 from pc_core.lead_models import LeadCreate
 from pc_core.leads import create_lead
 from pc_core.partners import create_partner

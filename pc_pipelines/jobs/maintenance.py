@@ -2,7 +2,7 @@
 
 from dagster import OpExecutionContext, job, op
 
-from pc_core.indexes import INDEXES, ensure_indexes
+from pc_core.store.indexes import INDEXES, ensure_indexes
 from pc_pipelines.resources import MongoResource
 
 
@@ -11,6 +11,6 @@ def create_indexes(context: OpExecutionContext, mongo: MongoResource) -> None:
     ensure_indexes(mongo.db())
     context.log.info(f"indexes ensured on {len(INDEXES)} collections")
 
-@job(description="Create every MongoDB index declared in pc_core.indexes.")
+@job(description="Create every MongoDB index declared in pc_core.store.indexes.")
 def ensure_indexes_job() -> None:
     create_indexes()
