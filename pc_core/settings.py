@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pc_core.meetings.form_fields import merged_form_fields
+
 # Development defaults. They make a fresh clone run; production refuses them.
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789"
 DEV_TOKEN_ENCRYPTION_KEY = "ZGV2LWluc2VjdXJlLWVuY3J5cHRpb24ta2V5LTAxMjM="  # Fernet-shaped
@@ -125,6 +127,14 @@ class Settings(BaseSettings):
     mailgun_api_key: str = DEV_MAILGUN_API_KEY
 
     chilipiper_secret: str = DEV_CHILIPIPER_SECRET
+    # Rotation: the secret being replaced, accepted beside ``chilipiper_secret`` (as
+    # the ``?token=`` of the webhook URL, the header, or the HMAC key) until ChiliPiper
+    # has the new URL; then cleared.
+    chilipiper_secret_previous: str = ""
+    # Form field names of the operator's ChiliPiper router → routing criteria; JSON,
+    # merged over the defaults in pc_core/meetings/form_fields.py (README "Meetings").
+    chilipiper_form_fields: dict[str, list[str]] = Field(default_factory=dict,
+                                                         validate_default=True)
     # Key of the optional ``X-PC-Signature`` (HMAC-SHA256 of the raw body); empty:
     # signatures are checked with ``chilipiper_secret``.
     chilipiper_signing_secret: str = ""
@@ -133,6 +143,11 @@ class Settings(BaseSettings):
     # carries its own limit.
     api_token_rate_limit: int = 60
     api_token_rate_window_seconds: int = 60
+
+    @field_validator("chilipiper_form_fields")
+    @classmethod
+    def _merge_form_fields(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return merged_form_fields(value)
 
     @field_validator("trusted_proxies")
     @classmethod

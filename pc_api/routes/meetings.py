@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Header, Request
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +20,8 @@ from pc_core.errors import PayloadTooLarge
 from pc_core.lead_models import CompanySize
 from pc_core.meetings import auth, routing, webhook
 from pc_core.meetings.criteria import RoutingConfig
-from pc_core.meetings.payload import FormAnswers, parse_payload
+from pc_core.meetings.custom_webhook import parse_webhook
+from pc_core.meetings.payload import FormAnswers
 
 router = APIRouter(tags=["meetings"])
 MAX_BODY = 256 * 1024
@@ -83,8 +84,10 @@ class PreviewOut(BaseModel):
                413: {"description": "Body over 256 KB"},
                422: {"description": "Not a ChiliPiper meeting payload"}},
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"type": "object", "description": "ChiliPiper meeting event; see README "
-                   "(event, meetingId, meetingType, startTime, assignee, form)"}}}}},
+        "schema": {"type": "object", "description": "ChiliPiper's Custom Webhook body "
+                   "(type, meetingIdChili, meetingStartTime, meetingTypeName, "
+                   "primaryGuestDataFields, ...) or the earlier shape (event, meetingId, "
+                   "meetingType, startTime, assignee, form); see README"}}}}},
 )
 async def chilipiper_webhook(
     request: Request,
@@ -92,14 +95,18 @@ async def chilipiper_webhook(
     ctx: Context,
     x_pc_webhook_secret: Annotated[str | None, Header()] = None,
     x_pc_signature: Annotated[str | None, Header()] = None,
+    token: Annotated[str | None, Query(
+        alias=auth.TOKEN_PARAM, description="The shared secret, for ChiliPiper's Custom "
+        "Webhooks (configured with a URL only); never logged")] = None,
 ) -> dict:
     """A meeting booked, rescheduled or cancelled in ChiliPiper; idempotent on its id."""
     body = await request.body()
     if len(body) > MAX_BODY:
         raise PayloadTooLarge("webhook body over 256 KB")
-    auth.verify(ctx.settings, body, x_pc_webhook_secret, x_pc_signature)
+    auth.verify(ctx.settings, body, x_pc_webhook_secret, x_pc_signature, token)
     try:
-        payload = parse_payload(body)  # 400: not UTF-8 JSON, or not an object
+        # 400: not UTF-8 JSON, or not an object; 422 naming a missing field
+        payload = parse_webhook(body, ctx.settings)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False, include_context=False))
     outcome = await run_in_threadpool(webhook.handle, ctx.db, ctx.settings, payload)

@@ -86,6 +86,10 @@ class ChiliPiperPayload(_Lenient):
     form: FormAnswers = Field(default_factory=FormAnswers,
                               validation_alias=_alias("form", "form_answers", "formAnswers",
                                                       "answers", "booker"))
+    # What else ChiliPiper said about the meeting (title, host, workspace, router, the
+    # raw form fields...), kept on the meeting document for people, never routed on.
+    details: dict[str, Any] = Field(default_factory=dict,
+                                    validation_alias=_alias("pc_details"))
 
     @field_validator("start_time", "end_time")
     @classmethod
@@ -102,13 +106,16 @@ class ChiliPiperPayload(_Lenient):
     @field_validator("event", mode="before")
     @classmethod
     def _event_name(cls, value: Any) -> Any:
-        """``meeting.booked``, ``MeetingRescheduled``, ``canceled``... → our three."""
+        """``meeting.booked``, ``Created``, ``MeetingRescheduled``, ``Updated``,
+        ``canceled``, ``Deleted``... → our three. An update of a meeting (ChiliPiper's
+        Meeting Update: rescheduled or reassigned) is a reschedule; one that leaves the
+        time as it was changes nothing here."""
         if not isinstance(value, str):
             return value
         text = value.lower()
-        if "cancel" in text:
+        if "cancel" in text or "delet" in text:
             return MeetingEvent.CANCELLED
-        if "resched" in text:
+        if "resched" in text or "updat" in text or "reassign" in text:
             return MeetingEvent.RESCHEDULED
         return MeetingEvent.BOOKED
 

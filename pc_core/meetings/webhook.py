@@ -124,6 +124,7 @@ def _new_meeting(payload: ChiliPiperPayload, now: datetime) -> Doc:
         "end_time": ensure_utc(payload.end_time) if payload.end_time else None,
         "assignee": payload.assignee.model_dump() if payload.assignee else None,
         "form": payload.form.model_dump(),
+        "chilipiper": payload.details or None,
         "status": RECEIVED,
         "lead_id": new_id(),
         "partner_id": None,
