@@ -22,6 +22,7 @@ from pc_core.auth import authenticate_access_token, principal_of
 from pc_core.errors import Unauthorized
 from pc_core.lead_models import CompanySize
 from pc_core.marketplace.listings import ListingFilters
+from pc_core.observability import context as log_context
 from pc_core.settings import Settings
 
 ACCESS_COOKIE = "pc_access"
@@ -66,7 +67,9 @@ def get_current_user(
     if not token:
         raise Unauthorized("not signed in")
     ctx: AppContext = request.app.state.pc
-    return authenticate_access_token(ctx.db, ctx.settings, token)
+    user = authenticate_access_token(ctx.db, ctx.settings, token)
+    log_context.bind_principal(user.get("_id"), user.get("partner_id"))
+    return user
 
 
 async def get_principal(user: Annotated[dict, Depends(get_current_user)]) -> Principal:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -184,6 +185,12 @@ class HubSpotStatusOut(BaseModel):
     portal_id: str | None
     scopes: list[str]
     last_synced_at: datetime | None
+    sync_status: Literal["ok", "failed"] | None = Field(
+        None, description="`failed` after a failed HubSpot run for the partner, until the "
+        "next successful sync; null when not connected.")
+    last_sync_error: str | None = None
+    last_sync_failed_at: datetime | None = None
+    last_failed_job: str | None = None
 
 
 class SyncQueuedOut(BaseModel):

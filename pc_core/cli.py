@@ -23,9 +23,10 @@ def _db(settings: Settings):
 
 @app.command("create-owner")
 def create_owner(
-    email: Annotated[str, typer.Option(help="The owner's email")],
-    password: Annotated[str, typer.Option(help="At least 8 characters", prompt=True,
-                                          hide_input=True)],
+    email: Annotated[str, typer.Option(help="The owner's email", envvar="PC_OWNER_EMAIL")],
+    password: Annotated[str, typer.Option(
+        help="At least 8 characters (prompted; or PC_OWNER_PASSWORD, e.g. from a Secret)",
+        prompt=True, hide_input=True, envvar="PC_OWNER_PASSWORD")],
 ) -> None:
     """Create the platform owner, or reset its password (bootstrap of a fresh install)."""
     from pc_core.users import upsert_owner

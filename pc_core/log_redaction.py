@@ -12,6 +12,7 @@ the line is still useful for debugging.
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import unquote_plus
 
 REDACTED = "REDACTED"
@@ -86,3 +87,63 @@ def install_url_redaction(names: tuple[str, ...] = URL_LOGGERS) -> None:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
+
+
+# -- secrets anywhere in a log line ------------------------------------------------------
+# The structured logs (pc_core.observability.logs) pass every string they write
+# through ``redact_text``: a secret that slips into a message, an exception or an
+# ``extra`` field is masked even when it is not in a URL.
+
+#: Names whose value is a secret wherever it appears: ``name=value``, ``name: value``,
+#: a JSON field, a header. (The short URL parameters above, ``code``, ``state``,
+#: ``key``, ``sig``, are masked in query strings only: "status code: 500" stays.)
+SECRET_FIELDS = frozenset({
+    "access_token", "api_key", "apikey", "authorization", "client_secret", "cookie",
+    "current_password", "hapikey", "id_token", "new_password", "password", "refresh_token",
+    "secret", "set-cookie", "signature", "stripe-signature", "token", "x-api-key",
+    "x-hubspot-signature", "x-hubspot-signature-v3", "x-pc-signature", "x-pc-webhook-secret",
+})
+
+
+def _alternation(names: frozenset[str]) -> str:
+    return "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
+
+
+_FIELDS = _alternation(SECRET_FIELDS)
+_PARAMS = _alternation(SECRET_PARAMS | {p.replace("_", "-") for p in SECRET_PARAMS})
+_TEXT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # name=value in a query string or form body, anywhere in the text
+    (re.compile(rf"(?i)([?&;](?:{_PARAMS})=)(?!{REDACTED})[^&;#\s\"'<>]+"), rf"\g<1>{REDACTED}"),
+    # "name": "value" (JSON, Python reprs)
+    (re.compile(rf"(?i)([\"'](?:{_FIELDS})[\"']\s*:\s*[\"'])(?!{REDACTED})[^\"']*"),
+     rf"\g<1>{REDACTED}"),
+    # name='value' / name: "value"
+    (re.compile(rf"(?i)(\b(?:{_FIELDS})\b\s*[:=]\s*)([\"'])(?!{REDACTED})[^\"']*\2"),
+     rf"\g<1>\g<2>{REDACTED}\g<2>"),
+    # name=value / Name: value (headers), a Bearer/Basic scheme included
+    (re.compile(rf"(?i)(\b(?:{_FIELDS})\b\s*[:=]\s*)(?![\s\"'\[]*{REDACTED})"
+                r"(?:bearer\s+|basic\s+)?[^\s,;&\"'}\]]+"), rf"\g<1>{REDACTED}"),
+    # the password in a URI's user info (mongodb+srv://user:PASSWORD@host)
+    (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@"), rf"\g<1>{REDACTED}@"),
+    # bearer tokens wherever they appear
+    (re.compile(rf"(?i)(\bbearer\s+)(?!{REDACTED})[A-Za-z0-9._~+/=-]+"), rf"\g<1>{REDACTED}"),
+    # JWTs (base64url header.payload.signature; a JSON header starts "eyJ")
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+"), REDACTED),
+    # our API tokens (pc_<id>.<secret>), Stripe secret/restricted keys and webhook
+    # secrets, Mailgun API keys
+    (re.compile(r"\bpc_[A-Za-z0-9]+\.[A-Za-z0-9_-]{8,}"), REDACTED),
+    (re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9_]+"), REDACTED),
+    (re.compile(r"\bwhsec_[A-Za-z0-9_]+"), REDACTED),
+    (re.compile(r"\bkey-[A-Za-z0-9]{16,}"), REDACTED),
+)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every secret-shaped part masked (idempotent): secret URL
+    parameters, secret-named fields and headers, URI passwords, bearer tokens, JWTs,
+    API tokens, Stripe and Mailgun keys."""
+    if not text:
+        return text
+    for pattern, replacement in _TEXT_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text

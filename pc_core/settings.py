@@ -144,6 +144,20 @@ class Settings(BaseSettings):
     api_token_rate_limit: int = 60
     api_token_rate_window_seconds: int = 60
 
+    # Operations (pc_core/observability, README "Metrics and logs"): JSON lines or
+    # text; /metrics on a port of its own (0: off) and/or on the API port behind a
+    # bearer token (empty: /metrics answers 404); how often the database figures are
+    # re-read; who gets the Dagster run-failure emails (comma-separated; empty: every
+    # active owner) and the Dagster UI address the email links to.
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = "INFO"
+    metrics_port: int = 0
+    metrics_host: str = "0.0.0.0"  # noqa: S104 - a pod's metrics port, kept off the ingress
+    metrics_token: str = ""
+    metrics_db_interval_seconds: float = 15.0
+    alert_emails: str = ""
+    dagster_url: str = ""
+
     @field_validator("chilipiper_form_fields")
     @classmethod
     def _merge_form_fields(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -22,6 +22,7 @@ from pc_pipelines.jobs.reminders import daily_reminders_job, daily_reminders_sch
 from pc_pipelines.jobs.reservations import reservation_expiry_job, reservation_expiry_schedule
 from pc_pipelines.jobs.sync_back import cross_partner_sync_job, hubspot_pushback_job
 from pc_pipelines.resources import default_resources
+from pc_pipelines.sensors.alerts import run_failure_alert_sensor, run_success_outcome_sensor
 from pc_pipelines.sensors.crm_delivery import crm_delivery_sensor
 from pc_pipelines.sensors.hubspot import (
     hubspot_sync_failure_sensor,
@@ -45,7 +46,8 @@ defs = Definitions(
                daily_reminders_schedule, *analytics.SCHEDULES],
     sensors=[partners_sensor, hubspot_sync_requests_sensor, hubspot_sync_failure_sensor,
              hubspot_webhook_sensor, hubspot_pushback_sensor, cross_partner_sensor,
-             crm_delivery_sensor, lead_rebuild_sensor,
+             crm_delivery_sensor, lead_rebuild_sensor, run_failure_alert_sensor,
+             run_success_outcome_sensor,
              *analytics.SENSORS],
     resources={**default_resources(), **analytics.resources()},
 )

@@ -5,10 +5,11 @@ never its value; hosts come from the same settings as the API, so one switch poi
 both at the sandbox or at the real services.
 """
 
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pymongo.database import Database
 
 from pc_core.db import get_db
+from pc_core.observability import vendor_calls
 from pc_core.settings import Settings
 
 
@@ -20,6 +21,13 @@ class MongoResource(ConfigurableResource):
 
     def db(self) -> Database:
         return get_db(Settings(mongodb_uri=self.uri, mongodb_db=self.database))
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Runs add the HubSpot/Stripe calls they make to the
+        cluster-wide figures the API exports, every half minute and when the process
+        ends: run pods are never scraped by Prometheus."""
+        if context.dagster_run is not None:  # a run, not a sensor tick
+            vendor_calls.flush_into(self.db())
 
 
 class HubSpotResource(ConfigurableResource):

@@ -36,6 +36,7 @@ from pc_core import collections as c
 from pc_core import events
 from pc_core.errors import NotFound, Unauthorized
 from pc_core.leads import get_lead_doc
+from pc_core.observability.metrics import SOCKETIO_CONNECTIONS
 from pc_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,7 @@ class Realtime:
         if viewer.partner_id is not None:
             await self.sio.enter_room(sid, events.partner_room(viewer.partner_id))
         await self.sio.enter_room(sid, events.marketplace_room())
+        SOCKETIO_CONNECTIONS.inc()
 
     def _expire(self, sid: str) -> None:
         task = asyncio.ensure_future(self.sio.disconnect(sid))
@@ -133,6 +135,7 @@ class Realtime:
             session = await self.sio.get_session(sid)
         except KeyError:
             return
+        SOCKETIO_CONNECTIONS.dec()
         session["expiry"].cancel()
         viewer: Viewer = session["viewer"]
         for lead_id in list(session["leads"]):

@@ -13,13 +13,16 @@ from typing import Protocol
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
+from pc_core.observability.vendor_calls import MeteredRetry
 from pc_core.settings import Settings
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
 def default_retry(total: int = 6, backoff_factor: float = 0.25) -> Retry:
-    return Retry(
+    """The retry policy of every HubSpot call; it also counts each response for
+    ``pc_vendor_requests_total`` (``pc_core.observability.vendor_calls``)."""
+    return MeteredRetry(
         total=total,
         connect=3,
         read=3,

@@ -24,6 +24,7 @@ from pc_core import collections as c
 from pc_core.access import Principal
 from pc_core.docstore import update_with_retry
 from pc_core.errors import BadRequest, Conflict, DomainError, NotFound, Unauthorized
+from pc_core.hubspot import sync_health
 from pc_core.hubspot.client import build_client
 from pc_core.security import oauth_state
 from pc_core.security.encryption import decrypt_secret, encrypt_secret
@@ -151,6 +152,7 @@ def connection_status(db: Database, actor: Principal, partner_id: str | None) ->
         "portal_id": hub.get("portal_id"),
         "scopes": hub.get("scopes", []),
         "last_synced_at": hub.get("last_synced_at"),
+        **sync_health.health_fields(hub),
     }
 
 
@@ -171,7 +173,7 @@ def mark_synced(db: Database, partner_id: str) -> None:
         hub = partner.get("hubspot")
         if not hub:
             return None
-        return {"hubspot": {**hub, "last_synced_at": utcnow()}}
+        return {"hubspot": {**hub, "last_synced_at": utcnow(), **sync_health.CLEARED}}
 
     update_with_retry(db[c.PARTNERS], partner_id, stamp, what="partner")
 

@@ -37,6 +37,7 @@ from urllib3.util.retry import Retry
 
 from pc_core.hubspot.client import AccessTokenProvider, build_client
 from pc_core.hubspot.objects import ObjectType
+from pc_core.observability.vendor_calls import MeteredRetry
 from pc_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class CallPolicy:
     token_recheck_s: float = 60.0  # how often tokens.get() is asked again
 
 
-class _CountingRetry(Retry):
+class _CountingRetry(MeteredRetry):
     """urllib3's ``Retry`` plus a callback per retry, so retried requests are counted.
 
     urllib3 copies the policy on every retry through ``new``; the callback rides along.

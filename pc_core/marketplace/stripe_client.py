@@ -14,6 +14,7 @@ from typing import Any
 import stripe
 
 from pc_core.errors import DomainError
+from pc_core.observability.vendor_calls import MeteredStripeHTTPClient
 from pc_core.settings import Settings
 
 
@@ -26,7 +27,7 @@ class PaymentProviderError(DomainError):
 @lru_cache(maxsize=4)
 def _client(api_key: str, api_base: str) -> stripe.StripeClient:
     return stripe.StripeClient(api_key, base_addresses={"api": api_base},
-                               max_network_retries=2)
+                               max_network_retries=2, http_client=MeteredStripeHTTPClient())
 
 
 def client(settings: Settings) -> stripe.StripeClient:

@@ -8,6 +8,7 @@ from dagster import OpExecutionContext, in_process_executor, job, op
 
 from pc_core.hubspot.sale_delivery import deliver_due
 from pc_pipelines.resources import HubSpotResource, MongoResource
+from pc_pipelines.run_tags import HUBSPOT_JOB_TAGS
 
 
 @op(description="Create the contact, deal and note of each sale due in its buyer's "
@@ -21,7 +22,7 @@ def deliver_sales(context: OpExecutionContext, mongo: MongoResource,
 
 
 @job(description="Deliver completed sales to their buyers' HubSpot portals.",
-     tags={"dagster/max_runtime": 900},
+     tags={"dagster/max_runtime": 900, **HUBSPOT_JOB_TAGS},
      # one op: running it in the run worker saves a second process start per delivery
      executor_def=in_process_executor)
 def crm_delivery_job() -> None:

@@ -10,6 +10,7 @@ from dagster import (
 )
 
 from pc_pipelines.partitions import partners_partitions
+from pc_pipelines.run_tags import HUBSPOT_JOB_TAGS, partner_tags
 from pc_pipelines.sync_runs import TRIGGER_TAG
 
 hubspot_sync_job = define_asset_job(
@@ -17,6 +18,7 @@ hubspot_sync_job = define_asset_job(
     selection=AssetSelection.groups("hubspot"),
     partitions_def=partners_partitions,
     description="Pull one partner's HubSpot pipelines, contacts and deals; rebuild its leads.",
+    tags=HUBSPOT_JOB_TAGS,
 )
 
 
@@ -30,5 +32,5 @@ def hubspot_sync_schedule(context: ScheduleEvaluationContext):
         yield RunRequest(
             partition_key=partner_id,
             run_key=f"{partner_id}:{stamp}",
-            tags={TRIGGER_TAG: "schedule"},
+            tags=partner_tags(partner_id, **{TRIGGER_TAG: "schedule"}),
         )

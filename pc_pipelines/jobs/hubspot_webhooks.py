@@ -10,8 +10,10 @@ from dagster import Config, OpExecutionContext, job, op
 
 from pc_core.hubspot.webhook_apply import run_webhook_sync
 from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
+from pc_pipelines.run_tags import HUBSPOT_JOB_TAGS, PARTNER_TAG
 
-PARTNER_TAG = "pc/partner_id"
+__all__ = ["PARTNER_TAG", "hubspot_webhook_job", "webhook_run_config"]
+
 
 
 class WebhookRunConfig(Config):
@@ -38,6 +40,6 @@ def webhook_run_config(partner_id: str) -> dict:
 
 
 @job(description="Apply one partner's pending HubSpot webhook events.",
-     tags={"dagster/max_runtime": 600})
+     tags={"dagster/max_runtime": 600, **HUBSPOT_JOB_TAGS})
 def hubspot_webhook_job() -> None:
     apply_hubspot_webhooks()

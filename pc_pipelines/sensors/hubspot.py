@@ -17,6 +17,7 @@ from pc_core.hubspot.connection import connected_partner_ids
 from pc_pipelines.jobs.hubspot_sync import hubspot_sync_job
 from pc_pipelines.partitions import partners_partitions
 from pc_pipelines.resources import EventsResource, MongoResource
+from pc_pipelines.run_tags import partner_tags
 from pc_pipelines.sync_runs import TASK_TAG, TRIGGER_TAG, report_finished
 
 
@@ -33,8 +34,8 @@ def partners_sensor(context: SensorEvaluationContext, mongo: MongoResource) -> S
         requests.append(partners_partitions.build_add_request(added))
     if removed:
         requests.append(partners_partitions.build_delete_request(removed))
-    runs = [RunRequest(partition_key=p, run_key=f"connect:{p}", tags={TRIGGER_TAG: "connect"})
-            for p in added]
+    runs = [RunRequest(partition_key=p, run_key=f"connect:{p}",
+                       tags=partner_tags(p, **{TRIGGER_TAG: "connect"})) for p in added]
     return SensorResult(run_requests=runs, dynamic_partitions_requests=requests)
 
 
@@ -59,7 +60,8 @@ def hubspot_sync_requests_sensor(
             add.append(partner_id)
             known.add(partner_id)
         runs.append(RunRequest(partition_key=partner_id, run_key=task["_id"],
-                               tags={TASK_TAG: task["_id"], TRIGGER_TAG: task["trigger"]}))
+                               tags=partner_tags(partner_id, **{TASK_TAG: task["_id"],
+                                                                TRIGGER_TAG: task["trigger"]})))
     requests = [partners_partitions.build_add_request(add)] if add else []
     return SensorResult(run_requests=runs, dynamic_partitions_requests=requests)
 

@@ -34,6 +34,7 @@ from pc_pipelines.jobs.hubspot_webhooks import (
     webhook_run_config,
 )
 from pc_pipelines.resources import MongoResource
+from pc_pipelines.run_tags import partner_tags
 from pc_pipelines.sync_runs import TRIGGER_TAG
 
 SEQ_TAG = "pc/webhook_max_seq"
@@ -79,5 +80,5 @@ def hubspot_webhook_sensor(context: SensorEvaluationContext,
         last[partner_id] = {"key": base, "n": attempt, "at": now}
         runs.append(RunRequest(
             run_key=key, run_config=webhook_run_config(partner_id),
-            tags={TRIGGER_TAG: "webhook", PARTNER_TAG: partner_id, SEQ_TAG: str(max_seq)}))
+            tags=partner_tags(partner_id, **{TRIGGER_TAG: "webhook", SEQ_TAG: str(max_seq)})))
     return SensorResult(run_requests=runs, cursor=json.dumps(last, sort_keys=True))

@@ -18,6 +18,7 @@ from pc_core.hubspot.deal_links import DEAL_LINKS
 from pc_pipelines.jobs.sync_back import cross_partner_sync_job, hubspot_pushback_job
 from pc_pipelines.partitions import partners_partitions
 from pc_pipelines.resources import MongoResource
+from pc_pipelines.run_tags import partner_tags
 from pc_pipelines.sync_runs import TRIGGER_TAG
 
 SCAN_LIMIT = 5000
@@ -35,7 +36,7 @@ def _requests(context: SensorEvaluationContext, prefix: str,
     for partner_id, keys in sorted(by_partner.items()):
         digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:20]
         runs.append(RunRequest(partition_key=partner_id, run_key=f"{prefix}:{partner_id}:{digest}",
-                               tags={TRIGGER_TAG: "change"}))
+                               tags=partner_tags(partner_id, **{TRIGGER_TAG: "change"})))
     return runs
 
 

@@ -1,0 +1,60 @@
+"""Whether a partner's HubSpot sync is healthy, as the API's status shows it.
+
+A failed Dagster run for a partner (pull, webhook apply, pushback, cross-partner;
+reported by ``run_failure_alert_sensor``) marks the partner's connection
+``sync_status: "failed"`` with the job, the run and the reason; the next successful
+pull (``connection.mark_synced``) sets it back to ``"ok"``. The fields live on the
+partner's ``hubspot`` sub-document and are written by whole-document replacement
+under the revision check (dates inside sub-documents are safe that way).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.database import Database
+
+from pc_core import collections as c
+from pc_core.docstore import update_with_retry
+from pc_core.log_redaction import redact_text
+from pc_core.timeutil import utcnow
+
+OK, FAILED = "ok", "failed"
+#: The failure fields, as a successful sync leaves them.
+CLEARED: dict[str, Any] = {
+    "sync_status": OK, "last_sync_error": None, "last_sync_failed_at": None,
+    "last_failed_run_id": None, "last_failed_job": None,
+}
+
+
+def mark_sync_failed(db: Database, partner_id: str, *, job: str, run_id: str,
+                     error: str) -> bool:
+    """Mark the partner's sync failed; ``False`` if it has no HubSpot connection."""
+    marked = False
+
+    def fail(partner: dict[str, Any]) -> dict[str, Any] | None:
+        nonlocal marked
+        hub = partner.get("hubspot")
+        if not hub:
+            return None
+        marked = True
+        return {"hubspot": {**hub, "sync_status": FAILED,
+                            "last_sync_error": redact_text(error)[:500],
+                            "last_sync_failed_at": utcnow(), "last_failed_run_id": run_id,
+                            "last_failed_job": job}}
+
+    if db[c.PARTNERS].find_one({"_id": partner_id}, {"_id": 1}) is None:
+        return False
+    update_with_retry(db[c.PARTNERS], partner_id, fail, what="partner")
+    return marked
+
+
+def health_fields(hub: dict[str, Any]) -> dict[str, Any]:
+    """The status answer's sync-health fields from a ``hubspot`` sub-document."""
+    connected = bool(hub.get("portal_id"))
+    return {
+        "sync_status": (hub.get("sync_status") or OK) if connected else None,
+        "last_sync_error": hub.get("last_sync_error"),
+        "last_sync_failed_at": hub.get("last_sync_failed_at"),
+        "last_failed_job": hub.get("last_failed_job"),
+    }

@@ -1,0 +1,67 @@
+"""Run outcomes: the failure alert and the figures behind ``pc_dagster_job_*``.
+
+``run_failure_alert_sensor`` (every job of this code location, RUNNING by default),
+for each failed run:
+
+1. records the outcome (``pc_core.observability.job_outcomes``), so ``/metrics``
+   shows ``pc_dagster_job_last_run_success{job} 0``;
+2. when the run was for a partner's HubSpot work (its ``pc/partner_id`` tag or its
+   partner partition), marks that partner's sync failed
+   (``pc_core.hubspot.sync_health``): ``GET /v1/integrations/hubspot/status`` answers
+   ``sync_status: "failed"`` with the job and the reason until the next good pull;
+3. emails the operator through pc_core's mailer (``pc_core.alerts``), once per run.
+
+``run_success_outcome_sensor`` records successful runs, so the last outcome per job
+is complete. Both cursors are Dagster's own (each run is seen once); recording is
+idempotent per run id besides.
+"""
+
+from __future__ import annotations
+
+from dagster import (
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    RunStatusSensorContext,
+    run_failure_sensor,
+    run_status_sensor,
+)
+
+from pc_core import alerts
+from pc_core.hubspot import sync_health
+from pc_core.observability import job_outcomes
+from pc_core.settings import Settings
+from pc_pipelines.resources import MongoResource
+from pc_pipelines.run_tags import HUBSPOT_JOBS, partner_of_run
+
+
+def _settings(mongo: MongoResource) -> Settings:
+    """The platform settings (Mailgun, alert recipients) on the resource's database."""
+    return Settings(mongodb_uri=mongo.uri, mongodb_db=mongo.database)
+
+
+@run_failure_sensor(name="run_failure_alert_sensor", default_status=DefaultSensorStatus.RUNNING,
+                    minimum_interval_seconds=15)
+def run_failure_alert_sensor(context: RunFailureSensorContext, mongo: MongoResource) -> None:
+    """Email the operator and mark the partner's sync failed for every failed run."""
+    run = context.dagster_run
+    message = (context.failure_event.message if context.failure_event else None) or "run failed"
+    partner_id = partner_of_run(run.job_name, run.tags)
+    db = mongo.db()
+    job_outcomes.record_outcome(db, run.job_name, run.run_id, job_outcomes.FAILURE,
+                                partner_id=partner_id, message=message)
+    if partner_id and run.job_name in HUBSPOT_JOBS:
+        sync_health.mark_sync_failed(db, partner_id, job=run.job_name, run_id=run.run_id,
+                                     error=message)
+    alerts.notify_run_failed(db, _settings(mongo), job=run.job_name, run_id=run.run_id,
+                             partner_id=partner_id, error=message)
+    context.log.info(f"alerted on failed run {run.run_id} of {run.job_name}")
+
+
+@run_status_sensor(name="run_success_outcome_sensor", run_status=DagsterRunStatus.SUCCESS,
+                   default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=15)
+def run_success_outcome_sensor(context: RunStatusSensorContext, mongo: MongoResource) -> None:
+    """Record every successful run's outcome for ``pc_dagster_job_*``."""
+    run = context.dagster_run
+    job_outcomes.record_outcome(mongo.db(), run.job_name, run.run_id, job_outcomes.SUCCESS,
+                                partner_id=partner_of_run(run.job_name, run.tags))
