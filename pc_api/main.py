@@ -16,6 +16,7 @@ from pymongo.errors import PyMongoError
 
 from pc_api.context import AppContext
 from pc_api.errors import install_error_handlers
+from pc_api.observability import install_observability
 from pc_api.openapi_security import install_openapi_security
 from pc_api.realtime import SocketIOMiddleware, build_server
 from pc_api.routes import (
@@ -39,6 +40,7 @@ from pc_api.timing import DbTimeListener, ServerTimingMiddleware
 from pc_api.web_app import install_web_client
 from pc_core.db import get_db, redis_client, register_command_listener
 from pc_core.log_redaction import install_url_redaction
+from pc_core.observability.logs import configure_logging
 from pc_core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SocketIOMiddleware, sio=realtime.sio)
     # Outside even that: trusted-proxy addresses, body limits, CSRF (issue 11).
     install_security_middleware(app, settings)
+    # Outermost of all: request id, access line and latency for every answer, also
+    # the security middleware's refusals.
+    install_observability(app, settings)
     install_openapi_security(app)
     for module in (health, auth, users, partners, leads, hubspot, marketplace, stripe_webhook,
                    hubspot_webhook, meetings, api_tokens, public, billing, client_config):
@@ -98,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def app_factory() -> FastAPI:
-    """Entry point for ``uvicorn --factory pc_api.main:app_factory``."""
-    logging.basicConfig(level=logging.INFO)
-    return create_app()
+    """Entry point for ``uvicorn --factory pc_api.main:app_factory``: JSON log lines
+    (``PC_LOG_FORMAT``), uvicorn's loggers included."""
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)
