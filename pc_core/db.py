@@ -65,14 +65,3 @@ def redis_client(settings: Settings) -> redis.Redis:
             )
             _redis_clients[settings.redis_url] = client
         return client
-
-
-def close_clients() -> None:
-    """Close every cached client (tests and shutdown)."""
-    with _lock:
-        for client in _mongo_clients.values():
-            client.close()
-        _mongo_clients.clear()
-        for r in _redis_clients.values():
-            r.close()
-        _redis_clients.clear()

@@ -58,17 +58,6 @@ def refunded_by(db: Database, month: str, partner_id: str) -> list[Row]:
             if r.get("month")]
 
 
-def sold_in(db: Database, month: str) -> dict[str, dict[str, int]]:
-    """Per seller: sales completed in ``month`` and the prices they earned."""
-    groups = db[c.PURCHASES].aggregate([
-        {"$match": {"month": month}},
-        {"$group": {"_id": "$seller_partner_id", "sales": {"$sum": 1},
-                    "earned": {"$sum": "$price_cents"}}},
-    ])
-    return {g["_id"]: {"sales_count": int(g["sales"]), "sales_price_cents": int(g["earned"])}
-            for g in groups if g["_id"]}
-
-
 def charged_in(db: Database, month: str) -> dict[str, dict[str, int]]:
     """Per buyer: how many purchases completed in ``month`` and what they paid,
     summed by the server (the asset check's independent figure)."""

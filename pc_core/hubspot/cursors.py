@@ -86,8 +86,3 @@ def save_cursor(db: Database, cursor: SyncCursor) -> SyncCursor:
     doc = {"_id": cursor_id(saved.partner_id, saved.object_type), **asdict(saved)}
     db[SYNC_CURSORS].replace_one({"_id": doc["_id"]}, doc, upsert=True)
     return saved
-
-
-def reset_cursor(db: Database, partner_id: str, object_type: ObjectType) -> None:
-    """Forget the position: the next pull of this partner and type is a full pull."""
-    db[SYNC_CURSORS].delete_one({"_id": cursor_id(partner_id, object_type)})

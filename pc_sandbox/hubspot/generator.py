@@ -226,8 +226,3 @@ def generate_portal(state: SandboxState, *, name: str | None = None, contacts: i
     links[("contacts", "deals")] = c2d
     state.portals[portal_id] = portal
     return portal
-
-
-def empty_portal(state: SandboxState, name: str | None = None) -> Portal:
-    """A portal with pipelines but no records (what a new HubSpot trial looks like)."""
-    return generate_portal(state, name=name, contacts=0, deals=0, pipelines=1)

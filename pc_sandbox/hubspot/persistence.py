@@ -73,11 +73,6 @@ def mark_dirty() -> None:
     _dirty = True
 
 
-def is_dirty() -> bool:
-    """Whether unsaved changes exist."""
-    return _dirty
-
-
 async def flusher(get_state: object) -> None:
     """Background task: save when dirty, every couple of seconds, until cancelled."""
     while True:

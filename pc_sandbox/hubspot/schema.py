@@ -216,9 +216,3 @@ def build_pipelines(portal_id: int, count: int, ts: str) -> list[dict[str, Any]]
             "createdAt": ts, "updatedAt": ts, "archived": False,
         })
     return pipelines
-
-
-def known_property(portal_custom: dict[str, dict[str, dict[str, Any]]], object_type: str,
-                   name: str) -> bool:
-    """Whether a property exists for the type (built-in or created in this portal)."""
-    return name in BUILTIN_PROPERTIES[object_type] or name in portal_custom.get(object_type, {})
