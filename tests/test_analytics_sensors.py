@@ -6,14 +6,22 @@ definitions wire the lineage HubSpot → leads → listings → purchases → in
 
 from __future__ import annotations
 
-from dagster import AssetKey, AssetMaterialization, Definitions, build_sensor_context
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    DagsterRun,
+    DagsterRunStatus,
+    Definitions,
+    build_sensor_context,
+)
 
 from pc_core import collections as c
 from pc_core.access import Principal, Role
 from pc_core.analytics import outbox
 from pc_core.analytics.stage_events import STAGE_EVENTS
-from pc_core.ids import new_id, sort_key
+from pc_core.ids import new_id
 from pc_core.marketplace import fulfilment, reservations
+from pc_core.store import sort_key
 from pc_core.timeutil import utcnow
 from pc_pipelines.analytics.sensors import analytics_sensor, purchases_outbox_sensor
 from pc_pipelines.definitions import defs
@@ -86,6 +94,11 @@ def test_analytics_sensor_follows_leads_purchases_and_age(instance):
     instance.report_runless_asset_event(AssetMaterialization("partner_funnel", partition="p1"))
     instance.report_runless_asset_event(AssetMaterialization("marketplace_purchases"))
     assert sorted(r.partition_key for r in _requests(instance)) == ["p1", "p2"]
+    # A partner whose analytics run is already under way waits for it.
+    instance.add_run(DagsterRun(job_name="analytics_job", run_id=new_id(),
+                                status=DagsterRunStatus.STARTED,
+                                tags={"dagster/partition": "p2"}))
+    assert [r.partition_key for r in _requests(instance)] == ["p1"]
 
 
 def test_definitions_wire_the_lineage():

@@ -4,7 +4,8 @@
 click: a partner whose ``leads`` or ``marketplace_purchases`` changed after its last
 funnel, or whose funnel is older than ``MAX_AGE_S`` (webhook runs, platform edits
 and the marketplace change leads without materialising ``leads``), gets an
-``analytics_job`` run; the run key names what it covers, so each change runs once.
+``analytics_job`` run (none while one of the partner's runs is queued or in
+progress); the run key names what it covers, so each change runs once.
 
 ``purchases_outbox_sensor`` reports the purchases the API completed or refunded
 (``pc_core.analytics.outbox``) as materialisations of ``marketplace_purchases``. The
@@ -19,9 +20,11 @@ from dagster import (
     AssetKey,
     AssetMaterialization,
     AssetRecordsFilter,
+    DagsterRunStatus,
     DefaultSensorStatus,
     MetadataValue,
     RunRequest,
+    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
     sensor,
@@ -34,6 +37,8 @@ from pc_pipelines.resources import MongoResource
 from pc_pipelines.sync_runs import TRIGGER_TAG
 
 MAX_AGE_S = 15 * 60
+ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+          DagsterRunStatus.STARTED]
 LEADS, PURCHASES, FUNNEL = AssetKey("leads"), AssetKey(outbox.PURCHASES_ASSET), \
     AssetKey("partner_funnel")
 
@@ -47,6 +52,13 @@ def _latest(context: SensorEvaluationContext, key: AssetKey,
     return (records[0].storage_id, records[0].timestamp) if records else (0, 0.0)
 
 
+def _running(context: SensorEvaluationContext, partner_id: str) -> bool:
+    """An analytics run of the partner is queued or in progress: it covers the change."""
+    return bool(context.instance.get_runs(
+        filters=RunsFilter(job_name=analytics_job.name, statuses=ACTIVE,
+                           tags={"dagster/partition": partner_id}), limit=1))
+
+
 @sensor(job=analytics_job, minimum_interval_seconds=30,
         default_status=DefaultSensorStatus.RUNNING)
 def analytics_sensor(context: SensorEvaluationContext) -> list[RunRequest]:
@@ -58,7 +70,7 @@ def analytics_sensor(context: SensorEvaluationContext) -> list[RunRequest]:
         funnel_id, funnel_at = _latest(context, FUNNEL, partner_id)
         upstream = max(leads_id, purchases_id)
         stale = now - funnel_at > MAX_AGE_S
-        if funnel_id and upstream < funnel_id and not stale:
+        if (funnel_id and upstream < funnel_id and not stale) or _running(context, partner_id):
             continue
         bucket = int(now // MAX_AGE_S) if stale or not leads_id else 0
         runs.append(RunRequest(partition_key=partner_id,
