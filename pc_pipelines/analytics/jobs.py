@@ -7,6 +7,7 @@ from dagster import (
     RunRequest,
     ScheduleEvaluationContext,
     define_asset_job,
+    in_process_executor,
     schedule,
 )
 
@@ -19,6 +20,9 @@ analytics_job = define_asset_job(
     selection=AssetSelection.assets(lead_stage_history, marketplace_listings, partner_funnel)
     | AssetSelection.checks(no_lead_sold_twice),
     partitions_def=partners_partitions,
+    # Small steps over one partner: one process, not a process per step (each would
+    # import Dagster and polars again).
+    executor_def=in_process_executor,
     description="One partner's stage history (from HubSpot's property history), "
                 "marketplace listings and daily funnel, with their checks.",
 )
@@ -26,6 +30,7 @@ analytics_job = define_asset_job(
 data_quality_job = define_asset_job(
     "data_quality_job",
     selection=AssetSelection.checks(*GLOBAL_CHECKS),
+    executor_def=in_process_executor,
     description="Platform-wide data checks: no lead sold twice, invoices add up, "
                 "partners synced within 30 minutes, webhook inbox under a minute.",
 )
