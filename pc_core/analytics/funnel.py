@@ -195,7 +195,7 @@ def funnel_table(history: pl.DataFrame, purchases: pl.DataFrame, *, partner_id: 
     table = table.with_columns([pl.col(col).round(4) for col in RATE_COLUMNS])
     closed = pl.col("entered_won") + pl.col("entered_lost")
     table = table.with_columns(
-        pl.when(closed > 0).then(pl.col("entered_won") / closed).alias("win_rate"),
+        pl.when(closed > 0).then(pl.col("entered_won") / closed).round(4).alias("win_rate"),
         pl.lit(partner_id).alias("partner_id"),
         (pl.col("bucket") * DAY_MS).cast(pl.Datetime("ms")).dt.date().alias("day"),
     ).sort("bucket")
