@@ -90,6 +90,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/logout-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Logout All
+         * @description Sign out everywhere: every refresh token of the caller is revoked and every
+         *     access token issued so far stops working at once (this one included).
+         */
+        post: operations["logout_all_v1_auth_logout_all_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/me": {
         parameters: {
             query?: never;
@@ -158,6 +179,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/client-config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Client Config
+         * @description No authentication: nothing here is secret.
+         */
+        get: operations["get_client_config_v1_client_config_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/integrations/hubspot": {
         parameters: {
             query?: never;
@@ -182,7 +223,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Authorize */
+        /**
+         * Authorize
+         * @description The consent URL. Also sets the ``pc_hubspot_oauth`` cookie (HttpOnly, only sent
+         *     to the callback): the state works once, and only in the browser that asked.
+         */
         get: operations["authorize_v1_integrations_hubspot_authorize_get"];
         put?: never;
         post?: never;
@@ -202,7 +247,8 @@ export interface paths {
         /**
          * Callback
          * @description HubSpot sends the browser here after consent. Authorised by the signed state,
-         *     not by a session: the state names the partner and the user who started.
+         *     not by a session: the state names the partner and the user who started, and
+         *     must come back with the nonce cookie of the browser that started, once.
          */
         get: operations["callback_v1_integrations_hubspot_callback_get"];
         put?: never;
@@ -314,7 +360,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Lead */
+        /**
+         * Get Lead
+         * @description The seller's or the buyer's view of one lead; anyone else gets 404.
+         */
         get: operations["get_lead_v1_leads__lead_id__get"];
         put?: never;
         post?: never;
@@ -492,6 +541,28 @@ export interface paths {
         patch: operations["update_partner_v1_partners__partner_id__patch"];
         trace?: never;
     };
+    "/v1/partners/{partner_id}/funnel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Partner Funnel
+         * @description The partner's funnel over whole UTC days: leads entering each stage, conversion,
+         *     median time in stage, win rate, listed → reserved → sold, days to sell, revenue and
+         *     commission (pc_core/analytics/funnel.py defines each figure).
+         */
+        get: operations["partner_funnel_v1_partners__partner_id__funnel_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/partners/{partner_id}/routing": {
         parameters: {
             query?: never;
@@ -563,7 +634,8 @@ export interface paths {
         };
         /**
          * List Leads
-         * @description The token's partner's leads, newest first (the owner's token: all).
+         * @description The token's partner's leads, newest first (the owner's token: all);
+         *     ``origin`` as on ``GET /v1/leads``.
          */
         get: operations["list_leads_v1_public_leads_get"];
         put?: never;
@@ -790,6 +862,27 @@ export interface components {
             /** Weight */
             weight: number;
         };
+        /** ClientConfigOut */
+        ClientConfigOut: {
+            /**
+             * Env
+             * @enum {string}
+             */
+            env: "development" | "production";
+            /** Stripe Api Base */
+            stripe_api_base: string;
+            /**
+             * Stripe Mode
+             * @description stripe_js: load Stripe.js and its Payment Element; sandbox: confirm the PaymentIntent against stripe_api_base as Stripe.js would
+             * @enum {string}
+             */
+            stripe_mode: "stripe_js" | "sandbox";
+            /**
+             * Stripe Publishable Key
+             * @description Stripe publishable key (public)
+             */
+            stripe_publishable_key: string;
+        };
         /**
          * CompanySize
          * @enum {string}
@@ -818,6 +911,93 @@ export interface components {
             /** Phone */
             phone?: string | null;
         };
+        /** FunnelMarketplace */
+        FunnelMarketplace: {
+            /** Listed */
+            listed: number;
+            /** Listed To Reserved */
+            listed_to_reserved: number | null;
+            /**
+             * Median Days To Sell
+             * @description First listing to sale, for the leads sold in the period
+             */
+            median_days_to_sell: number | null;
+            /** Reserved */
+            reserved: number;
+            /** Reserved To Sold */
+            reserved_to_sold: number | null;
+            /** Sold */
+            sold: number;
+        };
+        /** FunnelMoney */
+        FunnelMoney: {
+            /**
+             * Commission Earned Cents
+             * @description The platform's commission on every sale (the operator only)
+             */
+            commission_earned_cents: number;
+            /**
+             * Commission Paid Cents
+             * @description Commission on the partner's purchases
+             */
+            commission_paid_cents: number;
+            /** Purchases */
+            purchases: number;
+            /**
+             * Revenue Cents
+             * @description Prices of the partner's sales
+             */
+            revenue_cents: number;
+            /** Sales */
+            sales: number;
+        };
+        /** FunnelOut */
+        FunnelOut: {
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /** Lost */
+            lost: number;
+            marketplace: components["schemas"]["FunnelMarketplace"];
+            money: components["schemas"]["FunnelMoney"];
+            /** Partner Id */
+            partner_id: string;
+            /** Stages */
+            stages: components["schemas"]["FunnelStage"][];
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+            /**
+             * Win Rate
+             * @description won / (won + lost) of the period
+             */
+            win_rate: number | null;
+            /** Won */
+            won: number;
+        };
+        /** FunnelStage */
+        FunnelStage: {
+            /**
+             * Conversion To Next
+             * @description Of those, the share that have since reached a later stage of the funnel (null for won, lost, non_fit, or when none entered)
+             */
+            conversion_to_next: number | null;
+            /**
+             * Entered
+             * @description Leads that entered the stage in the period
+             */
+            entered: number;
+            /**
+             * Median Hours In Stage
+             * @description Median time in the stage, over the stays that ended in the period
+             */
+            median_hours_in_stage: number | null;
+            stage: components["schemas"]["Stage"];
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -836,12 +1016,23 @@ export interface components {
         HubSpotStatusOut: {
             /** Connected */
             connected: boolean;
+            /** Last Failed Job */
+            last_failed_job?: string | null;
+            /** Last Sync Error */
+            last_sync_error?: string | null;
+            /** Last Sync Failed At */
+            last_sync_failed_at?: string | null;
             /** Last Synced At */
             last_synced_at: string | null;
             /** Portal Id */
             portal_id: string | null;
             /** Scopes */
             scopes: string[];
+            /**
+             * Sync Status
+             * @description `failed` after a failed HubSpot run for the partner, until the next successful sync; null when not connected.
+             */
+            sync_status?: ("ok" | "failed") | null;
         };
         /** ImportError_ */
         ImportError_: {
@@ -1038,6 +1229,13 @@ export interface components {
             /** Title */
             title: string;
         };
+        /**
+         * LeadOrigin
+         * @description Which of a partner's leads a list shows: the ones it brought (``own``, also
+         *     when sold on), the ones it bought on the marketplace (``purchased``), or both.
+         * @enum {string}
+         */
+        LeadOrigin: "own" | "purchased" | "all";
         /** LeadOut */
         LeadOut: {
             /** Amount Cents */
@@ -1046,6 +1244,8 @@ export interface components {
             budget_cents: number | null;
             /** Buyer Partner Id */
             buyer_partner_id: string | null;
+            /** @description A sold lead's stage in the buyer's CRM (seller and buyer see it); null until the buyer's deal moves. */
+            buyer_stage?: components["schemas"]["Stage"] | null;
             /** Company */
             company: string | null;
             company_size: components["schemas"]["CompanySize"] | null;
@@ -1062,6 +1262,11 @@ export interface components {
             created_at: string;
             /** External Id */
             external_id: string | null;
+            /**
+             * Hubspot Deal Id
+             * @description The HubSpot deal in the caller's own portal: the seller's deal for the seller, the deal created in the buyer's portal for the buyer.
+             */
+            hubspot_deal_id?: string | null;
             /** Id */
             id: string;
             /** Industry */
@@ -1070,6 +1275,8 @@ export interface components {
             location: string | null;
             /** Notes */
             notes: components["schemas"]["NoteOut"][];
+            /** @description own (the caller's partner brought it) or purchased (bought on the marketplace); null in the owner's unscoped lists. */
+            origin?: components["schemas"]["LeadOrigin"] | null;
             /** Partner Id */
             partner_id: string;
             /** Price Cents */
@@ -1882,6 +2089,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -1965,6 +2179,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -2003,6 +2224,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -2011,6 +2239,38 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    logout_all_v1_auth_logout_all_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad credentials or token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Forbidden (role, or a failed CSRF check on a cookie session) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -2065,6 +2325,13 @@ export interface operations {
             };
             /** @description Bad credentials or token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2151,6 +2418,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_client_config_v1_client_config_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientConfigOut"];
                 };
             };
         };
@@ -2433,6 +2720,8 @@ export interface operations {
                 created_to?: string | null;
                 /** @description Owner only */
                 partner_id?: string | null;
+                /** @description own (default): the partner's leads; purchased: the leads it bought; all: both */
+                origin?: components["schemas"]["LeadOrigin"];
                 limit?: number;
                 cursor?: string | null;
             };
@@ -2500,6 +2789,13 @@ export interface operations {
             };
             /** @description The lead changed or is reserved/sold */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2681,6 +2977,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -2732,6 +3035,13 @@ export interface operations {
             };
             /** @description The lead changed or is reserved/sold */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2862,6 +3172,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -2951,6 +3268,13 @@ export interface operations {
             };
             /** @description Not available / not active / over the reservation cap */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3055,6 +3379,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -3068,7 +3399,10 @@ export interface operations {
     };
     chilipiper_webhook_v1_meetings_webhooks_chilipiper_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The shared secret, for ChiliPiper's Custom Webhooks (configured with a URL only); never logged */
+                token?: string | null;
+            };
             header?: {
                 "x-pc-webhook-secret"?: string | null;
                 "x-pc-signature"?: string | null;
@@ -3090,6 +3424,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["WebhookOut"];
                 };
+            };
+            /** @description Body not UTF-8 JSON, or not an object */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Bad or missing secret / signature */
             401: {
@@ -3165,6 +3506,13 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3264,6 +3612,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -3272,6 +3627,61 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    partner_funnel_v1_partners__partner_id__funnel_get: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC), default: 29 days before `to` */
+                from?: string | null;
+                /** @description Last day (UTC), default: today */
+                to?: string | null;
+            };
+            header?: never;
+            path: {
+                partner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunnelOut"];
+                };
+            };
+            /** @description from after to, or a period over 366 days */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A date that is not YYYY-MM-DD */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -3353,6 +3763,13 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3459,6 +3876,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -3520,6 +3944,7 @@ export interface operations {
             query?: {
                 status?: components["schemas"]["LeadStatus"] | null;
                 stage?: components["schemas"]["Stage"] | null;
+                origin?: components["schemas"]["LeadOrigin"];
                 limit?: number;
                 cursor?: string | null;
             };
@@ -3594,6 +4019,13 @@ export interface operations {
             };
             /** @description Read-only token */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3737,6 +4169,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -3869,6 +4308,13 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
