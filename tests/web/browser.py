@@ -81,7 +81,10 @@ def check_page(page: Page, name: str) -> None:
         bad = axe_violations(page)
         assert not bad, f"axe on {name} at 375 px: " + "; ".join(
             f"{v['id']}: {v['help']}" for v in bad)
-        page.screenshot(path=str(SCREENSHOTS / f"{slug}-phone.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{slug}-phone.png"))
+        wide = page.evaluate("() => document.documentElement.scrollWidth")
+        assert wide <= PHONE["width"], (
+            f"{name} is {wide} px wide at {PHONE['width']} px: the page scrolls sideways")
     finally:
         page.set_viewport_size(size)
 

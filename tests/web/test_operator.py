@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
+import httpx
 from playwright.sync_api import expect
 
+from pc_core.billing.build import build_month
+from tests.billing_helpers import completed_purchase
 from tests.web.browser import check_page
-from tests.web.conftest import OWNER
+from tests.web.conftest import ADMIN_NW, OWNER
 
 
 def test_routing_preview_follows_the_form(open_page):
@@ -26,3 +30,51 @@ def test_routing_preview_follows_the_form(open_page):
     check_page(page, "meetings")
     booking.get_by_label("Budget (answer)").fill("100")
     expect(verdict).to_contain_text("would go to the unassigned queue")
+
+
+def test_invoices_and_an_invoice(open_page, web_stack):
+    month = "2026-10"
+    for price, day in ((40_000, 3), (25_050, 17)):
+        completed_purchase(web_stack.db, "northwind", "bluebird", price,
+                           datetime(2026, 10, day, 12, tzinfo=UTC))
+    build_month(web_stack.db, month)
+    page = open_page(ADMIN_NW, "/billing")
+    expect(page.get_by_role("heading", level=1, name="Billing")).to_be_visible()
+    invoices = page.get_by_role("table", name="Invoices")
+    row = invoices.get_by_role("row").filter(has=page.get_by_role("link", name=month))
+    expect(row).to_contain_text("$780.60")  # (400.00 + 250.50) × 1.2
+    check_page(page, "billing")
+    row.get_by_role("link", name=month).click()
+    expect(page.get_by_role("heading", level=1, name=f"Invoice {month}")).to_be_visible()
+    lines = page.get_by_role("table", name="Invoice lines")
+    expect(lines.get_by_role("row")).to_have_count(3)  # header + two purchases
+    expect(page.get_by_role("region", name="Totals")).to_contain_text("$780.60")
+    check_page(page, "invoice")
+
+
+def test_an_api_token_is_shown_once(open_page, web_stack):
+    page = open_page(ADMIN_NW, "/settings")
+    expect(page.get_by_role("heading", level=1, name="Settings")).to_be_visible()
+    check_page(page, "settings")
+    page.get_by_role("tab", name="API tokens").click()
+    form = page.get_by_role("form", name="New API token")
+    form.get_by_label("Token name").fill("Reporting script")
+    form.get_by_role("button", name="Create token").click()
+    dialog = page.get_by_role("dialog", name="Your new API token")
+    expect(dialog).to_contain_text("only time it is shown")
+    token = dialog.get_by_label(re.compile("API token")).input_value()
+    assert re.fullmatch(r"pc_\w+\.\S+", token), token
+    check_page(page, "api-token-shown")
+    # It works as X-API-Key...
+    r = httpx.get(f"{web_stack.url}/v1/public/leads", headers={"X-API-Key": token}, timeout=10)
+    assert r.status_code == 200, r.text
+    dialog.get_by_role("button", name="I have stored it").click()
+    expect(dialog).to_be_hidden()
+    # ...and is never on the page again: the list shows its name and first characters.
+    tokens = page.get_by_role("table", name="API tokens")
+    expect(tokens.get_by_role("row").filter(has_text="Reporting script")).to_have_count(1)
+    assert token not in page.content()
+    page.reload()
+    page.get_by_role("tab", name="API tokens").click()
+    expect(page.get_by_role("table", name="API tokens")).to_contain_text("Reporting script")
+    assert token not in page.content()
