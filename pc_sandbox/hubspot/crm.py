@@ -152,6 +152,12 @@ async def batch_read(object_type: str, request: Request,
     started = clock.now_ms()
     body = await json_body(request)
     with_history = _name_list(body.get("propertiesWithHistory"), "propertiesWithHistory")
+    if with_history and isinstance(body.get("inputs"), list) and \
+            len(body["inputs"]) > HISTORY_BATCH_MAX:
+        raise errors.validation_error(  # HubSpot's own wording for this limit
+            "The maximum number of inputs supported in a batch request for property "
+            f"histories is {HISTORY_BATCH_MAX}. Please reduce the number of items and "
+            "try again")
     inputs = _inputs(body, HISTORY_BATCH_MAX if with_history else BATCH_MAX)
     requested = _name_list(body.get("properties"), "properties")
     if requested == []:
