@@ -8,8 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from pc_core.access import Role
-from pc_core.lead_models import CompanySize, LeadOrigin
-from pc_core.stages import LeadStatus, Stage
+from pc_core.stages import Stage
 
 
 class HealthOut(BaseModel):
@@ -111,58 +110,6 @@ class PartnerStatsOut(BaseModel):
     leads_by_status: dict[str, int]
     reservations_by_status: dict[str, int]
     purchases: PurchaseStats
-
-
-class NoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    body: str = Field(min_length=1, max_length=10_000)
-
-
-class NoteOut(BaseModel):
-    id: str
-    body: str
-    author_id: str | None
-    created_at: datetime
-
-
-class LeadOut(BaseModel):
-    id: str
-    partner_id: str
-    buyer_partner_id: str | None
-    source: str
-    external_id: str | None
-    title: str
-    company: str | None
-    contact_name: str | None
-    contact_email: str | None
-    contact_phone: str | None
-    company_size: CompanySize | None
-    industry: str | None
-    location: str | None
-    budget_cents: int | None
-    amount_cents: int | None
-    price_cents: int | None
-    stage: Stage
-    status: LeadStatus
-    notes: list[NoteOut]
-    buyer_stage: Stage | None = Field(
-        default=None, description="A sold lead's stage in the buyer's CRM (seller and buyer "
-        "see it); null until the buyer's deal moves.")
-    hubspot_deal_id: str | None = Field(
-        default=None, description="The HubSpot deal in the caller's own portal: the seller's "
-        "deal for the seller, the deal created in the buyer's portal for the buyer.")
-    origin: LeadOrigin | None = Field(
-        default=None, description="own (the caller's partner brought it) or purchased "
-        "(bought on the marketplace); null in the owner's unscoped lists.")
-    created_at: datetime
-    updated_at: datetime
-
-
-class LeadPage(BaseModel):
-    items: list[LeadOut]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null at the end."
-    )
 
 
 class ImportError_(BaseModel):

@@ -13,13 +13,21 @@ from pc_core import collections as c
 from pc_core import events
 from pc_core.access import Principal
 from pc_core.analytics.stage_events import PLATFORM, record_lead_change
-from pc_core.docstore import replace_if_unchanged
 from pc_core.errors import BadRequest, Conflict, NotFound
-from pc_core.ids import new_id, sort_key, time_bound
-from pc_core.lead_models import LeadCreate, LeadFields, LeadOrigin, LeadUpdate
-from pc_core.pagination import add_key_range, fetch_merged_page
+from pc_core.ids import new_id
+from pc_core.models.leads import (
+    LeadCreate,
+    LeadFields,
+    LeadOrigin,
+    LeadOut,
+    LeadPage,
+    LeadUpdate,
+    NoteOut,
+)
 from pc_core.settings import Settings
 from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
+from pc_core.store import replace_if_unchanged, sort_key, time_key
+from pc_core.store.pagination import add_key_range, fetch_merged_page
 from pc_core.timeutil import utcnow
 
 # Fields whose last change time is kept, for "most recent change wins".
@@ -37,7 +45,7 @@ HUBSPOT_SOURCED = (
 )
 # What the pushback writes to the partner's deal (pc_core/hubspot/pushback.py), notes aside.
 PUSHED_FIELDS = ("stage", "amount_cents")
-# What a lead page reads: everything public_lead shows, plus the pagination key.
+# What a lead page reads: everything LeadOut shows, plus the pagination key.
 PAGE_PROJECTION = dict.fromkeys(
     (*TRACKED_FIELDS, "partner_id", "buyer_partner_id", "source", "external_id", "notes",
      "created_at", "updated_at", "sort_key", "buyer_stage", "hubspot_deal_id",
@@ -51,54 +59,31 @@ def search_text(fields: dict[str, Any]) -> str:
     return " ".join(str(fields[f]).lower() for f in SEARCHED_FIELDS if fields.get(f))
 
 
-def lead_origin(doc: dict[str, Any], viewer: str | None) -> str | None:
-    """``purchased`` for the partner that bought the lead, ``own`` for the one it
-    belongs to, ``None`` for a viewer that is neither (the owner's unscoped view)."""
-    if viewer is not None and doc.get("buyer_partner_id") == viewer:
-        return LeadOrigin.PURCHASED.value
-    if viewer is not None and doc.get("partner_id") == viewer:
-        return LeadOrigin.OWN.value
-    return None
-
-
-def public_lead(doc: dict[str, Any], viewer: str | None = None) -> dict[str, Any]:
-    """The lead as the API shows it to ``viewer`` (a partner id; ``None``: the owner's
-    unscoped view). ``hubspot_deal_id`` is the deal in the viewer's own portal: the
-    seller's deal for the seller and the owner, the deal the cross-partner sync created
-    for the buyer; neither side sees the other's CRM ids."""
-    origin = lead_origin(doc, viewer)
-    deal_field = ("buyer_hubspot_deal_id" if origin == LeadOrigin.PURCHASED.value
-                  else "hubspot_deal_id")
-    out = {k: doc.get(k) for k in TRACKED_FIELDS}
-    out.update(
-        id=doc["_id"],
-        partner_id=doc["partner_id"],
-        buyer_partner_id=doc.get("buyer_partner_id"),
-        source=doc.get("source", "manual"),
-        external_id=doc.get("external_id"),
-        notes=doc.get("notes", []),
-        buyer_stage=doc.get("buyer_stage"),
-        hubspot_deal_id=str(doc[deal_field]) if doc.get(deal_field) else None,
-        origin=origin,
-        created_at=doc["created_at"],
-        updated_at=doc.get("updated_at", doc["created_at"]),
-    )
-    return out
-
-
 def build_lead_doc(
     partner_id: str,
-    fields: LeadFields,
+    fields: LeadFields | dict[str, Any],
     *,
     source: str,
     now: datetime,
     lead_id: str | None = None,
     status: LeadStatus | None = None,
     created_by: str | None = None,
+    changed_at: datetime | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A complete new lead document; shared by the API, the CSV import and the seed."""
-    values = fields.model_dump(mode="json", exclude={"partner_id", "status"})
-    stage = Stage(values["stage"])
+    """A complete new lead document: the one builder for every way a lead arrives.
+
+    The API, the CSV import, ChiliPiper and the seed pass validated ``LeadFields``;
+    the HubSpot lead builder passes a deal's values as a dict (fields it lacks are
+    null), ``changed_at`` (when HubSpot last changed them: each field's change time,
+    for "most recent change wins") and its bookkeeping in ``extra``.
+    """
+    if isinstance(fields, LeadFields):
+        values = fields.model_dump(mode="json", exclude={"partner_id", "status"})
+    else:
+        values = {**dict.fromkeys(LeadFields.model_fields), **fields}
+    stage = Stage(values["stage"] or Stage.NEW)
+    values["stage"] = stage.value
     initial = status or LeadStatus.OPEN
     if initial not in MANUAL_STATUSES:
         raise BadRequest("a new lead can only be open, listed or archived")
@@ -115,8 +100,9 @@ def build_lead_doc(
         "created_at": now,
         "updated_at": now,
         "sort_key": sort_key(now, doc_id),
-        "field_times": {f: now for f in TRACKED_FIELDS},
+        "field_times": dict.fromkeys(TRACKED_FIELDS, changed_at or now),
         "created_by": created_by,
+        **(extra or {}),
         "rev": 1,
     }
     return doc
@@ -135,7 +121,7 @@ def target_partner(db: Database, actor: Principal, requested: str | None) -> str
 def create_lead(
     db: Database, actor: Principal, data: LeadCreate, source: str = "manual",
     settings: Settings | None = None,
-) -> dict[str, Any]:
+) -> LeadOut:
     """``settings`` (for the live events): a lead created listed is announced."""
     partner_id = target_partner(db, actor, data.partner_id)
     doc = build_lead_doc(
@@ -145,7 +131,7 @@ def create_lead(
     db[c.LEADS].insert_one(doc)
     if settings is not None:
         announce_edit(db, settings, None, doc)
-    return public_lead(doc, partner_id)
+    return LeadOut.from_doc(doc, partner_id)
 
 
 def announce_edit(db: Database, settings: Settings, before: dict[str, Any] | None,
@@ -172,9 +158,9 @@ def get_lead_doc(db: Database, actor: Principal, lead_id: str) -> dict[str, Any]
     return doc
 
 
-def get_lead(db: Database, actor: Principal, lead_id: str) -> dict[str, Any]:
+def get_lead(db: Database, actor: Principal, lead_id: str) -> LeadOut:
     """One lead as its seller or its buyer sees it (404 for everyone else)."""
-    return public_lead(get_lead_doc(db, actor, lead_id), actor.partner_id)
+    return LeadOut.from_doc(get_lead_doc(db, actor, lead_id), actor.partner_id)
 
 
 def list_leads(
@@ -190,7 +176,7 @@ def list_leads(
     origin: LeadOrigin = LeadOrigin.OWN,
     limit: int = 50,
     cursor: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> LeadPage:
     """Newest first, keyset-paginated; each filter combination has an index.
 
     ``origin`` picks the partner's own leads (``partner_id``), the leads it bought
@@ -208,8 +194,8 @@ def list_leads(
     add_key_range(
         match,
         cursor,
-        lower=time_bound(created_from) if created_from else None,
-        upper=time_bound(created_to) if created_to else None,
+        lower=time_key(created_from) if created_from else None,
+        upper=time_key(created_to) if created_to else None,
     )
     if scoped is None:
         if origin is LeadOrigin.PURCHASED:
@@ -220,7 +206,7 @@ def list_leads(
                   LeadOrigin.ALL: ("partner_id", "buyer_partner_id")}[origin]
         matches = [{field: scoped, **match} for field in fields]
     docs, next_cursor = fetch_merged_page(db[c.LEADS], matches, limit, PAGE_PROJECTION)
-    return [public_lead(d, scoped) for d in docs], next_cursor
+    return LeadPage.from_docs(docs, scoped, next_cursor)
 
 
 def _status_change(current: LeadStatus, wanted: LeadStatus) -> LeadStatus:
@@ -237,7 +223,7 @@ def _status_change(current: LeadStatus, wanted: LeadStatus) -> LeadStatus:
 def update_lead(
     db: Database, actor: Principal, lead_id: str, data: LeadUpdate,
     settings: Settings | None = None,
-) -> dict[str, Any]:
+) -> LeadOut:
     doc = get_lead_doc(db, actor, lead_id)
     actor.require_write_on_partner(doc["partner_id"], "lead")
     changes = data.model_dump(mode="json", exclude_unset=True)
@@ -251,7 +237,7 @@ def update_lead(
     changes["status"] = new_status.value
     changed = {k: v for k, v in changes.items() if doc.get(k) != v}
     if not changed:
-        return public_lead(doc, actor.partner_id)
+        return LeadOut.from_doc(doc, actor.partner_id)
     field_times = {**doc.get("field_times", {}), **{f: now for f in changed}}
     merged = {**doc, **changed}
     update: dict[str, Any] = {
@@ -269,7 +255,7 @@ def update_lead(
     record_lead_change(db, doc, after, PLATFORM, now)
     if settings is not None:
         announce_edit(db, settings, doc, after)
-    return public_lead(after, actor.partner_id)
+    return LeadOut.from_doc(after, actor.partner_id)
 
 
 def _hubspot_bookkeeping(doc: dict[str, Any], changed: dict[str, Any],
@@ -290,13 +276,13 @@ def _hubspot_bookkeeping(doc: dict[str, Any], changed: dict[str, Any],
     return out
 
 
-def add_note(db: Database, actor: Principal, lead_id: str, body: str) -> dict[str, Any]:
+def add_note(db: Database, actor: Principal, lead_id: str, body: str) -> NoteOut:
     doc = get_lead_doc(db, actor, lead_id)
     actor.require_write_on_partner(doc["partner_id"], "lead")
     now = utcnow()
     note = {"id": new_id(), "body": body, "author_id": actor.user_id, "created_at": now}
     # Whole-array write under compare-and-set, retried on a concurrent change
-    # (see docstore: no $push, no $set of dates).
+    # (pc_core.store: no $push, no $set of dates).
     for _ in range(5):
         update = {
             "notes": [*doc.get("notes", []), note],
@@ -306,7 +292,7 @@ def add_note(db: Database, actor: Principal, lead_id: str, body: str) -> dict[st
         if doc.get("hubspot_deal_id"):
             update["push_pending"] = True  # the note goes to the deal (pushback)
         if replace_if_unchanged(db[c.LEADS], doc, update) is not None:
-            return note
+            return NoteOut.model_validate(note)
         doc = get_lead_doc(db, actor, lead_id)
     raise Conflict("the lead is being changed by others; try again")
 

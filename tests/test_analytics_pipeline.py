@@ -57,11 +57,11 @@ def _seed(db, world):
     """Partner A today: a lead contacted then won, one lost, one non_fit (listed at
     creation) that partner B reserves and buys for 300.00."""
     admin = Principal(world.admin_a.id, Role.ADMIN, world.partner_a)
-    won = create_lead(db, admin, LeadCreate(title="Won deal", industry="SaaS"))["id"]
-    lost = create_lead(db, admin, LeadCreate(title="Lost deal"))["id"]
+    won = create_lead(db, admin, LeadCreate(title="Won deal", industry="SaaS")).id
+    lost = create_lead(db, admin, LeadCreate(title="Lost deal")).id
     unfit = create_lead(db, admin, LeadCreate(
         title="Unfit deal", stage="non_fit", industry="Fintech", location="US",
-        contact_email="ada@acme.example.com", contact_name="Ada Lovelace"))["id"]
+        contact_email="ada@acme.example.com", contact_name="Ada Lovelace")).id
     update_lead(db, admin, won, LeadUpdate(stage="contacted"))
     update_lead(db, admin, won, LeadUpdate(stage="won"))
     update_lead(db, admin, lost, LeadUpdate(stage="lost"))

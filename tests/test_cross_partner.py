@@ -15,8 +15,8 @@ from pc_core.hubspot.deal_links import DEAL_LINKS
 from pc_core.hubspot.lead_builder import lead_id_for_deal
 from pc_core.hubspot.reverse_mapping import ReverseStages
 from pc_core.ids import new_id
-from pc_core.leads import public_lead
 from pc_core.marketplace import leadstate
+from pc_core.models.leads import LeadOut
 from pc_core.timeutil import utcnow
 from pc_pipelines.partitions import partners_partitions
 from pc_pipelines.resources import MongoResource
@@ -93,9 +93,9 @@ def test_a_buyers_progress_reaches_the_seller_and_nothing_else(db, hs, world, tm
     prop = httpx.get(f"{hs.hubspot_base_url}/crm/v3/properties/deals/{BUYER_STAGE_PROPERTY}",
                      headers=seller_portal.headers)
     assert prop.status_code == 200
-    view = public_lead(db[c.LEADS].find_one({"_id": lead["_id"]}))
-    assert view["buyer_stage"] == "proposal"
-    assert view["amount_cents"] == lead["amount_cents"] and view["title"] == lead["title"]
+    view = LeadOut.from_doc(db[c.LEADS].find_one({"_id": lead["_id"]}))
+    assert view.buyer_stage == "proposal"
+    assert view.amount_cents == lead["amount_cents"] and view.title == lead["title"]
     link = db[DEAL_LINKS].find_one({"buyer_partner_id": buyer})
     assert link["relayed_stage"] == "proposal" and not link["pending"]
 

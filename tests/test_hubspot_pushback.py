@@ -16,8 +16,8 @@ from pc_core.hubspot.connection import PartnerTokens
 from pc_core.hubspot.pushback import push_partner
 from pc_core.hubspot.reverse_mapping import ReverseStages
 from pc_core.hubspot.transport import CallPolicy
-from pc_core.lead_models import LeadUpdate
-from pc_core.leads import add_note, public_lead, update_lead
+from pc_core.leads import add_note, update_lead
+from pc_core.models.leads import LeadOut, LeadUpdate
 from pc_pipelines.assets.sync_back import hubspot_pushback
 from pc_pipelines.definitions import defs
 from pc_pipelines.partitions import partners_partitions
@@ -211,7 +211,7 @@ def test_a_stage_without_a_hubspot_stage_is_skipped_and_reported(db, hs, world, 
     after = _lead(db, lead["_id"])
     assert after["push_pending"] is False and after["stage"] == "lost"
     assert "stage" in after["push_skipped"]
-    assert public_lead(after)["stage"] == "lost"
+    assert LeadOut.from_doc(after).stage == "lost"
 
 
 def test_the_sensor_launches_a_pushback_run_per_partner(db, hs, world, setup, tmp_path):

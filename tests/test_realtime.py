@@ -195,7 +195,7 @@ def is_event(name: str, **fields) -> Callable[[str, object], bool]:
 
 
 def make_lead(api: Api, partner_id: str) -> str:
-    return create_lead(api.db, SYSTEM, LeadCreate(title="Rt lead", partner_id=partner_id))["id"]
+    return create_lead(api.db, SYSTEM, LeadCreate(title="Rt lead", partner_id=partner_id)).id
 
 
 # -- authentication ---------------------------------------------------------------

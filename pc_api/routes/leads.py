@@ -9,12 +9,20 @@ from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from pc_api.deps import AppSettings, CurrentUser, Db
-from pc_api.fast_json import FastJSONResponse
-from pc_api.schemas import ImportResult, LeadOut, LeadPage, NoteIn, NoteOut
+from pc_api.fast_json import ModelResponse
+from pc_api.schemas import ImportResult
 from pc_core import leads as service
 from pc_core.errors import PayloadTooLarge
 from pc_core.lead_import import import_leads_csv
-from pc_core.lead_models import LeadCreate, LeadOrigin, LeadUpdate
+from pc_core.models.leads import (
+    LeadCreate,
+    LeadOrigin,
+    LeadOut,
+    LeadPage,
+    LeadUpdate,
+    NoteIn,
+    NoteOut,
+)
 from pc_core.pagination import MAX_LIMIT
 from pc_core.stages import LeadStatus, Stage
 
@@ -42,17 +50,16 @@ def list_leads(
         "all: both")] = LeadOrigin.OWN,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,
-) -> FastJSONResponse:
-    items, next_cursor = service.list_leads(
+) -> ModelResponse:
+    return ModelResponse(service.list_leads(
         db, actor, status=status_, stage=stage, q=q, created_from=created_from,
         created_to=created_to, partner_id=partner_id, origin=origin, limit=limit,
         cursor=cursor,
-    )
-    return FastJSONResponse({"items": items, "next_cursor": next_cursor})
+    ))
 
 
 @router.post("", response_model=LeadOut, status_code=status.HTTP_201_CREATED, responses=_errors)
-def create_lead(body: LeadCreate, actor: CurrentUser, db: Db, settings: AppSettings) -> dict:
+def create_lead(body: LeadCreate, actor: CurrentUser, db: Db, settings: AppSettings) -> LeadOut:
     return service.create_lead(db, actor, body, settings=settings)
 
 
@@ -85,14 +92,14 @@ async def import_leads(
 
 
 @router.get("/{lead_id}", response_model=LeadOut, responses=_errors)
-def get_lead(lead_id: str, actor: CurrentUser, db: Db) -> dict:
+def get_lead(lead_id: str, actor: CurrentUser, db: Db) -> LeadOut:
     """The seller's or the buyer's view of one lead; anyone else gets 404."""
     return service.get_lead(db, actor, lead_id)
 
 
 @router.patch("/{lead_id}", response_model=LeadOut, responses=_errors)
 def update_lead(lead_id: str, body: LeadUpdate, actor: CurrentUser, db: Db,
-                settings: AppSettings) -> dict:
+                settings: AppSettings) -> LeadOut:
     return service.update_lead(db, actor, lead_id, body, settings)
 
 
@@ -100,5 +107,5 @@ def update_lead(lead_id: str, body: LeadUpdate, actor: CurrentUser, db: Db,
     "/{lead_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED,
     responses=_errors,
 )
-def add_note(lead_id: str, body: NoteIn, actor: CurrentUser, db: Db) -> dict:
+def add_note(lead_id: str, body: NoteIn, actor: CurrentUser, db: Db) -> NoteOut:
     return service.add_note(db, actor, lead_id, body.body)

@@ -14,13 +14,12 @@ from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
 from pc_api.deps import AppSettings, Context, Db, ListingQuery
-from pc_api.fast_json import FastJSONResponse
-from pc_api.schemas import LeadOut, LeadPage
+from pc_api.fast_json import FastJSONResponse, ModelResponse
 from pc_core import api_tokens
 from pc_core import leads as leads_service
 from pc_core.access import Principal
-from pc_core.lead_models import LeadCreate, LeadOrigin
 from pc_core.marketplace import listings
+from pc_core.models.leads import LeadCreate, LeadOrigin, LeadOut, LeadPage
 from pc_core.pagination import MAX_LIMIT
 from pc_core.stages import LeadStatus, Stage
 
@@ -51,17 +50,16 @@ def list_leads(
     origin: LeadOrigin = LeadOrigin.OWN,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,
-) -> FastJSONResponse:
+) -> ModelResponse:
     """The token's partner's leads, newest first (the owner's token: all);
     ``origin`` as on ``GET /v1/leads``."""
-    items, next_cursor = leads_service.list_leads(
-        db, actor, status=status_, stage=stage, origin=origin, limit=limit, cursor=cursor)
-    return FastJSONResponse({"items": items, "next_cursor": next_cursor})
+    return ModelResponse(leads_service.list_leads(
+        db, actor, status=status_, stage=stage, origin=origin, limit=limit, cursor=cursor))
 
 
 @router.post("/leads", response_model=LeadOut, status_code=status.HTTP_201_CREATED,
              responses={403: {"description": "Read-only token"}})
-def create_lead(body: LeadCreate, actor: ApiCaller, db: Db, settings: AppSettings) -> dict:
+def create_lead(body: LeadCreate, actor: ApiCaller, db: Db, settings: AppSettings) -> LeadOut:
     """A lead on the token's partner, ``source: api``; needs an admin (or owner) token."""
     return leads_service.create_lead(db, actor, body, source="api", settings=settings)
 

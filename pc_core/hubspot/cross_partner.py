@@ -13,7 +13,7 @@ Relay: when the buyer's deal moves (seen by the pull or the webhook path, which 
 the link), its stage is mapped through the *buyer's* stage mapping to a canonical
 stage, and only that crosses over: the seller's deal gets it in the custom deal
 property ``pc_buyer_stage`` (created in the seller's portal if missing) plus a note,
-and the lead's ``buyer_stage`` (shown to the seller by ``public_lead``) is set. No
+and the lead's ``buyer_stage`` (shown to the seller by ``LeadOut``) is set. No
 other data of the buyer's CRM (its stage names, amounts, notes, owners) is copied.
 
 Runs per buyer (the Dagster partition); every step is idempotent: a relay that

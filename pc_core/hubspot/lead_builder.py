@@ -27,16 +27,15 @@ from pymongo.errors import BulkWriteError
 from pc_core import collections as c
 from pc_core import events, sync_tasks
 from pc_core.analytics import stage_events
-from pc_core.docstore import replace_if_unchanged
 from pc_core.hubspot import conflicts, deal_links
 from pc_core.hubspot.stage_mapping import stage_lookup
-from pc_core.ids import sort_key
 from pc_core.lead_models import CompanySize
-from pc_core.leads import TRACKED_FIELDS, search_text
+from pc_core.leads import TRACKED_FIELDS, build_lead_doc, search_text
 from pc_core.marketplace import listings
 from pc_core.money import cents_expr
 from pc_core.settings import Settings
 from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
+from pc_core.store import replace_if_unchanged
 from pc_core.timeutil import ensure_utc, utcnow
 
 BATCH = 500
@@ -311,39 +310,25 @@ def _new_lead(
     values: dict[str, Any], mapped: str | None, changed_at: datetime, now: datetime,
     stats: LeadBuildStats,
 ) -> dict[str, Any]:
-    stage = Stage(mapped) if mapped else Stage.NEW
-    status = LeadStatus.ARCHIVED if deal.get("archived") else status_for_new_stage(
-        stage, LeadStatus.OPEN)
-    if status is LeadStatus.LISTED:
+    """The lead for a deal seen for the first time (``leads.build_lead_doc``), with
+    the HubSpot bookkeeping; an archived deal's lead is archived."""
+    doc = build_lead_doc(
+        partner_id, {**values, "stage": mapped or Stage.NEW.value}, source="hubspot", now=now,
+        lead_id=lead_id, status=LeadStatus.ARCHIVED if deal.get("archived") else None,
+        changed_at=changed_at,
+        extra={
+            "stage_unmapped": mapped is None,
+            "hubspot_deal_id": str(deal["hubspot_id"]),
+            "hubspot_contact_id": row["contact_id"],
+            "hubspot_pipeline_id": row["pipeline"],
+            "hubspot_stage_id": row["dealstage"],
+            "hubspot_seen_at": changed_at,
+        },
+    )
+    if doc["status"] == LeadStatus.LISTED.value:
         stats.listed += 1
         stats.listed_ids.append(lead_id)
     stats.created += 1
-    doc = {
-        "_id": lead_id,
-        "partner_id": partner_id,
-        **values,
-        "budget_cents": None,
-        "price_cents": None,
-        "external_id": None,
-        "stage": stage.value,
-        "status": status.value,
-        "stage_unmapped": mapped is None,
-        "source": "hubspot",
-        "hubspot_deal_id": str(deal["hubspot_id"]),
-        "hubspot_contact_id": row["contact_id"],
-        "hubspot_pipeline_id": row["pipeline"],
-        "hubspot_stage_id": row["dealstage"],
-        "buyer_partner_id": None,
-        "notes": [],
-        "created_at": now,
-        "updated_at": now,
-        "sort_key": sort_key(now, lead_id),
-        "field_times": dict.fromkeys(TRACKED_FIELDS, changed_at),
-        "hubspot_seen_at": changed_at,
-        "created_by": None,
-        "rev": 1,
-    }
-    doc["search_text"] = search_text(doc)
     return doc
 
 

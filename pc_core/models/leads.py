@@ -1,0 +1,212 @@
+"""Leads: the fields a person may set and their rules (``LeadBase``), written once
+for the API's bodies, each CSV row, the ChiliPiper and seed paths
+(``LeadFields``/``LeadCreate``) and the edits (``LeadUpdate``, derived); and the
+lead as the API shows it (``LeadOut``, with its notes and page).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+
+from pc_core.models.base import all_optional
+from pc_core.stages import LeadStatus, Stage
+
+
+class CompanySize(StrEnum):
+    S1_10 = "1-10"
+    S11_50 = "11-50"
+    S51_200 = "51-200"
+    S201_500 = "201-500"
+    S501_1000 = "501-1000"
+    S1000_PLUS = "1000+"
+
+
+class LeadOrigin(StrEnum):
+    """Which of a partner's leads a list shows: the ones it brought (``own``, also
+    when sold on), the ones it bought on the marketplace (``purchased``), or both."""
+
+    OWN = "own"
+    PURCHASED = "purchased"
+    ALL = "all"
+
+
+Cents = Field(default=None, ge=0, le=10_000_000_000)
+
+
+class LeadBase(BaseModel):
+    """The fields a person may set on a lead, with their rules."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field(min_length=1, max_length=200)
+    company: str | None = Field(default=None, max_length=200)
+    contact_name: str | None = Field(default=None, max_length=200)
+    contact_email: EmailStr | None = None
+    contact_phone: str | None = Field(default=None, max_length=50)
+    company_size: CompanySize | None = None
+    industry: str | None = Field(default=None, max_length=100)
+    location: str | None = Field(default=None, max_length=100)
+    budget_cents: int | None = Cents
+    amount_cents: int | None = Cents
+    price_cents: int | None = Cents
+    stage: Stage = Stage.NEW
+
+    @field_validator("contact_email", mode="before")
+    @classmethod
+    def _blank_email_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("contact_email", mode="after")
+    @classmethod
+    def _lower_email(cls, value: str | None) -> str | None:
+        return value.lower() if value else value
+
+
+class LeadFields(LeadBase):
+    """A new lead's fields, however it arrives (API, CSV row, ChiliPiper, seed)."""
+
+    external_id: str | None = Field(default=None, max_length=100)
+
+
+class LeadCreate(LeadFields):
+    partner_id: str | None = Field(
+        default=None, description="Owner only: the partner the lead belongs to."
+    )
+    status: LeadStatus | None = Field(
+        default=None, description="open, listed or archived; non_fit leads are listed."
+    )
+
+
+NOT_NULLABLE = ("title", "stage", "status")
+
+
+class _LeadUpdateRules(BaseModel):
+    @model_validator(mode="after")
+    def _required_fields_are_not_cleared(self) -> _LeadUpdateRules:
+        given = self.model_fields_set
+        cleared = [f for f in NOT_NULLABLE if f in given and getattr(self, f, None) is None]
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be null")
+        return self
+
+
+class _LeadUpdateBase(LeadBase, _LeadUpdateRules):
+    pass
+
+
+LeadUpdate = all_optional(
+    _LeadUpdateBase, "LeadUpdate",
+    doc="An edit: only the fields sent change; title, stage and status cannot be cleared.",
+    status=(LeadStatus | None, None),
+)
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    body: str = Field(min_length=1, max_length=10_000)
+
+
+class NoteOut(BaseModel):
+    id: str
+    body: str
+    author_id: str | None
+    created_at: datetime
+
+
+class LeadOut(BaseModel):
+    """A lead as the caller sees it: its seller, its buyer or the owner."""
+
+    id: str
+    partner_id: str
+    buyer_partner_id: str | None
+    source: str
+    external_id: str | None
+    title: str
+    company: str | None
+    contact_name: str | None
+    contact_email: str | None
+    contact_phone: str | None
+    company_size: CompanySize | None
+    industry: str | None
+    location: str | None
+    budget_cents: int | None
+    amount_cents: int | None
+    price_cents: int | None
+    stage: Stage
+    status: LeadStatus
+    notes: list[NoteOut]
+    buyer_stage: Stage | None = Field(
+        default=None, description="A sold lead's stage in the buyer's CRM (seller and buyer "
+        "see it); null until the buyer's deal moves.")
+    hubspot_deal_id: str | None = Field(
+        default=None, description="The HubSpot deal in the caller's own portal: the seller's "
+        "deal for the seller, the deal created in the buyer's portal for the buyer.")
+    origin: LeadOrigin | None = Field(
+        default=None, description="own (the caller's partner brought it) or purchased "
+        "(bought on the marketplace); null in the owner's unscoped lists.")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any], viewer: str | None = None) -> LeadOut:
+        """The stored lead as ``viewer`` (a partner id; ``None``: the owner's unscoped
+        view) sees it. ``hubspot_deal_id`` is the deal in the viewer's own portal:
+        the seller's deal for the seller and the owner, the deal the cross-partner
+        sync created for the buyer; neither side sees the other's CRM ids."""
+        return cls.model_validate(view_of(doc, viewer))
+
+
+class LeadPage(BaseModel):
+    items: list[LeadOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+    @classmethod
+    def from_docs(cls, docs: list[dict[str, Any]], viewer: str | None,
+                  next_cursor: str | None) -> LeadPage:
+        """One page, validated in one call (a page is the hot path)."""
+        return cls.model_validate(
+            {"items": [view_of(d, viewer) for d in docs], "next_cursor": next_cursor})
+
+
+def lead_origin(doc: dict[str, Any], viewer: str | None) -> LeadOrigin | None:
+    """``purchased`` for the partner that bought the lead, ``own`` for the one it
+    belongs to, ``None`` for a viewer that is neither (the owner's unscoped view)."""
+    if viewer is not None and doc.get("buyer_partner_id") == viewer:
+        return LeadOrigin.PURCHASED
+    if viewer is not None and doc.get("partner_id") == viewer:
+        return LeadOrigin.OWN
+    return None
+
+
+# What a lead answer reads of the stored document (besides the computed fields).
+SHOWN_FIELDS = (
+    "title", "company", "contact_name", "contact_email", "contact_phone", "company_size",
+    "industry", "location", "budget_cents", "amount_cents", "price_cents", "stage", "status",
+    "partner_id", "buyer_partner_id", "external_id", "buyer_stage",
+)
+
+
+def view_of(doc: dict[str, Any], viewer: str | None) -> dict[str, Any]:
+    """The input of ``LeadOut`` for ``doc`` seen by ``viewer``."""
+    origin = lead_origin(doc, viewer)
+    deal_field = "buyer_hubspot_deal_id" if origin is LeadOrigin.PURCHASED else "hubspot_deal_id"
+    out = {k: doc.get(k) for k in SHOWN_FIELDS}
+    deal = doc.get(deal_field)
+    out.update(
+        id=doc["_id"],
+        source=doc.get("source", "manual"),
+        notes=doc.get("notes", []),
+        hubspot_deal_id=str(deal) if deal else None,
+        origin=origin,
+        created_at=doc["created_at"],
+        updated_at=doc.get("updated_at", doc["created_at"]),
+    )
+    return out
