@@ -102,16 +102,21 @@ def test_openapi_documents_every_route_with_models(client):
 
 
 def test_pc_run_starts_answers_and_stops_on_sigint(tmp_path):
-    """`pc run` end to end (Dagster skipped for speed): health 200, Ctrl-C stops all."""
-    ports = {k: str(devstack.free_port()) for k in ("API", "SANDBOX", "MONGO", "REDIS")}
+    """`pc run` end to end, Dagster included: health 200; every schedule and sensor
+    RUNNING as the Dagster webserver reports them; the every-minute reservation expiry
+    ticks and releases a reservation whose end has passed; a paid purchase becomes a
+    deal in the buyer's sandbox portal within 60 s; Ctrl-C stops all."""
+    ports = {k: str(devstack.free_port())
+             for k in ("API", "SANDBOX", "MONGO", "REDIS", "DAGSTER")}
     env = {**os.environ, "PC_DATA_DIR": str(tmp_path / ".pc"),
            "PC_API_PORT": ports["API"], "PC_SANDBOX_PORT": ports["SANDBOX"],
            "PC_MONGO_PORT": ports["MONGO"], "PC_REDIS_PORT": ports["REDIS"],
+           "PC_DAGSTER_PORT": ports["DAGSTER"],
            "REDIS_URL": f"redis://127.0.0.1:{devstack.free_port()}/0"}
     for key in ("MONGODB_URI", "PC_MONGODB_URI"):
         env.pop(key, None)
     proc = subprocess.Popen(
-        [devstack.venv_bin("pc"), "run", "--no-dagster"], env=env,
+        [devstack.venv_bin("pc"), "run"], env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     lines: list[str] = []
@@ -132,15 +137,54 @@ def test_pc_run_starts_answers_and_stops_on_sigint(tmp_path):
                 headers={"Authorization": f"Bearer {login.json()['access_token']}"},
             ).json()
             assert status["connected"], partner
+        _dagster_runs_the_platform(ports)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
         reader.join(timeout=10)
     out = "".join(lines)
     assert proc.returncode == 0, out
+    # The first address the ready banner gives is the web app's.
+    banner = out[out.index("] ready in"):].splitlines()
+    assert "Web app" in banner[1] and f"http://127.0.0.1:{ports['API']}/" in banner[1], banner[:3]
     assert "all processes stopped" in out
     assert "HubSpot: connected northwind, bluebird" in out  # through the real OAuth flow
     time.sleep(0.5)
     for port in ports.values():
         assert not devstack.port_open("127.0.0.1", int(port)), out
     assert (tmp_path / ".pc" / "data" / "pc.db").exists()
+
+
+def _dagster_runs_the_platform(ports: dict[str, str]) -> None:
+    """What a fresh `make run` must do with no click in the Dagster UI."""
+    from tests import dagster_smoke as smoke
+
+    platform = smoke.Platform(api=f"http://127.0.0.1:{ports['API']}",
+                              sandbox=f"http://127.0.0.1:{ports['SANDBOX']}",
+                              mongo_uri=f"mongodb://127.0.0.1:{ports['MONGO']}")
+    dagster = f"http://127.0.0.1:{ports['DAGSTER']}"
+    lapsed_lead, lapsed = smoke.lapse_a_reservation(platform)
+    states = smoke.instigator_states(dagster)
+    # A sale's 60 s start once the daemon runs; the expiry is waited for meanwhile.
+    smoke.wait_for_sensor_tick(dagster, "crm_delivery_sensor")
+    bought_lead, paid_at = smoke.buy_as_bluebird(platform, skip={lapsed_lead})
+    stopped = [name for kind, state in (("schedules", "scheduleState"),
+                                        ("sensors", "sensorState"))
+               for name, s in states[kind].items() if s[state]["status"] != "RUNNING"]
+    assert stopped == [], f"not RUNNING under pc run: {stopped}"
+    assert {"reservation_expiry", "hubspot_sync_schedule", "monthly_invoices_schedule",
+            "daily_reminders_schedule"} <= set(states["schedules"])
+    assert {"crm_delivery_sensor", "lead_rebuild_sensor", "partners_sensor"} <= \
+        set(states["sensors"])
+    assert states["schedules"]["reservation_expiry"]["cronSchedule"] == "* * * * *"
+
+    deal = smoke.wait_for_buyer_deal(platform, bought_lead, timeout=120)
+    took = time.monotonic() - paid_at
+    assert took < 60, (f"the deal reached the buyer's portal after {took:.0f} s; runs: "
+                       f"{smoke.delivery_runs(dagster)}; load {os.getloadavg()}")
+    assert deal["associations"]["contacts"]["results"] and \
+        deal["associations"]["notes"]["results"]
+    smoke.wait_for_expiry(platform, lapsed_lead, lapsed, timeout=150)
+    ticks = smoke.instigator_states(dagster)[
+        "schedules"]["reservation_expiry"]["scheduleState"]["ticks"]
+    assert any(t["status"] == "SUCCESS" and t["runIds"] for t in ticks), ticks

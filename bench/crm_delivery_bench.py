@@ -1,0 +1,234 @@
+"""Sale → buyer's CRM: how long from a purchase completing to its deal being in the
+buyer's HubSpot portal, with a Dagster daemon running ``crm_delivery_sensor`` and
+launching ``crm_delivery_job`` runs in subprocesses, as in production.
+
+Set-up: nx-27017, redis-server and the vendor sandbox (Stripe, HubSpot, Mailgun) on
+free ports; a seller and ``--buyers`` buyer partners, each buyer connected to its own
+sandbox portal. Each sale is made through pc_core as the API makes it (reservation,
+purchase with a sandbox PaymentIntent, the intent succeeded in the sandbox) and
+completed by ``fulfilment.payment_succeeded`` (what the Stripe webhook runs); the
+clock starts when that returns and stops when the deal is readable in the buyer's
+portal (polled every 100 ms).
+
+Phases: ``--rounds`` single sales a few seconds apart (the steady state), then a burst
+of ``--burst`` sales at once across the buyers (one run per sensor tick covers them).
+
+    .venv/bin/python bench/crm_delivery_bench.py [--rounds 10] [--burst 20] [--buyers 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from _figures import figure, parse, quick_flag
+from _stack import pct
+
+from pc_core import collections as c
+from pc_core import devstack
+from pc_core.access import Principal, Role
+from pc_core.db import get_db
+from pc_core.hubspot.connection import PartnerTokens
+from pc_core.hubspot.pull import pull_pipelines
+from pc_core.hubspot.stage_mapping import store_pipeline_stages
+from pc_core.indexes import ensure_indexes
+from pc_core.lead_models import LeadFields
+from pc_core.leads import build_lead_doc
+from pc_core.marketplace import fulfilment, purchases, reservations
+from pc_core.partners import create_partner
+from pc_core.security.encryption import encrypt_secret
+from pc_core.settings import Settings
+from pc_core.stages import LeadStatus
+from pc_core.timeutil import utcnow
+
+REPO = Path(__file__).resolve().parents[1]
+SYSTEM = Principal(user_id="system", role=Role.OWNER, partner_id=None)
+
+
+def connect_buyer(db, settings: Settings, partner_id: str, seed: int) -> str:
+    hubspot = settings.hubspot_base_url
+    portal = str(httpx.post(f"{hubspot}/_sandbox/portals", json={
+        "contacts": 50, "deals": 50, "pipelines": 2, "seed": seed}).json()["id"])
+    tokens = httpx.post(f"{hubspot}/_sandbox/portals/{portal}/tokens").json()
+    key = settings.token_encryption_key
+    doc = db[c.PARTNERS].find_one({"_id": partner_id})
+    db[c.PARTNERS].replace_one({"_id": partner_id}, {**doc, "hubspot": {
+        "portal_id": portal, "scopes": [], "last_synced_at": None,
+        "access_token": encrypt_secret(key, tokens["access_token"]),
+        "refresh_token": encrypt_secret(key, tokens["refresh_token"]),
+        "expires_at": utcnow() + timedelta(seconds=tokens["expires_in"])}})
+    toks = PartnerTokens(db, settings, partner_id)
+    store_pipeline_stages(db, partner_id, pull_pipelines(db, settings, partner_id, toks))
+    return portal
+
+
+def start_daemon(group: devstack.ProcessGroup, settings: Settings, home: Path,
+                 partners: list[str]) -> None:
+    (home / "dagster.yaml").write_text(
+        # as pc run writes it: runs launched as sensors request them, sensors in threads
+        "run_coordinator:\n  module: dagster.core.run_coordinator\n"
+        "  class: DefaultRunCoordinator\n"
+        "sensors:\n  use_threads: true\n  num_workers: 4\n"
+        "telemetry:\n  enabled: false\n")
+    env = {"DAGSTER_HOME": str(home), "MONGODB_URI": settings.mongodb_uri,
+           "MONGODB_DB": settings.mongodb_db, "REDIS_URL": settings.redis_url,
+           "PC_HUBSPOT_BASE_URL": settings.hubspot_base_url,
+           "PC_STRIPE_API_BASE": settings.stripe_api_base,
+           "PC_MAILGUN_BASE_URL": settings.mailgun_base_url,
+           "PC_HUBSPOT_CLIENT_SECRET": settings.hubspot_client_secret,
+           "PC_TOKEN_ENCRYPTION_KEY": settings.token_encryption_key}
+    # the buyers' partitions exist already, so partners_sensor starts no full syncs
+    # (the 15-minute schedule and the other sensors run as usual)
+    subprocess.run([devstack.venv_bin("python"), "-c",
+                    "from dagster import DagsterInstance as I; "
+                    f"I.get().add_dynamic_partitions('partners', {partners!r})"],
+                   env={**os.environ, **env}, check=True, cwd=REPO)
+    group.start("dagster-daemon", [devstack.venv_bin("dagster-daemon"), "run",
+                                   "-w", str(REPO / "workspace.yaml")],
+                env=env, cwd=REPO, log_path=home / "daemon.log")
+
+
+def sell(db, settings: Settings, seller: str, buyer: str, sandbox: str, n: int) -> str:
+    """One sale through pc_core, completed; returns the lead id."""
+    fields = LeadFields(title=f"Bench lead {n}", company="Acme", contact_name="Ada Lovelace",
+                        contact_email=f"ada.{n}.{uuid.uuid4().hex[:6]}@acme.example.com",
+                        industry="SaaS", location="US", company_size="51-200",
+                        amount_cents=1_000_000, price_cents=5_000)
+    lead = build_lead_doc(seller, fields, source="bench", now=utcnow(),
+                          status=LeadStatus.LISTED)
+    db[c.LEADS].insert_one(lead)
+    actor = Principal(user_id=f"bench-{buyer}", role=Role.ADMIN, partner_id=buyer)
+    reservation = reservations.reserve(db, settings, actor, lead["_id"])
+    purchase = purchases.create_purchase(db, settings, actor, reservation["id"])
+    intent = purchase["payment_intent_id"]
+    httpx.post(f"{sandbox}/stripe/_sandbox/payment_intents/{intent}/succeed",
+               timeout=10).raise_for_status()
+    result = fulfilment.payment_succeeded(db, settings, {
+        "id": intent, "amount_received": purchase["amount_cents"],
+        "metadata": {"purchase_id": purchase["id"]}})
+    assert result == "completed", result
+    return lead["_id"]
+
+
+def wait_delivered(db, settings: Settings, started: dict[str, float],
+                   timeout: float = 180) -> dict[str, float]:
+    """Seconds from each sale's completion to its deal being readable in the buyer's
+    portal."""
+    pending = dict(started)
+    done: dict[str, float] = {}
+    tokens: dict[str, str] = {}
+    hubspot = settings.hubspot_base_url
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for lead in db[c.LEADS].find({"_id": {"$in": list(pending)}},
+                                     {"buyer_hubspot_deal_id": 1, "buyer_partner_id": 1}):
+            deal_id = lead.get("buyer_hubspot_deal_id")
+            if not deal_id:
+                continue
+            buyer = lead["buyer_partner_id"]
+            if buyer not in tokens:
+                portal = db[c.PARTNERS].find_one({"_id": buyer})["hubspot"]["portal_id"]
+                tokens[buyer] = httpx.post(
+                    f"{hubspot}/_sandbox/portals/{portal}/tokens").json()["access_token"]
+            r = httpx.get(f"{hubspot}/crm/v3/objects/deals/{deal_id}",
+                          headers={"Authorization": f"Bearer {tokens[buyer]}"})
+            if r.status_code == 200:
+                done[lead["_id"]] = time.monotonic() - pending.pop(lead["_id"])
+        time.sleep(0.1)
+    if pending:
+        print(f"  {len(pending)} sales not delivered within {timeout:.0f} s")
+    return done
+
+
+def report(label: str, delays: list[float], expected: int) -> None:
+    bench = f"sale -> deal in buyer's CRM: {label}"
+    if delays:
+        print(f"{label:<44} n={len(delays):3d}  p50 {pct(delays, 50):5.1f} s  "
+              f"p95 {pct(delays, 95):5.1f} s  max {max(delays):5.1f} s  "
+              f"(target < 60 s: {'met' if max(delays) < 60 else 'MISSED'})")
+        figure(bench, "p50", round(pct(delays, 50), 1), "s")
+        figure(bench, "max", round(max(delays), 1), "s", below=60)
+    figure(bench, "sales not delivered", expected - len(delays), equals=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--burst", type=int, default=20)
+    parser.add_argument("--buyers", type=int, default=3)
+    parser.add_argument("--gap", type=float, default=3.0, help="seconds between singles")
+    parser.add_argument("--dagster-home", default=None, help="kept afterwards (logs)")
+    quick_flag(parser, rounds=3, burst=6, buyers=2)
+    args = parse(parser)
+    # A SIGTERM (e.g. from ``timeout``) still stops the daemon and its runs below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    group = devstack.ProcessGroup()
+    try:
+        mongo = devstack.start_nx(group, devstack.free_port(), "memory", None)
+        redis_url = devstack.start_redis(group, devstack.free_port(), None, None)
+        port = devstack.free_port()
+        sandbox_proc = group.start("sandbox", [devstack.venv_bin("uvicorn"),
+                                               "pc_sandbox.app:app", "--port", str(port),
+                                               "--log-level", "warning"], cwd=REPO)
+        sandbox = f"http://127.0.0.1:{port}"
+        devstack.wait_until(lambda: devstack.http_answers(sandbox + "/health"), 60,
+                            "sandbox", sandbox_proc)
+        httpx.put(f"{sandbox}/hubspot/_sandbox/config", json={"rate_limits": False})
+        settings = Settings(mongodb_uri=mongo, redis_url=redis_url,
+                            mongodb_db=f"bench_{uuid.uuid4().hex[:8]}",
+                            hubspot_base_url=f"{sandbox}/hubspot",
+                            stripe_api_base=f"{sandbox}/stripe",
+                            mailgun_base_url=f"{sandbox}/mailgun",
+                            max_active_reservations=1000)
+        db = get_db(settings)
+        ensure_indexes(db)
+        seller = create_partner(db, SYSTEM, name="Bench Seller")["id"]
+        buyers = [create_partner(db, SYSTEM, name=f"Bench Buyer {i}")["id"]
+                  for i in range(args.buyers)]
+        for i, buyer in enumerate(buyers):
+            connect_buyer(db, settings, buyer, seed=40 + i)
+        home = Path(args.dagster_home or tempfile.mkdtemp(prefix="pc-dagster-"))
+        home.mkdir(parents=True, exist_ok=True)
+        start_daemon(group, settings, home, buyers)
+        print(f"purchase completed -> deal in the buyer's portal "
+              f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
+              f"load average {os.getloadavg()[0]:.1f} at start)")
+        warm = sell(db, settings, seller, buyers[0], sandbox, 0)
+        first = wait_delivered(db, settings, {warm: time.monotonic()}, timeout=300)
+        report("first sale after the daemon started", list(first.values()), 1)
+
+        singles: dict[str, float] = {}
+        for n in range(args.rounds):
+            lead = sell(db, settings, seller, buyers[n % len(buyers)], sandbox, 100 + n)
+            singles.update(wait_delivered(db, settings, {lead: time.monotonic()}))
+            time.sleep(args.gap)
+        report(f"single sales ({args.gap:.0f} s apart)", list(singles.values()),
+               args.rounds)
+
+        runs_before = db[c.SYNC_TASKS].count_documents({"trigger": "sale"})
+        started: dict[str, float] = {}
+        for n in range(args.burst):
+            lead = sell(db, settings, seller, buyers[n % len(buyers)], sandbox, 1000 + n)
+            started[lead] = time.monotonic()
+        burst = wait_delivered(db, settings, started)
+        report(f"burst of {args.burst} sales over {len(buyers)} buyers",
+               list(burst.values()), args.burst)
+        tasks = db[c.SYNC_TASKS].count_documents({"trigger": "sale"}) - runs_before
+        print(f"  buyer sync tasks for the burst: {tasks} (one per buyer per delivery run)")
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}; daemon log: "
+              f"{home}/daemon.log")
+    finally:
+        group.stop_all()
+
+
+if __name__ == "__main__":
+    main()
