@@ -1,7 +1,7 @@
-"""A failing data-quality check emails the operator: the platform's owners (and the
-operator partner's admins), through the mailer, at most once an hour per check (the
-dedupe key carries the hour), so a check that keeps failing every few minutes
-does not flood anyone."""
+"""A failing data-quality check emails the operator (``pc_core.alerts``' recipients:
+``PC_ALERT_EMAILS``, else every active owner), through the mailer, at most once an
+hour per check (the dedupe key carries the hour), so a check that keeps failing
+every few minutes does not flood anyone."""
 
 from __future__ import annotations
 
@@ -10,22 +10,10 @@ from datetime import datetime
 from pymongo.database import Database
 
 from pc_core import collections as c
+from pc_core.alerts import operator_recipients
 from pc_core.mailer import send_email
 from pc_core.settings import Settings
 from pc_core.timeutil import utcnow
-
-
-def operator_recipients(db: Database) -> list[str]:
-    owners = [u["email"] for u in db[c.USERS].find({"role": "owner"},
-                                                   {"email": 1, "active": 1}).limit(50)
-              if u.get("active", True)]
-    operators = [p["_id"] for p in db[c.PARTNERS].find({}, {"is_operator": 1})
-                 if p.get("is_operator")]
-    admins = [u["email"] for pid in operators
-              for u in db[c.USERS].find({"partner_id": pid}, {"email": 1, "role": 1,
-                                                              "active": 1}).limit(50)
-              if u.get("role") == "admin" and u.get("active", True)]
-    return sorted(set(owners + admins))
 
 
 def check_failed(db: Database, settings: Settings, check: str, summary: str,
@@ -39,7 +27,7 @@ def check_failed(db: Database, settings: Settings, check: str, summary: str,
     if len(details) > 50:
         listing += f"\n- ... and {len(details) - 50} more"
     sent = send_email(db, settings, key=key, template="check_failed",
-                      to=operator_recipients(db),
+                      to=operator_recipients(db, settings),
                       context={"check": check, "summary": summary, "details": listing,
                                "at": f"{now:%Y-%m-%d %H:%M} UTC"})
     return sent is not None

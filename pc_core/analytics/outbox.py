@@ -17,11 +17,12 @@ from pymongo import UpdateMany
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from pc_core import collections as c
 from pc_core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
-ASSET_OUTBOX = "asset_outbox"
+ASSET_OUTBOX = c.ASSET_OUTBOX
 PURCHASES_ASSET = "marketplace_purchases"
 PENDING, REPORTED = "pending", "reported"
 MARK_BATCH = 100

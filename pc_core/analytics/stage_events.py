@@ -26,12 +26,13 @@ from typing import Any, Literal
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, PyMongoError
 
+from pc_core import collections as c
 from pc_core.ids import new_id
 from pc_core.timeutil import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)
 
-STAGE_EVENTS = "stage_events"
+STAGE_EVENTS = c.STAGE_EVENTS
 Kind = Literal["stage", "status"]
 KINDS: tuple[Kind, ...] = ("stage", "status")
 PLATFORM, MARKETPLACE, HUBSPOT_PULL, WEBHOOK = "platform", "marketplace", "hubspot_pull", "webhook"
