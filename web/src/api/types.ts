@@ -46,6 +46,7 @@ export type ApiTokenIn = S['ApiTokenIn']
 export type UserCreate = S['UserCreate']
 export type UserUpdate = S['UserUpdate']
 export type TokenOut = S['TokenOut']
+export type FunnelOut = S['FunnelOut']
 
 /** `GET /v1/client-config` (web-integration contract); not in every API version yet. */
 export interface ClientConfig {

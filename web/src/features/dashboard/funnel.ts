@@ -1,6 +1,6 @@
 /**
  * The funnel route's answer (built by another team; `GET /v1/partners/{id}/funnel`)
- * read tolerantly: a list of `{stage, count}`, or `{stages: [...]}`, or a
+ * read tolerantly: a list of `{stage, count|entered}`, or `{stages: [...]}` (FunnelOut), or a
  * `{stage: count}` map. Anything else → `null` and the dashboard hides the chart.
  */
 export function funnelCounts(body: unknown): Record<string, number> | null {
@@ -10,7 +10,7 @@ export function funnelCounts(body: unknown): Record<string, number> | null {
       if (!item || typeof item !== 'object') return null
       const o = item as Record<string, unknown>
       const name = o.stage ?? o.name ?? o.step ?? o.label
-      const value = o.count ?? o.value ?? o.leads
+      const value = o.count ?? o.entered ?? o.value ?? o.leads
       if (typeof name !== 'string' || typeof value !== 'number') return null
       out[name] = value
     }
@@ -26,4 +26,9 @@ export function funnelCounts(body: unknown): Record<string, number> | null {
     if (entries.length && entries.length === Object.keys(o).length) return Object.fromEntries(entries) as Record<string, number>
   }
   return null
+}
+
+/** The funnel's stages in order of progress: lost and non-fit are outcomes, not steps. */
+export function progressStages(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([k]) => k !== 'lost' && k !== 'non_fit'))
 }
