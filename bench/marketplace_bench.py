@@ -112,7 +112,7 @@ def race_bench(stack, db, seller: str, attempts: int, n_leads: int, n_buyers: in
         partner = create_partner(db, SYSTEM, name=f"Race buyer {b}")["id"]
         user = create_user(db, SYSTEM, email=f"race{b}@example.com", password="bench-password",
                            role=Role.ADMIN, partner_id=partner)
-        buyers.append(token_headers(stack.settings, user["id"]))
+        buyers.append(token_headers(stack.settings, user.id))
     rng = random.Random(3)
     plan = [(buyers[i % n_buyers], rng.choice(lead_ids)) for i in range(attempts)]
     local = __import__("threading").local()

@@ -124,7 +124,7 @@ def _make_token(settings) -> str:
                        password="bench-password-123", role=Role.USER, partner_id=partner)
     # Long enough for the whole run.
     settings = settings.model_copy(update={"access_token_minutes": 120})
-    return create_access_token(settings, user["id"])[0]
+    return create_access_token(settings, user.id)[0]
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from pc_core.access import Role
+from pc_core.models.users import UserOut
 from pc_core.stages import Stage
 
 
@@ -26,17 +26,6 @@ class RefreshIn(BaseModel):
     refresh_token: str | None = Field(default=None, max_length=512)
 
 
-class UserOut(BaseModel):
-    id: str
-    email: str
-    name: str
-    role: Role
-    partner_id: str | None
-    active: bool
-    created_at: datetime
-    updated_at: datetime
-
-
 class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"
@@ -45,25 +34,6 @@ class TokenOut(BaseModel):
         description="Also set as the HttpOnly pc_refresh cookie; scripts without cookies use this."
     )
     user: UserOut
-
-
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: EmailStr
-    password: str = Field(min_length=8, max_length=1024)
-    name: str = Field(default="", max_length=200)
-    role: Role = Role.USER
-    partner_id: str | None = None
-
-
-class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: EmailStr | None = None
-    password: str | None = Field(default=None, min_length=8, max_length=1024)
-    name: str | None = Field(default=None, max_length=200)
-    role: Role | None = None
-    partner_id: str | None = None
-    active: bool | None = None
 
 
 class PartnerOut(BaseModel):

@@ -22,13 +22,14 @@ from pc_core.access import Principal, Role
 from pc_core.errors import Unauthorized
 from pc_core.ids import new_id
 from pc_core.login_throttle import LoginThrottle, notify_locked
+from pc_core.models.users import UserOut
 from pc_core.security.jwt_tokens import create_access_token, decode_access_token
 from pc_core.security.opaque_tokens import hash_secret, new_secret, secret_matches, split_token
 from pc_core.security.passwords import hash_password, needs_rehash, verify_password
 from pc_core.sessions import token_version
 from pc_core.settings import Settings
 from pc_core.timeutil import ensure_utc, utcnow
-from pc_core.users import normalise_email, public_user
+from pc_core.users import normalise_email
 
 BAD_CREDENTIALS = "incorrect email or password"
 
@@ -39,7 +40,7 @@ class IssuedTokens:
     expires_in: int
     refresh_token: str
     refresh_expires_in: int
-    user: dict[str, Any]
+    user: UserOut
 
 
 def principal_of(user: dict[str, Any]) -> Principal:
@@ -107,7 +108,8 @@ def _issue(db: Database, settings: Settings, user: dict[str, Any], family_id: st
         db[c.REFRESH_FAMILIES].insert_one(
             {"_id": family_id, "user_id": user["_id"], "created_at": now, "revoked_at": None}
         )
-    return IssuedTokens(access, access_ttl, f"{token_id}.{secret}", refresh_ttl, public_user(user))
+    return IssuedTokens(access, access_ttl, f"{token_id}.{secret}", refresh_ttl,
+                        UserOut.from_doc(user))
 
 
 def _revoke_family(db: Database, family_id: str) -> None:

@@ -34,7 +34,7 @@ def create_owner(
     settings = get_settings()
     settings.check_production_ready()
     user = upsert_owner(_db(settings), email, password, partner_id=None)
-    typer.echo(f"owner {user['email']} ready (id {user['id']})")
+    typer.echo(f"owner {user.email} ready (id {user.id})")
 
 
 @app.command()

@@ -13,6 +13,7 @@ from pc_core.access import Principal, Role
 from pc_core.docstore import replace_if_unchanged, update_with_retry
 from pc_core.errors import BadRequest, Conflict, Forbidden, NotFound
 from pc_core.ids import new_id
+from pc_core.models.users import UserOut
 from pc_core.security.passwords import MIN_PASSWORD_LENGTH, hash_password
 from pc_core.sessions import bumped_version, revoke_refresh_families
 from pc_core.timeutil import utcnow
@@ -24,20 +25,6 @@ NOT_NULL_FIELDS = ("email", "password", "name", "role", "active")
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
-
-
-def public_user(doc: dict[str, Any]) -> dict[str, Any]:
-    """What callers may see of a user: never the password hash."""
-    return {
-        "id": doc["_id"],
-        "email": doc["email"],
-        "name": doc.get("name", ""),
-        "role": doc["role"],
-        "partner_id": doc.get("partner_id"),
-        "active": doc.get("active", True),
-        "created_at": doc["created_at"],
-        "updated_at": doc.get("updated_at", doc["created_at"]),
-    }
 
 
 def _check_password(password: str) -> None:
@@ -71,7 +58,7 @@ def create_user(
     role: Role,
     partner_id: str | None,
     name: str = "",
-) -> dict[str, Any]:
+) -> UserOut:
     if not actor.is_owner:
         partner_id = actor.acting_partner_id(partner_id)
     _check_grant(actor, role, partner_id)
@@ -95,7 +82,7 @@ def create_user(
         db[c.USERS].insert_one(doc)
     except DuplicateKeyError:
         raise Conflict("a user with this email already exists")
-    return public_user(doc)
+    return UserOut.from_doc(doc)
 
 
 def get_user_doc(db: Database, actor: Principal, user_id: str) -> dict[str, Any]:
@@ -107,18 +94,18 @@ def get_user_doc(db: Database, actor: Principal, user_id: str) -> dict[str, Any]
     return doc
 
 
-def list_users(db: Database, actor: Principal, partner_id: str | None = None) -> list[dict]:
+def list_users(db: Database, actor: Principal, partner_id: str | None = None) -> list[UserOut]:
     scoped = actor.scoped_partner_id(partner_id)
     query: dict[str, Any] = {} if scoped is None else {"partner_id": scoped}
     if not actor.is_owner:
         query["role"] = {"$ne": Role.OWNER.value}
     docs = db[c.USERS].find(query).sort("created_at", 1).limit(1000)
-    return [public_user(d) for d in docs]
+    return [UserOut.from_doc(d) for d in docs]
 
 
 def update_user(
     db: Database, actor: Principal, user_id: str, changes: dict[str, Any]
-) -> dict[str, Any]:
+) -> UserOut:
     doc = get_user_doc(db, actor, user_id)
     actor.acting_partner_id(changes.get("partner_id"))  # another partner: 404, before 403
     actor.require_writer()
@@ -162,7 +149,7 @@ def update_user(
         raise Conflict("the user changed meanwhile; reload and try again")
     if revoke:
         revoke_refresh_families(db, after["_id"])
-    return public_user(after)
+    return UserOut.from_doc(after)
 
 
 def delete_user(db: Database, actor: Principal, user_id: str) -> None:
@@ -175,7 +162,7 @@ def delete_user(db: Database, actor: Principal, user_id: str) -> None:
     revoke_refresh_families(db, doc["_id"])
 
 
-def upsert_owner(db: Database, email: str, password: str, partner_id: str | None) -> dict:
+def upsert_owner(db: Database, email: str, password: str, partner_id: str | None) -> UserOut:
     """Create the owner, or reset its password and role (``pc create-owner``); a
     reset ends every session of that user."""
     _check_password(password)
@@ -193,11 +180,11 @@ def upsert_owner(db: Database, email: str, password: str, partner_id: str | None
                                 lambda current: {**owner_fields, **bumped_version(current)},
                                 what="user")
         revoke_refresh_families(db, doc["_id"])
-        return public_user(doc)
+        return UserOut.from_doc(doc)
     doc = {"_id": new_id(), "email": email, "name": "Owner", "partner_id": partner_id,
            "created_at": now, **owner_fields}
     try:
         db[c.USERS].insert_one(doc)
     except DuplicateKeyError:  # created concurrently: reset that one instead
         return upsert_owner(db, email, password, partner_id)
-    return public_user(doc)
+    return UserOut.from_doc(doc)

@@ -133,8 +133,8 @@ def make_account(db: Database, settings: Settings, role: Role, partner_id: str |
     user = create_user(
         db, SYSTEM, email=email, password=PASSWORD, role=role, partner_id=partner_id
     )
-    token, _ = create_access_token(settings, user["id"])
-    return Account(user["id"], email, role, partner_id, {"Authorization": f"Bearer {token}"})
+    token, _ = create_access_token(settings, user.id)
+    return Account(user.id, email, role, partner_id, {"Authorization": f"Bearer {token}"})
 
 
 def build_world(db: Database, settings: Settings, cls: type[World] = None, **extra) -> World:

@@ -6,11 +6,11 @@ from fastapi import APIRouter, Request, Response, status
 
 from pc_api.cookies import clear_auth_cookies, set_auth_cookies
 from pc_api.deps import REFRESH_COOKIE, AppSettings, CurrentUserDoc, Db, Redis, client_ip
-from pc_api.schemas import LoginIn, RefreshIn, TokenOut, UserOut
+from pc_api.schemas import LoginIn, RefreshIn, TokenOut
 from pc_core import auth as auth_service
 from pc_core.errors import Unauthorized
+from pc_core.models.users import UserOut
 from pc_core.sessions import sign_out_everywhere
-from pc_core.users import public_user
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
@@ -22,7 +22,7 @@ def _token_out(tokens: auth_service.IssuedTokens) -> TokenOut:
         access_token=tokens.access_token,
         expires_in=tokens.expires_in,
         refresh_token=tokens.refresh_token,
-        user=UserOut(**tokens.user),
+        user=tokens.user,
     )
 
 
@@ -80,4 +80,4 @@ def logout_all(user: CurrentUserDoc, db: Db, settings: AppSettings) -> Response:
 
 @router.get("/me", response_model=UserOut, responses=_401)
 def me(user: CurrentUserDoc) -> UserOut:
-    return UserOut(**public_user(user))
+    return UserOut.from_doc(user)
