@@ -158,7 +158,7 @@ def test_a_broken_buyer_portal_backs_off_without_stopping_another_buyer(
         client, db, world, settings, stripe_admin, market_webhook_receiver, instance,
         resources):
     seller, good_buyer = world.partner_a, world.partner_b
-    broken_buyer = create_partner(db, SYSTEM, name="Agency C")["id"]
+    broken_buyer = create_partner(db, SYSTEM, name="Agency C").id
     broken_admin = make_account(db, settings, Role.ADMIN, broken_buyer)
     connect(db, settings, good_buyer, deals=3, contacts=3, seed=11)
     broken_portal = connect(db, settings, broken_buyer, deals=3, contacts=3, seed=12)
@@ -168,8 +168,10 @@ def test_a_broken_buyer_portal_backs_off_without_stopping_another_buyer(
                 contact_email="good@example.com")
     bad = _buy(client, db, seller, broken_admin, stripe_admin, market_webhook_receiver,
                contact_email="bad@example.com")
-    assert [a.json()["result"] for a in _forward(client, [good[2], bad[2]])] == \
-        ["completed", "completed"]
+    bad_too = _buy(client, db, seller, broken_admin, stripe_admin, market_webhook_receiver,
+                   contact_email="bad2@example.com")
+    assert [a.json()["result"] for a in _forward(client, [good[2], bad[2], bad_too[2]])] == \
+        ["completed", "completed", "completed"]
     # The broken buyer's portal is gone (its tokens refused), after the sale.
     httpx.delete(f"{settings.hubspot_base_url}/_sandbox/portals/{broken_portal}")
 
@@ -184,6 +186,11 @@ def test_a_broken_buyer_portal_backs_off_without_stopping_another_buyer(
     assert ok["status"] == "delivered"
     assert failed["status"] == "pending" and failed["attempts"] == 1
     assert failed["last_error"] and failed["errors"][0]["attempt"] == 1
+    # The buyer's other sale was not tried against the dead portal again: same error,
+    # its own back-off.
+    second = db[deliveries.CRM_DELIVERIES].find_one({"_id": bad_too[1]})
+    assert (second["status"], second["attempts"]) == ("pending", 1)
+    assert "the buyer's HubSpot" in second["last_error"]
     # Backed off: due again in about 30 s, so the next tick launches nothing.
     wait = failed["due_key"] > deliveries.due_key(utcnow() + timedelta(seconds=20))
     assert wait and failed["due_key"] < deliveries.due_key(utcnow() + timedelta(seconds=40))
@@ -200,8 +207,9 @@ def test_a_broken_buyer_portal_backs_off_without_stopping_another_buyer(
     connect(db, settings, broken_buyer, deals=2, contacts=2, seed=13)
     sync(db, settings, broken_buyer)
     report = deliver_due(db, settings, now=utcnow() + timedelta(seconds=61))
-    assert report.delivered == 1 and report.errors == []
-    assert db[deliveries.CRM_DELIVERIES].find_one({"_id": bad[1]})["status"] == "delivered"
+    assert report.delivered == 2 and report.errors == []
+    assert {db[deliveries.CRM_DELIVERIES].find_one({"_id": b[1]})["status"]
+            for b in (bad, bad_too)} == {"delivered"}
 
 
 def test_a_buyer_without_hubspot_gets_its_sales_once_it_connects(

@@ -44,7 +44,12 @@ from pc_core.hubspot import deal_links, deliveries
 from pc_core.hubspot.connection import PartnerTokens
 from pc_core.hubspot.pushback import NOTE_TO_DEAL, amount_text
 from pc_core.hubspot.reverse_mapping import ReverseStages
-from pc_core.hubspot.transport import CallPolicy, HubSpotApi, HubSpotCallError
+from pc_core.hubspot.transport import (
+    TRANSIENT_STATUSES,
+    CallPolicy,
+    HubSpotApi,
+    HubSpotCallError,
+)
 from pc_core.marketplace.notifications import money
 from pc_core.settings import Settings
 from pc_core.timeutil import utcnow
@@ -175,18 +180,31 @@ def deliver_buyer(db: Database, settings: Settings, buyer_id: str, docs: list[Do
         claimed = deliveries.claim(db, doc)
         if claimed is None:
             continue  # another worker has it, or it ran out of attempts
-        if api is None or target is None:
+        if api is None or target is None or setup_error:
+            # The portal is unreachable or refuses us: the rest of this buyer's sales
+            # wait for their back-off instead of each timing out again.
             _failed(db, claimed, setup_error or "no HubSpot client", result)
             continue
         try:
             deal_id = _deliver_one(db, api, target, claimed)
         except (HubSpotCallError, DomainError) as exc:
             _failed(db, claimed, str(exc), result)
+            if _portal_down(exc):
+                setup_error = f"the buyer's HubSpot: {exc}"
             continue
         result.delivered += 1
         result.deal_ids.append(deal_id)
     result.requests = api.requests if api is not None else 0
     return result
+
+
+def _portal_down(exc: Exception) -> bool:
+    """An error that the buyer's other sales would meet too: no answer, 5xx or 429
+    after the transport's retries, or the buyer's tokens refused."""
+    if isinstance(exc, HubSpotCallError):
+        return exc.status is None or exc.status in TRANSIENT_STATUSES or exc.status in (401,
+                                                                                       403)
+    return True  # DomainError: the buyer's connection (tokens) is unusable
 
 
 def _failed(db: Database, doc: Doc, error: str, result: BuyerResult) -> None:
