@@ -19,6 +19,7 @@ from pc_core.ids import new_id
 from pc_core.lead_models import LeadCreate, LeadUpdate
 from pc_core.leads import create_lead, update_lead
 from pc_core.marketplace import leadstate
+from pc_core.security.encryption import encrypt_secret
 from pc_core.timeutil import utcnow
 from pc_pipelines.analytics.assets import (
     lead_stage_history,
@@ -296,3 +297,23 @@ def test_backfill_rebuilds_a_partners_history_from_hubspot(db, hs, world, instan
     assert not deal_check["leads_match_hubspot_deals"].passed
     assert "60 deals, the platform 59 leads" in deal_check[
         "leads_match_hubspot_deals"].metadata["details"].value
+
+
+def test_hubspot_trouble_leaves_the_history_built_but_fails_a_backfill(
+        db, hs, world, instance, dagster_resources):
+    _seed(db, world)
+    partner = db[c.PARTNERS].find_one({"_id": world.partner_a})
+    key = hs.token_encryption_key
+    hub = {"portal_id": "999", "scopes": [], "last_synced_at": None,
+           "access_token": encrypt_secret(key, "revoked"),
+           "refresh_token": encrypt_secret(key, "revoked"),
+           "expires_at": utcnow() - timedelta(hours=1)}  # a refresh HubSpot refuses
+    db[c.PARTNERS].replace_one({"_id": world.partner_a}, {**partner, "hubspot": hub})
+    regular = _run(instance, dagster_resources, world.partner_a, [lead_stage_history])
+    assert regular.success
+    meta = regular.asset_materializations_for_node("lead_stage_history")[0].metadata
+    assert "reconnect HubSpot" in meta["hubspot_history_error"].value
+    assert meta["dagster/row_count"].value == 11  # as in test_assets_over_seeded_data
+    backfill = _run(instance, dagster_resources, world.partner_a, [lead_stage_history],
+                    tags={"pc/full": "true"})
+    assert not backfill.success
