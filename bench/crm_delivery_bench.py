@@ -191,8 +191,8 @@ def main() -> None:
                             max_active_reservations=1000)
         db = get_db(settings)
         ensure_indexes(db)
-        seller = create_partner(db, SYSTEM, name="Bench Seller")["id"]
-        buyers = [create_partner(db, SYSTEM, name=f"Bench Buyer {i}")["id"]
+        seller = create_partner(db, SYSTEM, name="Bench Seller").id
+        buyers = [create_partner(db, SYSTEM, name=f"Bench Buyer {i}").id
                   for i in range(args.buyers)]
         for i, buyer in enumerate(buyers):
             connect_buyer(db, settings, buyer, seed=40 + i)

@@ -121,7 +121,7 @@ def connect_sandbox_partner(db, settings: Settings, hubspot: str) -> tuple[str, 
         "contacts": 300, "deals": 400, "pipelines": 2, "seed": 7}).json()["id"])
     tokens = httpx.post(f"{hubspot}/_sandbox/portals/{portal}/tokens").json()
     system = Principal(user_id="system", role=Role.OWNER, partner_id=None)
-    partner = create_partner(db, system, name="Bench Agency")["id"]
+    partner = create_partner(db, system, name="Bench Agency").id
     key = settings.token_encryption_key
     doc = db[c.PARTNERS].find_one({"_id": partner})
     db[c.PARTNERS].replace_one({"_id": partner}, {**doc, "hubspot": {
@@ -196,7 +196,7 @@ def run_ingest(db, api_url: str, secret: str, seconds: float) -> None:
     from pc_core.access import Principal, Role
 
     system = Principal(user_id="system", role=Role.OWNER, partner_id=None)
-    partner = create_partner(db, system, name="Ingest")["id"]
+    partner = create_partner(db, system, name="Ingest").id
     doc = db[c.PARTNERS].find_one({"_id": partner})
     db[c.PARTNERS].replace_one({"_id": partner},
                                {**doc, "hubspot": {"portal_id": str(BENCH_PORTAL)}})

@@ -63,7 +63,7 @@ def main() -> None:
     with running_stack() as stack:
         db = get_db(stack.settings)
         ensure_indexes(db)
-        partner = create_partner(db, SYSTEM, name="Bench Agency")["id"]
+        partner = create_partner(db, SYSTEM, name="Bench Agency").id
         create_user(db, SYSTEM, email="bench@example.com", password="bench-password",
                     role=Role.USER, partner_id=partner)
         t0 = time.perf_counter()

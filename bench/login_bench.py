@@ -32,7 +32,7 @@ def main() -> None:
         db = get_db(stack.settings)
         ensure_indexes(db)
         system = Principal("bench", Role.OWNER, None)
-        partner = create_partner(db, system, name="Bench")["id"]
+        partner = create_partner(db, system, name="Bench").id
         create_user(db, system, email="login@example.com", password="bench-password",
                     role=Role.USER, partner_id=partner)
         body = {"email": "login@example.com", "password": "bench-password"}

@@ -109,7 +109,7 @@ def race_bench(stack, db, seller: str, attempts: int, n_leads: int, n_buyers: in
     lead_ids = load(db, [seller], n_leads, offset=10_000_000)
     buyers = []
     for b in range(n_buyers):
-        partner = create_partner(db, SYSTEM, name=f"Race buyer {b}")["id"]
+        partner = create_partner(db, SYSTEM, name=f"Race buyer {b}").id
         user = create_user(db, SYSTEM, email=f"race{b}@example.com", password="bench-password",
                            role=Role.ADMIN, partner_id=partner)
         buyers.append(token_headers(stack.settings, user.id))
@@ -166,8 +166,8 @@ def main() -> None:
     with running_stack() as stack:
         db = get_db(stack.settings)
         ensure_indexes(db)
-        sellers = [create_partner(db, SYSTEM, name=f"Seller {i}")["id"] for i in range(10)]
-        buyer = create_partner(db, SYSTEM, name="Bench Buyer")["id"]
+        sellers = [create_partner(db, SYSTEM, name=f"Seller {i}").id for i in range(10)]
+        buyer = create_partner(db, SYSTEM, name="Bench Buyer").id
         user = create_user(db, SYSTEM, email="bench@example.com", password="bench-password",
                            role=Role.USER, partner_id=buyer)
         t0 = time.perf_counter()

@@ -119,7 +119,7 @@ def _make_token(settings) -> str:
     db = get_db(settings)
     ensure_indexes(db)
     system = Principal(user_id="system", role=Role.OWNER, partner_id=None)
-    partner = create_partner(db, system, name=f"Bench {uuid.uuid4().hex[:6]}")["id"]
+    partner = create_partner(db, system, name=f"Bench {uuid.uuid4().hex[:6]}").id
     user = create_user(db, system, email=f"fanout-{uuid.uuid4().hex[:8]}@example.com",
                        password="bench-password-123", role=Role.USER, partner_id=partner)
     # Long enough for the whole run.

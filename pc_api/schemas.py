@@ -36,52 +36,6 @@ class TokenOut(BaseModel):
     user: UserOut
 
 
-class PartnerOut(BaseModel):
-    id: str
-    name: str
-    slug: str
-    website: str | None
-    is_operator: bool
-    active: bool
-    default_lead_price_cents: int | None
-    hubspot_connected: bool
-    created_at: datetime
-    updated_at: datetime
-
-
-class PartnerCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    website: str | None = Field(default=None, max_length=300)
-    is_operator: bool = False
-    default_lead_price_cents: int | None = Field(default=None, ge=0)
-
-
-class PartnerUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    website: str | None = Field(default=None, max_length=300)
-    default_lead_price_cents: int | None = Field(default=None, ge=0)
-    active: bool | None = None
-    is_operator: bool | None = None
-
-
-class PurchaseStats(BaseModel):
-    bought_count: int
-    bought_cents: int
-    sold_count: int
-    sold_cents: int
-
-
-class PartnerStatsOut(BaseModel):
-    partner_id: str
-    leads_total: int
-    leads_by_stage: dict[str, int]
-    leads_by_status: dict[str, int]
-    reservations_by_status: dict[str, int]
-    purchases: PurchaseStats
-
-
 class ImportError_(BaseModel):
     row: int = Field(description="CSV record number, counting the header as row 1.")
     error: str

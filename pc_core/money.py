@@ -5,6 +5,9 @@ from __future__ import annotations
 import polars as pl
 
 MONEY_PATTERN = r"^\d{1,10}(\.\d{1,2})?$"
+#: The largest amount any input may carry ($100 million): far past any lead's price,
+#: well inside MongoDB's 64-bit integers.
+MAX_CENTS = 10_000_000_000
 
 
 def cents_expr(column: str, max_decimals: int = 2) -> pl.Expr:

@@ -11,9 +11,10 @@ from pymongo.errors import DuplicateKeyError
 
 from pc_core import collections as c
 from pc_core.access import Principal
-from pc_core.docstore import update_with_retry
 from pc_core.errors import BadRequest, Conflict, Forbidden, NotFound
 from pc_core.ids import new_id
+from pc_core.models.partners import PartnerOut, PartnerStatsOut
+from pc_core.store import update_with_retry
 from pc_core.timeutil import utcnow
 
 # Fields an admin may change on its own partner; the rest are the owner's.
@@ -35,23 +36,6 @@ def _clean_name(name: str) -> str:
     return cleaned
 
 
-def public_partner(doc: dict[str, Any]) -> dict[str, Any]:
-    """A partner as the API shows it: connection state, never tokens."""
-    hubspot = doc.get("hubspot") or {}
-    return {
-        "id": doc["_id"],
-        "name": doc["name"],
-        "slug": doc["slug"],
-        "website": doc.get("website"),
-        "is_operator": doc.get("is_operator", False),
-        "active": doc.get("active", True),
-        "default_lead_price_cents": doc.get("default_lead_price_cents"),
-        "hubspot_connected": bool(hubspot.get("portal_id")),
-        "created_at": doc["created_at"],
-        "updated_at": doc.get("updated_at", doc["created_at"]),
-    }
-
-
 def create_partner(
     db: Database,
     actor: Principal,
@@ -61,7 +45,7 @@ def create_partner(
     is_operator: bool = False,
     default_lead_price_cents: int | None = None,
     partner_id: str | None = None,
-) -> dict[str, Any]:
+) -> PartnerOut:
     actor.require_owner()
     name = _clean_name(name)
     now = utcnow()
@@ -80,7 +64,7 @@ def create_partner(
         db[c.PARTNERS].insert_one(doc)
     except DuplicateKeyError:
         raise Conflict("a partner with this name already exists")
-    return public_partner(doc)
+    return PartnerOut.from_doc(doc)
 
 
 def get_partner_doc(db: Database, actor: Principal, partner_id: str) -> dict[str, Any]:
@@ -91,19 +75,19 @@ def get_partner_doc(db: Database, actor: Principal, partner_id: str) -> dict[str
     return doc
 
 
-def list_partners(db: Database, actor: Principal) -> list[dict[str, Any]]:
+def list_partners(db: Database, actor: Principal) -> list[PartnerOut]:
     if actor.is_owner:
         docs = list(db[c.PARTNERS].find({}).limit(5000))
         docs.sort(key=lambda d: d["name"].lower())
     else:
         doc = db[c.PARTNERS].find_one({"_id": actor.partner_id})
         docs = [doc] if doc else []
-    return [public_partner(d) for d in docs]
+    return [PartnerOut.from_doc(d) for d in docs]
 
 
 def update_partner(
     db: Database, actor: Principal, partner_id: str, changes: dict[str, Any]
-) -> dict[str, Any]:
+) -> PartnerOut:
     get_partner_doc(db, actor, partner_id)
     actor.require_writer()
     allowed = OWNER_EDITABLE if actor.is_owner else ADMIN_EDITABLE
@@ -121,7 +105,7 @@ def update_partner(
         after = update_with_retry(db[c.PARTNERS], partner_id, lambda _: update, what="partner")
     except DuplicateKeyError:
         raise Conflict("a partner with this name already exists")
-    return public_partner(after)
+    return PartnerOut.from_doc(after)
 
 
 def _count_by(db: Database, collection: str, match: dict, field: str) -> dict[str, int]:
@@ -147,7 +131,7 @@ def _sum_cents(db: Database, collection: str, match: dict, field: str) -> tuple[
     return int(rows[0]["n"]), int(rows[0]["cents"] or 0)
 
 
-def partner_stats(db: Database, actor: Principal, partner_id: str) -> dict[str, Any]:
+def partner_stats(db: Database, actor: Principal, partner_id: str) -> PartnerStatsOut:
     """Leads by stage and status, and marketplace activity on both sides."""
     get_partner_doc(db, actor, partner_id)
     leads_by_stage = _count_by(db, c.LEADS, {"partner_id": partner_id}, "stage")
@@ -159,7 +143,7 @@ def partner_stats(db: Database, actor: Principal, partner_id: str) -> dict[str, 
     sold_n, sold_cents = _sum_cents(
         db, c.PURCHASES, {"seller_partner_id": partner_id, "status": "completed"}, "price_cents"
     )
-    return {
+    return PartnerStatsOut.model_validate({
         "partner_id": partner_id,
         "leads_total": sum(leads_by_status.values()),
         "leads_by_stage": leads_by_stage,
@@ -171,4 +155,4 @@ def partner_stats(db: Database, actor: Principal, partner_id: str) -> dict[str, 
             "sold_count": sold_n,
             "sold_cents": sold_cents,
         },
-    }
+    })

@@ -140,9 +140,9 @@ def make_account(db: Database, settings: Settings, role: Role, partner_id: str |
 def build_world(db: Database, settings: Settings, cls: type[World] = None, **extra) -> World:
     """The operator, two agencies, and an owner, admin and user in each agency;
     ``extra`` builds further accounts: ``name=(role, "operator"|"a"|"b")``."""
-    operator = create_partner(db, SYSTEM, name="Operator", is_operator=True)["id"]
-    a = create_partner(db, SYSTEM, name="Agency A")["id"]
-    b = create_partner(db, SYSTEM, name="Agency B")["id"]
+    operator = create_partner(db, SYSTEM, name="Operator", is_operator=True).id
+    a = create_partner(db, SYSTEM, name="Agency A").id
+    b = create_partner(db, SYSTEM, name="Agency B").id
     partners = {"operator": operator, "a": a, "b": b}
     more = {name: make_account(db, settings, role, partners[where])
             for name, (role, where) in extra.items()}

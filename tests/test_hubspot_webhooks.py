@@ -260,7 +260,7 @@ def partner_db(stores, hubspot_host: str, portal: str):
     gen = indexed_db(settings)
     db = next(gen)
     try:
-        partner = create_partner(db, SYSTEM, name="Agency")["id"]
+        partner = create_partner(db, SYSTEM, name="Agency").id
         connect_portal(db, settings, hubspot_host, partner, portal)
         yield db, settings, partner
     finally:

@@ -88,9 +88,9 @@ def api(stores: Stores, tmp_path_factory) -> Iterator[Api]:
     )
     db = get_db(settings)
     ensure_indexes(db)
-    operator = create_partner(db, SYSTEM, name="Operator", is_operator=True)["id"]
-    a = create_partner(db, SYSTEM, name="Agency A")["id"]
-    b = create_partner(db, SYSTEM, name="Agency B")["id"]
+    operator = create_partner(db, SYSTEM, name="Operator", is_operator=True).id
+    a = create_partner(db, SYSTEM, name="Agency A").id
+    b = create_partner(db, SYSTEM, name="Agency B").id
     env = {"MONGODB_URI": settings.mongodb_uri, "REDIS_URL": settings.redis_url,
            "MONGODB_DB": settings.mongodb_db, "PC_ENV": "development"}
     group = devstack.ProcessGroup()

@@ -9,41 +9,35 @@ from fastapi import APIRouter, Query, status
 
 from pc_api.deps import CurrentUser, Db
 from pc_api.funnel_schemas import FunnelOut
-from pc_api.schemas import (
-    PartnerCreate,
-    PartnerOut,
-    PartnerStatsOut,
-    PartnerUpdate,
-    StageMappingIn,
-    StageMappingItem,
-)
+from pc_api.schemas import StageMappingIn, StageMappingItem
 from pc_core import partners as service
 from pc_core.analytics import queries as analytics
 from pc_core.hubspot import stage_mapping
+from pc_core.models.partners import PartnerCreate, PartnerOut, PartnerStatsOut, PartnerUpdate
 
 router = APIRouter(prefix="/v1/partners", tags=["partners"])
 _errors = {403: {"description": "Role not allowed"}, 404: {"description": "Not found"}}
 
 
 @router.get("", response_model=list[PartnerOut])
-def list_partners(actor: CurrentUser, db: Db) -> list[dict]:
+def list_partners(actor: CurrentUser, db: Db) -> list[PartnerOut]:
     return service.list_partners(db, actor)
 
 
 @router.post(
     "", response_model=PartnerOut, status_code=status.HTTP_201_CREATED, responses=_errors
 )
-def create_partner(body: PartnerCreate, actor: CurrentUser, db: Db) -> dict:
+def create_partner(body: PartnerCreate, actor: CurrentUser, db: Db) -> PartnerOut:
     return service.create_partner(db, actor, **body.model_dump())
 
 
 @router.get("/{partner_id}", response_model=PartnerOut, responses=_errors)
-def get_partner(partner_id: str, actor: CurrentUser, db: Db) -> dict:
-    return service.public_partner(service.get_partner_doc(db, actor, partner_id))
+def get_partner(partner_id: str, actor: CurrentUser, db: Db) -> PartnerOut:
+    return PartnerOut.from_doc(service.get_partner_doc(db, actor, partner_id))
 
 
 @router.patch("/{partner_id}", response_model=PartnerOut, responses=_errors)
-def update_partner(partner_id: str, body: PartnerUpdate, actor: CurrentUser, db: Db) -> dict:
+def update_partner(partner_id: str, body: PartnerUpdate, actor: CurrentUser, db: Db) -> PartnerOut:
     return service.update_partner(db, actor, partner_id, body.model_dump(exclude_unset=True))
 
 
@@ -68,7 +62,7 @@ def put_stage_mapping(
 
 
 @router.get("/{partner_id}/stats", response_model=PartnerStatsOut, responses=_errors)
-def partner_stats(partner_id: str, actor: CurrentUser, db: Db) -> dict:
+def partner_stats(partner_id: str, actor: CurrentUser, db: Db) -> PartnerStatsOut:
     return service.partner_stats(db, actor, partner_id)
 
 
