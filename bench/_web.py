@@ -14,8 +14,8 @@ from pymongo.database import Database
 
 from pc_core.db import get_db
 from pc_core.demo_seed import seed_demo
-from pc_core.store.indexes import ensure_indexes
 from pc_core.settings import Settings
+from pc_core.store.indexes import ensure_indexes
 from tests.web.browser import launch
 
 DEMO_PASSWORD = "demo-pass-123"

@@ -31,8 +31,8 @@ from pc_core.hubspot.objects import RAW_COLLECTION
 from pc_core.hubspot.pull import PullOptions, PullStats, pull_objects
 from pc_core.hubspot.raw_store import store_records
 from pc_core.hubspot.transport import HubSpotApi
-from pc_core.store.indexes import ensure_indexes
 from pc_core.settings import Settings
+from pc_core.store.indexes import ensure_indexes
 
 TYPES = ("deals", "contacts")
 

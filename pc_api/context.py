@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import redis
 from pymongo.database import Database
 
-from pc_core.store.indexes import ensure_indexes
 from pc_core.settings import Settings
+from pc_core.store.indexes import ensure_indexes
 
 
 @dataclass

@@ -23,11 +23,11 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.access import Principal, Role
-from pc_core.docstore import replace_if_unchanged, update_with_retry
 from pc_core.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from pc_core.ids import new_id
 from pc_core.security.opaque_tokens import hash_secret, new_secret, secret_matches, split_token
 from pc_core.settings import Settings
+from pc_core.store import replace_if_unchanged, update_with_retry
 from pc_core.throttle import WindowCounter
 from pc_core.timeutil import ensure_utc, utcnow
 

@@ -3,26 +3,12 @@ and plain strings in URLs."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from bson import ObjectId
 
-from pc_core.timeutil import ensure_utc
+# ``sort_key`` moved to ``pc_core.store.keys``; re-exported here until every caller
+# has moved (the coordinator removes it with the other store shims).
+from pc_core.store.keys import sort_key  # noqa: F401
 
 
 def new_id() -> str:
     return str(ObjectId())
-
-
-def sort_key(created_at: datetime, doc_id: str) -> str:
-    """A string that orders documents by creation time, ties broken by id.
-
-    Fixed-width so that string order equals time order; it doubles as the keyset
-    pagination cursor and as the target of ``created_from``/``created_to`` filters.
-    """
-    return f"{ensure_utc(created_at):%Y-%m-%dT%H:%M:%S.%fZ}|{doc_id}"
-
-
-def time_bound(moment: datetime) -> str:
-    """The ``sort_key`` prefix for a moment, for range filters on creation time."""
-    return f"{ensure_utc(moment):%Y-%m-%dT%H:%M:%S.%fZ}"

@@ -34,8 +34,8 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from pc_core import collections as c
-from pc_core.docstore import replace_if_unchanged
 from pc_core.settings import Settings
+from pc_core.store import replace_if_unchanged, time_key
 from pc_core.timeutil import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -83,10 +83,6 @@ def safe_recipients(to: list[str]) -> list[str]:
     return sorted(kept)
 
 
-def _attempt_key(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%dT%H:%M:%S.%f}"
-
-
 def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(60, 2 ** max(0, attempts - 1)))
 
@@ -121,7 +117,7 @@ def _deliver(db: Database, settings: Settings, doc: dict[str, Any]) -> dict[str,
         status = GAVE_UP if attempts >= MAX_ATTEMPTS else FAILED
         changes = {
             "status": status, "attempts": attempts, "last_error": str(exc)[:500],
-            "updated_at": now, "next_attempt_key": _attempt_key(now + _backoff(attempts)),
+            "updated_at": now, "next_attempt_key": time_key(now + _backoff(attempts)),
         }
     else:
         changes = {
@@ -164,7 +160,7 @@ def retry_failed_emails(db: Database, settings: Settings, now: datetime | None =
     five minutes (their sender died mid-way). Returns how many were sent now."""
     now = now or utcnow()
     sent = 0
-    due_key = _attempt_key(now)
+    due_key = time_key(now)
     stale_pending = now - timedelta(minutes=5)
     candidates = list(db[c.EMAILS].find({"status": FAILED}).limit(limit))
     candidates += [

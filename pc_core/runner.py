@@ -20,8 +20,8 @@ from pc_core import devstack
 from pc_core.db import get_db
 from pc_core.demo_hubspot import connect_demo_partners
 from pc_core.demo_seed import demo_logins, seed_demo
-from pc_core.store.indexes import ensure_indexes
 from pc_core.settings import Settings
+from pc_core.store.indexes import ensure_indexes
 
 
 def _log(msg: str) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.docstore import update_with_retry
+from pc_core.store import update_with_retry
 from pc_core.timeutil import utcnow
 
 VERSION_FIELD = "token_version"

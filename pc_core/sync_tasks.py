@@ -9,10 +9,10 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.access import Principal
-from pc_core.docstore import update_with_retry
 from pc_core.errors import Conflict
-from pc_core.ids import new_id, sort_key
-from pc_core.pagination import add_key_range, fetch_page
+from pc_core.ids import new_id
+from pc_core.store import sort_key, update_with_retry
+from pc_core.store.pagination import add_key_range, fetch_page
 from pc_core.timeutil import utcnow
 
 COUNTS = ("fetched", "created", "updated", "unchanged", "archived", "errors")

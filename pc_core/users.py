@@ -10,12 +10,12 @@ from pymongo.errors import DuplicateKeyError
 
 from pc_core import collections as c
 from pc_core.access import Principal, Role
-from pc_core.docstore import replace_if_unchanged, update_with_retry
 from pc_core.errors import BadRequest, Conflict, Forbidden, NotFound
 from pc_core.ids import new_id
 from pc_core.models.users import UserOut
 from pc_core.security.passwords import MIN_PASSWORD_LENGTH, hash_password
 from pc_core.sessions import bumped_version, revoke_refresh_families
+from pc_core.store import replace_if_unchanged, update_with_retry
 from pc_core.timeutil import utcnow
 
 # A PATCH may send null only for partner_id (an owner needs no partner); null for

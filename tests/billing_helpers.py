@@ -8,8 +8,9 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.ids import new_id, sort_key
+from pc_core.ids import new_id
 from pc_core.marketplace.pricing import commission_cents
+from pc_core.store import sort_key
 
 
 def completed_purchase(db: Database, buyer: str, seller: str, price: int, at: datetime, *,

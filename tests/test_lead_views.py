@@ -12,9 +12,9 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.access import Role
-from pc_core.docstore import update_with_retry
 from pc_core.events import CHANNEL
 from pc_core.marketplace import leadstate
+from pc_core.store import update_with_retry
 from pc_core.timeutil import utcnow
 from tests.conftest import make_account
 from tests.marketplace_helpers import listed_lead, reserve

@@ -67,7 +67,7 @@ def test_edit_records_field_change_times(client, world, db):
 
 def test_stale_write_is_a_conflict_not_a_lost_update(client, world, db):
     """A writer holding an old revision cannot overwrite a newer change."""
-    from pc_core.docstore import replace_if_unchanged
+    from pc_core.store import replace_if_unchanged
 
     lead = _create(client, world.admin_a)
     stale = db[c.LEADS].find_one({"_id": lead["id"]})

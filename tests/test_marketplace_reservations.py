@@ -12,6 +12,7 @@ import pytest
 from pc_core import collections as c
 from pc_core.access import Role
 from pc_core.marketplace.expiry import expire_reservations
+from pc_core.store.keys import time_key
 from pc_core.timeutil import utcnow
 from tests.conftest import live_api, make_account
 from tests.marketplace_helpers import listed_lead, published, reserve
@@ -181,7 +182,7 @@ def test_dagster_expiry_job_and_schedule(client, world, db, settings, monkeypatc
     doc = db[c.RESERVATIONS].find_one({"_id": rid})
     past = utcnow() - timedelta(minutes=1)
     db[c.RESERVATIONS].replace_one({"_id": rid}, {
-        **doc, "expires_at": past, "expires_key": f"{past:%Y-%m-%dT%H:%M:%S.%fZ}"})
+        **doc, "expires_at": past, "expires_key": time_key(past)})
     monkeypatch.setenv("REDIS_URL", settings.redis_url)
     result = reservation_expiry_job.execute_in_process(resources={
         "mongo": MongoResource(uri=settings.mongodb_uri, database=settings.mongodb_db)})

@@ -12,10 +12,10 @@ import pytest
 from dagster import build_schedule_context
 
 from pc_core import collections as c
-from pc_core.marketplace.reservations import expires_key
 from pc_core.reminders.daily import run_daily_reminders
 from pc_core.reminders.meetings import meetings_on
 from pc_core.settings import Settings
+from pc_core.store.keys import time_key
 from pc_core.timeutil import utcnow
 from pc_pipelines.jobs.reminders import daily_reminders_job, daily_reminders_schedule
 from pc_pipelines.resources import MongoResource
@@ -59,7 +59,7 @@ def _world_of_reminders(client, db, world, now: datetime) -> str:
     for rid, left in ((soon, timedelta(hours=10)), (later, timedelta(days=3))):
         doc = db[c.RESERVATIONS].find_one({"_id": rid})
         db[c.RESERVATIONS].replace_one({"_id": rid}, {**doc, "expires_at": now + left,
-                                                      "expires_key": expires_key(now + left)})
+                                                      "expires_key": time_key(now + left)})
     # Agency A has two unmapped HubSpot stages, B none.
     for i, canonical in enumerate((None, None, "won")):
         db[c.STAGE_MAPPINGS].insert_one({

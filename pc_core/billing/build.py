@@ -5,8 +5,8 @@ Idempotent by construction: ``_id`` is ``"{partner}:{month}"``, lines have natur
 ids and a fixed order, and an invoice whose content would not change is not
 written at all (same ``rev``, same ``updated_at``), so rebuilding a month twice
 leaves every document as it was. A draft is replaced whole under its revision
-(``docstore`` rules: nx-27017 keeps dates and sub-documents only on whole-document
-writes); a locked invoice (finalising, finalised, paid) is skipped, and if one is
+(``pc_core.store`` rules: the embedded store keeps dates and sub-documents only on
+whole-document writes); a locked invoice (finalising, finalised, paid) is skipped, and if one is
 locked between our read and our write the revision filter makes the write miss,
 which is counted as a conflict rather than overwriting it.
 """
@@ -30,6 +30,7 @@ from pc_core.billing.lines import ordered, purchase_line, refund_line, totals
 from pc_core.billing.months import check_month
 from pc_core.billing.status import DRAFT, LOCKED, invoice_id
 from pc_core.marketplace.pricing import CURRENCY
+from pc_core.store import sort_key
 from pc_core.timeutil import utcnow
 
 BULK = 100  # the storage rule: at most 100 operations per bulk write
@@ -83,7 +84,8 @@ def invoice_content(bought: list[Doc], refunded: list[Doc], carried: list[Doc],
 
 def content_hash(content: Doc) -> str:
     """A fingerprint of the invoice's content: a rebuild compares it instead of
-    reading every stored line back (reading lines is the slow part on nx-27017)."""
+    reading every stored line back (reading lines is the slow part on the embedded
+    store)."""
     text = json.dumps(content, sort_keys=True, default=lambda v: v.isoformat()
                       if isinstance(v, datetime) else str(v), separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
@@ -96,7 +98,7 @@ def _new_doc(partner_id: str, month: str, content: Doc, now: datetime) -> Doc:
         "currency": CURRENCY, **content,
         "stripe_customer_id": None, "stripe_invoice_id": None, "stripe_invoice_number": None,
         "created_at": now, "updated_at": now, "built_at": now,
-        "finalized_at": None, "paid_at": None, "sort_key": f"{month}|{doc_id}", "rev": 1,
+        "finalized_at": None, "paid_at": None, "sort_key": sort_key(month, doc_id), "rev": 1,
     }
 
 

@@ -1,9 +1,8 @@
-"""Month keys: ``"YYYY-MM"`` strings, UTC.
+"""Billing months: ``"YYYY-MM"`` month keys (``pc_core.store.keys.month_key``), UTC.
 
-Purchases carry the month they completed in as a string (``month``) and refunds
-the month they were recorded in (``refund_month``): an equality on an indexed
-string is what both real MongoDB and nx-27017 answer fast, where date ranges and
-``$month`` grouping are unreliable on the embedded store.
+Purchases carry the month they completed in (``month``) and refunds the month they
+were recorded in (``refund_month``), so a month's purchases are an equality on an
+indexed string (see ``pc_core.store.keys``). This module checks and moves months.
 """
 
 from __future__ import annotations
@@ -12,13 +11,14 @@ import re
 from datetime import datetime
 
 from pc_core.errors import BadRequest
-from pc_core.timeutil import ensure_utc, utcnow
+from pc_core.store.keys import month_key
+from pc_core.timeutil import utcnow
 
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
-def month_of(moment: datetime) -> str:
-    return f"{ensure_utc(moment):%Y-%m}"
+#: The billing month of a moment (the store's month key).
+month_of = month_key
 
 
 def has_ended(month: str, now: datetime | None = None) -> bool:

@@ -12,7 +12,7 @@ from pc_core import collections as c
 from pc_core.access import Principal
 from pc_core.billing.months import check_month
 from pc_core.errors import NotFound
-from pc_core.pagination import decode_cursor, fetch_page
+from pc_core.store.pagination import decode_cursor, fetch_page
 
 Doc = dict[str, Any]
 SUMMARY_KEYS = ("partner_id", "month", "status", "currency", "purchase_count",

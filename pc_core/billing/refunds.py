@@ -19,10 +19,9 @@ from typing import Any
 
 from pymongo.database import Database
 
-from pc_core import collections as c
 from pc_core.billing.months import month_of
-from pc_core.docstore import update_with_retry
 from pc_core.errors import BadRequest
+from pc_core.marketplace.purchases import refund_after_sale
 from pc_core.timeutil import utcnow
 
 
@@ -44,8 +43,8 @@ def record_refund(db: Database, purchase_id: str, *, amount_cents: int | None = 
                 return None
             return {"refund_amount_cents": amount, "updated_at": now,
                     "refund_id": refund_id or current.get("refund_id")}
-        return {"status": "refunded", "refund_id": refund_id or current.get("refund_id"),
+        return {"refund_id": refund_id or current.get("refund_id"),
                 "refund_reason": reason, "refund_amount_cents": amount,
                 "refunded_at": now, "refund_month": month_of(now), "updated_at": now}
 
-    return update_with_retry(db[c.PURCHASES], purchase_id, change, what="purchase")
+    return refund_after_sale(db, purchase_id, change)

@@ -28,10 +28,10 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core.billing.months import has_ended
 from pc_core.billing.status import DRAFT, FINALIZED, FINALIZING, PAID
-from pc_core.docstore import update_with_retry
 from pc_core.errors import BadRequest
 from pc_core.marketplace.stripe_client import client
 from pc_core.settings import Settings
+from pc_core.store import update_with_retry
 from pc_core.timeutil import utcnow
 
 log = logging.getLogger(__name__)

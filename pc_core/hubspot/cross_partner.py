@@ -30,7 +30,6 @@ from pymongo.database import Database
 from urllib3.util.retry import Retry
 
 from pc_core import collections as c
-from pc_core.docstore import replace_if_unchanged, update_with_retry
 from pc_core.hubspot import deal_links
 from pc_core.hubspot.connection import PartnerTokens, connected_partner_ids
 from pc_core.hubspot.pushback import NOTE_TO_DEAL
@@ -39,6 +38,7 @@ from pc_core.hubspot.sale_delivery import deliver_for_buyer
 from pc_core.hubspot.transport import CallPolicy, HubSpotApi, HubSpotCallError
 from pc_core.settings import Settings
 from pc_core.stages import Stage
+from pc_core.store import replace_if_unchanged, update_with_retry
 from pc_core.timeutil import utcnow
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from pc_core.docstore import replace_if_unchanged
+from pc_core.store import replace_if_unchanged
 
 DEAL_LINKS = "hubspot_deal_links"
 

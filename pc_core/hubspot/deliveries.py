@@ -14,9 +14,8 @@ due again when its ``due_key`` (the claim's expiry) passes. ``waiting_for_crm``:
 buyer has no HubSpot connected; its cross-partner sync, which runs once it connects,
 makes them ``pending``.
 
-Queries are an equality on the indexed ``status`` plus a string range on the
-fixed-width ISO ``due_key``: date ranges are unreliable on the embedded store, and a
-string compare means the same on real MongoDB.
+A due queue of ``pc_core.store.queues``: an equality on the indexed ``status`` plus
+the ``due_key`` (a ``time_key``) at or before now.
 """
 
 from __future__ import annotations
@@ -28,13 +27,12 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from pc_core import collections as c
-from pc_core.docstore import replace_if_unchanged
-from pc_core.ids import sort_key
-from pc_core.marketplace.reservations import expires_key
 from pc_core.stages import LeadStatus
+from pc_core.store import queues, replace_if_unchanged, sort_key, transition
+from pc_core.store.keys import time_key
 from pc_core.timeutil import utcnow
 
-CRM_DELIVERIES = "crm_deliveries"
+CRM_DELIVERIES = c.CRM_DELIVERIES
 PENDING, DELIVERING, DELIVERED = "pending", "delivering", "delivered"
 FAILED, WAITING = "failed", "waiting_for_crm"
 MAX_ATTEMPTS = 8  # back-offs of 30 s … 32 min: about an hour of trying in all
@@ -45,9 +43,9 @@ MAX_ERRORS = 20
 Doc = dict[str, Any]
 
 
-def due_key(moment: datetime) -> str:
-    """Fixed-width ISO text, compared as a string in queries."""
-    return expires_key(moment)
+#: The ``due_key`` of a moment (old name of ``pc_core.store.keys.time_key``, kept for
+#: the callers that use it; the coordinator removes it with the store shims).
+due_key = time_key
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -72,7 +70,7 @@ def record_pending(db: Database, purchase: Doc, lead: Doc, now: datetime | None 
         "seller_partner_id": purchase.get("seller_partner_id") or lead.get("partner_id"),
         "status": PENDING if _connected(db, buyer) else WAITING,
         "attempts": 0,
-        "due_key": due_key(now),
+        **queues.due_at(now),
         "contact_id": None,
         "deal_id": None,
         "note_id": None,
@@ -114,8 +112,8 @@ def wake_waiting(db: Database, buyer_id: str, now: datetime | None = None) -> in
     now = now or utcnow()
     woken = 0
     for doc in db[CRM_DELIVERIES].find({"buyer_partner_id": buyer_id, "status": WAITING}):
-        woken += replace_if_unchanged(db[CRM_DELIVERIES], doc, {
-            "status": PENDING, "due_key": due_key(now), "updated_at": now}) is not None
+        woken += transition(db[CRM_DELIVERIES], doc, from_=WAITING, to=PENDING,
+                            changes={**queues.due_at(now), "updated_at": now}) is not None
     return woken
 
 
@@ -123,13 +121,13 @@ def due(db: Database, now: datetime | None = None, limit: int = 1000,
         buyer_id: str | None = None) -> list[Doc]:
     """Deliveries to attempt now: pending ones whose back-off has passed, and claims
     whose worker did not finish in time."""
-    now_key = due_key(now or utcnow())
+    now = now or utcnow()
     out: list[Doc] = []
     for status in (PENDING, DELIVERING):
-        query: Doc = {"status": status, "due_key": {"$lte": now_key}}
+        query: Doc = {"status": status}
         if buyer_id is not None:
             query["buyer_partner_id"] = buyer_id
-        out.extend(db[CRM_DELIVERIES].find(query).limit(limit - len(out)))
+        out.extend(queues.due(db[CRM_DELIVERIES], query, now, limit=limit - len(out)))
         if len(out) >= limit:
             break
     return out
@@ -141,17 +139,17 @@ def claim(db: Database, doc: Doc, now: datetime | None = None) -> Doc | None:
     now = now or utcnow()
     if doc["status"] not in (PENDING, DELIVERING):
         return None
-    if doc["status"] == DELIVERING and doc["due_key"] > due_key(now):
+    if doc["status"] == DELIVERING and not queues.is_due(doc, now):
         return None
     attempts = int(doc.get("attempts") or 0) + 1
     if attempts > MAX_ATTEMPTS:
-        replace_if_unchanged(db[CRM_DELIVERIES], doc, {
-            "status": FAILED, "updated_at": now,
+        transition(db[CRM_DELIVERIES], doc, from_=(PENDING, DELIVERING), to=FAILED, changes={
+            "updated_at": now,
             "last_error": doc.get("last_error") or "gave up: the worker never finished"})
         return None
-    return replace_if_unchanged(db[CRM_DELIVERIES], doc, {
-        "status": DELIVERING, "attempts": attempts, "updated_at": now,
-        "due_key": due_key(now + timedelta(seconds=CLAIM_S))})
+    return queues.claim(db[CRM_DELIVERIES], doc, from_=(PENDING, DELIVERING), to=DELIVERING,
+                        until=now + timedelta(seconds=CLAIM_S),
+                        changes={"attempts": attempts, "updated_at": now})
 
 
 def save(db: Database, doc: Doc, **changes: Any) -> Doc:
@@ -184,12 +182,12 @@ def mark_attempt_failed(db: Database, doc: Doc, error: str,
         return save(db, doc, status=FAILED, last_error=error[:500],
                     errors=errors[-MAX_ERRORS:])
     later = now + timedelta(seconds=backoff_seconds(attempts))
-    return save(db, doc, status=PENDING, due_key=due_key(later), last_error=error[:500],
+    return save(db, doc, status=PENDING, **queues.due_at(later), last_error=error[:500],
                 errors=errors[-MAX_ERRORS:])
 
 
 def mark_waiting(db: Database, doc: Doc, now: datetime | None = None) -> Doc:
     """The buyer has no CRM (any more): nothing to attempt until it connects; the
     attempt this claim counted is given back."""
-    return save(db, doc, status=WAITING, due_key=due_key(now or utcnow()),
+    return save(db, doc, status=WAITING, **queues.due_at(now or utcnow()),
                 attempts=max(0, int(doc.get("attempts") or 0) - 1))

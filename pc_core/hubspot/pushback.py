@@ -31,7 +31,6 @@ from pymongo.database import Database
 from urllib3.util.retry import Retry
 
 from pc_core import collections as c
-from pc_core.docstore import update_with_retry
 from pc_core.hubspot.client import AccessTokenProvider
 from pc_core.hubspot.pages import iso_to_ms
 from pc_core.hubspot.raw_store import EPOCH
@@ -45,6 +44,7 @@ from pc_core.hubspot.transport import (
 from pc_core.leads import PUSHED_FIELDS
 from pc_core.money import MONEY_PATTERN
 from pc_core.settings import Settings
+from pc_core.store import update_with_retry
 from pc_core.timeutil import ensure_utc, utcnow
 
 NOTE_TO_DEAL = 214  # HubSpot-defined association type: note → deal

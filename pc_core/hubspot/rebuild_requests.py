@@ -18,8 +18,8 @@ from typing import Any
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from pc_core.docstore import replace_if_unchanged
 from pc_core.ids import new_id
+from pc_core.store import replace_if_unchanged
 from pc_core.timeutil import utcnow
 
 LEAD_REBUILDS = "lead_rebuilds"

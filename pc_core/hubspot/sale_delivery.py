@@ -38,7 +38,6 @@ from urllib3.util.retry import Retry
 
 from pc_core import collections as c
 from pc_core import sync_tasks
-from pc_core.docstore import update_with_retry
 from pc_core.errors import DomainError
 from pc_core.hubspot import deal_links, deliveries
 from pc_core.hubspot.connection import PartnerTokens
@@ -52,6 +51,7 @@ from pc_core.hubspot.transport import (
 )
 from pc_core.marketplace.notifications import money
 from pc_core.settings import Settings
+from pc_core.store import update_with_retry
 from pc_core.timeutil import utcnow
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pymongo import UpdateMany
 from pymongo.database import Database
 
 from pc_core import collections as c
@@ -31,10 +30,11 @@ from pc_core.hubspot.objects import ASSOCIATIONS, PROPERTIES, RAW_COLLECTION, Ob
 from pc_core.hubspot.raw_store import StoreCounts, store_records
 from pc_core.hubspot.transport import BATCH_READ_MAX, HubSpotApi
 from pc_core.settings import Settings
+from pc_core.store import queues
+from pc_core.timeutil import utcnow
 
 EVENTS_PER_ROUND = 2_000  # events taken per round; a run loops until none are pending
 MAX_ROUNDS = 50
-MARK_BATCH = 100
 
 
 @dataclass
@@ -52,9 +52,9 @@ class ApplyStats:
 
 def pending_events(db: Database, partner_id: str, limit: int) -> list[dict[str, Any]]:
     """Unprocessed inbox events of one partner (equality on an indexed pair + limit)."""
-    return list(db[c.WEBHOOK_EVENTS].find(
-        {"partner_id": partner_id, "processed": False},
-        {"_id": 1, "object_type": 1, "object_id": 1, "seq": 1}).limit(limit))
+    return queues.waiting(db[c.WEBHOOK_EVENTS], {"partner_id": partner_id, "processed": False},
+                          limit=limit,
+                          projection={"_id": 1, "object_type": 1, "object_id": 1, "seq": 1})
 
 
 def read_current(api: HubSpotApi, object_type: ObjectType, ids: list[str],
@@ -125,13 +125,8 @@ def _deals_of_deleted_contacts(db: Database, partner_id: str,
 
 
 def mark_processed(db: Database, event_ids: list[str], run_id: str | None) -> None:
-    """Flags only (no dates: the embedded store would keep a ``$set`` date as text)."""
-    ops = [UpdateMany({"_id": {"$in": event_ids[i:i + MARK_BATCH]}},
-                      {"$set": {"processed": True, "processed_by": run_id or "",
-                                "processed_ms": int(time.time() * 1000)}})
-           for i in range(0, len(event_ids), MARK_BATCH)]
-    for start in range(0, len(ops), 100):
-        db[c.WEBHOOK_EVENTS].bulk_write(ops[start:start + 100], ordered=False)
+    """The events are applied: the inbox no longer offers them."""
+    queues.mark_processed(db[c.WEBHOOK_EVENTS], event_ids, by=run_id, now=utcnow())
 
 
 def apply_pending(db: Database, settings: Settings, partner_id: str,

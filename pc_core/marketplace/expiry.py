@@ -4,8 +4,7 @@ email a day ahead (once per reservation), and relist leads left reserved by a
 reservation that was never written.
 
 Queries are an equality on the indexed ``status`` plus a string range on
-``expires_key`` (fixed-width ISO): date range filters are unreliable on the
-embedded store, and a string compare means the same on real MongoDB.
+``expires_key``, the expiry's ``time_key`` (``pc_core.store.keys``).
 """
 
 from __future__ import annotations
@@ -18,17 +17,18 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.docstore import replace_if_unchanged
 from pc_core.marketplace import notifications
+from pc_core.marketplace.purchases import PENDING
 from pc_core.marketplace.reservations import (
     ACTIVE,
     EXPIRED,
     end_reservation,
-    expires_key,
+    mark_reminded,
     relist_lead,
 )
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus
+from pc_core.store.keys import time_key
 from pc_core.timeutil import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def _pending_payment_holds(db: Database, settings: Settings, reservation: dict[s
     if not purchase_id:
         return False
     purchase = db[c.PURCHASES].find_one({"_id": purchase_id}, {"status": 1, "created_at": 1})
-    if purchase is None or purchase["status"] != "pending":
+    if purchase is None or purchase["status"] != PENDING:
         return False
     grace = timedelta(minutes=settings.purchase_pending_grace_minutes)
     return ensure_utc(purchase["created_at"]) + grace > now
@@ -64,7 +64,7 @@ def expire_reservations(db: Database, settings: Settings,
     now = now or utcnow()
     report = ExpiryReport()
     due = db[c.RESERVATIONS].find(
-        {"status": ACTIVE, "expires_key": {"$lte": expires_key(now)}}
+        {"status": ACTIVE, "expires_key": {"$lte": time_key(now)}}
     ).limit(BATCH)
     for reservation in due:
         if ensure_utc(reservation["expires_at"]) > now:
@@ -86,13 +86,12 @@ def send_expiry_reminders(db: Database, settings: Settings, now: datetime) -> in
     horizon = now + timedelta(hours=settings.reservation_reminder_hours)
     sent = 0
     for reservation in db[c.RESERVATIONS].find(
-        {"status": ACTIVE, "expires_key": {"$lte": expires_key(horizon)}}
+        {"status": ACTIVE, "expires_key": {"$lte": time_key(horizon)}}
     ).limit(BATCH):
         if reservation.get("reminder_sent_at") or ensure_utc(reservation["expires_at"]) <= now:
             continue
         notifications.reservation_expiring(db, settings, reservation)
-        replace_if_unchanged(db[c.RESERVATIONS], reservation,
-                             {"reminder_sent_at": now, "updated_at": now})
+        mark_reminded(db, reservation, now)
         sent += 1
     return sent
 

@@ -23,12 +23,17 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.analytics import outbox
-from pc_core.docstore import update_with_retry
 from pc_core.events import lead_sold, purchase_updated
 from pc_core.hubspot import deliveries
-from pc_core.marketplace import leadstate, notifications, slots, stripe_client
-from pc_core.marketplace.purchases import COMPLETED, FAILED, PENDING, REFUNDED, clear_pending
-from pc_core.marketplace.reservations import CONVERTED
+from pc_core.marketplace import (
+    leadstate,
+    notifications,
+    purchases,
+    reservations,
+    slots,
+    stripe_client,
+)
+from pc_core.marketplace.purchases import COMPLETED, FAILED, PENDING, REFUNDED
 from pc_core.settings import Settings
 from pc_core.timeutil import utcnow
 
@@ -78,28 +83,13 @@ def payment_succeeded(db: Database, settings: Settings, intent: dict[str, Any]) 
     # event records nothing new.
     deliveries.record_pending(db, purchase, lead, now)
 
-    def complete(current: Doc) -> Doc | None:
-        if current["status"] == COMPLETED:
-            return None
-        # ``month`` ("YYYY-MM"): the billing month, an indexed string equality
-        # (pc_core/billing/sources.py); date ranges are unreliable on nx-27017.
-        return {"status": COMPLETED, "completed_at": now, "month": f"{now:%Y-%m}",
-                "updated_at": now, "payment_intent_id": intent.get("id"),
-                "failure_message": None}
-
-    purchase = update_with_retry(db[c.PURCHASES], purchase["_id"], complete, what="purchase")
+    purchase = purchases.complete(db, purchase["_id"], intent_id=intent.get("id"), now=now)
     purchase_updated(settings, purchase)
     outbox.purchase_changed(db, purchase, "completed")  # → Dagster's marketplace_purchases
 
-    def convert(current: Doc) -> Doc | None:
-        if current["status"] == CONVERTED:
-            return None
-        return {"status": CONVERTED, "purchase_id": purchase["_id"],
-                "pending_purchase_id": None, "ended_at": now, "updated_at": now}
-
-    reservation = update_with_retry(db[c.RESERVATIONS], purchase["reservation_id"], convert,
-                                    what="reservation")
-    slots.free_slot(db, reservation.get("slot_id"), reservation["_id"])
+    reservation = reservations.convert(db, purchase["reservation_id"], purchase["_id"], now)
+    if reservation is not None:
+        slots.free_slot(db, reservation.get("slot_id"), reservation["_id"])
     if sold_now:
         lead_sold(settings, lead["_id"], purchase["seller_partner_id"],
                   purchase["buyer_partner_id"])
@@ -111,18 +101,12 @@ def _refund(db: Database, settings: Settings, purchase: Doc, intent: dict[str, A
             reason: str) -> str:
     """Money back for an undeliverable lead; the purchase records the refund."""
     refund = stripe_client.refund(settings, intent["id"], purchase["_id"], reason)
-    now = utcnow()
-
-    def record(current: Doc) -> Doc | None:
-        if current["status"] == REFUNDED:
-            return None
-        return {"status": REFUNDED, "refund_id": refund.id, "refund_reason": reason,
-                "payment_intent_id": intent.get("id"), "refunded_at": now, "updated_at": now}
-
-    refunded = update_with_retry(db[c.PURCHASES], purchase["_id"], record, what="purchase")
+    refunded = purchases.refund_undeliverable(db, purchase["_id"], refund_id=refund.id,
+                                              reason=reason, intent_id=intent.get("id"),
+                                              now=utcnow())
     purchase_updated(settings, refunded)
     outbox.purchase_changed(db, refunded, "refunded")
-    clear_pending(db, purchase["reservation_id"], purchase["_id"])
+    reservations.clear_pending(db, purchase["reservation_id"], purchase["_id"])
     return "refunded"
 
 
@@ -134,16 +118,9 @@ def payment_failed(db: Database, settings: Settings, intent: dict[str, Any]) -> 
         return f"ignored-{purchase['status']}"
     error = intent.get("last_payment_error") or {}
     message = (error.get("message") if isinstance(error, dict) else None) or "payment failed"
-
-    def fail(current: Doc) -> Doc | None:
-        if current["status"] != PENDING:
-            return None
-        return {"status": FAILED, "failure_message": message, "updated_at": utcnow(),
-                "payment_intent_id": intent.get("id")}
-
-    after = update_with_retry(db[c.PURCHASES], purchase["_id"], fail, what="purchase")
+    after = purchases.fail(db, purchase["_id"], message, intent_id=intent.get("id"))
     if after["status"] == FAILED:
-        clear_pending(db, purchase["reservation_id"], purchase["_id"])
+        reservations.clear_pending(db, purchase["reservation_id"], purchase["_id"])
         purchase_updated(settings, after)
         return "failed"
     return f"ignored-{after['status']}"

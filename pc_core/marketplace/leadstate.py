@@ -1,9 +1,8 @@
 """The marketplace's writes on a lead document: reserve, relist, sell.
 
-Each is a whole-document compare-and-set (``find_one_and_replace`` filtered on
-``_id``, the expected ``status`` and ``rev``): on nx-27017 a ``$set`` would store
-the dates as strings, and the filter on the state is what lets exactly one of many
-concurrent reservers, expirers or payments win.
+Each is a state transition of ``pc_core.store`` (a compare-and-set on the lead's
+``status`` and revision): it is what lets exactly one of many concurrent reservers,
+expirers or payments win.
 """
 
 from __future__ import annotations
@@ -11,38 +10,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.analytics.stage_events import MARKETPLACE, record_lead_change
 from pc_core.stages import LeadStatus
+from pc_core.store import transition
 
 Doc = dict[str, Any]
 
 
-def _replace(db: Database, lead: Doc, expected: LeadStatus, changes: Doc,
+def _replace(db: Database, lead: Doc, expected: LeadStatus, to: LeadStatus, changes: Doc,
              now: datetime) -> Doc | None:
-    new = {
-        **lead,
-        **changes,
-        "updated_at": now,
-        "field_times": {**lead.get("field_times", {}), "status": now},
-        "rev": (lead.get("rev") or 0) + 1,
-    }
-    after = db[c.LEADS].find_one_and_replace(
-        {"_id": lead["_id"], "status": expected.value, "rev": lead.get("rev")},
-        new,
-        return_document=ReturnDocument.AFTER,
-    )
+    after = transition(db[c.LEADS], lead, from_=expected.value, to=to.value,
+                       changes={**changes, "updated_at": now,
+                                "field_times": {**lead.get("field_times", {}), "status": now}})
     record_lead_change(db, lead, after, MARKETPLACE, now)  # listed → reserved → sold
     return after
 
 
 def reserve(db: Database, lead: Doc, reservation: Doc, now: datetime) -> Doc | None:
     """listed → reserved, remembering which reservation holds it."""
-    return _replace(db, lead, LeadStatus.LISTED, {
-        "status": LeadStatus.RESERVED.value,
+    return _replace(db, lead, LeadStatus.LISTED, LeadStatus.RESERVED, {
         "reservation": {
             "id": reservation["_id"],
             "buyer_partner_id": reservation["buyer_partner_id"],
@@ -55,8 +44,8 @@ def relist(db: Database, lead: Doc, reservation_id: str, now: datetime) -> Doc |
     """reserved (by ``reservation_id``) → listed; ``None`` if it is held otherwise."""
     if (lead.get("reservation") or {}).get("id") != reservation_id:
         return None
-    return _replace(db, lead, LeadStatus.RESERVED,
-                    {"status": LeadStatus.LISTED.value, "reservation": None}, now)
+    return _replace(db, lead, LeadStatus.RESERVED, LeadStatus.LISTED, {"reservation": None},
+                    now)
 
 
 def sell(db: Database, lead: Doc, purchase: Doc, now: datetime) -> Doc | None:
@@ -67,8 +56,7 @@ def sell(db: Database, lead: Doc, purchase: Doc, now: datetime) -> Doc | None:
     ``owner_partner_id``, which is how the buyer reads the contact's data after
     the sale (pc_core.leads.get_lead_doc) and how the cross-partner sync finds it.
     """
-    return _replace(db, lead, LeadStatus(lead["status"]), {
-        "status": LeadStatus.SOLD.value,
+    return _replace(db, lead, LeadStatus(lead["status"]), LeadStatus.SOLD, {
         "reservation": None,
         "buyer_partner_id": purchase["buyer_partner_id"],
         "owner_partner_id": purchase["buyer_partner_id"],

@@ -5,10 +5,16 @@ pending purchase per reservation, by compare-and-set) and creates the
 PaymentIntent with the purchase id as idempotency key. The reservation stays held
 while the payment is pending; the sale itself happens when Stripe says the payment
 succeeded (``fulfilment``), never on the client's word.
+
+This module is the only writer of a purchase's ``status``: pending → completed
+(``complete``), → failed (``fail``), → refunded (``refund_undeliverable`` for a lead
+that could not be delivered, ``refund_after_sale`` for billing's record of a refund
+made after the sale). ``fulfilment`` and ``pc_core.billing`` call these.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,14 +23,20 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core import events
 from pc_core.access import Principal
-from pc_core.docstore import replace_if_unchanged, update_with_retry
-from pc_core.errors import Conflict
-from pc_core.ids import new_id, sort_key
+from pc_core.errors import Conflict, NotFound
+from pc_core.ids import new_id
 from pc_core.marketplace import stripe_client
 from pc_core.marketplace.pricing import CURRENCY
-from pc_core.marketplace.reservations import ACTIVE, get_reservation_doc
-from pc_core.pagination import decode_cursor, fetch_merged_page
+from pc_core.marketplace.reservations import (
+    ACTIVE,
+    clear_pending,
+    get_reservation_doc,
+    hold_for_payment,
+)
 from pc_core.settings import Settings
+from pc_core.store import sort_key, transition_by_id, update_with_retry
+from pc_core.store.keys import month_key
+from pc_core.store.pagination import below_cursor, fetch_merged_page
 from pc_core.timeutil import ensure_utc, utcnow
 
 PENDING, COMPLETED, FAILED, REFUNDED = "pending", "completed", "failed", "refunded"
@@ -98,8 +110,7 @@ def create_purchase(db: Database, settings: Settings, actor: Principal,
         "rev": 1,
     }
     db[c.PURCHASES].insert_one(purchase)
-    held = replace_if_unchanged(db[c.RESERVATIONS], reservation,
-                                {"pending_purchase_id": purchase_id, "updated_at": now})
+    held = hold_for_payment(db, reservation, purchase_id, now)
     if held is None:
         # Another request changed the reservation first: answer its purchase, or 409.
         db[c.PURCHASES].delete_one({"_id": purchase_id, "payment_intent_id": None})
@@ -114,7 +125,7 @@ def create_purchase(db: Database, settings: Settings, actor: Principal,
             settings, purchase, purchase["destination_account"]
         )
     except stripe_client.PaymentProviderError as exc:
-        events.purchase_updated(settings, _mark_failed(db, purchase_id, str(exc.detail)))
+        events.purchase_updated(settings, fail(db, purchase_id, str(exc.detail)))
         clear_pending(db, reservation_id, purchase_id)
         raise
 
@@ -137,23 +148,58 @@ def _pending_purchase(db: Database, reservation: Doc) -> Doc | None:
     return doc
 
 
-def _mark_failed(db: Database, purchase_id: str, message: str) -> Doc:
-    def fail(current: Doc) -> Doc | None:
-        if current["status"] != PENDING:
-            return None
-        return {"status": FAILED, "failure_message": message, "updated_at": utcnow()}
+def _moved(db: Database, purchase_id: str, moved: Doc | None) -> Doc:
+    """The purchase after a transition: as written, else as it is (another state)."""
+    current = moved if moved is not None else db[c.PURCHASES].find_one({"_id": purchase_id})
+    if current is None:
+        raise NotFound("purchase not found")
+    return current
 
-    return update_with_retry(db[c.PURCHASES], purchase_id, fail, what="purchase")
+
+def fail(db: Database, purchase_id: str, message: str, *,
+         intent_id: str | None = None) -> Doc:
+    """pending → failed (the buyer may pay again); a purchase in any other state is
+    returned as it is."""
+    changes: Doc = {"failure_message": message, "updated_at": utcnow()}
+    if intent_id is not None:
+        changes["payment_intent_id"] = intent_id
+    return _moved(db, purchase_id, transition_by_id(
+        db[c.PURCHASES], purchase_id, from_=PENDING, to=FAILED, changes=changes,
+        what="purchase"))
 
 
-def clear_pending(db: Database, reservation_id: str, purchase_id: str) -> None:
-    """Let the buyer try paying again: the reservation no longer waits on this one."""
-    def clear(current: Doc) -> Doc | None:
-        if current.get("pending_purchase_id") != purchase_id:
-            return None
-        return {"pending_purchase_id": None, "updated_at": utcnow()}
+def complete(db: Database, purchase_id: str, *, intent_id: str | None,
+             now: datetime) -> Doc:
+    """pending (or failed: an earlier attempt's failure) → completed, in the billing
+    month of ``now`` (``month``: a month key, what invoices select on); idempotent."""
+    return _moved(db, purchase_id, transition_by_id(
+        db[c.PURCHASES], purchase_id, from_=(PENDING, FAILED), to=COMPLETED,
+        changes={"completed_at": now, "month": month_key(now), "updated_at": now,
+                 "payment_intent_id": intent_id, "failure_message": None},
+        what="purchase"))
 
-    update_with_retry(db[c.RESERVATIONS], reservation_id, clear, what="reservation")
+
+def refund_undeliverable(db: Database, purchase_id: str, *, refund_id: str, reason: str,
+                         intent_id: str | None, now: datetime) -> Doc:
+    """→ refunded: the payment came in for a lead that can no longer be delivered,
+    and Stripe gave the money back (``refund_id``); idempotent."""
+    return _moved(db, purchase_id, transition_by_id(
+        db[c.PURCHASES], purchase_id, from_=(PENDING, FAILED, COMPLETED), to=REFUNDED,
+        changes={"refund_id": refund_id, "refund_reason": reason,
+                 "payment_intent_id": intent_id, "refunded_at": now, "updated_at": now},
+        what="purchase"))
+
+
+def refund_after_sale(db: Database, purchase_id: str,
+                      refund: Callable[[Doc], Doc | None]) -> Doc:
+    """A sold purchase refunded, in whole or in part, after the sale: → refunded with
+    the fields ``refund`` computes from the current document (``None``: nothing new;
+    it may raise to refuse). What the refund means for invoices is billing's."""
+    def change(current: Doc) -> Doc | None:
+        fields = refund(current)
+        return None if fields is None else {**fields, "status": REFUNDED}
+
+    return update_with_retry(db[c.PURCHASES], purchase_id, change, what="purchase")
 
 
 def list_purchases(db: Database, actor: Principal, *, limit: int = 50,
@@ -163,7 +209,7 @@ def list_purchases(db: Database, actor: Principal, *, limit: int = 50,
     Two index-backed pages (buyer_partner_id + sort_key, seller_partner_id +
     sort_key) merged by key; the owner sees all purchases.
     """
-    key_range: Doc = {"sort_key": {"$lt": decode_cursor(cursor)}} if cursor else {}
+    key_range = below_cursor(cursor)
     if actor.is_owner:
         matches = [key_range]
     else:

@@ -7,6 +7,10 @@ concurrent reserver finds the filter no longer matching and gets 409.
 Order of writes: claim a cap slot, reserve the lead, then insert the reservation.
 A crash after the lead write leaves the lead naming a reservation that does not
 exist; the expiry job relists such leads once their hold time has passed.
+
+This module is the only writer of reservation documents: its status (active →
+released / expired / converted), the purchase it waits on and its reminder flag.
+``expiry``, ``purchases`` and ``fulfilment`` call the functions below.
 """
 
 from __future__ import annotations
@@ -19,15 +23,22 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core import events
 from pc_core.access import Principal
-from pc_core.docstore import replace_if_unchanged
 from pc_core.errors import BadRequest, Conflict, NotFound
-from pc_core.ids import new_id, sort_key
+from pc_core.ids import new_id
 from pc_core.marketplace import leadstate, listings, slots
 from pc_core.marketplace.pricing import quote
-from pc_core.pagination import add_key_range, fetch_page
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus
-from pc_core.timeutil import ensure_utc, utcnow
+from pc_core.store import (
+    replace_if_unchanged,
+    sort_key,
+    transition,
+    transition_by_id,
+    update_with_retry,
+)
+from pc_core.store.keys import time_key
+from pc_core.store.pagination import add_key_range, fetch_page
+from pc_core.timeutil import utcnow
 
 MIN_DAYS, MAX_DAYS, DEFAULT_DAYS = 7, 14, 7
 ACTIVE, RELEASED, EXPIRED, CONVERTED = "active", "released", "expired", "converted"
@@ -37,10 +48,9 @@ _PRIVATE = frozenset({LeadStatus.OPEN.value, LeadStatus.ARCHIVED.value})
 Doc = dict[str, Any]
 
 
-def expires_key(moment: datetime) -> str:
-    """Fixed-width ISO text of an expiry time: compares as a string in queries, where
-    the embedded store's date range filters in aggregations match nothing."""
-    return f"{ensure_utc(moment):%Y-%m-%dT%H:%M:%S.%fZ}"
+#: ``expires_key``: the expiry's ``time_key``, what the expiry job ranges on (old name
+#: of ``pc_core.store.keys.time_key``, kept for the callers that use it).
+expires_key = time_key
 
 
 def public_reservation(doc: Doc) -> Doc:
@@ -120,7 +130,7 @@ def reserve(db: Database, settings: Settings, actor: Principal, lead_id: str,
         "created_at": now,
         "updated_at": now,
         "expires_at": expires_at,
-        "expires_key": expires_key(expires_at),
+        "expires_key": time_key(expires_at),
         "ended_at": None,
         "sort_key": sort_key(now, reservation_id),
         "rev": 1,
@@ -174,14 +184,48 @@ def end_reservation(db: Database, settings: Settings, reservation: Doc, new_stat
     Returns the ended reservation, or ``None`` when it was no longer active (someone
     else ended or converted it first).
     """
-    ended = replace_if_unchanged(db[c.RESERVATIONS], reservation, {
-        "status": new_status, "ended_at": now, "updated_at": now,
-    })
+    ended = transition(db[c.RESERVATIONS], reservation, from_=ACTIVE, to=new_status,
+                       changes={"ended_at": now, "updated_at": now})
     if ended is None:
         return None
     relist_lead(db, settings, reservation["lead_id"], reservation["_id"], now)
     slots.free_slot(db, reservation.get("slot_id"), reservation["_id"])
     return ended
+
+
+def convert(db: Database, reservation_id: str, purchase_id: str, now: datetime) -> Doc | None:
+    """The reservation was paid for: → converted (also one that lapsed or was given
+    back while the payment went through); idempotent."""
+    return transition_by_id(
+        db[c.RESERVATIONS], reservation_id, from_=(ACTIVE, RELEASED, EXPIRED), to=CONVERTED,
+        changes={"purchase_id": purchase_id, "pending_purchase_id": None, "ended_at": now,
+                 "updated_at": now},
+        what="reservation")
+
+
+def hold_for_payment(db: Database, reservation: Doc, purchase_id: str,
+                     now: datetime) -> Doc | None:
+    """Mark ``purchase_id`` as the payment the reservation waits on; ``None`` if the
+    reservation changed since it was read (another request got there first)."""
+    return replace_if_unchanged(db[c.RESERVATIONS], reservation,
+                                {"pending_purchase_id": purchase_id, "updated_at": now})
+
+
+def clear_pending(db: Database, reservation_id: str, purchase_id: str) -> None:
+    """Let the buyer try paying again: the reservation no longer waits on this one."""
+    def clear(current: Doc) -> Doc | None:
+        if current.get("pending_purchase_id") != purchase_id:
+            return None
+        return {"pending_purchase_id": None, "updated_at": utcnow()}
+
+    update_with_retry(db[c.RESERVATIONS], reservation_id, clear, what="reservation")
+
+
+def mark_reminded(db: Database, reservation: Doc, now: datetime) -> None:
+    """The reservation-expiring email went out (the email's own key keeps it
+    once-only if this write is lost to a concurrent change)."""
+    replace_if_unchanged(db[c.RESERVATIONS], reservation,
+                         {"reminder_sent_at": now, "updated_at": now})
 
 
 def relist_lead(db: Database, settings: Settings, lead_id: str, reservation_id: str,

@@ -29,6 +29,7 @@ from pymongo.errors import DuplicateKeyError
 
 from pc_core import collections as c
 from pc_core.errors import Conflict
+from pc_core.store.keys import month_key
 from pc_core.timeutil import utcnow
 
 ATTEMPTS = 50
@@ -36,10 +37,6 @@ ATTEMPTS = 50
 
 def state_id(meeting_type: str) -> str:
     return f"chilipiper:{meeting_type.casefold()}"
-
-
-def month_key(moment: datetime) -> str:
-    return f"{moment:%Y-%m}"
 
 
 def swrr_pick(credits: dict[str, int], weights: dict[str, int]) -> tuple[str, dict[str, int]]:

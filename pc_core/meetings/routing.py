@@ -17,7 +17,6 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.access import Principal
-from pc_core.docstore import update_with_retry
 from pc_core.meetings import criteria, round_robin
 from pc_core.meetings.criteria import RoutingConfig
 from pc_core.meetings.payload import (
@@ -27,6 +26,7 @@ from pc_core.meetings.payload import (
     company_size,
 )
 from pc_core.partners import get_partner_doc
+from pc_core.store import update_with_retry
 from pc_core.timeutil import utcnow
 
 PARTNER_FIELDS = {"name": 1, "active": 1, "is_operator": 1, "chili_meeting_types": 1,
