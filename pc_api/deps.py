@@ -22,6 +22,7 @@ from pc_core.auth import authenticate_access_token, principal_of
 from pc_core.errors import Unauthorized
 from pc_core.lead_models import CompanySize
 from pc_core.marketplace.listings import ListingFilters
+from pc_core.money import MAX_CENTS
 from pc_core.observability import context as log_context
 from pc_core.settings import Settings
 
@@ -88,8 +89,8 @@ async def listing_filters(
     industry: Annotated[str | None, Query(max_length=100)] = None,
     company_size: CompanySize | None = None,
     location: Annotated[str | None, Query(max_length=100)] = None,
-    budget_min: Annotated[int | None, Query(ge=0, description="cents")] = None,
-    price_max: Annotated[int | None, Query(ge=0, description="cents")] = None,
+    budget_min: Annotated[int | None, Query(ge=0, le=MAX_CENTS, description="cents")] = None,
+    price_max: Annotated[int | None, Query(ge=0, le=MAX_CENTS, description="cents")] = None,
 ) -> ListingFilters:
     """The marketplace filters, shared by the session and the public listings routes."""
     return ListingFilters(

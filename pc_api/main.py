@@ -17,6 +17,7 @@ from pymongo.errors import PyMongoError
 from pc_api.context import AppContext
 from pc_api.errors import install_error_handlers
 from pc_api.observability import install_observability
+from pc_api.openapi_errors import install_openapi_errors
 from pc_api.openapi_security import install_openapi_security
 from pc_api.realtime import SocketIOMiddleware, build_server
 from pc_api.routes import (
@@ -97,6 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, auth, users, partners, leads, hubspot, marketplace, stripe_webhook,
                    hubspot_webhook, meetings, api_tokens, public, billing, client_config):
         app.include_router(module.router)
+    # Every error status each route can answer, with its body (pc_api/openapi_errors.py).
+    install_openapi_errors(app)
     # Last: the web client answers only what no route above matched.
     install_web_client(app, settings)
     return app

@@ -32,7 +32,7 @@ class RoutingConfig(BaseModel):
     industries: list[str] = Field(default_factory=list, max_length=200)
     weight: int = Field(default=1, ge=1, le=1000,
                         description="Share of the meetings among eligible partners")
-    monthly_cap: int | None = Field(default=None, ge=0,
+    monthly_cap: int | None = Field(default=None, ge=0, le=1_000_000,
                                     description="Most leads routed per calendar month (UTC)")
 
     @field_validator("meeting_types", "locations", "industries")
