@@ -82,6 +82,9 @@ def _requests(instance):
 
 def test_analytics_sensor_follows_leads_purchases_and_age(instance):
     instance.add_dynamic_partitions(partners_partitions.name, ["p1", "p2"])
+    assert _requests(instance) == []  # no sync has finished: nothing to analyse
+    for p in ("p1", "p2"):
+        instance.report_runless_asset_event(AssetMaterialization("leads", partition=p))
     first = _requests(instance)
     assert sorted(r.partition_key for r in first) == ["p1", "p2"]  # no funnel yet
     for p in ("p1", "p2"):

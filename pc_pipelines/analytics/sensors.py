@@ -67,12 +67,14 @@ def analytics_sensor(context: SensorEvaluationContext) -> list[RunRequest]:
     runs = []
     for partner_id in context.instance.get_dynamic_partitions(partners_partitions.name):
         leads_id, _ = _latest(context, LEADS, partner_id)
+        if not leads_id:
+            continue  # its first sync has not finished: nothing to analyse yet
         funnel_id, funnel_at = _latest(context, FUNNEL, partner_id)
         upstream = max(leads_id, purchases_id)
         stale = now - funnel_at > MAX_AGE_S
         if (funnel_id and upstream < funnel_id and not stale) or _running(context, partner_id):
             continue
-        bucket = int(now // MAX_AGE_S) if stale or not leads_id else 0
+        bucket = int(now // MAX_AGE_S) if stale else 0
         runs.append(RunRequest(partition_key=partner_id,
                                run_key=f"analytics:{partner_id}:{upstream}:{bucket}",
                                tags={TRIGGER_TAG: "analytics"}))
