@@ -25,6 +25,7 @@ from pc_core import collections as c
 from pc_core.access import Principal, Role
 from pc_core.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from pc_core.ids import new_id
+from pc_core.models.api_tokens import ApiTokenCreated, ApiTokenOut
 from pc_core.security.opaque_tokens import hash_secret, new_secret, secret_matches, split_token
 from pc_core.settings import Settings
 from pc_core.store import replace_if_unchanged, update_with_retry
@@ -37,26 +38,9 @@ LAST_USED_EVERY = timedelta(minutes=1)
 PRINCIPAL_PREFIX = "api-token:"
 
 
-def public_token(doc: dict[str, Any]) -> dict[str, Any]:
-    """A token as listed: never the secret or its hash."""
-    return {
-        "id": doc["_id"],
-        "name": doc["name"],
-        "role": doc["role"],
-        "partner_id": doc.get("partner_id"),
-        "prefix": doc["prefix"],
-        "created_by": doc.get("created_by"),
-        "created_at": doc["created_at"],
-        "last_used_at": doc.get("last_used_at"),
-        "revoked_at": doc.get("revoked_at"),
-        "active": doc.get("revoked_at") is None,
-        "rate_limit_per_minute": doc.get("rate_limit_per_minute"),
-    }
-
-
 def create_token(db: Database, actor: Principal, *, name: str, role: Role,
                  partner_id: str | None = None,
-                 rate_limit_per_minute: int | None = None) -> dict[str, Any]:
+                 rate_limit_per_minute: int | None = None) -> ApiTokenCreated:
     """Admins and the owner; the role at most the caller's. Returns the token once."""
     own = actor.acting_partner_id(partner_id)  # another partner's: 404, before the 403s
     actor.require_writer()
@@ -81,7 +65,7 @@ def create_token(db: Database, actor: Principal, *, name: str, role: Role,
         "revoked_at": None, "rate_limit_per_minute": rate_limit_per_minute, "rev": 1,
     }
     db[c.API_TOKENS].insert_one(doc)
-    return {**public_token(doc), "token": token}
+    return ApiTokenCreated.issued(doc, token)
 
 
 def _visible(actor: Principal, doc: dict[str, Any] | None) -> dict[str, Any]:
@@ -92,14 +76,15 @@ def _visible(actor: Principal, doc: dict[str, Any] | None) -> dict[str, Any]:
     return doc
 
 
-def list_tokens(db: Database, actor: Principal, partner_id: str | None = None) -> list[dict]:
+def list_tokens(db: Database, actor: Principal,
+                partner_id: str | None = None) -> list[ApiTokenOut]:
     """Admins see their partner's tokens; the owner every token (or one partner's)."""
     scoped = actor.scoped_partner_id(partner_id)  # another partner's: 404, before the 403
     actor.require_writer()
     query: dict[str, Any] = {} if scoped is None else {"partner_id": scoped}
     docs = list(db[c.API_TOKENS].find(query).limit(1000))
     docs.sort(key=lambda d: ensure_utc(d["created_at"]), reverse=True)
-    return [public_token(_visible(actor, d)) for d in docs
+    return [ApiTokenOut.from_doc(_visible(actor, d)) for d in docs
             if actor.is_owner or d["role"] != Role.OWNER]
 
 

@@ -123,7 +123,7 @@ def test_foreign_partner_id_is_404_and_changes_nothing(client, db, connected, wh
 def test_foreign_partner_id_through_the_public_api_is_404(client, db, connected, role, call):
     world = connected
     admin = principal_of(db[c.USERS].find_one({"_id": world.admin_a.id}))
-    key = api_tokens.create_token(db, admin, name="script", role=role)["token"]
+    key = api_tokens.create_token(db, admin, name="script", role=role).token
     before = _dump(db)
     tokens = db[c.API_TOKENS].count_documents({})
     r = call.send(client, {"X-API-Key": key}, world.partner_b, world)

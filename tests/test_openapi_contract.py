@@ -88,7 +88,7 @@ def caller(contract_db, contract_world) -> dict[str, str]:
     """An admin of Agency A: its bearer token, and an admin API key for /v1/public."""
     admin = principal_of(contract_db[c.USERS].find_one({"_id": contract_world.admin_a.id}))
     key = api_tokens.create_token(contract_db, admin, name="contract", role=Role.ADMIN,
-                                  rate_limit_per_minute=100_000)["token"]
+                                  rate_limit_per_minute=100_000).token
     return {**contract_world.admin_a.headers, "X-API-Key": key}
 
 
@@ -99,7 +99,7 @@ def known_ids(contract_db, contract_world) -> dict[str, str]:
     token = api_tokens.create_token(contract_db, admin, name="target", role=Role.USER)
     lead = contract_db[c.LEADS].find_one({"partner_id": contract_world.partner_a})
     return {"partner_id": contract_world.partner_a, "lead_id": lead["_id"],
-            "user_id": contract_world.user_a.id, "token_id": token["id"]}
+            "user_id": contract_world.user_a.id, "token_id": token.id}
 
 
 def _exercise(operation, mode: GenerationMode, headers: dict[str, str],
