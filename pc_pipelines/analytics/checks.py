@@ -33,7 +33,7 @@ PARTITION_TAG = "dagster/partition"
 
 
 def _partners(context: AssetCheckExecutionContext, db: Database) -> list[str]:
-    """The run's partner (a partitioned run's tag), else every partner with leads."""
+    """The run's partner (a partitioned run's tag), else every partner."""
     partner = context.run.tags.get(PARTITION_TAG)
     if partner:
         return [partner]
