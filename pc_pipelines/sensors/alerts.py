@@ -40,12 +40,29 @@ def _settings(mongo: MongoResource) -> Settings:
     return Settings(mongodb_uri=mongo.uri, mongodb_db=mongo.database)
 
 
+def _reason(context: RunFailureSensorContext) -> str:
+    """Why the run failed: the run's failure message and each failed step's error (the
+    run message alone only names the steps)."""
+    parts = [(context.failure_event.message if context.failure_event else None) or "run failed"]
+    try:
+        step_events = context.get_step_failure_events()
+    except Exception:  # noqa: BLE001 - the reason is best effort; the alert is not
+        step_events = []
+    for event in step_events[:3]:
+        error = event.step_failure_data.error if event.step_failure_data else None
+        while error is not None and error.cause is not None:  # past Dagster's wrapper
+            error = error.cause
+        if error is not None:
+            parts.append(f"{event.step_key}: {error.message.strip()}")
+    return "\n".join(parts)
+
+
 @run_failure_sensor(name="run_failure_alert_sensor", default_status=DefaultSensorStatus.RUNNING,
                     minimum_interval_seconds=15)
 def run_failure_alert_sensor(context: RunFailureSensorContext, mongo: MongoResource) -> None:
     """Email the operator and mark the partner's sync failed for every failed run."""
     run = context.dagster_run
-    message = (context.failure_event.message if context.failure_event else None) or "run failed"
+    message = _reason(context)
     partner_id = partner_of_run(run.job_name, run.tags)
     db = mongo.db()
     job_outcomes.record_outcome(db, run.job_name, run.run_id, job_outcomes.FAILURE,
