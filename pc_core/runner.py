@@ -23,6 +23,8 @@ from pc_core.demo_seed import demo_logins, seed_demo
 from pc_core.settings import Settings
 from pc_core.store.indexes import ensure_indexes
 
+DEV_METRICS_PORT = 9100
+
 
 def _log(msg: str) -> None:
     print(f"[pc] {msg}", flush=True)
@@ -144,8 +146,9 @@ def _start_services(
     api = group.start(
         "api",
         [devstack.venv_bin("uvicorn"), "--factory", "pc_api.main:app_factory", "--host", host,
-         "--port", str(settings.api_port), "--no-proxy-headers"],
-        env=env,
+         "--port", str(settings.api_port), "--no-proxy-headers", "--no-access-log"],
+        # JSON log lines (the app writes its own access line); /metrics on its own port
+        env={**env, "PC_METRICS_PORT": str(metrics_port(settings)), "PC_METRICS_HOST": host},
         log_path=logs / "api.log",
     )
     if with_dagster:
@@ -181,6 +184,11 @@ def _web_built(settings: Settings) -> bool:
     return (settings.web_dist_dir / "index.html").is_file()
 
 
+def metrics_port(settings: Settings) -> int:
+    """Where ``pc run`` serves the API's /metrics: PC_METRICS_PORT, else 9100."""
+    return settings.metrics_port or DEV_METRICS_PORT
+
+
 def _banner(settings: Settings, seeded: dict[str, int], took: float, with_dagster: bool) -> None:
     host = settings.host
     _log(f"ready in {took:.1f}s (demo data: {seeded['leads_created']} new leads)")
@@ -191,5 +199,6 @@ def _banner(settings: Settings, seeded: dict[str, int], took: float, with_dagste
         _log(f"  Dagster UI     http://{host}:{settings.dagster_port}  (may take a few more "
              "seconds)")
     _log(f"  Sandbox        http://{host}:{settings.sandbox_port}  (HubSpot, Stripe, Mailgun)")
-    _log(f"  Logs           {settings.data_dir / 'logs'}")
+    _log(f"  Metrics        http://{host}:{metrics_port(settings)}/metrics  (Prometheus)")
+    _log(f"  Logs           {settings.data_dir / 'logs'}  (api.log: JSON lines)")
     _log("Demo logins:")

@@ -77,6 +77,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         _idx(("sort_key", DESCENDING)),
         _idx(("month", ASCENDING), ("buyer_partner_id", ASCENDING)),
         _idx(("refund_month", ASCENDING), ("buyer_partner_id", ASCENDING)),
+        # purchases by status: the pc_purchases{status} figure of /metrics
+        _idx(("status", ASCENDING)),
     ],
     # Billing (pc_core/billing): a month's purchases by the indexed month strings,
     # one buyer's month for corrections; invoices by month, partner pages, Stripe id.
