@@ -1,7 +1,7 @@
 """The one place that builds MongoDB and Redis clients from settings.
 
-The same code serves real MongoDB (Atlas) and the embedded ``nx-27017`` server; see
-design.md for the query shapes we keep to so both behave the same.
+The same code serves real MongoDB (Atlas) and the embedded server a fresh machine
+runs; ``pc_core.store`` is where the ways of writing that suit both are kept.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from pc_api.deps import CurrentUser, Db
 from pc_core.billing import queries
-from pc_core.pagination import MAX_LIMIT
+from pc_core.store.pagination import MAX_LIMIT
 
 router = APIRouter(prefix="/v1/billing", tags=["billing"])
 Status = Literal["draft", "finalizing", "finalized", "paid"]

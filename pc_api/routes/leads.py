@@ -23,8 +23,8 @@ from pc_core.models.leads import (
     NoteIn,
     NoteOut,
 )
-from pc_core.pagination import MAX_LIMIT
 from pc_core.stages import LeadStatus, Stage
+from pc_core.store.pagination import MAX_LIMIT
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 _errors = {

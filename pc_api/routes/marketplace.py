@@ -16,8 +16,8 @@ from pc_api.deps import AppSettings, CurrentUser, Db, ListingQuery
 from pc_api.fast_json import FastJSONResponse
 from pc_core.lead_models import CompanySize
 from pc_core.marketplace import listings, purchases, reservations
-from pc_core.pagination import MAX_LIMIT
 from pc_core.stages import Stage
+from pc_core.store.pagination import MAX_LIMIT
 
 router = APIRouter(prefix="/v1/marketplace", tags=["marketplace"])
 _errors = {

@@ -20,8 +20,8 @@ from pc_core import leads as leads_service
 from pc_core.access import Principal
 from pc_core.marketplace import listings
 from pc_core.models.leads import LeadCreate, LeadOrigin, LeadOut, LeadPage
-from pc_core.pagination import MAX_LIMIT
 from pc_core.stages import LeadStatus, Stage
+from pc_core.store.pagination import MAX_LIMIT
 
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False,
                         description="An API token from POST /v1/api-tokens")

@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pymongo import UpdateMany
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from pc_core import collections as c
+from pc_core.store import queues
 from pc_core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 ASSET_OUTBOX = c.ASSET_OUTBOX
 PURCHASES_ASSET = "marketplace_purchases"
 PENDING, REPORTED = "pending", "reported"
-MARK_BATCH = 100
 Doc = dict[str, Any]
 
 
@@ -58,13 +57,9 @@ def purchase_changed(db: Database, purchase: Doc, what: str) -> None:
 
 
 def pending(db: Database, limit: int = 200, exclude: list[str] | None = None) -> list[Doc]:
-    docs = db[ASSET_OUTBOX].find({"status": PENDING}).limit(limit + len(exclude or []))
-    skip = set(exclude or [])
-    return [d for d in docs if d["_id"] not in skip][:limit]
+    return queues.waiting(db[ASSET_OUTBOX], {"status": PENDING}, limit=limit,
+                          exclude=exclude or ())
 
 
 def mark_reported(db: Database, ids: list[str]) -> None:
-    ops = [UpdateMany({"_id": {"$in": ids[i:i + MARK_BATCH]}}, {"$set": {"status": REPORTED}})
-           for i in range(0, len(ids), MARK_BATCH)]
-    if ops:
-        db[ASSET_OUTBOX].bulk_write(ops, ordered=False)
+    queues.mark(db[ASSET_OUTBOX], ids, {"status": REPORTED})

@@ -10,7 +10,7 @@ A HubSpot-sourced stage change is first recorded at the deal's last-modified tim
 transitions read from HubSpot's property history (``hubspot_history``), which also
 recovers moves that happened between two pulls.
 
-Documents are inserted whole (dates stay dates on nx-27017), ≤ 100 per write; an id
+Documents are inserted whole (dates stay dates on every store), ≤ 100 per write; an id
 that exists already is skipped, so recording the same history twice stores it once.
 Recording never fails the change it describes: the lead is already written, so an
 error is logged and the transition is missing from the history, nothing else.

@@ -42,7 +42,7 @@ Window = dict[str, dict[str, Doc]]
 
 
 # Every invoice field but ``lines``: an aggregation ``$project`` of these reads
-# 1,000 invoices in under a second on nx-27017, where a ``find`` (with or without
+# 1,000 invoices in under a second on the embedded store, where a ``find`` (with or without
 # a projection) takes ~8 s because each document's lines are decoded.
 SUMMARY_FIELDS = ("partner_id", "month", "status", "currency", "seller_statement",
                   "purchase_count", "purchases_cents", "price_cents", "commission_cents",

@@ -1,4 +1,4 @@
-"""The month's purchases, read in the shapes nx-27017 serves quickly.
+"""The month's purchases, read in the shapes the embedded store serves quickly.
 
 At 100,000 purchases a ``find`` of the month takes ~17 s on the embedded store,
 while one aggregation that ``$match``es the indexed ``month`` string and
@@ -7,7 +7,7 @@ server, and 1,000 compact groups travel instead of 100,000 documents). Refunds
 are few, so they are a plain indexed ``find`` on ``refund_month``.
 
 Only purchases that completed carry ``month`` (set at completion by
-``marketplace.fulfilment``), so a purchase refunded before it ever completed
+``marketplace.purchases.complete``), so a purchase refunded before it ever completed
 (an undeliverable lead) is on no invoice.
 """
 

@@ -22,13 +22,13 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.access import Principal
-from pc_core.docstore import update_with_retry
 from pc_core.errors import BadRequest, Conflict, DomainError, NotFound, Unauthorized
 from pc_core.hubspot import sync_health
 from pc_core.hubspot.client import build_client
 from pc_core.security import oauth_state
 from pc_core.security.encryption import decrypt_secret, encrypt_secret
 from pc_core.settings import Settings
+from pc_core.store import update_with_retry
 from pc_core.timeutil import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)

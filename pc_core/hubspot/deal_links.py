@@ -16,9 +16,10 @@ from typing import Any
 
 from pymongo.database import Database
 
-from pc_core.store import replace_if_unchanged
+from pc_core import collections as c
+from pc_core.store import queues, replace_if_unchanged
 
-DEAL_LINKS = "hubspot_deal_links"
+DEAL_LINKS = c.DEAL_LINKS
 
 
 def link_id(buyer_partner_id: str, deal_id: str) -> str:
@@ -43,6 +44,13 @@ def new_link(lead: dict[str, Any], buyer_partner_id: str, deal_id: str,
 def links_for(db: Database, raw_deal_ids: list[str]) -> dict[str, dict[str, Any]]:
     """The links among these raw deal documents' ids, by ``_id``."""
     return {d["_id"]: d for d in db[DEAL_LINKS].find({"_id": {"$in": raw_deal_ids}})}
+
+
+def pending_links(db: Database, limit: int) -> list[dict[str, Any]]:
+    """Links whose buyer deal changed (``buyer_partner_id`` and ``rev`` only): what
+    the cross-partner sensor launches runs for."""
+    return queues.waiting(db[DEAL_LINKS], {"pending": True}, limit=limit,
+                          projection={"buyer_partner_id": 1, "rev": 1})
 
 
 def mark_pending(db: Database, links: list[dict[str, Any]]) -> None:

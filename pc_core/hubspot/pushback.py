@@ -44,7 +44,7 @@ from pc_core.hubspot.transport import (
 from pc_core.leads import PUSHED_FIELDS
 from pc_core.money import MONEY_PATTERN
 from pc_core.settings import Settings
-from pc_core.store import update_with_retry
+from pc_core.store import queues, update_with_retry
 from pc_core.timeutil import ensure_utc, utcnow
 
 NOTE_TO_DEAL = 214  # HubSpot-defined association type: note → deal
@@ -99,6 +99,13 @@ def parse_cents(text: str | None) -> int | None:
     return int(whole) * 100 + int((frac or "0").ljust(2, "0"))
 
 
+def pending_leads(db: Database, limit: int) -> list[dict[str, Any]]:
+    """Leads edited in the platform and not pushed yet, any partner (``partner_id``
+    and ``rev`` only): what the pushback sensor launches runs for."""
+    return queues.waiting(db[c.LEADS], {"push_pending": True}, limit=limit,
+                          projection={"partner_id": 1, "rev": 1})
+
+
 def push_partner(
     db: Database, settings: Settings, partner_id: str, tokens: AccessTokenProvider, *,
     policy: CallPolicy | None = None, retry: Retry | None = None,
@@ -114,7 +121,7 @@ def push_partner(
         query: dict[str, Any] = {"partner_id": partner_id, "push_pending": True}
         if done:
             query["_id"] = {"$nin": done}  # leads left pending on purpose are not redone
-        leads = list(db[c.LEADS].find(query).limit(min(batch, HISTORY_READ_MAX)))
+        leads = queues.waiting(db[c.LEADS], query, limit=min(batch, HISTORY_READ_MAX))
         if not leads:
             break
         done.extend(lead["_id"] for lead in leads)

@@ -24,9 +24,10 @@ from pymongo.errors import BulkWriteError
 
 from pc_core.hubspot.objects import ASSOCIATIONS, MODIFIED_PROPERTY, ObjectType
 from pc_core.hubspot.pages import HsRecord, iso_to_ms
+from pc_core.store.documents import BATCH
 from pc_core.timeutil import utcnow
 
-WRITE_BATCH = 100  # the bulk-write size both real MongoDB and nx-27017 handle well
+WRITE_BATCH = BATCH  # the bulk-write size both stores handle well
 DUPLICATE_KEY = 11000
 
 

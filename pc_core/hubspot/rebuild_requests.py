@@ -18,11 +18,12 @@ from typing import Any
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from pc_core import collections as c
 from pc_core.ids import new_id
-from pc_core.store import replace_if_unchanged
+from pc_core.store import queues, replace_if_unchanged
 from pc_core.timeutil import utcnow
 
-LEAD_REBUILDS = "lead_rebuilds"
+LEAD_REBUILDS = c.LEAD_REBUILDS
 PENDING, DONE = "pending", "done"
 Doc = dict[str, Any]
 
@@ -49,7 +50,7 @@ def request_rebuild(db: Database, partner_id: str, reason: str) -> Doc:
 
 
 def pending(db: Database, limit: int = 500) -> list[Doc]:
-    return list(db[LEAD_REBUILDS].find({"status": PENDING}).limit(limit))
+    return queues.waiting(db[LEAD_REBUILDS], {"status": PENDING}, limit=limit)
 
 
 def get(db: Database, partner_id: str) -> Doc | None:

@@ -23,11 +23,10 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core import events
 from pc_core.access import Principal
-from pc_core.errors import BadRequest
 from pc_core.marketplace.pricing import CURRENCY, quote
-from pc_core.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus
+from pc_core.store.pagination import check_limit, decode_cursor, encode_cursor, newest_first
 from pc_core.timeutil import ensure_utc, utcnow
 
 Doc = dict[str, Any]
@@ -126,8 +125,7 @@ def list_listings(db: Database, settings: Settings, actor: Principal,
                   filters: ListingFilters, *, limit: int = 50,
                   cursor: str | None = None) -> tuple[list[Doc], str | None]:
     """One page of listings, newest first; the caller's own are marked ``own``."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
+    check_limit(limit)
     before = decode_cursor(cursor) if cursor else None
     now = utcnow()
     collection = db[c.LEADS]
@@ -136,12 +134,8 @@ def list_listings(db: Database, settings: Settings, actor: Principal,
     scanned = 0
     batch = limit + 1 if filters.price_max is None else max(2 * limit, 100) + 1
     while True:
-        docs = list(collection.aggregate([
-            {"$match": _match(filters, before)},
-            {"$sort": {"sort_key": -1}},
-            {"$limit": batch},
-            {"$project": PROJECTION},
-        ]))
+        docs = list(collection.aggregate(newest_first(_match(filters, before), batch,
+                                                      PROJECTION)))
         missing = {d["partner_id"] for d in docs} - sellers.keys()
         if missing:
             sellers.update(_sellers(db, missing))

@@ -31,7 +31,6 @@ from pymongo.errors import DuplicateKeyError
 
 from pc_core import collections as c
 from pc_core import events
-from pc_core.docstore import replace_if_unchanged, update_with_retry
 from pc_core.ids import new_id
 from pc_core.lead_models import LeadFields
 from pc_core.leads import build_lead_doc
@@ -41,6 +40,7 @@ from pc_core.meetings import routing
 from pc_core.meetings.payload import ChiliPiperPayload, MeetingEvent
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus, Stage
+from pc_core.store import replace_if_unchanged, update_with_retry
 from pc_core.timeutil import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ unassigned), ``start_time`` (UTC datetime), ``status`` (``received`` /
 ``scheduled`` / ``cancelled``), ``meeting_type``, ``lead_id``, ``form``.
 
 The day's meetings are selected by scanning the ``scheduled`` ones and keeping
-those that start on the day (UTC): date ranges are unreliable on nx-27017, and a
+those that start on the day (UTC): date ranges are unreliable on the embedded store, and a
 once-a-day scan of upcoming meetings is cheap. The dedupe key carries the
 meeting's date, so a meeting rescheduled to another day is reminded again.
 """

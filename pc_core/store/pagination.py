@@ -55,18 +55,29 @@ def add_key_range(
         match["sort_key"] = bounds
 
 
-def _page_pipeline(match: dict[str, Any], limit: int,
-                   projection: dict[str, Any] | None) -> list[dict[str, Any]]:
+def check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_LIMIT:
         raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
+    return limit
+
+
+def newest_first(match: dict[str, Any], n: int,
+                 projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The aggregation of the ``n`` newest documents of ``match`` by ``sort_key``:
+    the shape served from an index ending in ``sort_key`` on both stores."""
     pipeline: list[dict[str, Any]] = [
         {"$match": match},
         {"$sort": {"sort_key": -1}},
-        {"$limit": limit + 1},
+        {"$limit": n},
     ]
     if projection:
         pipeline.append({"$project": projection})
     return pipeline
+
+
+def _page_pipeline(match: dict[str, Any], limit: int,
+                   projection: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return newest_first(match, check_limit(limit) + 1, projection)
 
 
 def _cut_page(

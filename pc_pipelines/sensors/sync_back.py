@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, sensor
 
-from pc_core import collections as c
-from pc_core.hubspot.deal_links import DEAL_LINKS
+from pc_core.hubspot.deal_links import pending_links
+from pc_core.hubspot.pushback import pending_leads
 from pc_pipelines.jobs.sync_back import cross_partner_sync_job, hubspot_pushback_job
 from pc_pipelines.partitions import partners_partitions
 from pc_pipelines.resources import MongoResource
@@ -44,8 +44,7 @@ def _requests(context: SensorEvaluationContext, prefix: str,
         default_status=DefaultSensorStatus.RUNNING)
 def hubspot_pushback_sensor(context: SensorEvaluationContext, mongo: MongoResource):
     """A pushback run for each partner with leads edited in the platform."""
-    docs = mongo.db()[c.LEADS].find({"push_pending": True},
-                                    {"partner_id": 1, "rev": 1}).limit(SCAN_LIMIT)
+    docs = pending_leads(mongo.db(), SCAN_LIMIT)
     return _requests(context, "push",
                      ((d["partner_id"], d["_id"], d.get("rev") or 0) for d in docs))
 
@@ -54,7 +53,6 @@ def hubspot_pushback_sensor(context: SensorEvaluationContext, mongo: MongoResour
         default_status=DefaultSensorStatus.RUNNING)
 def cross_partner_sensor(context: SensorEvaluationContext, mongo: MongoResource):
     """A cross-partner run for each buyer whose bought leads' deals moved."""
-    docs = mongo.db()[DEAL_LINKS].find({"pending": True},
-                                       {"buyer_partner_id": 1, "rev": 1}).limit(SCAN_LIMIT)
+    docs = pending_links(mongo.db(), SCAN_LIMIT)
     return _requests(context, "cross",
                      ((d["buyer_partner_id"], d["_id"], d.get("rev") or 0) for d in docs))
