@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -321,3 +322,39 @@ def test_run_figures_are_flushed_for_the_api_to_export(db):
     assert vendor_calls.totals(db) == {("hubspot", "rate_limited"): 2, ("hubspot", "ok"): 1,
                                        ("stripe", "network_error"): 1}
     assert vendor_calls.flush_to(db) == 0
+
+
+def test_served_api_logs_json_lines_and_counts_socketio_connections(
+        settings, db, redis_conn, world, tmp_path):
+    """The API as `pc run` and the image start it (uvicorn, app_factory): every line of
+    its log is JSON, and the metrics port follows Socket.IO connections."""
+    import socketio
+
+    from tests.conftest import live_api
+
+    port = devstack.free_port()
+    log_path = tmp_path / "api.log"
+
+    def connections() -> float | None:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        return sample(text, "pc_socketio_connections")
+
+    def wait_for(value: float) -> None:
+        devstack.wait_until(lambda: connections() == value, 20, f"{value} connections")
+
+    env = {"PC_METRICS_PORT": str(port), "PC_METRICS_HOST": "127.0.0.1"}
+    with live_api(settings, extra_env=env, log_path=log_path) as url:
+        wait_for(0)
+        sio = socketio.Client(reconnection=False)
+        token = world.admin_a.headers["Authorization"].split()[1]
+        sio.connect(url, auth={"token": token}, transports=["polling"], wait_timeout=20)
+        try:
+            wait_for(1)
+        finally:  # don't wait for the client's pending long-poll (up to 25 s)
+            threading.Thread(target=sio.disconnect, daemon=True).start()
+        wait_for(0)
+        assert httpx.get(f"{url}/v1/leads", headers=world.admin_a.headers).status_code == 200
+    records = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    [access] = [r for r in records if r.get("path") == "/v1/leads"]
+    assert access["user_id"] == world.admin_a.id and access["status"] == 200
+    assert not any(r.get("path", "").startswith("/socket.io") for r in records)
