@@ -70,27 +70,6 @@ class SyncQueuedOut(BaseModel):
     status: str
 
 
-class SyncTaskOut(BaseModel):
-    id: str
-    partner_id: str
-    trigger: str
-    direction: str
-    status: str
-    dagster_run_id: str | None
-    counts: dict[str, int]
-    details: dict[str, dict[str, int]]
-    errors: list[str]
-    conflicts: list[dict]
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-
-
-class SyncTaskPage(BaseModel):
-    items: list[SyncTaskOut]
-    next_cursor: str | None
-
-
 class StageMappingItem(BaseModel):
     pipeline_id: str
     pipeline_label: str | None = None

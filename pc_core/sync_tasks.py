@@ -11,6 +11,7 @@ from pc_core import collections as c
 from pc_core.access import Principal
 from pc_core.errors import Conflict
 from pc_core.ids import new_id
+from pc_core.models.sync_tasks import SyncTaskPage
 from pc_core.store import sort_key, update_with_retry
 from pc_core.store.pagination import add_key_range, fetch_page
 from pc_core.timeutil import utcnow
@@ -152,29 +153,11 @@ def finish(db: Database, task_id: str, status: str) -> None:
     )
 
 
-def public_task(doc: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": doc["_id"],
-        "partner_id": doc["partner_id"],
-        "trigger": doc["trigger"],
-        "direction": doc["direction"],
-        "status": doc["status"],
-        "dagster_run_id": doc.get("dagster_run_id"),
-        "counts": doc.get("counts", {}),
-        "details": doc.get("details", {}),
-        "errors": doc.get("errors", []),
-        "conflicts": doc.get("conflicts", []),
-        "created_at": doc["created_at"],
-        "started_at": doc.get("started_at"),
-        "finished_at": doc.get("finished_at"),
-    }
-
-
 def list_tasks(
     db: Database, actor: Principal, partner_id: str | None, limit: int, cursor: str | None
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> SyncTaskPage:
     target = actor.scoped_partner_id(partner_id)
     match: dict[str, Any] = {} if target is None else {"partner_id": target}
     add_key_range(match, cursor, None, None)
     docs, next_cursor = fetch_page(db[c.SYNC_TASKS], match, limit)
-    return [public_task(d) for d in docs], next_cursor
+    return SyncTaskPage.from_docs(docs, next_cursor)

@@ -18,6 +18,7 @@ from pc_core.hubspot.reverse_mapping import ReverseStages
 from pc_core.hubspot.transport import CallPolicy
 from pc_core.leads import add_note, update_lead
 from pc_core.models.leads import LeadOut, LeadUpdate
+from pc_core.models.sync_tasks import SyncTaskOut
 from pc_pipelines.assets.sync_back import hubspot_pushback
 from pc_pipelines.definitions import defs
 from pc_pipelines.partitions import partners_partitions
@@ -156,8 +157,7 @@ def test_conflicts_are_won_by_the_latest_change_and_logged(db, hs, world, setup)
                                                                                60000, 50000)
     assert four["platform_at"] > four["hubspot_at"]
     assert logged[(third["_id"], "stage")]["winner"] == "hubspot"
-    assert sync_tasks.public_task(db[c.SYNC_TASKS].find_one({"_id": task["_id"]}))[
-        "conflicts"]
+    assert SyncTaskOut.from_doc(db[c.SYNC_TASKS].find_one({"_id": task["_id"]})).conflicts
 
     # The winners end up on both sides.
     _push(db, hs, p)

@@ -123,12 +123,12 @@ def test_materialising_a_partition_fills_the_lead_table(
     assert all(lead["stage"] for lead in got)
     # The run's sync task records what happened, with the Dagster run id.
     actor = Principal(world.admin_a.id, Role.ADMIN, world.partner_a)
-    tasks, _ = sync_tasks.list_tasks(db, actor, None, 10, None)
-    assert tasks[0]["status"] == "succeeded"
-    assert tasks[0]["dagster_run_id"] == result.run_id
-    assert tasks[0]["details"]["deals"]["created"] == 60
-    assert tasks[0]["counts"]["created"] == 60  # leads created
-    assert tasks[0]["counts"]["fetched"] == 100  # 60 deals + 40 contacts
+    tasks = sync_tasks.list_tasks(db, actor, None, 10, None).items
+    assert tasks[0].status == "succeeded"
+    assert tasks[0].dagster_run_id == result.run_id
+    assert tasks[0].details["deals"]["created"] == 60
+    assert tasks[0].counts["created"] == 60  # leads created
+    assert tasks[0].counts["fetched"] == 100  # 60 deals + 40 contacts
     history = client.get("/v1/integrations/hubspot/sync-tasks", headers=world.user_a.headers)
     assert history.json()["items"][0]["counts"]["fetched"] >= 100
     status = client.get("/v1/integrations/hubspot/status", headers=world.user_a.headers).json()

@@ -10,10 +10,11 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from pc_api.deps import AppSettings, CurrentUser, Db, Redis
-from pc_api.schemas import AuthorizeOut, HubSpotStatusOut, SyncQueuedOut, SyncTaskPage
+from pc_api.schemas import AuthorizeOut, HubSpotStatusOut, SyncQueuedOut
 from pc_core import sync_tasks
 from pc_core.hubspot import connection
-from pc_core.pagination import MAX_LIMIT
+from pc_core.models.sync_tasks import SyncTaskPage
+from pc_core.store.pagination import MAX_LIMIT
 
 router = APIRouter(prefix="/v1/integrations/hubspot", tags=["hubspot"])
 _errors = {403: {"description": "Role not allowed"}, 404: {"description": "Not found"}}
@@ -105,6 +106,5 @@ def sync_history(
     partner_id: PartnerParam = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,
-) -> dict:
-    items, next_cursor = sync_tasks.list_tasks(db, actor, partner_id, limit, cursor)
-    return {"items": items, "next_cursor": next_cursor}
+) -> SyncTaskPage:
+    return sync_tasks.list_tasks(db, actor, partner_id, limit, cursor)
