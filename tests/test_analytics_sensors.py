@@ -19,6 +19,7 @@ from pc_core import collections as c
 from pc_core.access import Principal, Role
 from pc_core.analytics import outbox
 from pc_core.analytics.stage_events import STAGE_EVENTS
+from pc_core.billing.refunds import record_refund
 from pc_core.ids import new_id
 from pc_core.marketplace import fulfilment, reservations
 from pc_core.store import sort_key
@@ -26,6 +27,7 @@ from pc_core.timeutil import utcnow
 from pc_pipelines.analytics.sensors import analytics_sensor, purchases_outbox_sensor
 from pc_pipelines.definitions import defs
 from pc_pipelines.partitions import partners_partitions
+from tests.billing_helpers import completed_purchase
 from tests.marketplace_helpers import listed_lead
 
 
@@ -126,3 +128,10 @@ def test_definitions_wire_the_lineage():
     assert {"no_lead_sold_twice", "listings_expose_no_contact_data", "invoice_totals_add_up",
             "leads_match_hubspot_deals", "partners_synced_recently",
             "webhook_inbox_fresh"} <= checks
+
+
+def test_a_refund_after_the_sale_is_reported(db, world):
+    sale = completed_purchase(db, world.partner_b, world.partner_a, 10_000, utcnow())
+    record_refund(db, sale["_id"], amount_cents=3_000)
+    assert [d["_id"] for d in outbox.pending(db)] == [f"refunded:{sale['_id']}"]
+    assert outbox.pending(db)[0]["metadata"]["buyer_partner_id"] == world.partner_b

@@ -23,6 +23,7 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core import events
 from pc_core.access import Principal
+from pc_core.analytics import outbox
 from pc_core.errors import Conflict, NotFound
 from pc_core.ids import new_id
 from pc_core.marketplace import stripe_client
@@ -199,7 +200,9 @@ def refund_after_sale(db: Database, purchase_id: str,
         fields = refund(current)
         return None if fields is None else {**fields, "status": REFUNDED}
 
-    return update_with_retry(db[c.PURCHASES], purchase_id, change, what="purchase")
+    refunded = update_with_retry(db[c.PURCHASES], purchase_id, change, what="purchase")
+    outbox.purchase_changed(db, refunded, "refunded")  # → Dagster's marketplace_purchases
+    return refunded
 
 
 def list_purchases(db: Database, actor: Principal, *, limit: int = 50,
