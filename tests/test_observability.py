@@ -24,9 +24,9 @@ from pc_api.main import create_app
 from pc_core import collections as c
 from pc_core import devstack
 from pc_core.hubspot.transport import CallPolicy, HubSpotApi, HubSpotCallError
-from pc_core.marketplace import stripe_client
 from pc_core.observability import job_outcomes, vendor_calls
 from pc_core.observability.logs import UVICORN_LOGGERS, configure_logging
+from pc_core.payments import stripe_client
 from pc_core.timeutil import utcnow
 from tests.conftest import PASSWORD
 

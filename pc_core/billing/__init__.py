@@ -16,10 +16,11 @@ charge at the time of sale. The invoice carries them as an informational
 Purchases were already charged one by one by their PaymentIntents (and refunds
 paid back by Stripe refunds), so the Stripe invoice is the month's statement of
 account: finalised, then paid out of band (``stripe_invoices``); ``invoice.paid``
-marks ours paid (``webhook``).
+marks ours paid (``payment_events``).
 
 Modules: ``months`` (month keys), ``lines`` (line shapes, order, totals),
-``sources`` (the month's purchases, read the way nx-27017 serves fast),
+``sources`` (the month's purchases, read the way the embedded store serves fast),
 ``adjustments`` (corrections to locked months), ``build`` (materialise a month),
-``checks`` (the asset check), ``stripe_invoices``, ``webhook``, ``queries`` (API).
+``checks`` (the asset check), ``stripe_invoices``, ``stripe_refunds``,
+``payment_events`` (the Stripe events billing handles), ``queries`` (API).
 """

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import stripe
@@ -29,7 +30,7 @@ from pc_core import collections as c
 from pc_core.billing.months import has_ended
 from pc_core.billing.status import DRAFT, FINALIZED, FINALIZING, PAID
 from pc_core.errors import BadRequest
-from pc_core.marketplace.stripe_client import client
+from pc_core.payments.stripe_client import client
 from pc_core.settings import Settings
 from pc_core.store import update_with_retry
 from pc_core.timeutil import utcnow
@@ -105,6 +106,21 @@ def _record(db: Database, doc_id: str, changes: Doc) -> Doc:
         return {**changes, "updated_at": utcnow()}
 
     return update_with_retry(db[c.INVOICES], doc_id, apply, what="invoice")
+
+
+def mark_paid(db: Database, doc_id: str, *, paid_at: datetime,
+              stripe_invoice_id: str | None, number: str | None) -> Doc:
+    """Stripe says the invoice was paid (``invoice.paid``): → paid, once; whatever
+    this module recorded already (Stripe ids, finalisation time) is kept."""
+    def mark(current: Doc) -> Doc | None:
+        if current["status"] == PAID:
+            return None
+        return {"status": PAID, "paid_at": paid_at, "updated_at": utcnow(),
+                "stripe_invoice_id": current.get("stripe_invoice_id") or stripe_invoice_id,
+                "stripe_invoice_number": number or current.get("stripe_invoice_number"),
+                "finalized_at": current.get("finalized_at") or paid_at}
+
+    return update_with_retry(db[c.INVOICES], doc_id, mark, what="invoice")
 
 
 def finalize_invoice(db: Database, settings: Settings, doc_id: str, *,

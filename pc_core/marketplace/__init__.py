@@ -3,5 +3,6 @@
 One module per job: ``pricing`` (price, commission), ``listings`` (what buyers
 browse), ``slots`` (the per-buyer cap on active reservations), ``reservations``,
 ``expiry`` (what the Dagster schedule runs), ``purchases``, ``fulfilment`` (what a
-successful payment does), ``stripe_client`` and ``stripe_webhooks``.
+successful payment does), ``payment_events`` (the Stripe events it handles, registered
+with ``pc_core.payments``), ``leadstate`` (the lead's marketplace status).
 """

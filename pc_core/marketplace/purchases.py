@@ -26,7 +26,6 @@ from pc_core.access import Principal
 from pc_core.analytics import outbox
 from pc_core.errors import Conflict, NotFound
 from pc_core.ids import new_id
-from pc_core.marketplace import stripe_client
 from pc_core.marketplace.pricing import CURRENCY
 from pc_core.marketplace.reservations import (
     ACTIVE,
@@ -34,6 +33,7 @@ from pc_core.marketplace.reservations import (
     get_reservation_doc,
     hold_for_payment,
 )
+from pc_core.payments import stripe_client
 from pc_core.settings import Settings
 from pc_core.store import sort_key, transition_by_id, update_with_retry
 from pc_core.store.keys import month_key
