@@ -12,26 +12,15 @@ from pc_core import collections as c
 from pc_core.access import Principal
 from pc_core.billing.months import check_month
 from pc_core.errors import NotFound
+from pc_core.models.billing import Invoice, InvoicePage
 from pc_core.store.pagination import decode_cursor, fetch_page
 
 Doc = dict[str, Any]
-SUMMARY_KEYS = ("partner_id", "month", "status", "currency", "purchase_count",
-                "purchases_cents", "price_cents", "commission_cents", "credits_cents",
-                "adjustments_cents", "total_cents", "line_count", "seller_statement",
-                "stripe_invoice_id", "stripe_invoice_number", "created_at", "updated_at",
-                "finalized_at", "paid_at")
-
-
-def public_invoice(doc: Doc, *, with_lines: bool) -> Doc:
-    out = {"id": doc["_id"], **{k: doc.get(k) for k in SUMMARY_KEYS}}
-    if with_lines:
-        out["lines"] = [{k: v for k, v in ln.items()} for ln in doc.get("lines") or []]
-    return out
 
 
 def list_invoices(db: Database, actor: Principal, *, partner_id: str | None = None,
                   month: str | None = None, status: str | None = None, limit: int = 50,
-                  cursor: str | None = None) -> tuple[list[Doc], str | None]:
+                  cursor: str | None = None) -> InvoicePage:
     """Newest month first; keyset pages on ``sort_key`` (``"{month}|{id}"``)."""
     match: Doc = {}
     scoped = actor.scoped_partner_id(partner_id)
@@ -44,12 +33,12 @@ def list_invoices(db: Database, actor: Principal, *, partner_id: str | None = No
     if cursor:
         match["sort_key"] = {"$lt": decode_cursor(cursor)}
     docs, next_cursor = fetch_page(db[c.INVOICES], match, limit)
-    return [public_invoice(d, with_lines=False) for d in docs], next_cursor
+    return InvoicePage.from_docs(docs, next_cursor)
 
 
-def get_invoice(db: Database, actor: Principal, invoice_id: str) -> Doc:
+def get_invoice(db: Database, actor: Principal, invoice_id: str) -> Invoice:
     doc = db[c.INVOICES].find_one({"_id": invoice_id})
     if doc is None:
         raise NotFound("invoice not found")
     actor.require_partner_visible(doc["partner_id"], "invoice")
-    return public_invoice(doc, with_lines=True)
+    return Invoice.from_doc(doc)
