@@ -60,8 +60,8 @@ def test_connect_sync_and_map_stages(open_page, web_stack):
     assert stored is not None
 
     # The synced deals are leads now.
-    leads = list(web_stack.db[c.LEADS].find({"partner_id": "bluebird", "hubspot_deal_id":
-                                             {"$ne": None}}))
+    leads = [lead for lead in web_stack.db[c.LEADS].find({"partner_id": "bluebird"})
+             if lead.get("hubspot_deal_id")]
     assert len(leads) == DEALS
     page.goto("/leads")
     page.get_by_label("Search").fill(leads[0]["title"])
