@@ -15,6 +15,7 @@ from pc_core.access import Principal
 from pc_core.analytics.stage_events import PLATFORM, record_lead_change
 from pc_core.errors import BadRequest, Conflict, NotFound
 from pc_core.ids import new_id
+from pc_core.marketplace.listings import announce_listed
 from pc_core.models.leads import (
     LeadCreate,
     LeadFields,
@@ -49,7 +50,7 @@ PUSHED_FIELDS = ("stage", "amount_cents")
 PAGE_PROJECTION = dict.fromkeys(
     (*TRACKED_FIELDS, "partner_id", "buyer_partner_id", "source", "external_id", "notes",
      "created_at", "updated_at", "sort_key", "buyer_stage", "hubspot_deal_id",
-     "buyer_hubspot_deal_id"),
+     "buyer_hubspot_deal_id", "hubspot_synced_at", "push_pending"),
     1,
 )
 
@@ -138,8 +139,6 @@ def announce_edit(db: Database, settings: Settings, before: dict[str, Any] | Non
                   after: dict[str, Any]) -> None:
     """A person's change, live: the stage moved (``stage-updated``), the lead went on
     the market (``lead-listed``, so open marketplace pages show it at once)."""
-    from pc_core.marketplace.listings import announce_listed
-
     if before is not None and before.get("stage") != after.get("stage"):
         events.stage_updated(settings, after["_id"], after["partner_id"], before.get("stage"),
                              after["stage"])

@@ -28,7 +28,9 @@ from pc_core import collections as c
 from pc_core import events, sync_tasks
 from pc_core.analytics import stage_events
 from pc_core.hubspot import conflicts, deal_links
+from pc_core.hubspot.connection import PartnerTokens
 from pc_core.hubspot.stage_mapping import stage_lookup
+from pc_core.hubspot.transport import HubSpotApi
 from pc_core.lead_models import CompanySize
 from pc_core.leads import TRACKED_FIELDS, build_lead_doc, search_text
 from pc_core.marketplace import listings
@@ -189,9 +191,6 @@ class _LazyHistory:
 
     def __call__(self, deal_ids: list[str]) -> conflicts.PropertyTimes:
         if self.reader is None:
-            from pc_core.hubspot.connection import PartnerTokens
-            from pc_core.hubspot.transport import HubSpotApi
-
             settings = self.settings or Settings()
             api = HubSpotApi(settings, PartnerTokens(self.db, settings, self.partner_id))
             self.reader = conflicts.history_reader(api)
@@ -305,6 +304,13 @@ def _hubspot_at(deal: dict[str, Any], contacts: dict[str, dict[str, Any]],
     return at
 
 
+def pulled_at(deal: dict[str, Any], now: datetime) -> datetime:
+    """When the deal was pulled from HubSpot: the lead's ``hubspot_synced_at`` (the
+    pushback writes it too), shown on the lead page as "last synced"."""
+    at = deal.get("pulled_at")
+    return ensure_utc(at) if isinstance(at, datetime) else now
+
+
 def _new_lead(
     partner_id: str, lead_id: str, deal: dict[str, Any], row: dict[str, Any],
     values: dict[str, Any], mapped: str | None, changed_at: datetime, now: datetime,
@@ -323,6 +329,7 @@ def _new_lead(
             "hubspot_pipeline_id": row["pipeline"],
             "hubspot_stage_id": row["dealstage"],
             "hubspot_seen_at": changed_at,
+            "hubspot_synced_at": pulled_at(deal, now),
         },
     )
     if doc["status"] == LeadStatus.LISTED.value:
@@ -365,7 +372,7 @@ def _update_lead(
             times[k] = decision.take[k][1] if k in decision.take else changed_at
     update = {**changed, "field_times": times, "updated_at": now,
               "search_text": search_text({**current, **changed}),
-              "hubspot_seen_at": changed_at}
+              "hubspot_seen_at": changed_at, "hubspot_synced_at": pulled_at(deal, now)}
     if edits:
         update["local_edits"] = remaining
     after = replace_if_unchanged(db[c.LEADS], current, update)
