@@ -108,13 +108,13 @@ def sell(db, settings: Settings, seller: str, buyer: str, sandbox: str, n: int) 
     db[c.LEADS].insert_one(lead)
     actor = Principal(user_id=f"bench-{buyer}", role=Role.ADMIN, partner_id=buyer)
     reservation = reservations.reserve(db, settings, actor, lead["_id"])
-    purchase = purchases.create_purchase(db, settings, actor, reservation["id"])
-    intent = purchase["payment_intent_id"]
+    purchase = purchases.create_purchase(db, settings, actor, reservation.id)
+    intent = purchase.payment_intent_id
     httpx.post(f"{sandbox}/stripe/_sandbox/payment_intents/{intent}/succeed",
                timeout=10).raise_for_status()
     result = fulfilment.payment_succeeded(db, settings, {
-        "id": intent, "amount_received": purchase["amount_cents"],
-        "metadata": {"purchase_id": purchase["id"]}})
+        "id": intent, "amount_received": purchase.amount_cents,
+        "metadata": {"purchase_id": purchase.id}})
     assert result == "completed", result
     return lead["_id"]
 

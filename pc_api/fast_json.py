@@ -1,33 +1,17 @@
-"""JSON answers for hot list endpoints, sent as they are built.
+"""JSON answers for hot list endpoints, sent as the service validated them.
 
 A sync route's returned value is validated against its ``response_model`` in a
-worker thread (one more hop) before it is serialised. Hot routes return one of
-these responses instead; the route still declares its ``response_model`` (so /docs
-shows the contract):
-
-- ``ModelResponse``: a model the service already validated (``pc_core.models``),
-  serialised by pydantic-core in one call;
-- ``FastJSONResponse``: a dict the service built in its final shape, via orjson.
-
-Datetimes come out as ISO-8601 with ``Z`` either way.
+worker thread (one more hop) before it is serialised. Hot routes return a
+``ModelResponse`` instead: a model the service already built and validated
+(``pc_core.models``), serialised by pydantic-core in one call. The route still
+declares its ``response_model``, so /docs shows the contract. Datetimes come out as
+ISO-8601 with ``Z``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
 from fastapi.responses import Response
 from pydantic import BaseModel
-
-_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
-
-
-class FastJSONResponse(Response):
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=_OPTIONS)
 
 
 class ModelResponse(Response):

@@ -79,10 +79,10 @@ def emit(settings: Settings, event: str, payload: dict[str, Any], rooms: Iterabl
 
 
 def lead_listed(settings: Settings, listing: dict[str, Any]) -> None:
-    """``listing`` is ``marketplace.listings.listing_view``'s output (use
-    ``listings.announce_listed``), so the event shows what the listings route shows,
-    price included. ``own`` is left out: the event goes to every buyer, who compare
-    ``seller_partner_id`` with their own partner."""
+    """``listing`` is a ``ListingOut`` as JSON (use ``listings.announce_listed``), so
+    the event shows what the listings route shows, price included. ``own`` is left
+    out: the event goes to every buyer, who compare ``seller_partner_id`` with their
+    own partner."""
     payload = {k: v.isoformat() if isinstance(v, datetime) else v
                for k, v in listing.items() if k != "own"}
     payload.update(lead_id=listing["id"], partner_id=listing["seller_partner_id"])

@@ -39,17 +39,17 @@ def _pay(db, settings, world):
     now = utcnow()
     pid = new_id()
     db[c.PURCHASES].insert_one({
-        "_id": pid, "reservation_id": reservation["id"], "lead_id": lead_id,
+        "_id": pid, "reservation_id": reservation.id, "lead_id": lead_id,
         "buyer_partner_id": world.partner_b, "buyer_user_id": world.admin_b.id,
-        "seller_partner_id": world.partner_a, "price_cents": reservation["price_cents"],
-        "commission_cents": reservation["commission_cents"],
-        "amount_cents": reservation["buyer_total_cents"], "currency": "usd",
+        "seller_partner_id": world.partner_a, "price_cents": reservation.price_cents,
+        "commission_cents": reservation.commission_cents,
+        "amount_cents": reservation.buyer_total_cents, "currency": "usd",
         "destination_account": None, "status": "pending", "payment_intent_id": "pi_" + pid,
         "client_secret": "secret", "failure_message": None, "refund_id": None,
         "created_at": now, "updated_at": now, "completed_at": None,
         "sort_key": sort_key(now, pid), "rev": 1})
     intent = {"id": "pi_" + pid, "metadata": {"purchase_id": pid},
-              "amount_received": reservation["buyer_total_cents"]}
+              "amount_received": reservation.buyer_total_cents}
     assert fulfilment.payment_succeeded(db, settings, intent) == "completed"
     assert fulfilment.payment_succeeded(db, settings, intent) == "already-completed"
     return lead_id, pid

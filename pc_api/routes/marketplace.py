@@ -6,17 +6,23 @@ built by the services in their final shape and sent with orjson.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, ConfigDict, Field
 
 from pc_api.deps import AppSettings, CurrentUser, Db, ListingQuery
-from pc_api.fast_json import FastJSONResponse
-from pc_core.lead_models import CompanySize
+from pc_api.fast_json import ModelResponse
 from pc_core.marketplace import listings, purchases, reservations
-from pc_core.stages import Stage
+from pc_core.models.marketplace import (
+    ListingPage,
+    PurchaseCreated,
+    PurchaseIn,
+    PurchasePage,
+    ReservationIn,
+    ReservationOut,
+    ReservationPage,
+    ReservationStatus,
+)
 from pc_core.store.pagination import MAX_LIMIT
 
 router = APIRouter(prefix="/v1/marketplace", tags=["marketplace"])
@@ -27,91 +33,6 @@ _errors = {
 }
 
 
-class ListingOut(BaseModel):
-    id: str
-    own: bool = Field(description="The caller's own partner is the seller")
-    seller_partner_id: str
-    seller_name: str | None
-    seller_rating: float | None
-    company_size: CompanySize | None
-    industry: str | None
-    location: str | None
-    budget_cents: int | None
-    stage: Stage
-    age_days: int
-    created_at: datetime
-    price_cents: int
-    commission_cents: int
-    buyer_total_cents: int
-    currency: str
-
-
-class ListingPage(BaseModel):
-    items: list[ListingOut]
-    next_cursor: str | None
-
-
-class ReservationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lead_id: str = Field(min_length=1, max_length=64)
-    days: int = Field(default=reservations.DEFAULT_DAYS, ge=reservations.MIN_DAYS,
-                      le=reservations.MAX_DAYS)
-
-
-class ReservationOut(BaseModel):
-    id: str
-    lead_id: str
-    status: Literal["active", "released", "expired", "converted"]
-    days: int
-    buyer_partner_id: str
-    seller_partner_id: str
-    price_cents: int
-    commission_cents: int
-    buyer_total_cents: int
-    pending_purchase_id: str | None
-    purchase_id: str | None
-    created_at: datetime
-    expires_at: datetime
-    ended_at: datetime | None
-
-
-class ReservationPage(BaseModel):
-    items: list[ReservationOut]
-    next_cursor: str | None
-
-
-class PurchaseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reservation_id: str = Field(min_length=1, max_length=64)
-
-
-class PurchaseOut(BaseModel):
-    id: str
-    status: Literal["pending", "completed", "failed", "refunded"]
-    reservation_id: str
-    lead_id: str
-    buyer_partner_id: str
-    seller_partner_id: str
-    price_cents: int
-    commission_cents: int
-    amount_cents: int = Field(description="What the buyer pays: price + commission")
-    currency: str
-    payment_intent_id: str | None
-    failure_message: str | None
-    refund_id: str | None
-    created_at: datetime
-    completed_at: datetime | None
-
-
-class PurchaseCreated(PurchaseOut):
-    client_secret: str | None = Field(description="For Stripe.js confirmCardPayment")
-
-
-class PurchasePage(BaseModel):
-    items: list[PurchaseOut]
-    next_cursor: str | None
-
-
 @router.get("/listings", response_model=ListingPage)
 def list_listings(
     actor: CurrentUser,
@@ -120,16 +41,15 @@ def list_listings(
     filters: ListingQuery,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,
-) -> FastJSONResponse:
-    items, next_cursor = listings.list_listings(db, settings, actor, filters, limit=limit,
-                                                cursor=cursor)
-    return FastJSONResponse({"items": items, "next_cursor": next_cursor})
+) -> ModelResponse:
+    return ModelResponse(listings.list_listings(db, settings, actor, filters, limit=limit,
+                                                cursor=cursor))
 
 
 @router.post("/reservations", response_model=ReservationOut,
              status_code=status.HTTP_201_CREATED, responses=_errors)
 def create_reservation(body: ReservationIn, actor: CurrentUser, db: Db,
-                       settings: AppSettings) -> dict:
+                       settings: AppSettings) -> ReservationOut:
     return reservations.reserve(db, settings, actor, body.lead_id, body.days)
 
 
@@ -137,21 +57,18 @@ def create_reservation(body: ReservationIn, actor: CurrentUser, db: Db,
 def list_reservations(
     actor: CurrentUser,
     db: Db,
-    status_: Annotated[
-        Literal["active", "released", "expired", "converted"] | None, Query(alias="status")
-    ] = None,
+    status_: Annotated[ReservationStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,
-) -> FastJSONResponse:
-    items, next_cursor = reservations.list_reservations(db, actor, status=status_, limit=limit,
-                                                        cursor=cursor)
-    return FastJSONResponse({"items": items, "next_cursor": next_cursor})
+) -> ModelResponse:
+    return ModelResponse(reservations.list_reservations(db, actor, status=status_, limit=limit,
+                                                        cursor=cursor))
 
 
 @router.delete("/reservations/{reservation_id}", response_model=ReservationOut,
                responses=_errors)
 def release_reservation(reservation_id: str, actor: CurrentUser, db: Db,
-                        settings: AppSettings) -> dict:
+                        settings: AppSettings) -> ReservationOut:
     """The buyer releases the lead: it is listed again and ``lead-listed`` is emitted."""
     return reservations.release(db, settings, actor, reservation_id)
 
@@ -160,7 +77,7 @@ def release_reservation(reservation_id: str, actor: CurrentUser, db: Db,
              status_code=status.HTTP_201_CREATED,
              responses={**_errors, 502: {"description": "Stripe unavailable"}})
 def create_purchase(body: PurchaseIn, actor: CurrentUser, db: Db,
-                    settings: AppSettings) -> dict:
+                    settings: AppSettings) -> PurchaseCreated:
     return purchases.create_purchase(db, settings, actor, body.reservation_id)
 
 
@@ -170,6 +87,5 @@ def list_purchases(
     db: Db,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,
-) -> FastJSONResponse:
-    items, next_cursor = purchases.list_purchases(db, actor, limit=limit, cursor=cursor)
-    return FastJSONResponse({"items": items, "next_cursor": next_cursor})
+) -> ModelResponse:
+    return ModelResponse(purchases.list_purchases(db, actor, limit=limit, cursor=cursor))

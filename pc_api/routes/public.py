@@ -14,12 +14,13 @@ from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
 from pc_api.deps import AppSettings, Context, Db, ListingQuery
-from pc_api.fast_json import FastJSONResponse, ModelResponse
+from pc_api.fast_json import ModelResponse
 from pc_core import api_tokens
 from pc_core import leads as leads_service
 from pc_core.access import Principal
 from pc_core.marketplace import listings
 from pc_core.models.leads import LeadCreate, LeadOrigin, LeadOut, LeadPage
+from pc_core.models.marketplace import ListingPage
 from pc_core.stages import LeadStatus, Stage
 from pc_core.store.pagination import MAX_LIMIT
 
@@ -64,7 +65,7 @@ def create_lead(body: LeadCreate, actor: ApiCaller, db: Db, settings: AppSetting
     return leads_service.create_lead(db, actor, body, source="api", settings=settings)
 
 
-@router.get("/marketplace/listings")
+@router.get("/marketplace/listings", response_model=ListingPage)
 def list_listings(
     actor: ApiCaller,
     db: Db,
@@ -72,8 +73,7 @@ def list_listings(
     filters: ListingQuery,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,
-) -> FastJSONResponse:
+) -> ModelResponse:
     """Marketplace listings as on ``GET /v1/marketplace/listings`` (no personal data)."""
-    items, next_cursor = listings.list_listings(db, settings, actor, filters, limit=limit,
-                                                cursor=cursor)
-    return FastJSONResponse({"items": items, "next_cursor": next_cursor})
+    return ModelResponse(listings.list_listings(db, settings, actor, filters, limit=limit,
+                                                cursor=cursor))

@@ -24,6 +24,7 @@ from pc_core import collections as c
 from pc_core import events
 from pc_core.access import Principal
 from pc_core.marketplace.pricing import CURRENCY, quote
+from pc_core.models.marketplace import ListingOut, ListingPage
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus
 from pc_core.store.pagination import check_limit, decode_cursor, encode_cursor, newest_first
@@ -98,7 +99,8 @@ def _sellers(db: Database, partner_ids: set[str]) -> dict[str, Doc | None]:
 def listing_view(lead: Doc, seller: Doc | None, settings: Settings, viewer: str | None,
                  now: datetime) -> Doc:
     """A listed lead as buyers see it, with its price: the one builder behind the
-    listings routes and the ``lead-listed`` event, so both always show the same price."""
+    listings routes, the ``lead-listed`` event (both validated as ``ListingOut``) and
+    the analytics listing table, so all show the same price."""
     price = quote(lead, seller, settings)
     created = ensure_utc(lead["created_at"])
     return {
@@ -123,7 +125,7 @@ def listing_view(lead: Doc, seller: Doc | None, settings: Settings, viewer: str 
 
 def list_listings(db: Database, settings: Settings, actor: Principal,
                   filters: ListingFilters, *, limit: int = 50,
-                  cursor: str | None = None) -> tuple[list[Doc], str | None]:
+                  cursor: str | None = None) -> ListingPage:
     """One page of listings, newest first; the caller's own are marked ``own``."""
     check_limit(limit)
     before = decode_cursor(cursor) if cursor else None
@@ -159,7 +161,9 @@ def list_listings(db: Database, settings: Settings, actor: Principal,
         if scanned >= SCAN_BUDGET:
             next_cursor = encode_cursor(before)
             break
-    return [listing_view(d, s, settings, actor.partner_id, now) for d, s in picked], next_cursor
+    return ListingPage.model_validate({
+        "items": [listing_view(d, s, settings, actor.partner_id, now) for d, s in picked],
+        "next_cursor": next_cursor})
 
 
 def announce_listed(db: Database, settings: Settings, leads: Iterable[Doc]) -> None:
@@ -171,5 +175,6 @@ def announce_listed(db: Database, settings: Settings, leads: Iterable[Doc]) -> N
     sellers = _sellers(db, {lead["partner_id"] for lead in leads})
     now = utcnow()
     for lead in leads:
-        events.lead_listed(settings, listing_view(lead, sellers.get(lead["partner_id"]),
-                                                  settings, None, now))
+        listing = ListingOut.model_validate(
+            listing_view(lead, sellers.get(lead["partner_id"]), settings, None, now))
+        events.lead_listed(settings, listing.model_dump(mode="json"))

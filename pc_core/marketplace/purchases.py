@@ -33,6 +33,7 @@ from pc_core.marketplace.reservations import (
     get_reservation_doc,
     hold_for_payment,
 )
+from pc_core.models.marketplace import PurchaseCreated, PurchasePage
 from pc_core.payments import stripe_client
 from pc_core.settings import Settings
 from pc_core.store import sort_key, transition_by_id, update_with_retry
@@ -44,29 +45,6 @@ PENDING, COMPLETED, FAILED, REFUNDED = "pending", "completed", "failed", "refund
 Doc = dict[str, Any]
 
 
-def public_purchase(doc: Doc, *, with_secret: bool = False) -> Doc:
-    out = {
-        "id": doc["_id"],
-        "status": doc["status"],
-        "reservation_id": doc["reservation_id"],
-        "lead_id": doc["lead_id"],
-        "buyer_partner_id": doc["buyer_partner_id"],
-        "seller_partner_id": doc["seller_partner_id"],
-        "price_cents": doc["price_cents"],
-        "commission_cents": doc["commission_cents"],
-        "amount_cents": doc["amount_cents"],
-        "currency": doc["currency"],
-        "payment_intent_id": doc.get("payment_intent_id"),
-        "failure_message": doc.get("failure_message"),
-        "refund_id": doc.get("refund_id"),
-        "created_at": doc["created_at"],
-        "completed_at": doc.get("completed_at"),
-    }
-    if with_secret:
-        out["client_secret"] = doc.get("client_secret")
-    return out
-
-
 def _reservation_usable(reservation: Doc, now: datetime) -> None:
     if reservation["status"] != ACTIVE:
         raise Conflict(f"the reservation is {reservation['status']}")
@@ -75,7 +53,7 @@ def _reservation_usable(reservation: Doc, now: datetime) -> None:
 
 
 def create_purchase(db: Database, settings: Settings, actor: Principal,
-                    reservation_id: str) -> Doc:
+                    reservation_id: str) -> PurchaseCreated:
     """A pending purchase and its PaymentIntent; asking again while one is pending
     answers that same purchase (a client retry must not open a second payment)."""
     reservation = get_reservation_doc(db, actor, reservation_id)
@@ -84,7 +62,7 @@ def create_purchase(db: Database, settings: Settings, actor: Principal,
     _reservation_usable(reservation, now)
     existing = _pending_purchase(db, reservation)
     if existing is not None:
-        return public_purchase(existing, with_secret=True)
+        return PurchaseCreated.from_doc(existing)
     seller = db[c.PARTNERS].find_one({"_id": reservation["seller_partner_id"]}) or {}
     purchase_id = new_id()
     purchase: Doc = {
@@ -120,7 +98,7 @@ def create_purchase(db: Database, settings: Settings, actor: Principal,
         existing = _pending_purchase(db, reservation)
         if existing is None:
             raise Conflict("the reservation changed meanwhile; try again")
-        return public_purchase(existing, with_secret=True)
+        return PurchaseCreated.from_doc(existing)
     try:
         intent = stripe_client.create_payment_intent(
             settings, purchase, purchase["destination_account"]
@@ -136,7 +114,7 @@ def create_purchase(db: Database, settings: Settings, actor: Principal,
 
     stored = update_with_retry(db[c.PURCHASES], purchase_id, attach, what="purchase")
     events.purchase_updated(settings, stored)
-    return public_purchase(stored, with_secret=True)
+    return PurchaseCreated.from_doc(stored)
 
 
 def _pending_purchase(db: Database, reservation: Doc) -> Doc | None:
@@ -206,7 +184,7 @@ def refund_after_sale(db: Database, purchase_id: str,
 
 
 def list_purchases(db: Database, actor: Principal, *, limit: int = 50,
-                   cursor: str | None = None) -> tuple[list[Doc], str | None]:
+                   cursor: str | None = None) -> PurchasePage:
     """The caller's partner's purchases as buyer and as seller, newest first.
 
     Two index-backed pages (buyer_partner_id + sort_key, seller_partner_id +
@@ -219,4 +197,4 @@ def list_purchases(db: Database, actor: Principal, *, limit: int = 50,
         matches = [{"buyer_partner_id": actor.partner_id, **key_range},
                    {"seller_partner_id": actor.partner_id, **key_range}]
     docs, next_cursor = fetch_merged_page(db[c.PURCHASES], matches, limit)
-    return [public_purchase(d) for d in docs], next_cursor
+    return PurchasePage.from_docs(docs, next_cursor)

@@ -27,6 +27,13 @@ from pc_core.errors import BadRequest, Conflict, NotFound
 from pc_core.ids import new_id
 from pc_core.marketplace import leadstate, listings, slots
 from pc_core.marketplace.pricing import quote
+from pc_core.models.marketplace import (
+    DEFAULT_DAYS,
+    MAX_DAYS,
+    MIN_DAYS,
+    ReservationOut,
+    ReservationPage,
+)
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus
 from pc_core.store import (
@@ -40,7 +47,6 @@ from pc_core.store.keys import time_key
 from pc_core.store.pagination import add_key_range, fetch_page
 from pc_core.timeutil import utcnow
 
-MIN_DAYS, MAX_DAYS, DEFAULT_DAYS = 7, 14, 7
 ACTIVE, RELEASED, EXPIRED, CONVERTED = "active", "released", "expired", "converted"
 # Leads that were never public: another partner's such lead is "not found".
 _PRIVATE = frozenset({LeadStatus.OPEN.value, LeadStatus.ARCHIVED.value})
@@ -53,25 +59,6 @@ Doc = dict[str, Any]
 expires_key = time_key
 
 
-def public_reservation(doc: Doc) -> Doc:
-    return {
-        "id": doc["_id"],
-        "lead_id": doc["lead_id"],
-        "status": doc["status"],
-        "days": doc["days"],
-        "buyer_partner_id": doc["buyer_partner_id"],
-        "seller_partner_id": doc["seller_partner_id"],
-        "price_cents": doc["price_cents"],
-        "commission_cents": doc["commission_cents"],
-        "buyer_total_cents": doc["price_cents"] + doc["commission_cents"],
-        "pending_purchase_id": doc.get("pending_purchase_id"),
-        "purchase_id": doc.get("purchase_id"),
-        "created_at": doc["created_at"],
-        "expires_at": doc["expires_at"],
-        "ended_at": doc.get("ended_at"),
-    }
-
-
 def _buyer_partner(actor: Principal) -> str:
     actor.require_writer()
     if actor.partner_id is None:
@@ -80,7 +67,7 @@ def _buyer_partner(actor: Principal) -> str:
 
 
 def reserve(db: Database, settings: Settings, actor: Principal, lead_id: str,
-            days: int = DEFAULT_DAYS, *, now: datetime | None = None) -> Doc:
+            days: int = DEFAULT_DAYS, *, now: datetime | None = None) -> ReservationOut:
     """Hold ``lead_id`` for the caller's partner for ``days`` days.
 
     - 403: a read-only user.
@@ -150,7 +137,7 @@ def reserve(db: Database, settings: Settings, actor: Principal, lead_id: str,
         slots.free_slot(db, slot_id, reservation_id)
         raise
     events.lead_reserved(settings, lead_id, reservation_id)
-    return public_reservation(doc)
+    return ReservationOut.from_doc(doc)
 
 
 def get_reservation_doc(db: Database, actor: Principal, reservation_id: str) -> Doc:
@@ -164,7 +151,7 @@ def get_reservation_doc(db: Database, actor: Principal, reservation_id: str) -> 
 
 def list_reservations(db: Database, actor: Principal, *, status: str | None = None,
                       limit: int = 50, cursor: str | None = None
-                      ) -> tuple[list[Doc], str | None]:
+                      ) -> ReservationPage:
     """The caller's partner's reservations (as buyer), newest first."""
     match: Doc = {}
     scoped = actor.scoped_partner_id(None)
@@ -174,7 +161,7 @@ def list_reservations(db: Database, actor: Principal, *, status: str | None = No
         match["status"] = status
     add_key_range(match, cursor, None, None)
     docs, next_cursor = fetch_page(db[c.RESERVATIONS], match, limit)
-    return [public_reservation(d) for d in docs], next_cursor
+    return ReservationPage.from_docs(docs, next_cursor)
 
 
 def end_reservation(db: Database, settings: Settings, reservation: Doc, new_status: str,
@@ -243,7 +230,8 @@ def relist_lead(db: Database, settings: Settings, lead_id: str, reservation_id: 
     return None
 
 
-def release(db: Database, settings: Settings, actor: Principal, reservation_id: str) -> Doc:
+def release(db: Database, settings: Settings, actor: Principal,
+            reservation_id: str) -> ReservationOut:
     """The buyer gives the lead back; 409 while a payment for it is pending, since
     that payment may still succeed."""
     reservation = get_reservation_doc(db, actor, reservation_id)
@@ -255,4 +243,4 @@ def release(db: Database, settings: Settings, actor: Principal, reservation_id: 
     ended = end_reservation(db, settings, reservation, RELEASED, utcnow())
     if ended is None:
         raise Conflict("the reservation changed meanwhile; reload and try again")
-    return public_reservation(ended)
+    return ReservationOut.from_doc(ended)
