@@ -1,4 +1,5 @@
-"""ChiliPiper meetings: the webhook, and the owner's routing rules and preview.
+"""ChiliPiper meetings: the webhook, the owner's routing rules and preview, and the
+operator's unassigned queue with manual assignment (pc_core/meetings/unassigned.py).
 
 The webhook reads the raw body itself (the HMAC is over the exact bytes), answers
 as soon as the lead is stored and assigned, and sends the partner's email and
@@ -15,13 +16,16 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from pc_api.deps import Context, CurrentUser, Db
+from pc_api.deps import AppSettings, Context, CurrentUser, Db
+from pc_api.fast_json import ModelResponse
 from pc_core.errors import PayloadTooLarge
 from pc_core.lead_models import CompanySize
-from pc_core.meetings import auth, routing, webhook
+from pc_core.meetings import auth, routing, unassigned, webhook
 from pc_core.meetings.criteria import RoutingConfig
 from pc_core.meetings.custom_webhook import parse_webhook
 from pc_core.meetings.payload import FormAnswers
+from pc_core.models.meetings import AssignIn, AssignOut, UnassignedPage
+from pc_core.store.pagination import MAX_LIMIT
 
 router = APIRouter(tags=["meetings"])
 MAX_BODY = 256 * 1024
@@ -132,3 +136,34 @@ def preview(body: PreviewIn, actor: CurrentUser, db: Db) -> dict:
     """Owner only: which partner would get this form now, and why. Creates nothing
     and does not advance the round-robin."""
     return routing.explain(db, actor, body.meeting_type, body.form)
+
+
+@router.get("/v1/meetings/unassigned", response_model=UnassignedPage, responses=_errors)
+def unassigned_queue(
+    actor: CurrentUser,
+    db: Db,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    cursor: str | None = None,
+) -> ModelResponse:
+    """Owner only: booked meetings no partner's rules matched (open leads on the
+    operator partner), newest first, with the answers routing decides on."""
+    return ModelResponse(unassigned.queue_page(db, actor, limit=limit, cursor=cursor))
+
+
+@router.post(
+    "/v1/meetings/unassigned/{lead_id}/assign", response_model=AssignOut,
+    responses={**_errors, 409: {"description": "Assigned to another partner already, the "
+                                "lead is not open, the partner is inactive or at its "
+                                "monthly cap (without override_cap)"}},
+)
+def assign_unassigned(lead_id: str, body: AssignIn, actor: CurrentUser, db: Db,
+                      settings: AppSettings, background: BackgroundTasks) -> AssignOut:
+    """Owner only: give the booking to a partner. Counted against the partner's
+    monthly cap like automatic routing (a partner at its cap is a 409 unless
+    ``override_cap``, which assigns and counts it anyway); the partner gets the
+    lead-assigned email and event after the answer. Asking again for the same
+    partner answers ``unchanged``."""
+    done = unassigned.assign(db, settings, actor, lead_id, body)
+    if done.after:
+        background.add_task(webhook.run_jobs, done.after)
+    return done.answer

@@ -63,8 +63,10 @@ def monthly_counts(db: Database, partner_ids: list[str], month: str) -> dict[str
     return {d["partner_id"]: int(d.get("count") or 0) for d in docs}
 
 
-def _take_slot(db: Database, partner_id: str, month: str, cap: int | None) -> bool:
-    """Count one lead for the partner this month, unless that would pass its cap."""
+def take_slot(db: Database, partner_id: str, month: str, cap: int | None) -> bool:
+    """Count one lead for the partner this month, unless that would pass its cap
+    (``cap=None``: count it regardless). Also the manual assignment's counter
+    (``pc_core.meetings.unassigned``)."""
     counts = db[c.ROUTING_COUNTS]
     key = f"{partner_id}:{month}"
     for _ in range(3):
@@ -83,7 +85,8 @@ def _take_slot(db: Database, partner_id: str, month: str, cap: int | None) -> bo
     return False
 
 
-def _give_back(db: Database, partner_id: str, month: str) -> None:
+def give_back(db: Database, partner_id: str, month: str) -> None:
+    """Undo ``take_slot``: the lead it counted was not assigned after all."""
     db[c.ROUTING_COUNTS].update_one({"_id": f"{partner_id}:{month}"}, {"$inc": {"count": -1}})
 
 
@@ -102,7 +105,7 @@ def pick(db: Database, meeting_type: str, weights: dict[str, int],
         state = states.find_one({"_id": key})
         credits = {k: int(v) for k, v in ((state or {}).get("credits") or {}).items()}
         chosen, new_credits = swrr_pick(credits, weights)
-        if not _take_slot(db, chosen, month, caps.get(chosen)):
+        if not take_slot(db, chosen, month, caps.get(chosen)):
             weights.pop(chosen)  # full this month: the others share the meeting
             continue
         rev = int((state or {}).get("rev") or 0)
@@ -118,5 +121,5 @@ def pick(db: Database, meeting_type: str, weights: dict[str, int],
         elif states.find_one_and_replace({"_id": key, "rev": rev}, new_doc,
                                          projection={"_id": 1}) is not None:
             return chosen
-        _give_back(db, chosen, month)  # lost the race: try again from the new state
+        give_back(db, chosen, month)  # lost the race: try again from the new state
     raise Conflict("routing is busy; the meeting will be retried")

@@ -9,7 +9,8 @@ Never lost: the meeting is stored (``status: received``) before anything else. I
 the process dies between that and the lead, the next delivery of any event of that
 meeting finishes the job (ChiliPiper retries nothing by itself, but the operator's
 resend does). With no matching partner the lead goes to the operator partner with
-``unassigned: True``, which the owner lists with ``GET /v1/leads``.
+``unassigned: True``: the owner's queue, ``GET /v1/meetings/unassigned``
+(``pc_core.meetings.unassigned``).
 
 Slow work (the email through Mailgun, the real-time event) is returned as
 ``Outcome.after`` callables, which the route runs after answering: ChiliPiper waits
@@ -186,7 +187,15 @@ def _finish_booking(db: Database, settings: Settings, meeting: Doc,
     return meeting, lead, partner_id is not None
 
 
-def _notify_assigned(db: Database, settings: Settings, lead: Doc, meeting: Doc) -> None:
+def notify_assigned(db: Database, settings: Settings, lead: Doc, meeting: Doc) -> None:
+    """Tell the partner a meeting is theirs: the ``lead-assigned`` email and event."""
+    email_assigned(db, settings, lead, meeting)
+    announce_assigned(settings, lead, meeting)
+
+
+def email_assigned(db: Database, settings: Settings, lead: Doc, meeting: Doc) -> None:
+    """The partner's admins get the ``lead_assigned`` email, once per lead (dedupe key
+    ``lead-assigned:{lead}``), however often this runs."""
     partner_id = lead["partner_id"]
     partner = db[c.PARTNERS].find_one({"_id": partner_id}, {"name": 1}) or {}
     start = ensure_utc(meeting["start_time"])
@@ -205,6 +214,12 @@ def _notify_assigned(db: Database, settings: Settings, lead: Doc, meeting: Doc) 
     }
     send_email(db, settings, key=f"lead-assigned:{lead['_id']}", template="lead_assigned",
                to=partner_recipients(db, partner_id), context=context)
+
+
+def announce_assigned(settings: Settings, lead: Doc, meeting: Doc) -> None:
+    """The ``lead-assigned`` event to the partner's room."""
+    partner_id = lead["partner_id"]
+    start = ensure_utc(meeting["start_time"])
     events.emit(settings, LEAD_ASSIGNED, {
         "lead_id": lead["_id"], "partner_id": partner_id, "meeting_id":
             meeting["chili_meeting_id"], "meeting_type": meeting["meeting_type"],
@@ -216,7 +231,7 @@ def _after_booking(db: Database, settings: Settings, lead: Doc, meeting: Doc,
                    assigned: bool) -> list[Callable[[], None]]:
     if not assigned:
         return []
-    return [lambda: _notify_assigned(db, settings, lead, meeting)]
+    return [lambda: notify_assigned(db, settings, lead, meeting)]
 
 
 def _book(db: Database, settings: Settings, payload: ChiliPiperPayload,
@@ -336,7 +351,13 @@ def handle(db: Database, settings: Settings, payload: ChiliPiperPayload,
 
 def run_after(outcome: Outcome) -> None:
     """Run the post-answer work; a failure is logged, never raised."""
-    for job in outcome.after:
+    run_jobs(outcome.after)
+
+
+def run_jobs(jobs: list[Callable[[], None]]) -> None:
+    """Run notifications after an answer (also the manual assignment's); a failure is
+    logged, never raised."""
+    for job in jobs:
         try:
             job()
         except Exception:  # noqa: BLE001 - notifications never fail the webhook

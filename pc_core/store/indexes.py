@@ -57,6 +57,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         _idx(("status", ASCENDING), ("industry", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("status", ASCENDING), ("company_size", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("status", ASCENDING), ("location", ASCENDING), ("sort_key", DESCENDING)),
+        # The operator's unassigned queue (pc_core/meetings/unassigned.py).
+        _idx(("unassigned", ASCENDING), ("status", ASCENDING), ("sort_key", DESCENDING)),
     ],
     # Marketplace (pc_core/marketplace): the buyer's reservations page, the expiry
     # job's due reservations (status + fixed-width ISO expiry text), purchases of a
