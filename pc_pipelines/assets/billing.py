@@ -8,10 +8,10 @@ Re-materialising a month (a backfill from the UI) rebuilds drafts identically an
 leaves finalised or paid invoices alone; corrections to those are carried on a
 later open month.
 
-Partition keys are the months as the API and invoices name them (``2026-11``,
-``fmt="%Y-%m"``), one naming wherever a user sees a month. They start at 2025-01,
-before the platform's first purchase: an earlier month has no purchases and
-materialises to no invoices. The current month is not a partition yet (Dagster adds
+Partition keys are the months as the API and invoices name them (``2026-11``: the
+store's month key, ``MONTH_FORMAT``), one naming wherever a user sees a month. They
+start at 2025-01, before the platform's first purchase: an earlier month has no
+purchases and materialises to no invoices. The current month is not a partition yet (Dagster adds
 a month once it has ended), and even when asked to, the asset never sends or locks a
 month that has not ended (UTC): it builds its drafts only, whatever the config.
 """
@@ -34,11 +34,12 @@ from pc_core.billing.checks import check_month_totals
 from pc_core.billing.months import has_ended
 from pc_core.billing.stripe_invoices import finalize_month
 from pc_core.settings import Settings
+from pc_core.store.keys import MONTH_FORMAT
 from pc_pipelines.resources import MongoResource
 
 GROUP = "billing"
 CHECK_NAME = "invoice_totals_match_purchases"
-monthly_partitions = MonthlyPartitionsDefinition(start_date="2025-01", fmt="%Y-%m",
+monthly_partitions = MonthlyPartitionsDefinition(start_date="2025-01", fmt=MONTH_FORMAT,
                                                  timezone="UTC")
 
 
