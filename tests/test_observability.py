@@ -358,3 +358,43 @@ def test_served_api_logs_json_lines_and_counts_socketio_connections(
     [access] = [r for r in records if r.get("path") == "/v1/leads"]
     assert access["user_id"] == world.admin_a.id and access["status"] == 200
     assert not any(r.get("path", "").startswith("/socket.io") for r in records)
+
+
+def test_several_workers_are_summed_and_one_of_them_serves_the_port(tmp_path):
+    """PROMETHEUS_MULTIPROC_DIR: samples of every worker process add up in any
+    worker's exposition; a second worker finds the metrics port taken and goes on."""
+    import os
+    import subprocess
+    import sys
+
+    script = """
+import multiprocessing, socket
+from pc_core.observability import metrics as m
+
+def work(n):
+    m.HTTP_DURATION.labels("GET", "/v1/x", "200").observe(0.01 * (n + 1))
+
+if __name__ == "__main__":
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=work, args=(n,)) for n in range(3)]
+    for w in workers: w.start()
+    for w in workers: w.join()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
+    first = m.serve("127.0.0.1", port)
+    second = m.serve("127.0.0.1", port)
+    print("second-bound", second is not None)
+    print(m.render().decode())
+    first.shutdown()
+"""
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "workers.py").write_text(script)  # spawned workers import it by path
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+    out = subprocess.run([sys.executable, str(tmp_path / "workers.py")], env=env,
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    head, _, text = out.partition("\n")
+    assert head == "second-bound False"
+    assert sample(text, "pc_http_request_duration_seconds_count", method="GET",
+                  route="/v1/x", status="200") == 3
+    assert abs(sample(text, "pc_http_request_duration_seconds_sum", method="GET",
+                      route="/v1/x", status="200") - 0.06) < 1e-9
