@@ -40,7 +40,6 @@ from pc_core.db import get_db
 from pc_core.hubspot.connection import PartnerTokens
 from pc_core.hubspot.pull import pull_pipelines
 from pc_core.hubspot.stage_mapping import store_pipeline_stages
-from pc_core.indexes import ensure_indexes
 from pc_core.lead_models import LeadFields
 from pc_core.leads import build_lead_doc
 from pc_core.marketplace import fulfilment, purchases, reservations
@@ -48,6 +47,7 @@ from pc_core.partners import create_partner
 from pc_core.security.encryption import encrypt_secret
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus
+from pc_core.store.indexes import ensure_indexes
 from pc_core.timeutil import utcnow
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from pymongo import MongoClient
 
 from pc_core import collections as c
 from pc_core import devstack
-from pc_core.marketplace.reservations import expires_key
+from pc_core.store.keys import time_key
 from pc_core.timeutil import utcnow
 
 STATES = """
@@ -117,7 +117,7 @@ def lapse_a_reservation(platform: Platform) -> tuple[str, str]:
     doc = db[c.RESERVATIONS].find_one({"_id": rid})
     past = utcnow() - timedelta(minutes=1)
     db[c.RESERVATIONS].replace_one({"_id": rid}, {**doc, "expires_at": past,
-                                                  "expires_key": expires_key(past),
+                                                  "expires_key": time_key(past),
                                                   "rev": (doc.get("rev") or 0) + 1})
     return lead_id, rid
 

@@ -15,9 +15,10 @@ from dagster import DagsterUnknownPartitionError, build_asset_context, materiali
 
 from pc_core import collections as c
 from pc_core.billing.build import build_month
-from pc_core.billing.months import has_ended, month_of, shift
+from pc_core.billing.months import has_ended, shift
 from pc_core.billing.stripe_invoices import MonthStillOpen, finalize_month
 from pc_core.settings import Settings
+from pc_core.store.keys import month_key
 from pc_core.timeutil import utcnow
 from pc_pipelines.assets.billing import MonthlyInvoicesConfig, monthly_invoices
 from pc_pipelines.definitions import defs
@@ -79,7 +80,7 @@ def test_partitions_are_named_like_the_api_months_and_the_schedule_and_backfill_
 def test_the_current_month_is_never_finalised_or_locked_by_the_default_config(
         db, world, settings, monkeypatch):
     now = utcnow()
-    current = month_of(now)
+    current = month_key(now)
     assert not has_ended(current) and has_ended(shift(current, -1))
     completed_purchase(db, world.partner_b, world.partner_a, 2_500, now)
     monkeypatch.setenv("PC_STRIPE_API_BASE", settings.stripe_api_base)
@@ -88,7 +89,7 @@ def test_the_current_month_is_never_finalised_or_locked_by_the_default_config(
     job = defs.get_repository_def().get_job("monthly_invoices_job")
     for moment in (now, datetime(2026, 11, 30, 23, 59, 59, tzinfo=UTC),
                    datetime(2026, 12, 1, 0, 0, 0, tzinfo=UTC)):
-        assert month_of(moment) not in job.partitions_def.get_partition_keys(
+        assert month_key(moment) not in job.partitions_def.get_partition_keys(
             current_time=moment)
     with pytest.raises(DagsterUnknownPartitionError):
         materialize([monthly_invoices], partition_key=current,
@@ -195,7 +196,7 @@ def test_a_refund_made_in_the_stripe_dashboard_credits_the_buyer_on_the_open_inv
     assert _forward(client, [event])[0].json()["result"] == "refund-recorded"
     doc = db[c.PURCHASES].find_one({"_id": purchase["id"]})
     assert (doc["status"], doc["refund_amount_cents"], doc["refund_month"]) == \
-        ("refunded", 5_000, month_of(utcnow()))
+        ("refunded", 5_000, month_key(utcnow()))
     assert _forward(client, [event])[0].json()["duplicate"] is True
 
     # A further partial refund, as Stripe documents the event: the running total grows.
@@ -221,7 +222,7 @@ def test_a_refund_made_in_the_stripe_dashboard_credits_the_buyer_on_the_open_inv
 
 def test_a_dashboard_refund_of_a_locked_months_purchase_lands_on_the_next_open_invoice(
         client, db, world, settings):
-    last_month = shift(month_of(utcnow()), -1)
+    last_month = shift(month_key(utcnow()), -1)
     bought_at = datetime.strptime(f"{last_month}-10", "%Y-%m-%d").replace(tzinfo=UTC)
     purchase = completed_purchase(db, world.partner_b, world.partner_a, 3_000, bought_at)
     build_month(db, last_month)
@@ -234,7 +235,7 @@ def test_a_dashboard_refund_of_a_locked_months_purchase_lands_on_the_next_open_i
         purchase["amount_cents"], metadata={"purchase_id": purchase["_id"]}))
     answer = client.post("/v1/webhooks/stripe", content=body, headers=headers)
     assert answer.json()["result"] == "refund-recorded"
-    current = month_of(utcnow())
+    current = month_key(utcnow())
     build_month(db, current)
     assert db[c.INVOICES].find_one({"_id": invoice_id})["status"] == "paid"  # untouched
     now_invoice = db[c.INVOICES].find_one({"_id": f"{world.partner_b}:{current}"})

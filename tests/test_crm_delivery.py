@@ -21,6 +21,7 @@ from pc_core.hubspot.deal_links import DEAL_LINKS
 from pc_core.hubspot.sale_delivery import deliver_due, marker
 from pc_core.partners import create_partner
 from pc_core.settings import Settings
+from pc_core.store.keys import time_key
 from pc_core.timeutil import utcnow
 from pc_pipelines.jobs.crm_delivery import crm_delivery_job
 from pc_pipelines.sensors.crm_delivery import crm_delivery_sensor
@@ -146,7 +147,7 @@ def test_a_paid_purchase_becomes_a_deal_in_the_buyers_portal_once(
     # the retry finds the deal by its description instead of making another.
     db[deliveries.CRM_DELIVERIES].replace_one({"_id": purchase_id}, {
         **done, "status": "pending", "deal_id": None, "note_id": None,
-        "due_key": deliveries.due_key(utcnow())})
+        "due_key": time_key(utcnow())})
     db[c.LEADS].replace_one({"_id": lead_id}, {**lead, "buyer_hubspot_deal_id": None})
     assert deliver_due(db, settings).delivered == 1
     assert [d["id"] for d in _deals_marked(buyer_portal, purchase_id)] == [done["deal_id"]]
@@ -192,8 +193,8 @@ def test_a_broken_buyer_portal_backs_off_without_stopping_another_buyer(
     assert (second["status"], second["attempts"]) == ("pending", 1)
     assert "the buyer's HubSpot" in second["last_error"]
     # Backed off: due again in about 30 s, so the next tick launches nothing.
-    wait = failed["due_key"] > deliveries.due_key(utcnow() + timedelta(seconds=20))
-    assert wait and failed["due_key"] < deliveries.due_key(utcnow() + timedelta(seconds=40))
+    wait = failed["due_key"] > time_key(utcnow() + timedelta(seconds=20))
+    assert wait and failed["due_key"] < time_key(utcnow() + timedelta(seconds=40))
     assert isinstance(_sensor(instance, resources), SkipReason)
     task = db[c.SYNC_TASKS].find_one({"partner_id": broken_buyer, "trigger": "sale"})
     assert task["status"] == "failed" and task["errors"]
@@ -203,7 +204,7 @@ def test_a_broken_buyer_portal_backs_off_without_stopping_another_buyer(
     assert deliver_due(db, settings, now=later).delivered == 0
     again = db[deliveries.CRM_DELIVERIES].find_one({"_id": bad[1]})
     assert again["attempts"] == 2 and len(again["errors"]) == 2
-    assert again["due_key"] > deliveries.due_key(utcnow() + timedelta(seconds=50))
+    assert again["due_key"] > time_key(utcnow() + timedelta(seconds=50))
     connect(db, settings, broken_buyer, deals=2, contacts=2, seed=13)
     sync(db, settings, broken_buyer)
     report = deliver_due(db, settings, now=utcnow() + timedelta(seconds=61))

@@ -19,9 +19,9 @@ from typing import Any
 
 from pymongo.database import Database
 
-from pc_core.billing.months import month_of
 from pc_core.errors import BadRequest
 from pc_core.marketplace.purchases import refund_after_sale
+from pc_core.store.keys import month_key
 from pc_core.timeutil import utcnow
 
 
@@ -45,6 +45,6 @@ def record_refund(db: Database, purchase_id: str, *, amount_cents: int | None = 
                     "refund_id": refund_id or current.get("refund_id")}
         return {"refund_id": refund_id or current.get("refund_id"),
                 "refund_reason": reason, "refund_amount_cents": amount,
-                "refunded_at": now, "refund_month": month_of(now), "updated_at": now}
+                "refunded_at": now, "refund_month": month_key(now), "updated_at": now}
 
     return refund_after_sale(db, purchase_id, change)
