@@ -37,7 +37,7 @@ from pc_core.marketplace import listings
 from pc_core.money import cents_expr
 from pc_core.settings import Settings
 from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
-from pc_core.store import replace_if_unchanged
+from pc_core.store import queues, replace_if_unchanged
 from pc_core.timeutil import ensure_utc, utcnow
 
 BATCH = 500
@@ -130,9 +130,8 @@ def _frame(deals: list[dict[str, Any]], contacts: dict[str, dict[str, Any]]) -> 
 
 def _touch_deals_of_changed_contacts(db: Database, partner_id: str) -> None:
     while True:
-        contacts = list(
-            db[c.HUBSPOT_CONTACTS].find({"partner_id": partner_id, "dirty": True}).limit(BATCH)
-        )
+        contacts = queues.waiting(db[c.HUBSPOT_CONTACTS], {"partner_id": partner_id, "dirty": True},
+                                  limit=BATCH)
         if not contacts:
             return
         ids = [str(d["hubspot_id"]) for d in contacts]
@@ -169,8 +168,8 @@ def build_leads(
     stages = stage_lookup(db, partner_id)
     reader = _LazyHistory(db, partner_id, settings, history)
     for _ in range(MAX_ROUNDS):
-        deals = list(db[c.HUBSPOT_DEALS].find({"partner_id": partner_id, "dirty": True})
-                     .limit(BATCH))
+        deals = queues.waiting(db[c.HUBSPOT_DEALS], {"partner_id": partner_id, "dirty": True},
+                               limit=BATCH)
         if not deals:
             break
         if _build_batch(db, partner_id, deals, stages, stats, reader) == 0:
