@@ -150,6 +150,12 @@ class LeadOut(BaseModel):
     origin: LeadOrigin | None = Field(
         default=None, description="own (the caller's partner brought it) or purchased "
         "(bought on the marketplace); null in the owner's unscoped lists.")
+    hubspot_synced_at: datetime | None = Field(
+        default=None, description="When the lead was last pulled from or pushed to its "
+        "partner's HubSpot; null if never, and for the buyer of a sold lead.")
+    push_pending: bool = Field(
+        default=False, description="A platform change (stage, amount, a note) waits to be "
+        "pushed to the partner's HubSpot deal; false for the buyer of a sold lead.")
     created_at: datetime
     updated_at: datetime
 
@@ -200,12 +206,17 @@ def view_of(doc: dict[str, Any], viewer: str | None) -> dict[str, Any]:
     deal_field = "buyer_hubspot_deal_id" if origin is LeadOrigin.PURCHASED else "hubspot_deal_id"
     out = {k: doc.get(k) for k in SHOWN_FIELDS}
     deal = doc.get(deal_field)
+    # The sync state is the seller's CRM's: the buyer's portal is another deal.
+    sellers = origin is not LeadOrigin.PURCHASED
     out.update(
         id=doc["_id"],
         source=doc.get("source", "manual"),
         notes=doc.get("notes", []),
         hubspot_deal_id=str(deal) if deal else None,
         origin=origin,
+        hubspot_synced_at=doc.get("hubspot_synced_at") if sellers else None,
+        # a queue flag: the embedded store keeps a $set True as 1
+        push_pending=bool(doc.get("push_pending")) and sellers,
         created_at=doc["created_at"],
         updated_at=doc.get("updated_at", doc["created_at"]),
     )
