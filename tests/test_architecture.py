@@ -5,7 +5,7 @@ one fails here, naming the module:
   builds a time or month key; the rest say what changes, never how;
 - no import cycle among ``pc_core``'s modules, counting imports inside functions;
 - ``pc_core`` imports nothing from the packages above it (``pc_api``,
-  ``pc_pipelines``, ``pc_sandbox``);
+  ``pc_pipelines``, ``pc_sandbox``, the dev launcher's ``pc_dev``);
 - a purchase's and a reservation's documents are written by their owner module only;
 - the Stripe endpoint dispatches to the marketplace's and billing's handlers.
 """
@@ -185,7 +185,7 @@ def test_the_cycle_check_sees_imports_inside_functions(tmp_path: Path) -> None:
         "pc_core.store", "pc_core.store.keys"}
 
 
-@pytest.mark.parametrize("upper", ["pc_api", "pc_pipelines", "pc_sandbox"])
+@pytest.mark.parametrize("upper", ["pc_api", "pc_pipelines", "pc_sandbox", "pc_dev"])
 def test_pc_core_imports_nothing_above_it(upper: str) -> None:
     modules = {_module_name(p) for p in _sources(upper)} | {upper}
     found = [f"{_rel(p)} → {', '.join(sorted(hits))}" for p in _sources("pc_core")
