@@ -11,13 +11,19 @@ Events and rooms (api.md "Real-time"):
 - ``lead-sold`` {lead_id, seller_partner_id, buyer_partner_id} → ``marketplace``,
   ``lead:{id}``, ``partner:{seller}``, ``partner:{buyer}``
 - ``stage-updated`` {lead_id, partner_id, from, to} → ``lead:{id}``, ``partner:{id}``
-- ``viewer-joined`` / ``viewer-left`` {lead_id, partner_name, viewers} → ``lead:{id}``
+- ``viewer-joined`` / ``viewer-left`` {lead_id, viewers} → ``lead:{id}`` (distinct
+  viewers; who they are is never sent)
 - ``lead-reserved`` / ``lead-released`` {lead_id, reservation_id} → ``marketplace``,
   ``lead:{id}`` (a listing leaves the market / comes back)
 - ``sync-progress`` {sync_task_id, partner_id, status, step, counts, ...} and
   ``sync-finished`` {sync_task_id, partner_id, status, counts, ...} → ``partner:{id}``
 - ``purchase-updated`` {purchase_id, lead_id, status, failure_message} →
   ``partner:{buyer}``, ``partner:{seller}``
+
+A lead's room may hold buyers of other partners while the lead is listed
+(``pc_core.lead_rooms``), so nothing that identifies the contact or the company goes
+there: ``emit`` drops ``PRIVATE_FIELDS`` from an event to a lead room (and logs the
+bug).
 """
 
 from __future__ import annotations
@@ -45,6 +51,13 @@ SYNC_PROGRESS = "sync-progress"
 SYNC_FINISHED = "sync-finished"
 PURCHASE_UPDATED = "purchase-updated"
 CHANNEL = "pc-socketio"
+LEAD_ROOM_PREFIX = "lead:"
+# What a listing hides (pc_core/marketplace/listings.py): never sent to a lead's room.
+PRIVATE_FIELDS = frozenset({
+    "title", "company", "contact_name", "contact_email", "contact_phone", "notes",
+    "external_id", "search_text", "hubspot_deal_id", "hubspot_contact_id",
+    "buyer_hubspot_deal_id",
+})
 
 
 def marketplace_room() -> str:
@@ -52,7 +65,7 @@ def marketplace_room() -> str:
 
 
 def lead_room(lead_id: str) -> str:
-    return f"lead:{lead_id}"
+    return f"{LEAD_ROOM_PREFIX}{lead_id}"
 
 
 def partner_room(partner_id: str) -> str:
@@ -70,12 +83,24 @@ def emit(settings: Settings, event: str, payload: dict[str, Any], rooms: Iterabl
     targets = list(rooms)
     if not targets:
         return
+    payload = _anonymised(event, payload, targets)
     try:
         # One publish with every room: a client in several of them (its partner's
         # room and the marketplace) receives the event once.
         _manager(settings.redis_url).emit(event, payload, room=targets, namespace="/")
     except Exception:  # noqa: BLE001
         log.exception("could not publish %s to %s", event, targets)
+
+
+def _anonymised(event: str, payload: dict[str, Any], rooms: list[str]) -> dict[str, Any]:
+    """``payload`` without ``PRIVATE_FIELDS`` if it goes to a lead's room."""
+    if not any(room.startswith(LEAD_ROOM_PREFIX) for room in rooms):
+        return payload
+    leaked = PRIVATE_FIELDS & payload.keys()
+    if not leaked:
+        return payload
+    log.error("%s to a lead room carried %s: dropped", event, ", ".join(sorted(leaked)))
+    return {k: v for k, v in payload.items() if k not in leaked}
 
 
 def lead_listed(settings: Settings, listing: dict[str, Any]) -> None:

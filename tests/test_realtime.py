@@ -323,19 +323,19 @@ def test_viewers_join_and_leave_a_lead(api, connect):
     r = redis.Redis.from_url(api.settings.redis_url)
 
     assert first.call("join-lead", {"lead_id": lead}) == {"ok": True, "lead_id": lead,
-                                                          "viewers": 1}
+                                                          "viewers": 1, "others": 0}
     first.wait_for(is_event(events.VIEWER_JOINED, lead_id=lead, viewers=1))
     assert second.call("join-lead", {"lead_id": lead})["viewers"] == 2
     for rec in (first, second):
         _, data = rec.wait_for(is_event(events.VIEWER_JOINED, lead_id=lead, viewers=2))
-        assert data["partner_name"] == "Agency A"
+        assert data == {"lead_id": lead, "viewers": 2}  # a number, never who
     # Joining again changes nothing.
     assert second.call("join-lead", {"lead_id": lead})["viewers"] == 2
     assert r.hlen(viewers_key(lead)) == 2
 
     assert second.call("leave-lead", {"lead_id": lead})["viewers"] == 1
     _, data = first.wait_for(is_event(events.VIEWER_LEFT, lead_id=lead, viewers=1))
-    assert data["partner_name"] == "Agency A"
+    assert data == {"lead_id": lead, "viewers": 1}
 
     # Events to the lead room reach the viewer still in it, not the one who left.
     publish(api, f"events.stage_updated(s, '{lead}', '{api.partner_a}', 'new', 'won')\n")
@@ -382,7 +382,7 @@ def test_another_partners_lead_cannot_be_joined(api, connect):
     # The owner sees every lead.
     owner = connect(api.owner)
     assert owner.call("join-lead", {"lead_id": lead}) == {"ok": True, "lead_id": lead,
-                                                          "viewers": 1}
+                                                          "viewers": 1, "others": 0}
 
     marker = uuid.uuid4().hex
     publish(api, (

@@ -19,8 +19,6 @@ from pc_core.errors import Unauthorized
 from pc_core.security.jwt_tokens import decode_signed
 from pc_core.settings import Settings
 
-OPERATOR_NAME = "Partner Connector"
-
 
 @dataclass(frozen=True)
 class Viewer:
@@ -28,7 +26,6 @@ class Viewer:
 
     user_id: str
     partner_id: str | None
-    partner_name: str
     is_owner: bool
     expires_at: float  # the access token's expiry (epoch seconds)
 
@@ -55,20 +52,12 @@ def token_from(environ: dict[str, Any], auth: Any) -> str | None:
     return None
 
 
-def _partner_name(db: Database, partner_id: str | None) -> str:
-    if partner_id is None:
-        return OPERATOR_NAME
-    doc = db[c.PARTNERS].find_one({"_id": partner_id}, {"name": 1})
-    return doc["name"] if doc and doc.get("name") else OPERATOR_NAME
-
-
 def _authenticate(db: Database, settings: Settings, token: str) -> Viewer:
     user = authenticate_access_token(db, settings, token)
     principal = principal_of(user)
     return Viewer(
         user_id=principal.user_id,
         partner_id=principal.partner_id,
-        partner_name=_partner_name(db, principal.partner_id),
         is_owner=principal.is_owner,
         expires_at=float(decode_signed(settings, token, purpose="access")["exp"]),
     )

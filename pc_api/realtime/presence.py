@@ -1,11 +1,19 @@
 """Who is viewing a lead, kept in Redis so that every API replica sees the same
-count: one hash per lead, one field per Socket.IO connection (sid → partner name).
+count: one hash per lead, one field per Socket.IO connection (sid → the viewer's
+user id).
+
+The count is of distinct viewers, not connections: a person with the lead open in
+two tabs is one viewer, so "N others viewing" (the count minus the person asking)
+never counts oneself. Only the number leaves the server: who the viewers are is
+not told to anyone (a listed lead's room holds competing buyers).
 
 A replica that dies without cleaning up would leave its fields behind; each hash
 expires ``TTL_SECONDS`` after its last join, so such leftovers do not last.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
@@ -15,6 +23,24 @@ TTL_SECONDS = 12 * 3600
 
 def viewers_key(lead_id: str) -> str:
     return f"{KEY_PREFIX}{lead_id}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a join or leave did: whether this connection was added/removed, and the
+    distinct viewers before and after."""
+
+    changed: bool
+    before: int
+    viewers: int
+
+    @property
+    def count_moved(self) -> bool:
+        return self.viewers != self.before
+
+
+def _distinct(values: list[str]) -> int:
+    return len(set(values))
 
 
 class Presence:
@@ -29,27 +55,30 @@ class Presence:
             self._redis = aioredis.Redis.from_url(self._url, decode_responses=True)
         return self._redis
 
-    async def join(self, lead_id: str, sid: str, partner_name: str) -> tuple[bool, int]:
-        """(whether this connection was new to the lead, the viewer count)."""
+    async def join(self, lead_id: str, sid: str, viewer: str) -> Change:
+        """Connection ``sid`` of ``viewer`` (a user id) views the lead."""
         key = viewers_key(lead_id)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, sid, partner_name)
+            pipe.hvals(key)
+            pipe.hset(key, sid, viewer)
             pipe.expire(key, TTL_SECONDS)
-            pipe.hlen(key)
-            added, _, count = await pipe.execute()
-        return bool(added), int(count)
+            pipe.hvals(key)
+            before, added, _, after = await pipe.execute()
+        return Change(bool(added), _distinct(before), _distinct(after))
 
-    async def leave(self, lead_id: str, sid: str) -> tuple[bool, int]:
-        """(whether this connection was viewing the lead, the viewer count left)."""
+    async def leave(self, lead_id: str, sid: str) -> Change:
+        """Connection ``sid`` no longer views the lead."""
         key = viewers_key(lead_id)
         async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hvals(key)
             pipe.hdel(key, sid)
-            pipe.hlen(key)
-            removed, count = await pipe.execute()
-        return bool(removed), int(count)
+            pipe.hvals(key)
+            before, removed, after = await pipe.execute()
+        return Change(bool(removed), _distinct(before), _distinct(after))
 
     async def count(self, lead_id: str) -> int:
-        return int(await self.redis.hlen(viewers_key(lead_id)))
+        """Distinct viewers of the lead."""
+        return _distinct(await self.redis.hvals(viewers_key(lead_id)))
 
     async def close(self) -> None:
         if self._redis is not None:

@@ -1,14 +1,19 @@
 """The Socket.IO server: authentication on connect, rooms, lead presence.
 
 Rooms (api.md): every connection joins ``partner:{own partner}`` and ``marketplace``;
-``join-lead`` adds ``lead:{id}`` for a lead the caller may see (pc_core's lead
-access); the owner may also ``join-partner`` any partner. Events emitted anywhere
+``join-lead`` adds ``lead:{id}`` for a lead the caller may see, or any listed lead
+(``pc_core.lead_rooms``: a buyer looking at a listing; the room carries anonymised
+events only); the owner may also ``join-partner`` any partner. Events emitted anywhere
 through ``pc_core.events`` arrive through the Redis manager on ``events.CHANNEL``.
 
 Client events and their acks (``{"ok": bool, ...}``; on failure ``error``):
 
-- ``join-lead`` {lead_id} → {ok, lead_id, viewers}; emits ``viewer-joined``
+- ``join-lead`` {lead_id} → {ok, lead_id, viewers, others}; emits ``viewer-joined``
 - ``leave-lead`` {lead_id} → {ok, lead_id, viewers}; emits ``viewer-left``
+
+``viewers`` counts distinct people (a user's tabs are one viewer), ``others`` the
+viewers besides the caller; ``viewer-joined``/``viewer-left`` {lead_id, viewers} go
+to the lead's room when that number changes, and never say who the viewers are.
 - ``join-partner`` / ``leave-partner`` {partner_id} → {ok, partner_id}
 
 A connection lasts no longer than the access token it was opened with: at the
@@ -35,7 +40,7 @@ from pc_api.realtime.presence import Presence
 from pc_core import collections as c
 from pc_core import events
 from pc_core.errors import NotFound, Unauthorized
-from pc_core.leads import get_lead_doc
+from pc_core.lead_rooms import require_followable
 from pc_core.observability.metrics import SOCKETIO_CONNECTIONS
 from pc_core.settings import Settings
 
@@ -137,10 +142,9 @@ class Realtime:
             return
         SOCKETIO_CONNECTIONS.dec()
         session["expiry"].cancel()
-        viewer: Viewer = session["viewer"]
         for lead_id in list(session["leads"]):
             try:
-                await self._leave_lead(sid, viewer, lead_id)
+                await self._leave_lead(sid, lead_id)
             except Exception:  # noqa: BLE001 - clean up the other leads regardless
                 log.exception("socket.io disconnect: could not clear presence on %s", lead_id)
         session["leads"].clear()
@@ -155,7 +159,7 @@ class Realtime:
             return _error("too many leads joined on this connection")
         try:
             principal = await current_principal(self.db, viewer.user_id)
-            await asyncio.to_thread(get_lead_doc, self.db, principal, lead_id)
+            await asyncio.to_thread(require_followable, self.db, principal, lead_id)
         except (NotFound, Unauthorized):
             return _error("lead not found")
         except PyMongoError:
@@ -164,14 +168,12 @@ class Realtime:
         room = events.lead_room(lead_id)
         await self.sio.enter_room(sid, room)
         session["leads"].add(lead_id)
-        added, count = await self.presence.join(lead_id, sid, viewer.partner_name)
-        if added:
-            await self.sio.emit(
-                events.VIEWER_JOINED,
-                {"lead_id": lead_id, "partner_name": viewer.partner_name, "viewers": count},
-                room=room,
-            )
-        return {"ok": True, "lead_id": lead_id, "viewers": count}
+        change = await self.presence.join(lead_id, sid, viewer.user_id)
+        if change.count_moved:
+            await self.sio.emit(events.VIEWER_JOINED,
+                                {"lead_id": lead_id, "viewers": change.viewers}, room=room)
+        return {"ok": True, "lead_id": lead_id, "viewers": change.viewers,
+                "others": max(0, change.viewers - 1)}
 
     async def on_leave_lead(self, sid: str, data: Any = None) -> dict[str, Any]:
         lead_id = _id_from(data, "lead_id")
@@ -181,21 +183,18 @@ class Realtime:
         if lead_id not in session["leads"]:
             return {"ok": True, "lead_id": lead_id, "viewers": await self.presence.count(lead_id)}
         session["leads"].discard(lead_id)
-        count = await self._leave_lead(sid, session["viewer"], lead_id)
+        count = await self._leave_lead(sid, lead_id)
         return {"ok": True, "lead_id": lead_id, "viewers": count}
 
-    async def _leave_lead(self, sid: str, viewer: Viewer, lead_id: str) -> int:
+    async def _leave_lead(self, sid: str, lead_id: str) -> int:
         room = events.lead_room(lead_id)
         with contextlib.suppress(KeyError, ValueError):
             await self.sio.leave_room(sid, room)
-        removed, count = await self.presence.leave(lead_id, sid)
-        if removed:
-            await self.sio.emit(
-                events.VIEWER_LEFT,
-                {"lead_id": lead_id, "partner_name": viewer.partner_name, "viewers": count},
-                room=room,
-            )
-        return count
+        change = await self.presence.leave(lead_id, sid)
+        if change.count_moved:
+            await self.sio.emit(events.VIEWER_LEFT,
+                                {"lead_id": lead_id, "viewers": change.viewers}, room=room)
+        return change.viewers
 
     async def on_join_partner(self, sid: str, data: Any = None) -> dict[str, Any]:
         partner_id = _id_from(data, "partner_id")
