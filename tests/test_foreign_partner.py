@@ -69,6 +69,8 @@ CALLS = [
         "/v1/api-tokens", params={"partner_id": p}, headers=h)),
     Call("GET", "/v1/billing/invoices", lambda cl, h, p, w: cl.get(
         "/v1/billing/invoices", params={"partner_id": p}, headers=h)),
+    Call("POST", "/v1/meetings/unassigned/{lead_id}/assign", lambda cl, h, p, w: cl.post(
+        "/v1/meetings/unassigned/no-such-lead/assign", json={"partner_id": p}, headers=h)),
 ]
 # The public API authenticates with X-API-Key; the caller's headers are swapped for
 # an API token of the same role on the same partner.

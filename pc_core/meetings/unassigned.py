@@ -124,6 +124,7 @@ def assign(db: Database, settings: Settings, actor: Principal, lead_id: str, bod
            now: datetime | None = None) -> Assignment:
     """Owner only: give an unassigned booking to ``body.partner_id`` (see the module
     docstring: counted against its monthly cap unless ``override_cap``)."""
+    actor.acting_partner_id(body.partner_id)  # another partner, from a non-owner: 404
     actor.require_owner()
     now = now or utcnow()
     lead = _booked_lead(db, lead_id)
