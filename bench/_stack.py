@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _figures import figure  # noqa: E402
 
-from pc_core import devstack  # noqa: E402
 from pc_core.settings import Settings  # noqa: E402
+from pc_dev import devstack  # noqa: E402
 
 
 @dataclass

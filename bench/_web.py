@@ -13,9 +13,9 @@ from playwright.sync_api import Browser, sync_playwright
 from pymongo.database import Database
 
 from pc_core.db import get_db
-from pc_core.demo_seed import seed_demo
 from pc_core.settings import Settings
 from pc_core.store.indexes import ensure_indexes
+from pc_dev.demo_seed import seed_demo
 from tests.web.browser import launch
 
 DEMO_PASSWORD = "demo-pass-123"

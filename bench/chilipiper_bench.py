@@ -28,10 +28,10 @@ from _figures import figure, parse, quick_flag  # noqa: E402
 from _stack import pct, server_timing, summary  # noqa: E402
 
 from pc_core import collections as c  # noqa: E402
-from pc_core import devstack  # noqa: E402
 from pc_core.db import get_db  # noqa: E402
 from pc_core.settings import Settings  # noqa: E402
 from pc_core.timeutil import utcnow  # noqa: E402
+from pc_dev import devstack  # noqa: E402
 
 URL = "/v1/meetings/webhooks/chilipiper"
 SECRET = "bench-chilipiper-secret"

@@ -34,7 +34,6 @@ from _figures import figure, parse, quick_flag
 from _stack import pct
 
 from pc_core import collections as c
-from pc_core import devstack
 from pc_core.access import Principal, Role
 from pc_core.db import get_db
 from pc_core.hubspot.connection import PartnerTokens
@@ -49,6 +48,7 @@ from pc_core.settings import Settings
 from pc_core.stages import LeadStatus
 from pc_core.store.indexes import ensure_indexes
 from pc_core.timeutil import utcnow
+from pc_dev import devstack
 
 REPO = Path(__file__).resolve().parents[1]
 SYSTEM = Principal(user_id="system", role=Role.OWNER, partner_id=None)

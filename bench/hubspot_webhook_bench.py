@@ -31,7 +31,6 @@ from _stack import pct, running_stack
 from hubspot.utils.signature import Signature
 
 from pc_core import collections as c
-from pc_core import devstack
 from pc_core.db import get_db
 from pc_core.hubspot.connection import PartnerTokens
 from pc_core.hubspot.lead_builder import build_leads, lead_id_for_deal
@@ -41,6 +40,7 @@ from pc_core.partners import create_partner
 from pc_core.security.encryption import encrypt_secret
 from pc_core.settings import Settings
 from pc_core.timeutil import utcnow
+from pc_dev import devstack
 
 REPO = Path(__file__).resolve().parents[1]
 PATH = "/v1/webhooks/hubspot"

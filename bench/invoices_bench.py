@@ -23,13 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _figures import figure, parse, quick_flag  # noqa: E402
 
 from pc_core import collections as c  # noqa: E402
-from pc_core import devstack  # noqa: E402
 from pc_core.billing.build import build_month  # noqa: E402
 from pc_core.billing.checks import check_month_totals  # noqa: E402
 from pc_core.db import get_db  # noqa: E402
 from pc_core.marketplace.pricing import commission_cents  # noqa: E402
 from pc_core.settings import Settings  # noqa: E402
 from pc_core.store.indexes import ensure_indexes  # noqa: E402
+from pc_dev import devstack  # noqa: E402
 
 MONTH = "2026-10"
 TARGET_S = 30.0

@@ -36,8 +36,8 @@ from pathlib import Path
 from _figures import figure, parse, quick_flag
 from _stack import pct
 
-from pc_core import devstack
 from pc_core.settings import Settings
+from pc_dev import devstack
 
 EVENT = "bench-scaleout"
 ROOT = Path(__file__).resolve().parents[1]

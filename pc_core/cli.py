@@ -40,7 +40,7 @@ def create_owner(
 @app.command()
 def seed() -> None:
     """Insert the demo data (idempotent)."""
-    from pc_core.demo_seed import seed_demo
+    from pc_dev.demo_seed import seed_demo
 
     result = seed_demo(_db(get_settings()))
     typer.echo(f"demo data ready ({result['leads_created']} new leads)")
@@ -51,7 +51,7 @@ def run(
     no_dagster: Annotated[bool, typer.Option(help="Skip the Dagster webserver/daemon")] = False,
 ) -> None:
     """Start storage, Redis, the sandbox, the API and Dagster; seed; wait for Ctrl-C."""
-    from pc_core.runner import run_platform
+    from pc_dev.runner import run_platform
 
     sys.exit(run_platform(get_settings(), with_dagster=not no_dagster))
 

@@ -14,9 +14,9 @@ import httpx
 from pymongo import MongoClient
 
 from pc_core import collections as c
-from pc_core import devstack
 from pc_core.store.keys import time_key
 from pc_core.timeutil import utcnow
+from pc_dev import devstack
 
 STATES = """
 query {

@@ -1,7 +1,7 @@
 from fastapi.testclient import TestClient
 
 from pc_api.main import create_app
-from pc_core import devstack
+from pc_dev import devstack
 
 
 def test_health_ok(client):

@@ -28,8 +28,8 @@ from fastapi.testclient import TestClient
 
 from pc_api.main import create_app
 from pc_core import collections as c
-from pc_core import devstack
 from pc_core.settings import Settings
+from pc_dev import devstack
 from tests.conftest import PASSWORD
 
 REPO = Path(__file__).resolve().parents[1]

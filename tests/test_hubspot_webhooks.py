@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from pc_api.main import create_app
 from pc_core import collections as c
-from pc_core import devstack, events
+from pc_core import events
 from pc_core.hubspot.connection import PartnerTokens
 from pc_core.hubspot.lead_builder import build_leads
 from pc_core.hubspot.pull import pull_objects, pull_pipelines
@@ -35,6 +35,7 @@ from pc_core.hubspot.webhooks import PortalDirectory, store_events
 from pc_core.partners import create_partner
 from pc_core.security.encryption import encrypt_secret
 from pc_core.timeutil import utcnow
+from pc_dev import devstack
 from pc_pipelines.jobs.hubspot_webhooks import hubspot_webhook_job
 from pc_pipelines.sensors.hubspot_webhooks import hubspot_webhook_sensor
 from tests.conftest import SYSTEM, fresh_settings, indexed_db

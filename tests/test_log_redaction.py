@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from pc_api.main import create_app
-from pc_core import devstack
 from pc_core.log_redaction import REDACTED, redact_url
+from pc_dev import devstack
 from tests.conftest import REPO
 
 SECRETS = ("oauth-code-s3cr3t", "oauth-state-s3cr3t", "webhook-token-s3cr3t",

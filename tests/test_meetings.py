@@ -364,7 +364,7 @@ def test_preview_names_the_next_partner_and_creates_nothing(client, world, setti
 
 def test_readme_payload_routes_on_the_demo_data(client, db, settings, mailbox):
     """The curl example of the README, against the demo seed of ``make run``."""
-    from pc_core.demo_seed import seed_demo
+    from pc_dev.demo_seed import seed_demo
 
     seed_demo(db)
     readme_payload = {

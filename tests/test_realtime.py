@@ -24,7 +24,7 @@ import socketio
 from pymongo.database import Database
 
 from pc_api.realtime.presence import viewers_key
-from pc_core import devstack, events
+from pc_core import events
 from pc_core.access import Role
 from pc_core.db import get_db
 from pc_core.store.indexes import ensure_indexes
@@ -33,6 +33,7 @@ from pc_core.leads import create_lead
 from pc_core.partners import create_partner
 from pc_core.security.jwt_tokens import create_access_token
 from pc_core.settings import Settings
+from pc_dev import devstack
 from tests.conftest import SYSTEM, Account, Stores, make_account
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 
 from pc_api.main import create_app
 from pc_core import collections as c
-from pc_core import devstack
-from pc_core.demo_seed import seed_demo
 from pc_core.security.passwords import verify_password
 from pc_core.settings import InsecureSettingsError, Settings
+from pc_dev import devstack
+from pc_dev.demo_seed import seed_demo
 
 
 def test_production_refuses_default_and_missing_secrets(monkeypatch):

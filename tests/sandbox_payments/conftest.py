@@ -17,7 +17,7 @@ import httpx
 import pytest
 import stripe
 
-from pc_core import devstack
+from pc_dev import devstack
 from tests.conftest import start_sandbox, stop_sandbox
 
 STRIPE_KEY = "sk_test_pc_sandbox"

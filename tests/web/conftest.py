@@ -19,11 +19,11 @@ from dagster import DagsterInstance, build_sensor_context, materialize
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from pymongo.database import Database
 
-from pc_core import devstack
 from pc_core.db import get_db
-from pc_core.demo_seed import seed_demo
 from pc_core.settings import Settings
 from pc_core.store.indexes import ensure_indexes
+from pc_dev import devstack
+from pc_dev.demo_seed import seed_demo
 from tests.conftest import live_api, start_sandbox, stop_sandbox
 from tests.web.browser import CHROMIUM, launch, new_context, sign_in_api
 

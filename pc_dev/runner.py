@@ -16,12 +16,12 @@ from pathlib import Path
 
 import httpx
 
-from pc_core import devstack
 from pc_core.db import get_db
-from pc_core.demo_hubspot import connect_demo_partners
-from pc_core.demo_seed import demo_logins, seed_demo
 from pc_core.settings import Settings
 from pc_core.store.indexes import ensure_indexes
+from pc_dev import devstack
+from pc_dev.demo_hubspot import connect_demo_partners
+from pc_dev.demo_seed import demo_logins, seed_demo
 
 DEV_METRICS_PORT = 9100
 

@@ -9,8 +9,8 @@ import httpx
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.demo_seed import DEMO_PASSWORD
 from pc_core.settings import Settings
+from pc_dev.demo_seed import DEMO_PASSWORD
 
 DEMO_PORTALS = {
     "northwind": {"contacts": 400, "deals": 300, "pipelines": 2, "seed": 11},
