@@ -1,7 +1,8 @@
 """What the web client needs to know before anyone signs in (``GET /v1/client-config``).
 
-Only public values: the environment, the Stripe *publishable* key, and how to take a
-card. Against real Stripe the client loads Stripe.js and its Payment Element
+Only public values: the environment, the Stripe *publishable* key, how to take a
+card, and where the Dagster UI is (``dagster_url``, for links to sync runs; empty
+when not configured). Against real Stripe the client loads Stripe.js and its Payment Element
 (``stripe_js``); against the sandbox it confirms the PaymentIntent the way Stripe.js
 does, by a form POST to ``{stripe_api_base}/v1/payment_intents/{id}/confirm`` with the
 publishable key and the client secret (``sandbox``).
@@ -30,4 +31,5 @@ def client_config(settings: Settings) -> dict[str, Any]:
         "stripe_publishable_key": settings.stripe_publishable_key,
         "stripe_mode": stripe_mode(settings),
         "stripe_api_base": settings.stripe_api_base.rstrip("/"),
+        "dagster_url": settings.dagster_url.rstrip("/"),
     }

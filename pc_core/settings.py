@@ -156,6 +156,9 @@ class Settings(BaseSettings):
     metrics_token: str = ""
     metrics_db_interval_seconds: float = 15.0
     alert_emails: str = ""
+    # The Dagster UI (alert emails and the web client's run links; GET
+    # /v1/client-config). Unset: http://{host}:{dagster_port} outside production
+    # (what `pc run` starts), empty in production (no links).
     dagster_url: str = ""
 
     @field_validator("chilipiper_form_fields")
@@ -198,6 +201,8 @@ class Settings(BaseSettings):
             "public_url": api,
             "app_url": api,
         }
+        if not self.is_production:
+            derived["dagster_url"] = f"http://{self.host}:{self.dagster_port}"
         for name, value in derived.items():
             if name not in self.model_fields_set:
                 object.__setattr__(self, name, value)

@@ -21,6 +21,10 @@ class ClientConfigOut(BaseModel):
         "the PaymentIntent against stripe_api_base as Stripe.js would"
     )
     stripe_api_base: str
+    dagster_url: str = Field(
+        description="The Dagster UI, for links to a sync's run ({dagster_url}/runs/{id}); "
+        "empty: no Dagster UI to link to (PC_DAGSTER_URL)"
+    )
 
 
 @router.get("/client-config", response_model=ClientConfigOut)
