@@ -1,1 +1,0 @@
-"""Sensors: partition upkeep and event-triggered runs."""
