@@ -1,41 +1,40 @@
-"""The link between a Dagster run and its ``sync_task``: every asset of a sync run
-adds its figures to one task, found from the run's tags or created for it, and the
-partner's open pages hear about each step (``sync-progress``) and the end
-(``sync-finished``) through ``pc_core.events``."""
+"""The lifecycle of a sync run's ``sync_task``: every step of a pull run adds its
+figures to one task, found from the run (the task the API queued for it, or the one
+already made for the run id) or created for it, and the partner's open pages hear
+about each step (``sync-progress``) and the end (``sync-finished``) through
+``pc_core.events``.
 
-from dagster import AssetExecutionContext
+Orchestrator-free: the Dagster side (``pc_pipelines``) passes the run id, the task id
+its tags carry and the trigger; the rules of the lifecycle live here.
+"""
+
+from __future__ import annotations
+
 from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core import events, sync_tasks
 from pc_core.settings import Settings
 
-TASK_TAG = "pc/sync_task_id"
-TRIGGER_TAG = "pc/trigger"
-FULL_TAG = "pc/full"
 
-
-def task_for_run(context: AssetExecutionContext, db: Database, partner_id: str,
-                 live: Settings | None = None) -> str:
-    """The run's task; ``live`` (the events settings) announces it when it starts."""
-    run = context.run
-    task_id = run.tags.get(TASK_TAG)
+def task_for_run(db: Database, partner_id: str, *, run_id: str, task_id: str | None,
+                 trigger: str, live: Settings | None = None) -> str:
+    """The run's task: the queued one it was launched for (``task_id``, marked running
+    now), else the task already made for ``run_id``, else a new running one. ``live``
+    (the events settings) announces a task as it starts."""
     if task_id:
         task = db[c.SYNC_TASKS].find_one({"_id": task_id})
         if task is not None and task["status"] == "queued":
-            running = sync_tasks.mark_running(db, task_id, run.run_id)
+            running = sync_tasks.mark_running(db, task_id, run_id)
             if live is not None:
                 events.sync_progress(live, running)
         if task is not None:
             return task_id
-    existing = db[c.SYNC_TASKS].find_one({"dagster_run_id": run.run_id})
+    existing = db[c.SYNC_TASKS].find_one({"dagster_run_id": run_id})
     if existing is not None:
         return existing["_id"]
-    backfill = "dagster/backfill" in run.tags
-    trigger = "backfill" if backfill else run.tags.get(TRIGGER_TAG, "dagster")
-    task = sync_tasks.create_task(
-        db, partner_id, trigger=trigger, dagster_run_id=run.run_id, status="running"
-    )
+    task = sync_tasks.create_task(db, partner_id, trigger=trigger, dagster_run_id=run_id,
+                                  status="running")
     if live is not None:
         events.sync_progress(live, task)
     return task["_id"]
@@ -53,3 +52,24 @@ def report_finished(live: Settings | None, db: Database, task_id: str) -> None:
     task = db[c.SYNC_TASKS].find_one({"_id": task_id}) if live is not None else None
     if task is not None:
         events.sync_finished(live, task)
+
+
+def fail_run(db: Database, *, run_id: str, task_id: str | None, message: str,
+             live: Settings | None = None) -> str | None:
+    """A pull run failed: its task (made for ``run_id``, else the queued ``task_id``)
+    is marked failed with the reason and its pages hear it. Returns the task id, or
+    ``None`` when the run never had a task."""
+    task = db[c.SYNC_TASKS].find_one({"dagster_run_id": run_id})
+    found = (task or {}).get("_id") or task_id
+    if not found:
+        return None
+    sync_tasks.add_counts(db, found, "failure", {"errors": 1}, [message[:500]])
+    sync_tasks.finish(db, found, "failed")
+    report_finished(live, db, found)
+    return found
+
+
+def cancel_task(db: Database, task_id: str, live: Settings | None = None) -> None:
+    """A queued "Sync Now" whose partner disconnected before it ran."""
+    sync_tasks.finish(db, task_id, "cancelled")
+    report_finished(live, db, task_id)

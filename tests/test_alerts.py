@@ -21,9 +21,9 @@ from pc_core import collections as c
 from pc_core.hubspot.connection import mark_synced
 from pc_core.observability import job_outcomes
 from pc_core.timeutil import utcnow
+from pc_pipelines.alerts.sensors import run_failure_alert_sensor, run_success_outcome_sensor
+from pc_pipelines.lib.run_tags import partner_tags
 from pc_pipelines.resources import MongoResource
-from pc_pipelines.run_tags import partner_tags
-from pc_pipelines.sensors.alerts import run_failure_alert_sensor, run_success_outcome_sensor
 
 LEAKED = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJsZWFrIn0.c2lnbmF0dXJlLWxlYWs"
 

@@ -36,7 +36,7 @@ from pc_pipelines.analytics.checks import (
     webhook_inbox_fresh,
 )
 from pc_pipelines.analytics.warehouse import IO_MANAGER_KEY, warehouse_io_manager
-from pc_pipelines.partitions import partners_partitions
+from pc_pipelines.lib.partitions import partners_partitions
 from tests.billing_helpers import completed_purchase
 from tests.hubspot_helpers import Portal, connect, sync
 

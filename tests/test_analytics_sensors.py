@@ -26,7 +26,7 @@ from pc_core.store import sort_key
 from pc_core.timeutil import utcnow
 from pc_pipelines.analytics.sensors import analytics_sensor, purchases_outbox_sensor
 from pc_pipelines.definitions import defs
-from pc_pipelines.partitions import partners_partitions
+from pc_pipelines.lib.partitions import partners_partitions
 from tests.billing_helpers import completed_purchase
 from tests.marketplace_helpers import listed_lead
 

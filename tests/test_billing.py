@@ -18,7 +18,7 @@ from pc_core.billing.checks import check_month_totals
 from pc_core.billing.refunds import record_refund
 from pc_core.billing.stripe_invoices import finalize_invoice, finalize_month
 from pc_core.settings import Settings
-from pc_pipelines.assets.billing import CHECK_NAME, monthly_invoices
+from pc_pipelines.billing.assets import CHECK_NAME, monthly_invoices
 from pc_pipelines.definitions import defs
 from pc_pipelines.resources import MongoResource
 from tests.billing_helpers import completed_purchase

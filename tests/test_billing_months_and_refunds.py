@@ -20,7 +20,7 @@ from pc_core.billing.stripe_invoices import MonthStillOpen, finalize_month
 from pc_core.settings import Settings
 from pc_core.store.keys import month_key
 from pc_core.timeutil import utcnow
-from pc_pipelines.assets.billing import MonthlyInvoicesConfig, monthly_invoices
+from pc_pipelines.billing.assets import MonthlyInvoicesConfig, monthly_invoices
 from pc_pipelines.definitions import defs
 from pc_pipelines.resources import MongoResource
 from tests.billing_helpers import completed_purchase

@@ -23,8 +23,8 @@ from pc_core.partners import create_partner
 from pc_core.settings import Settings
 from pc_core.store.keys import time_key
 from pc_core.timeutil import utcnow
-from pc_pipelines.jobs.crm_delivery import crm_delivery_job
-from pc_pipelines.sensors.crm_delivery import crm_delivery_sensor
+from pc_pipelines.crm_delivery.jobs import crm_delivery_job
+from pc_pipelines.crm_delivery.sensors import crm_delivery_sensor
 from tests.conftest import SYSTEM, make_account, market_settings
 from tests.hubspot_helpers import Portal, connect, sync
 from tests.marketplace_helpers import listed_lead, reserve

@@ -18,9 +18,9 @@ from pc_core.ids import new_id
 from pc_core.marketplace import leadstate
 from pc_core.models.leads import LeadOut
 from pc_core.timeutil import utcnow
-from pc_pipelines.partitions import partners_partitions
+from pc_pipelines.lib.partitions import partners_partitions
 from pc_pipelines.resources import MongoResource
-from pc_pipelines.sensors.sync_back import cross_partner_sensor
+from pc_pipelines.sync_back.sensors import cross_partner_sensor
 from tests.hubspot_helpers import Portal, connect, sync
 
 
@@ -77,9 +77,9 @@ def test_a_buyers_progress_reaches_the_seller_and_nothing_else(db, hs, world, tm
     with DagsterInstance.local_temp(str(tmp_path)) as instance:
         instance.add_dynamic_partitions(partners_partitions.name, [buyer])
         mongo = MongoResource(uri=hs.mongodb_uri, database=hs.mongodb_db)
-        requests = cross_partner_sensor(build_sensor_context(instance=instance,
-                                                             resources={"mongo": mongo}))
-        assert [r.partition_key for r in requests] == [buyer]
+        [request] = cross_partner_sensor(build_sensor_context(
+            instance=instance, resources={"mongo": mongo})).run_requests
+        assert request.tags["pc/partners"] == "1" and "pc/partner_id" not in request.tags
 
     relay = sync_buyer(db, hs, buyer)
     assert (relay.relayed, relay.seller_deals_updated, relay.errors) == (1, 1, [])

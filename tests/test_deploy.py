@@ -22,10 +22,10 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 
 from pc_core.settings import Settings
 from pc_core.timeutil import utcnow
-from pc_pipelines import run_tags
 from pc_pipelines.definitions import defs
-from pc_pipelines.jobs.hubspot_sync import hubspot_sync_schedule
-from pc_pipelines.partitions import partners_partitions
+from pc_pipelines.hubspot_sync.schedules import hubspot_sync_schedule
+from pc_pipelines.lib import run_tags
+from pc_pipelines.lib.partitions import partners_partitions
 from tests.helm_keys import K8S_VERSION, value_errors
 from tests.kustomize_lite import KustomizeError, build, image_name, load_documents
 
@@ -295,6 +295,7 @@ def test_helm_values_run_our_image_with_the_k8s_launcher_and_queued_limits():
               lim["limit"]
               for lim in coordinator["config"]["queuedRunCoordinator"]["tagConcurrencyLimits"]}
     assert limits[(run_tags.PARTNER_TAG, True)] == 1
+    assert limits[(run_tags.FANOUT_TAG, True)] == 1
     assert 1 <= limits[(run_tags.HUBSPOT_TAG, False)] < \
         coordinator["config"]["queuedRunCoordinator"]["maxConcurrentRuns"]
 
@@ -327,7 +328,8 @@ def test_hubspot_jobs_carry_the_global_tag_and_partner_runs_the_partner_tag(inst
 
 
 @pytest.mark.parametrize(("job", "tags", "expected"), [
-    ("hubspot_webhook_job", {run_tags.PARTNER_TAG: "p1"}, "p1"),
+    ("lead_rebuild_job", {run_tags.PARTNER_TAG: "p1"}, "p1"),
+    ("hubspot_webhook_job", run_tags.fanout_tags("hubspot_webhook_job", 3), None),
     ("hubspot_sync_job", {"dagster/partition": "p2"}, "p2"),  # launched from the UI
     ("monthly_invoices_job", {"dagster/partition": "2026-11-01"}, None),
     ("reservation_expiry_job", {}, None),
@@ -383,6 +385,19 @@ def test_dockerfile_copies_only_files_that_exist_and_reach_the_build():
                 assert not dockerignored(path), f"COPY {source}: excluded by .dockerignore"
         if stage["name"]:
             names.add(stage["name"])
+
+
+def test_image_holds_every_package_and_the_pc_command():
+    """`pc create-owner` runs in the image (the Kubernetes Job): the Python stage copies
+    every package the distribution installs, the `pc` script's own (pc_dev) among them."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    include = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {p.removesuffix("*") for p in include}
+    _, python, _ = dockerfile_stages()
+    copied = {a.split()[0].rstrip("/") for op, a in python["instructions"] if op == "COPY"}
+    assert packages <= copied, f"not copied into the image: {sorted(packages - copied)}"
+    script = project["project"]["scripts"]["pc"]
+    assert script == "pc_dev.cli:app" and script.partition(".")[0] in packages
 
 
 def test_image_builds_web_then_python_and_runs_slim_as_non_root():

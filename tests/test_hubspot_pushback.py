@@ -6,7 +6,7 @@ and logged, and a HubSpot outage leaves everything pending for the next run."""
 from __future__ import annotations
 
 import pytest
-from dagster import DagsterInstance, build_sensor_context, materialize
+from dagster import DagsterInstance, build_sensor_context
 from urllib3.util.retry import Retry
 
 from pc_core import collections as c
@@ -19,11 +19,11 @@ from pc_core.hubspot.transport import CallPolicy
 from pc_core.leads import add_note, update_lead
 from pc_core.models.leads import LeadOut, LeadUpdate
 from pc_core.models.sync_tasks import SyncTaskOut
-from pc_pipelines.assets.sync_back import hubspot_pushback
 from pc_pipelines.definitions import defs
-from pc_pipelines.partitions import partners_partitions
+from pc_pipelines.lib.partitions import partners_partitions
 from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
-from pc_pipelines.sensors.sync_back import hubspot_pushback_sensor
+from pc_pipelines.sync_back.jobs import hubspot_pushback_job
+from pc_pipelines.sync_back.sensors import hubspot_pushback_sensor
 from tests.hubspot_helpers import Portal, connect, sync
 
 
@@ -214,7 +214,7 @@ def test_a_stage_without_a_hubspot_stage_is_skipped_and_reported(db, hs, world, 
     assert LeadOut.from_doc(after).stage == "lost"
 
 
-def test_the_sensor_launches_a_pushback_run_per_partner(db, hs, world, setup, tmp_path):
+def test_the_sensor_launches_one_pushback_run(db, hs, world, setup, tmp_path):
     _, actor = setup
     p = world.partner_a
     assert "hubspot_pushback" in {k.to_user_string() for k in
@@ -231,15 +231,19 @@ def test_the_sensor_launches_a_pushback_run_per_partner(db, hs, world, setup, tm
     }
     with DagsterInstance.local_temp(str(tmp_path)) as instance:
         instance.add_dynamic_partitions(partners_partitions.name, [p])
-        requests = hubspot_pushback_sensor(build_sensor_context(instance=instance,
-                                                                resources=resources))
-        assert [r.partition_key for r in requests] == [p]
+        [request] = hubspot_pushback_sensor(build_sensor_context(
+            instance=instance, resources=resources)).run_requests
+        assert request.tags["pc/partners"] == "1" and "pc/partner_id" not in request.tags
         again = hubspot_pushback_sensor(build_sensor_context(instance=instance,
                                                              resources=resources))
-        assert [r.run_key for r in again] == [r.run_key for r in requests]
-        result = materialize([hubspot_pushback], partition_key=p, instance=instance,
-                             resources=resources)
+        assert [r.run_key for r in again.run_requests] == [request.run_key]
+        result = hubspot_pushback_job.execute_in_process(instance=instance,
+                                                         resources=resources,
+                                                         tags=request.tags)
         assert result.success
+        # the run reports the asset's materialisation in the partner's partition
+        [mat] = result.asset_materializations_for_node("push_pending_edits")
+        assert mat.asset_key.to_user_string() == "hubspot_pushback" and mat.partition == p
     assert _lead(db, lead["_id"])["push_pending"] is False
     task = db[c.SYNC_TASKS].find_one({"dagster_run_id": result.run_id})
     assert task["direction"] == "push" and task["status"] == "succeeded"

@@ -36,8 +36,8 @@ from pc_core.partners import create_partner
 from pc_core.security.encryption import encrypt_secret
 from pc_core.timeutil import utcnow
 from pc_dev import devstack
-from pc_pipelines.jobs.hubspot_webhooks import hubspot_webhook_job
-from pc_pipelines.sensors.hubspot_webhooks import hubspot_webhook_sensor
+from pc_pipelines.hubspot_webhooks.jobs import hubspot_webhook_job
+from pc_pipelines.hubspot_webhooks.sensors import hubspot_webhook_sensor
 from tests.conftest import SYSTEM, fresh_settings, indexed_db
 
 PATH = "/v1/webhooks/hubspot"
@@ -334,7 +334,7 @@ def test_ordered_delivery_matches_a_fresh_full_pull(stores, hubspot_host, synced
 # -- the sensor and the run ---------------------------------------------------------------
 
 
-def test_sensor_requests_one_run_per_partner_with_pending_events(
+def test_sensor_requests_one_run_for_every_partner_with_pending_events(
     client, db, settings, hubspot_host, world, instance, resources, portal_a
 ):
     portal_b = new_portal(hubspot_host, deals=5, contacts=5)
@@ -347,15 +347,15 @@ def test_sensor_requests_one_run_per_partner_with_pending_events(
                                                          resources=resources))
     assert len(result.run_requests) == 1
     run = result.run_requests[0]
-    assert run.run_key.startswith(f"webhook:{world.partner_a}:")
+    assert run.run_key.startswith("webhook:")
     assert run.tags["pc/trigger"] == "webhook"
-    assert run.tags["pc/partner_id"] == world.partner_a
-    assert run.run_config["ops"]["apply_hubspot_webhooks"]["config"]["partner_id"] == \
-        world.partner_a
+    assert run.tags["pc/hubspot"] == "true" and run.tags["pc/partners"] == "1"
+    assert run.tags["pc/fanout"] == "hubspot_webhook_job"
+    assert "pc/partner_id" not in run.tags  # a multi-partner run names no one partner
     post_signed(client, settings, json.dumps([event(portal_b, 1)]))
     both = hubspot_webhook_sensor(build_sensor_context(instance=instance, resources=resources))
-    assert sorted(r.tags["pc/partner_id"] for r in both.run_requests) == sorted(
-        [world.partner_a, world.partner_b])
+    [second] = both.run_requests  # still one run, now covering both partners
+    assert second.tags["pc/partners"] == "2" and second.run_key != run.run_key
     # a partner whose events are processed gets no run
     db[c.WEBHOOK_EVENTS].update_many({}, {"$set": {"processed": True}})
     done = hubspot_webhook_sensor(build_sensor_context(instance=instance, resources=resources))

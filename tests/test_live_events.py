@@ -16,8 +16,13 @@ from pc_core import events
 from pc_core.marketplace.expiry import expire_reservations
 from pc_core.settings import Settings
 from pc_core.timeutil import utcnow
-from pc_pipelines.assets.hubspot import hubspot_contacts, hubspot_deals, hubspot_pipelines, leads
-from pc_pipelines.sensors.hubspot import hubspot_sync_requests_sensor
+from pc_pipelines.hubspot_sync.assets import (
+    hubspot_contacts,
+    hubspot_deals,
+    hubspot_pipelines,
+    leads,
+)
+from pc_pipelines.hubspot_sync.sensors import hubspot_sync_requests_sensor
 from tests.conftest import market_settings
 from tests.marketplace_helpers import listed_lead, reserve
 from tests.test_marketplace_purchases import _buy, _events_for, _forward

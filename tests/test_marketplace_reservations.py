@@ -174,7 +174,7 @@ def test_dagster_expiry_job_and_schedule(client, world, db, settings, monkeypatc
 
     from dagster import build_schedule_context
 
-    from pc_pipelines.jobs.reservations import reservation_expiry_job, reservation_expiry_schedule
+    from pc_pipelines.marketplace.jobs import reservation_expiry_job, reservation_expiry_schedule
     from pc_pipelines.resources import MongoResource
 
     lead_id = listed_lead(db, world.partner_a)

@@ -20,11 +20,16 @@ from pc_core import events, sync_tasks
 from pc_core.access import Principal, Role
 from pc_core.security.encryption import encrypt_secret
 from pc_core.timeutil import utcnow
-from pc_pipelines.assets.hubspot import hubspot_contacts, hubspot_deals, hubspot_pipelines, leads
 from pc_pipelines.definitions import defs
-from pc_pipelines.jobs.hubspot_sync import hubspot_sync_schedule
-from pc_pipelines.partitions import partners_partitions
-from pc_pipelines.sensors.hubspot import hubspot_sync_requests_sensor, partners_sensor
+from pc_pipelines.hubspot_sync.assets import (
+    hubspot_contacts,
+    hubspot_deals,
+    hubspot_pipelines,
+    leads,
+)
+from pc_pipelines.hubspot_sync.schedules import hubspot_sync_schedule
+from pc_pipelines.hubspot_sync.sensors import hubspot_sync_requests_sensor, partners_sensor
+from pc_pipelines.lib.partitions import partners_partitions
 
 
 def _connect(db, settings, hubspot_host, partner_id, deals=40, contacts=30):

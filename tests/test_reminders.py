@@ -17,7 +17,7 @@ from pc_core.reminders.meetings import meetings_on
 from pc_core.settings import Settings
 from pc_core.store.keys import time_key
 from pc_core.timeutil import utcnow
-from pc_pipelines.jobs.reminders import daily_reminders_job, daily_reminders_schedule
+from pc_pipelines.reminders.jobs import daily_reminders_job, daily_reminders_schedule
 from pc_pipelines.resources import MongoResource
 from tests.conftest import market_settings
 from tests.marketplace_helpers import listed_lead, reserve

@@ -12,8 +12,8 @@ from dagster import build_sensor_context
 from pc_core import collections as c
 from pc_core.hubspot import rebuild_requests
 from pc_core.settings import Settings
-from pc_pipelines.jobs.lead_rebuild import lead_rebuild_job
-from pc_pipelines.sensors.lead_rebuild import lead_rebuild_sensor
+from pc_pipelines.lead_rebuild.jobs import lead_rebuild_job
+from pc_pipelines.lead_rebuild.sensors import lead_rebuild_sensor
 from tests.hubspot_helpers import Portal, connect, sync
 
 

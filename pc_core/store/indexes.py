@@ -113,8 +113,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         _idx(("canonical_stage", ASCENDING)),
     ],
     # HubSpot webhook inbox (pc_core/hubspot/webhooks.py): _id is the event's natural
-    # key; the sensor and the run read a partner's unprocessed events by equality.
-    c.WEBHOOK_EVENTS: [_idx(("partner_id", ASCENDING), ("processed", ASCENDING))],
+    # key; a run reads a partner's unprocessed events by equality, the sensor every
+    # partner's (one query per tick, pc_core/hubspot/partner_runs.py).
+    c.WEBHOOK_EVENTS: [_idx(("partner_id", ASCENDING), ("processed", ASCENDING)),
+                       _idx(("processed", ASCENDING))],
     # Sold leads' deals in the buyer's portal (pc_core/hubspot/deal_links.py): links
     # whose buyer deal changed, and a buyer's links.
     c.DEAL_LINKS: [_idx(("pending", ASCENDING)), _idx(("buyer_partner_id", ASCENDING))],

@@ -30,14 +30,8 @@ from dagster import (
 from pc_core import alerts
 from pc_core.hubspot import sync_health
 from pc_core.observability import job_outcomes
-from pc_core.settings import Settings
+from pc_pipelines.lib.run_tags import HUBSPOT_JOBS, partner_of_run
 from pc_pipelines.resources import MongoResource
-from pc_pipelines.run_tags import HUBSPOT_JOBS, partner_of_run
-
-
-def _settings(mongo: MongoResource) -> Settings:
-    """The platform settings (Mailgun, alert recipients) on the resource's database."""
-    return Settings(mongodb_uri=mongo.uri, mongodb_db=mongo.database)
 
 
 def _reason(context: RunFailureSensorContext) -> str:
@@ -70,7 +64,7 @@ def run_failure_alert_sensor(context: RunFailureSensorContext, mongo: MongoResou
     if partner_id and run.job_name in HUBSPOT_JOBS:
         sync_health.mark_sync_failed(db, partner_id, job=run.job_name, run_id=run.run_id,
                                      error=message)
-    alerts.notify_run_failed(db, _settings(mongo), job=run.job_name, run_id=run.run_id,
+    alerts.notify_run_failed(db, mongo.settings(), job=run.job_name, run_id=run.run_id,
                              partner_id=partner_id, error=message)
     context.log.info(f"alerted on failed run {run.run_id} of {run.job_name}")
 

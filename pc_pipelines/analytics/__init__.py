@@ -1,6 +1,8 @@
 """The analytics feature of the Dagster code location: stage history, marketplace
-lineage, funnel, data-quality checks, the Parquet warehouse. ``definitions.py``
-registers these lists; the domain logic is in ``pc_core.analytics``."""
+lineage, funnel, data-quality checks, the Parquet warehouse, exposed as ``defs``;
+the domain logic is in ``pc_core.analytics``."""
+
+from dagster import Definitions
 
 from pc_pipelines.analytics.assets import (
     lead_stage_history,
@@ -24,4 +26,7 @@ def resources() -> dict:
     return {IO_MANAGER_KEY: warehouse_io_manager()}
 
 
-__all__ = ["ASSETS", "ASSET_CHECKS", "JOBS", "SCHEDULES", "SENSORS", "resources"]
+defs = Definitions(assets=ASSETS, asset_checks=ASSET_CHECKS, jobs=JOBS, schedules=SCHEDULES,
+                   sensors=SENSORS, resources=resources())
+
+__all__ = ["ASSETS", "ASSET_CHECKS", "JOBS", "SCHEDULES", "SENSORS", "defs", "resources"]

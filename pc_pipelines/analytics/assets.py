@@ -28,12 +28,11 @@ from pc_core.analytics.hubspot_history import api_reader, refresh_from_hubspot
 from pc_core.analytics.listings import partner_listings
 from pc_core.hubspot.connection import PartnerTokens, connected_partner_ids
 from pc_core.hubspot.transport import HubSpotApi
-from pc_core.settings import Settings
 from pc_pipelines.analytics.metadata import counts, preview
 from pc_pipelines.analytics.warehouse import IO_MANAGER_KEY
-from pc_pipelines.partitions import partners_partitions
+from pc_pipelines.lib.partitions import partners_partitions
+from pc_pipelines.lib.run_tags import FULL_TAG
 from pc_pipelines.resources import HubSpotResource, MongoResource
-from pc_pipelines.sync_runs import FULL_TAG
 
 ANALYTICS = "analytics"
 MARKETPLACE = "marketplace"
@@ -111,7 +110,7 @@ def marketplace_listings(context: AssetExecutionContext,
     rule (an open ``non_fit`` lead is listed)."""
     partner_id = context.partition_key
     db = mongo.db()
-    table = partner_listings(db, Settings(mongodb_uri=mongo.uri, mongodb_db=mongo.database),
+    table = partner_listings(db, mongo.settings(),
                              partner_id)
     frame = table.listings
     prices = frame["price_cents"]

@@ -23,7 +23,6 @@ from pc_core.analytics import checks as rules
 from pc_core.analytics.listings import partner_listings
 from pc_core.hubspot.connection import PartnerTokens, connected_partner_ids
 from pc_core.hubspot.transport import HubSpotApi
-from pc_core.settings import Settings
 from pc_core.timeutil import utcnow
 from pc_pipelines.analytics.assets import marketplace_listings, marketplace_purchases
 from pc_pipelines.resources import HubSpotResource, MongoResource
@@ -46,7 +45,7 @@ def _result(mongo: MongoResource, name: str, problems: list[str], severity: Asse
     passed = not problems
     emailed = False
     if not passed:
-        settings = Settings(mongodb_uri=mongo.uri, mongodb_db=mongo.database)
+        settings = mongo.settings()
         emailed = alerts.check_failed(mongo.db(), settings, name, summary, problems)
     return AssetCheckResult(
         passed=passed, severity=severity,
@@ -72,7 +71,7 @@ def no_lead_sold_twice(mongo: MongoResource) -> AssetCheckResult:
 def listings_expose_no_contact_data(context: AssetCheckExecutionContext,
                                     mongo: MongoResource) -> AssetCheckResult:
     db = mongo.db()
-    settings = Settings(mongodb_uri=mongo.uri, mongodb_db=mongo.database)
+    settings = mongo.settings()
     problems: list[str] = []
     listings = 0
     for partner_id in _partners(context, db):

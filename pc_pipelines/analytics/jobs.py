@@ -13,7 +13,7 @@ from dagster import (
 
 from pc_pipelines.analytics.assets import lead_stage_history, marketplace_listings, partner_funnel
 from pc_pipelines.analytics.checks import GLOBAL_CHECKS, no_lead_sold_twice
-from pc_pipelines.partitions import partners_partitions
+from pc_pipelines.lib.partitions import partners_partitions
 
 analytics_job = define_asset_job(
     "analytics_job",

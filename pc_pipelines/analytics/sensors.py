@@ -32,9 +32,9 @@ from dagster import (
 
 from pc_core.analytics import outbox
 from pc_pipelines.analytics.jobs import analytics_job
-from pc_pipelines.partitions import partners_partitions
+from pc_pipelines.lib.partitions import partners_partitions
+from pc_pipelines.lib.run_tags import TRIGGER_TAG
 from pc_pipelines.resources import MongoResource
-from pc_pipelines.sync_runs import TRIGGER_TAG
 
 MAX_AGE_S = 15 * 60
 ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,

@@ -33,7 +33,6 @@ from pc_core.billing.build import build_month
 from pc_core.billing.checks import check_month_totals
 from pc_core.billing.months import has_ended
 from pc_core.billing.stripe_invoices import finalize_month
-from pc_core.settings import Settings
 from pc_core.store.keys import MONTH_FORMAT
 from pc_pipelines.resources import MongoResource
 
@@ -48,11 +47,6 @@ class MonthlyInvoicesConfig(Config):
     month that has not ended is never sent, whatever this says."""
 
     send_to_stripe: bool = True
-
-
-def _settings(mongo: MongoResource) -> Settings:
-    """Stripe and the rest from the environment, on the resource's database."""
-    return Settings(mongodb_uri=mongo.uri, mongodb_db=mongo.database)
 
 
 def month_of_partition(partition_key: str) -> str:
@@ -96,7 +90,7 @@ def monthly_invoices(context: AssetExecutionContext, config: MonthlyInvoicesConf
         context.log.warning(f"{month} has not ended: its invoices stay drafts (not sent, "
                             "not locked)")
     elif config.send_to_stripe:
-        sent = finalize_month(db, _settings(mongo), month)
+        sent = finalize_month(db, mongo.settings(), month)
         metadata.update(stripe_finalized=sent.finalized, stripe_paid=sent.paid,
                         closed_empty=sent.closed_empty, stripe_errors=len(sent.errors))
         if sent.errors:

@@ -1,9 +1,6 @@
 """Monthly invoices: the partitioned job and its schedule (the 1st, 00:00 UTC,
 for the month that just ended). Backfills of any month run from the Dagster UI
 on the ``monthly_invoices`` asset or this job.
-
-Register in ``pc_pipelines/definitions.py``: asset ``monthly_invoices``, job
-``monthly_invoices_job``, schedule ``monthly_invoices_schedule``.
 """
 
 from dagster import (
@@ -13,7 +10,7 @@ from dagster import (
     define_asset_job,
 )
 
-from pc_pipelines.assets.billing import monthly_invoices, monthly_partitions
+from pc_pipelines.billing.assets import monthly_invoices, monthly_partitions
 
 monthly_invoices_job = define_asset_job(
     "monthly_invoices_job",

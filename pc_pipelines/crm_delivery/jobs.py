@@ -7,8 +7,8 @@ the others). Launched by ``crm_delivery_sensor``; safe to launch by hand from th
 from dagster import OpExecutionContext, in_process_executor, job, op
 
 from pc_core.hubspot.sale_delivery import deliver_due
+from pc_pipelines.lib.run_tags import HUBSPOT_JOB_TAGS
 from pc_pipelines.resources import HubSpotResource, MongoResource
-from pc_pipelines.run_tags import HUBSPOT_JOB_TAGS
 
 
 @op(description="Create the contact, deal and note of each sale due in its buyer's "

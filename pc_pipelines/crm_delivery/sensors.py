@@ -6,7 +6,7 @@ any and no delivery run is in progress, it requests **one** ``crm_delivery_job``
 for all of them: the run fans out per buyer, so launches stay bounded however many
 sales complete at once. The run key is a digest of the due deliveries and their
 attempt counts, so a batch is launched once; a batch a failed run left untouched is
-retried after ``RETRY_AFTER_S`` (``pc_pipelines.run_keys``). Back-off between
+retried after ``RETRY_AFTER_S`` (``pc_pipelines.lib.run_keys``). Back-off between
 attempts is the deliveries' own (``due_key``).
 """
 
@@ -26,10 +26,10 @@ from dagster import (
 )
 
 from pc_core.hubspot import deliveries
-from pc_pipelines.jobs.crm_delivery import crm_delivery_job
+from pc_pipelines.crm_delivery.jobs import crm_delivery_job
+from pc_pipelines.lib.run_keys import RetryingKeys, digest
+from pc_pipelines.lib.run_tags import TRIGGER_TAG
 from pc_pipelines.resources import MongoResource
-from pc_pipelines.run_keys import RetryingKeys, digest
-from pc_pipelines.sync_runs import TRIGGER_TAG
 
 PEEK = 1000  # due deliveries read per tick, for the run key
 RETRY_AFTER_S = 60.0

@@ -4,25 +4,26 @@ Thin over pc_core: each asset resolves the partner's token provider, calls one
 service, records its figures on the run's sync task and reports them as metadata.
 """
 
-from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
-    AssetExecutionContext,
-    MaterializeResult,
-    asset,
-    asset_check,
-)
+from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from pc_core import sync_tasks
 from pc_core.hubspot.connection import PartnerTokens, mark_synced
 from pc_core.hubspot.lead_builder import build_leads, publish_lead_events
 from pc_core.hubspot.pull import PullFailed, PullStats, pull_objects, pull_pipelines
-from pc_core.hubspot.stage_mapping import store_pipeline_stages, unmapped_stages
-from pc_pipelines.partitions import partners_partitions
+from pc_core.hubspot.stage_mapping import store_pipeline_stages
+from pc_core.sync_runs import report_finished, report_step, task_for_run
+from pc_pipelines.lib.partitions import partners_partitions
+from pc_pipelines.lib.run_tags import BACKFILL_TAG, FULL_TAG, TASK_TAG, trigger_of
 from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
-from pc_pipelines.sync_runs import FULL_TAG, report_finished, report_step, task_for_run
 
 GROUP = "hubspot"
+
+
+def _task(context: AssetExecutionContext, db, partner_id: str, live) -> str:
+    """The run's sync task (pc_core.sync_runs), from what the run's tags say."""
+    run = context.run
+    return task_for_run(db, partner_id, run_id=run.run_id, task_id=run.tags.get(TASK_TAG),
+                        trigger=trigger_of(run.tags), live=live)
 
 
 @asset(partitions_def=partners_partitions, group_name=GROUP, kinds={"hubspot", "mongodb"})
@@ -33,7 +34,7 @@ def hubspot_pipelines(
     """The partner's deal pipelines and stages; new stages appear unmapped."""
     partner_id = context.partition_key
     db, settings, live = mongo.db(), hubspot.settings(mongo), events.settings()
-    task_id = task_for_run(context, db, partner_id, live)
+    task_id = _task(context, db, partner_id, live)
     stages = pull_pipelines(db, settings, partner_id, PartnerTokens(db, settings, partner_id))
     new = store_pipeline_stages(db, partner_id, stages)
     sync_tasks.add_counts(db, task_id, "pipelines", {"stages": len(stages), "new_stages": new},
@@ -46,10 +47,10 @@ def _pull(context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpot
           events: EventsResource, object_type: str) -> MaterializeResult:
     partner_id = context.partition_key
     db, settings, live = mongo.db(), hubspot.settings(mongo), events.settings()
-    task_id = task_for_run(context, db, partner_id, live)
+    task_id = _task(context, db, partner_id, live)
     # A backfill (or a run tagged pc/full=true) re-pulls everything: that is what an
     # operator asks for when re-pulling one partner from the UI.
-    full = "dagster/backfill" in context.run.tags or context.run.tags.get(FULL_TAG) == "true"
+    full = BACKFILL_TAG in context.run.tags or context.run.tags.get(FULL_TAG) == "true"
     try:
         stats = pull_objects(db, settings, partner_id, object_type,
                              PartnerTokens(db, settings, partner_id), full=full)
@@ -104,7 +105,7 @@ def leads(
     are listed on the marketplace; ``lead-listed`` and ``stage-updated`` are emitted."""
     partner_id = context.partition_key
     db, live = mongo.db(), events.settings()
-    task_id = task_for_run(context, db, partner_id, live)
+    task_id = _task(context, db, partner_id, live)
     stats = build_leads(db, partner_id, settings=hubspot.settings(mongo), task_id=task_id)
     sync_tasks.add_counts(db, task_id, "leads", {
         "created": stats.created, "updated": stats.updated, "unchanged": stats.unchanged,
@@ -119,16 +120,3 @@ def leads(
         "listed": stats.listed, "unmapped_stage_deals": stats.unmapped,
         "conflicts_retried_next_run": stats.conflicts,
     })
-
-
-@asset_check(asset=hubspot_pipelines, description="Every HubSpot stage has a canonical stage")
-def no_unmapped_stages(mongo: MongoResource) -> AssetCheckResult:
-    unmapped = unmapped_stages(mongo.db())
-    listing = [f"{u['partner_id']}: {u['pipeline_label'] or u['pipeline_id']} / "
-               f"{u['stage_label'] or u['stage_id']} (suggested: {u['suggested_stage']})"
-               for u in unmapped[:50]]
-    return AssetCheckResult(
-        passed=not unmapped,
-        severity=AssetCheckSeverity.WARN,
-        metadata={"unmapped_count": len(unmapped), "unmapped": "\n".join(listing) or "none"},
-    )

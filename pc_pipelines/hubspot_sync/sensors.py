@@ -1,4 +1,4 @@
-"""HubSpot sensors: keep the ``partners`` partitions in step with connected partners,
+"""HubSpot sync sensors: keep the ``partners`` partitions in step with connected partners,
 and launch "Sync Now" requests queued by the API."""
 
 from dagster import (
@@ -11,14 +11,12 @@ from dagster import (
     sensor,
 )
 
-from pc_core import collections as c
-from pc_core import sync_tasks
+from pc_core import sync_runs, sync_tasks
 from pc_core.hubspot.connection import connected_partner_ids
-from pc_pipelines.jobs.hubspot_sync import hubspot_sync_job
-from pc_pipelines.partitions import partners_partitions
+from pc_pipelines.hubspot_sync.jobs import hubspot_sync_job
+from pc_pipelines.lib.partitions import partners_partitions
+from pc_pipelines.lib.run_tags import TASK_TAG, TRIGGER_TAG, partner_tags
 from pc_pipelines.resources import EventsResource, MongoResource
-from pc_pipelines.run_tags import partner_tags
-from pc_pipelines.sync_runs import TASK_TAG, TRIGGER_TAG, report_finished
 
 
 @sensor(job=hubspot_sync_job, minimum_interval_seconds=10,
@@ -53,8 +51,7 @@ def hubspot_sync_requests_sensor(
     for task in sync_tasks.queued_manual_tasks(db):
         partner_id = task["partner_id"]
         if partner_id not in connected:
-            sync_tasks.finish(db, task["_id"], "cancelled")
-            report_finished(events.settings(), db, task["_id"])
+            sync_runs.cancel_task(db, task["_id"], events.settings())
             continue
         if partner_id not in known:
             add.append(partner_id)
@@ -71,13 +68,7 @@ def hubspot_sync_requests_sensor(
 def hubspot_sync_failure_sensor(context: RunFailureSensorContext, mongo: MongoResource,
                                 events: EventsResource) -> None:
     """A failed sync run marks its sync task failed, with the reason."""
-    db = mongo.db()
     run = context.dagster_run
-    task = db[c.SYNC_TASKS].find_one({"dagster_run_id": run.run_id})
-    task_id = (task or {}).get("_id") or run.tags.get(TASK_TAG)
-    if not task_id:
-        return
-    message = context.failure_event.message or "run failed"
-    sync_tasks.add_counts(db, task_id, "failure", {"errors": 1}, [message[:500]])
-    sync_tasks.finish(db, task_id, "failed")
-    report_finished(events.settings(), db, task_id)
+    sync_runs.fail_run(mongo.db(), run_id=run.run_id, task_id=run.tags.get(TASK_TAG),
+                       message=context.failure_event.message or "run failed",
+                       live=events.settings())

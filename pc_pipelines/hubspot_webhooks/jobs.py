@@ -1,45 +1,61 @@
-"""The webhook-triggered HubSpot run: apply one partner's pending inbox events.
+"""The webhook-triggered HubSpot run: apply every partner's pending inbox events.
 
 An op job rather than an asset job: the pull assets own the raw collections' and the
 lead table's materialisations; this run is a small, frequent update of the same
-tables through the same pc_core services (``webhook_apply``), launched by
-``hubspot_webhook_sensor`` with the partner in the run config.
+tables through the same pc_core services (``webhook_apply``). One run covers every
+connected partner with pending events, a partner per worker thread
+(``pc_core.hubspot.partner_runs``): each partner's apply is its own ``sync_task``
+(trigger "webhook"); a partner whose apply fails has that task marked failed and its
+sync health set, its events stay pending, and the others are applied; the run then
+fails, naming those partners, so the operator is alerted. Partners whose
+events arrive while the run works are picked up by the run's next round (up to
+``ROUNDS``), so a busy minute does not wait for another pod start.
 """
 
-from dagster import Config, OpExecutionContext, job, op
+from dagster import Failure, OpExecutionContext, in_process_executor, job, op
 
+from pc_core.hubspot import partner_runs
 from pc_core.hubspot.webhook_apply import run_webhook_sync
+from pc_pipelines.lib.run_tags import HUBSPOT_JOB_TAGS
 from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
-from pc_pipelines.run_tags import HUBSPOT_JOB_TAGS, PARTNER_TAG
 
-__all__ = ["PARTNER_TAG", "hubspot_webhook_job", "webhook_run_config"]
-
+ROUNDS = 3  # passes over "who has pending events" per run
 
 
-class WebhookRunConfig(Config):
-    partner_id: str
+@op(description="For every partner with pending webhook events: read the current "
+                "HubSpot state of the objects they name, store it, rebuild the leads, "
+                "mark the events done. One partner's failure does not stop the others.")
+def apply_hubspot_webhooks(context: OpExecutionContext, mongo: MongoResource,
+                           hubspot: HubSpotResource, events: EventsResource) -> None:
+    db, settings, live = mongo.db(), hubspot.settings(mongo), events.settings()
+    failed: dict[str, str] = {}
+    for _ in range(ROUNDS):
+        pending = [p for p in partner_runs.webhook_pending(db) if p not in failed]
+        if not pending:
+            break
+        report = partner_runs.for_each_partner(
+            db, pending,
+            lambda p: run_webhook_sync(db, settings, p, events_settings=live,
+                                       run_id=context.run_id),
+            job=context.job_name, run_id=context.run_id)
+        for outcome in report.outcomes:
+            if outcome.error is not None:
+                failed[outcome.partner_id] = outcome.error
+                continue
+            task_id, stats = outcome.result
+            context.log.info(
+                f"{outcome.partner_id}: sync task {task_id}: {stats.events} events, "
+                f"{stats.objects} objects, leads created {stats.leads.created} updated "
+                f"{stats.leads.updated}, {stats.requests} HubSpot requests in "
+                f"{stats.duration_s:.2f}s")
+    if failed:  # after every other partner was applied: the operator hears of it
+        raise Failure(f"webhook apply failed for {len(failed)} partners (their sync tasks "
+                      "say why; their events stay pending)",
+                      metadata={p: e for p, e in sorted(failed.items())[:20]})
 
 
-@op(description="Read the current HubSpot state of the objects named by the partner's "
-                "pending webhook events, store it, rebuild the leads, mark events done.")
-def apply_hubspot_webhooks(context: OpExecutionContext, config: WebhookRunConfig,
-                           mongo: MongoResource, hubspot: HubSpotResource,
-                           events: EventsResource) -> None:
-    db = mongo.db()
-    task_id, stats = run_webhook_sync(
-        db, hubspot.settings(mongo), config.partner_id,
-        events_settings=events.settings(), run_id=context.run_id)
-    context.log.info(
-        f"sync task {task_id}: {stats.events} events, {stats.objects} objects, "
-        f"leads created {stats.leads.created} updated {stats.leads.updated}, "
-        f"{stats.requests} HubSpot requests in {stats.duration_s:.2f}s")
-
-
-def webhook_run_config(partner_id: str) -> dict:
-    return {"ops": {"apply_hubspot_webhooks": {"config": {"partner_id": partner_id}}}}
-
-
-@job(description="Apply one partner's pending HubSpot webhook events.",
-     tags={"dagster/max_runtime": 600, **HUBSPOT_JOB_TAGS})
+@job(description="Apply every partner's pending HubSpot webhook events.",
+     tags={"dagster/max_runtime": 600, **HUBSPOT_JOB_TAGS},
+     executor_def=in_process_executor)  # one op: no second process start
 def hubspot_webhook_job() -> None:
     apply_hubspot_webhooks()

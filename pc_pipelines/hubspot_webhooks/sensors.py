@@ -1,84 +1,35 @@
-"""``hubspot_webhook_sensor``: one run per partner with pending webhook events.
+"""``hubspot_webhook_sensor``: one run for every partner with pending webhook events.
 
-Every few seconds it asks, per connected partner, for unprocessed inbox events
-(equality on the indexed ``partner_id`` + ``processed``, with a limit: the store
-scans for sorts and date ranges). A partner with pending events and no webhook run
-queued or in progress gets one run, keyed by the partner and the highest inbox
-sequence it saw; that run applies *every* pending event of the partner, including
-those that arrive after the tick. The cursor (JSON text) remembers the last key per
-partner, so events left pending by a failed run are retried under a new key after
+Every few seconds it reads the unprocessed inbox events of all partners in one
+indexed query (``pc_core.hubspot.partner_runs.webhook_pending``). If any connected
+partner has some and no webhook run is queued or in progress, it requests **one**
+``hubspot_webhook_job`` run, whatever the number of partners: launches stay bounded
+(one per tick at most) while each partner's events wait at most a tick plus a run
+start. The run applies *every* pending event of every partner, including those that
+arrive after the tick. The run key is a digest of each partner's highest pending
+sequence; events a failed run left pending are launched again under a new key after
 ``RETRY_AFTER_S`` instead of being deduplicated away by Dagster's run keys.
 """
 
 from __future__ import annotations
 
-import json
-import time
+from dagster import DefaultSensorStatus, SensorEvaluationContext, sensor
 
-from dagster import (
-    DagsterRunStatus,
-    DefaultSensorStatus,
-    RunRequest,
-    RunsFilter,
-    SensorEvaluationContext,
-    SensorResult,
-    sensor,
-)
-from pymongo.database import Database
-
-from pc_core.hubspot.connection import connected_partner_ids
-from pc_core.hubspot.webhook_apply import pending_events
-from pc_pipelines.jobs.hubspot_webhooks import (
-    PARTNER_TAG,
-    hubspot_webhook_job,
-    webhook_run_config,
-)
+from pc_core.hubspot import partner_runs
+from pc_pipelines.hubspot_webhooks.jobs import hubspot_webhook_job
+from pc_pipelines.lib.fanout import one_run
 from pc_pipelines.resources import MongoResource
-from pc_pipelines.run_tags import partner_tags
-from pc_pipelines.sync_runs import TRIGGER_TAG
 
 SEQ_TAG = "pc/webhook_max_seq"
-PEEK = 5_000  # pending events read per partner and tick, for the run key
 RETRY_AFTER_S = 60.0
-ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
-          DagsterRunStatus.STARTED]
-
-
-def pending_max_seq(db: Database, partner_id: str) -> int | None:
-    events = pending_events(db, partner_id, PEEK)
-    return max((int(e.get("seq") or 0) for e in events), default=None) if events else None
-
-
-def _run_active(context: SensorEvaluationContext, partner_id: str) -> bool:
-    runs = context.instance.get_runs(
-        filters=RunsFilter(job_name=hubspot_webhook_job.name, statuses=ACTIVE,
-                           tags={PARTNER_TAG: partner_id}), limit=1)
-    return bool(runs)
 
 
 @sensor(job=hubspot_webhook_job, minimum_interval_seconds=3,
         default_status=DefaultSensorStatus.RUNNING)
-def hubspot_webhook_sensor(context: SensorEvaluationContext,
-                           mongo: MongoResource) -> SensorResult:
-    """Request one ``hubspot_webhook_job`` run per partner with pending events."""
-    db = mongo.db()
-    last: dict[str, dict] = json.loads(context.cursor) if context.cursor else {}
-    now = time.time()
-    runs: list[RunRequest] = []
-    for partner_id in connected_partner_ids(db):
-        max_seq = pending_max_seq(db, partner_id)
-        if max_seq is None or _run_active(context, partner_id):
-            continue
-        base = f"webhook:{partner_id}:{max_seq}"
-        seen = last.get(partner_id) or {}
-        attempt = 0
-        if seen.get("key") == base:  # same pending batch as last time: the run failed
-            if now - float(seen.get("at", 0)) < RETRY_AFTER_S:
-                continue
-            attempt = int(seen.get("n", 0)) + 1
-        key = base if attempt == 0 else f"{base}:retry{attempt}"
-        last[partner_id] = {"key": base, "n": attempt, "at": now}
-        runs.append(RunRequest(
-            run_key=key, run_config=webhook_run_config(partner_id),
-            tags=partner_tags(partner_id, **{TRIGGER_TAG: "webhook", SEQ_TAG: str(max_seq)})))
-    return SensorResult(run_requests=runs, cursor=json.dumps(last, sort_keys=True))
+def hubspot_webhook_sensor(context: SensorEvaluationContext, mongo: MongoResource):
+    """At most one ``hubspot_webhook_job`` run per tick, for every partner pending."""
+    pending = partner_runs.webhook_pending(mongo.db())
+    return one_run(context, hubspot_webhook_job.name, prefix="webhook", trigger="webhook",
+                   pending={p: [str(seq)] for p, seq in pending.items()},
+                   retry_after_s=RETRY_AFTER_S,
+                   **{SEQ_TAG: str(max(pending.values(), default=0))})

@@ -6,7 +6,7 @@
 from dagster import Config, OpExecutionContext, in_process_executor, job, op
 
 from pc_core.hubspot.lead_rebuild import rebuild_leads
-from pc_pipelines import run_tags
+from pc_pipelines.lib import run_tags
 from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
 
 PARTNER_TAG = run_tags.PARTNER_TAG  # one run per partner at a time, syncs included

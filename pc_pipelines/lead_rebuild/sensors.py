@@ -5,7 +5,7 @@ Every few seconds it reads the pending rebuild requests (``lead_rebuilds``, an
 equality on the indexed ``status``) and requests one ``lead_rebuild_job`` run per
 partner that has no rebuild in progress, keyed by the request id: a request is
 launched once, a newer request launches again, and a request a failed run left
-pending is retried after ``RETRY_AFTER_S`` (``pc_pipelines.run_keys``).
+pending is retried after ``RETRY_AFTER_S`` (``pc_pipelines.lib.run_keys``).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from dagster import (
 )
 
 from pc_core.hubspot import rebuild_requests
-from pc_pipelines.jobs.lead_rebuild import PARTNER_TAG, lead_rebuild_job, rebuild_run_config
+from pc_pipelines.lead_rebuild.jobs import PARTNER_TAG, lead_rebuild_job, rebuild_run_config
+from pc_pipelines.lib.run_keys import RetryingKeys
+from pc_pipelines.lib.run_tags import TRIGGER_TAG
 from pc_pipelines.resources import MongoResource
-from pc_pipelines.run_keys import RetryingKeys
-from pc_pipelines.sync_runs import TRIGGER_TAG
 
 RETRY_AFTER_S = 60.0
 ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,

@@ -2,11 +2,10 @@
 back on the marketplace (``lead-listed``), the reservation-expiring email goes out
 a day ahead, and failed emails are retried.
 
-Register in ``pc_pipelines/definitions.py``: job ``reservation_expiry_job``,
-schedule ``reservation_expiry_schedule`` (Dagster name ``reservation_expiry``).
-Both need only the ``mongo`` resource; Redis (events) and Mailgun come from the
-same environment as the API (``REDIS_URL``, ``PC_MAILGUN_*``), read by pc_core's
-``Settings``.
+Job ``reservation_expiry_job``, schedule ``reservation_expiry`` (the Python name
+``reservation_expiry_schedule``). Both need only the ``mongo`` resource, whose
+settings carry Redis (events) and Mailgun from the same environment as the API
+(``REDIS_URL``, ``PC_MAILGUN_*``).
 """
 
 from dagster import (
@@ -21,18 +20,12 @@ from dagster import (
 
 from pc_core.mailer import retry_failed_emails
 from pc_core.marketplace.expiry import expire_reservations
-from pc_core.settings import Settings
 from pc_pipelines.resources import MongoResource
-
-
-def _settings(mongo: MongoResource) -> Settings:
-    """The platform settings from the environment, on the resource's database."""
-    return Settings(mongodb_uri=mongo.uri, mongodb_db=mongo.database)
 
 
 @op(description="End lapsed reservations, relist their leads, send expiry reminders.")
 def expire_reservations_op(context: OpExecutionContext, mongo: MongoResource) -> None:
-    report = expire_reservations(mongo.db(), _settings(mongo))
+    report = expire_reservations(mongo.db(), mongo.settings())
     context.log.info(
         f"expired {report.expired}, held for a pending payment {report.held_for_payment}, "
         f"reminded {report.reminded}, orphan leads relisted {report.orphans_relisted}"
@@ -41,7 +34,7 @@ def expire_reservations_op(context: OpExecutionContext, mongo: MongoResource) ->
 
 @op(description="Resend emails whose Mailgun send failed, after their back-off.")
 def retry_failed_emails_op(context: OpExecutionContext, mongo: MongoResource) -> None:
-    sent = retry_failed_emails(mongo.db(), _settings(mongo))
+    sent = retry_failed_emails(mongo.db(), mongo.settings())
     context.log.info(f"resent {sent} failed emails")
 
 

@@ -2,9 +2,6 @@
 unmapped HubSpot stages (admins), tomorrow's meetings (the partner). Each email
 has a dedupe key, so a second run the same day (a retry, a manual launch) sends
 nothing again.
-
-Register in ``pc_pipelines/definitions.py``: job ``daily_reminders_job``,
-schedule ``daily_reminders_schedule``.
 """
 
 from dagster import (
@@ -18,14 +15,12 @@ from dagster import (
 )
 
 from pc_core.reminders.daily import run_daily_reminders
-from pc_core.settings import Settings
 from pc_pipelines.resources import MongoResource
 
 
 @op(description="Send the day's reminders, once each.")
 def daily_reminders_op(context: OpExecutionContext, mongo: MongoResource) -> None:
-    settings = Settings(mongodb_uri=mongo.uri, mongodb_db=mongo.database)
-    report = run_daily_reminders(mongo.db(), settings)
+    report = run_daily_reminders(mongo.db(), mongo.settings())
     context.log.info(f"sent: reservations {report.reservations}, unmapped stages "
                      f"{report.unmapped_stages}, meetings {report.meetings}")
 

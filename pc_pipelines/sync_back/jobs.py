@@ -1,23 +1,82 @@
-"""Jobs that write back to HubSpot on their own, launched by the sensors in
-pc_pipelines/sensors/sync_back.py (the 15-minute sync job runs the same assets too)."""
+"""The write-back runs the sensors launch: one run for every partner with something
+to write (``pc_core.hubspot.partner_runs.for_each_partner``: a worker thread per
+partner, one partner's failure recorded on its sync task and sync health without
+stopping the others; the run then fails, naming them, so the operator is alerted).
+Each partner written for gets a materialisation of the asset (``hubspot_pushback`` /
+``cross_partner_sync``) in its partition, as a per-partner run of the asset would
+report. The 15-minute sync job materialises the same assets per
+partner.
+"""
 
-from dagster import AssetSelection, define_asset_job
+from collections.abc import Callable
 
-from pc_pipelines.partitions import partners_partitions
-from pc_pipelines.run_tags import HUBSPOT_JOB_TAGS
-
-hubspot_pushback_job = define_asset_job(
-    "hubspot_pushback_job",
-    selection=AssetSelection.assets("hubspot_pushback"),
-    partitions_def=partners_partitions,
-    description="Push one partner's platform lead edits to its HubSpot deals.",
-    tags=HUBSPOT_JOB_TAGS,
+from dagster import (
+    AssetMaterialization,
+    Failure,
+    OpExecutionContext,
+    in_process_executor,
+    job,
+    op,
 )
 
-cross_partner_sync_job = define_asset_job(
-    "cross_partner_sync_job",
-    selection=AssetSelection.assets("cross_partner_sync"),
-    partitions_def=partners_partitions,
-    description="Relay one buyer's HubSpot progress on bought leads to their sellers.",
-    tags=HUBSPOT_JOB_TAGS,
-)
+from pc_core.hubspot import partner_runs
+from pc_pipelines.lib.partitions import partners_partitions
+from pc_pipelines.lib.run_tags import HUBSPOT_JOB_TAGS, trigger_of
+from pc_pipelines.resources import HubSpotResource, MongoResource
+from pc_pipelines.sync_back.assets import cross_partner_metadata, pushback_metadata
+
+
+def _fan_out(context: OpExecutionContext, mongo: MongoResource, hubspot: HubSpotResource, *,
+             asset_key: str, pending: dict[str, list[str]], run_one: Callable,
+             metadata: Callable) -> None:
+    db, settings = mongo.db(), hubspot.settings(mongo)
+    run_id, trigger = context.run_id, trigger_of(context.run.tags)
+    known = set(context.instance.get_dynamic_partitions(partners_partitions.name))
+    report = partner_runs.for_each_partner(
+        db, [p for p in pending if p in known],
+        lambda p: run_one(db, settings, p, run_id=run_id, trigger=trigger),
+        job=context.job_name, run_id=run_id)
+    context.log.info(f"{asset_key}: {report.summary()}")
+    for outcome in report.outcomes:
+        if outcome.error is None:
+            _, stats = outcome.result
+            context.log_event(AssetMaterialization(asset_key=asset_key,
+                                                   partition=outcome.partner_id,
+                                                   metadata=metadata(stats)))
+    if report.failed:  # after every other partner was written: the operator hears of it
+        raise Failure(f"{asset_key} failed for {len(report.failed)} partners (their sync "
+                      "tasks say why)",
+                      metadata={o.partner_id: o.error for o in report.failed[:20]})
+
+
+@op(description="Push every partner's platform lead edits to its HubSpot deals, a "
+                "partner per worker; one partner's failure does not stop the others.")
+def push_pending_edits(context: OpExecutionContext, mongo: MongoResource,
+                       hubspot: HubSpotResource) -> None:
+    _fan_out(context, mongo, hubspot, asset_key="hubspot_pushback",
+             pending=partner_runs.pushback_pending(mongo.db()),
+             run_one=partner_runs.run_pushback, metadata=pushback_metadata)
+
+
+@op(description="Deliver every buyer's purchases to its HubSpot and relay its deals' "
+                "stages to the sellers, a buyer per worker.")
+def relay_pending_buyers(context: OpExecutionContext, mongo: MongoResource,
+                         hubspot: HubSpotResource) -> None:
+    _fan_out(context, mongo, hubspot, asset_key="cross_partner_sync",
+             pending=partner_runs.cross_partner_pending(mongo.db()),
+             run_one=partner_runs.run_cross_partner, metadata=cross_partner_metadata)
+
+
+@job(description="Push every partner's platform lead edits to its HubSpot deals.",
+     tags={"dagster/max_runtime": 900, **HUBSPOT_JOB_TAGS},
+     executor_def=in_process_executor)  # one op: no second process start
+def hubspot_pushback_job() -> None:
+    push_pending_edits()
+
+
+@job(description="Relay every buyer's HubSpot progress on bought leads to the sellers.",
+     tags={"dagster/max_runtime": 900, **HUBSPOT_JOB_TAGS},
+     executor_def=in_process_executor)
+def cross_partner_sync_job() -> None:
+    relay_pending_buyers()
+

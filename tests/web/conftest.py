@@ -53,14 +53,14 @@ class WebStack:
         """What the Dagster daemon does for "Sync Now": evaluate the requests sensor and
         run each requested sync (pipelines, contacts, deals → leads) in-process.
         Returns the Dagster run ids."""
-        from pc_pipelines.assets.hubspot import (
+        from pc_pipelines.hubspot_sync.assets import (
             hubspot_contacts,
             hubspot_deals,
             hubspot_pipelines,
             leads,
         )
-        from pc_pipelines.partitions import partners_partitions
-        from pc_pipelines.sensors.hubspot import hubspot_sync_requests_sensor
+        from pc_pipelines.hubspot_sync.sensors import hubspot_sync_requests_sensor
+        from pc_pipelines.lib.partitions import partners_partitions
 
         context = build_sensor_context(instance=self.dagster, resources=self.resources)
         result = hubspot_sync_requests_sensor(context)

@@ -1,0 +1,175 @@
+"""Multi-partner HubSpot runs: which partners have pending work, and running each
+partner's share of it in isolation.
+
+Under Kubernetes every Dagster run is a pod start, so the webhook apply, the pushback
+and the cross-partner sync run as **one run covering every partner with pending work**
+(bounded launches, issue 14.8). Inside the run ``for_each_partner`` gives each partner
+a worker thread (at most ``MAX_WORKERS`` at once: one thread per partner, so a
+portal's request budget is spent by one caller at a time); a partner's exception is
+caught, recorded on its own ``sync_task`` (by the ``run_*`` function, which marks it
+failed) and in its sync health (``GET /v1/integrations/hubspot/status`` shows the
+failure), and the others go on. Per-partner ``sync_task`` records are the same as a
+per-partner run made.
+
+The pending-work queries are equalities on indexed flags with a limit
+(``pc_core.store.queues``), one query per kind of work however many partners there are.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo.database import Database
+
+from pc_core import collections as c
+from pc_core import sync_tasks
+from pc_core.hubspot import sync_health
+from pc_core.hubspot.connection import PartnerTokens, connected_partner_ids
+from pc_core.hubspot.cross_partner import CrossStats, sync_buyer
+from pc_core.hubspot.deal_links import pending_links
+from pc_core.hubspot.pushback import PushStats, pending_leads, push_partner
+from pc_core.settings import Settings
+from pc_core.store import queues
+
+log = logging.getLogger(__name__)
+
+MAX_WORKERS = 8  # partners worked on at once inside one run
+PEEK = 5_000  # pending items read per query
+
+# -- pending work ---------------------------------------------------------------------
+
+
+def webhook_pending(db: Database, limit: int = PEEK) -> dict[str, int]:
+    """Connected partners with unprocessed inbox events → the highest inbox sequence
+    seen (one indexed query; events of a partner that disconnected are left alone)."""
+    connected = set(connected_partner_ids(db))
+    seqs: dict[str, int] = {}
+    for event in queues.waiting(db[c.WEBHOOK_EVENTS], {"processed": False}, limit=limit,
+                                projection={"partner_id": 1, "seq": 1}):
+        partner_id = event.get("partner_id")
+        if partner_id in connected:
+            seqs[partner_id] = max(seqs.get(partner_id, 0), int(event.get("seq") or 0))
+    return seqs
+
+
+def _by_partner(pairs: Iterable[tuple[str, str, int]]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = defaultdict(list)
+    for partner_id, doc_id, rev in pairs:
+        if partner_id:
+            found[partner_id].append(f"{doc_id}@{rev}")
+    return dict(found)
+
+
+def pushback_pending(db: Database, limit: int = PEEK) -> dict[str, list[str]]:
+    """Partners with leads edited in the platform and not pushed → ``lead@rev``s."""
+    return _by_partner((d["partner_id"], d["_id"], d.get("rev") or 0)
+                       for d in pending_leads(db, limit))
+
+
+def cross_partner_pending(db: Database, limit: int = PEEK) -> dict[str, list[str]]:
+    """Buyers whose bought leads' deals moved → ``link@rev``s."""
+    return _by_partner((d["buyer_partner_id"], d["_id"], d.get("rev") or 0)
+                       for d in pending_links(db, limit))
+
+
+# -- one partner's share, recorded on its sync task -------------------------------------
+
+
+def _failed(db: Database, task_id: str, exc: Exception) -> None:
+    sync_tasks.add_counts(db, task_id, "failure", {"errors": 1},
+                          [f"{type(exc).__name__}: {exc}"[:500]], kind="push")
+    sync_tasks.finish(db, task_id, "failed")
+
+
+def run_pushback(db: Database, settings: Settings, partner_id: str, *, run_id: str,
+                 trigger: str) -> tuple[str, PushStats]:
+    """Push the partner's platform edits to HubSpot, recorded as its push task of the
+    run; HubSpot trouble leaves leads pending and marks the task failed."""
+    task_id = sync_tasks.task_for_run_id(db, partner_id, run_id, direction="push",
+                                         trigger=trigger)
+    try:
+        stats = push_partner(db, settings, partner_id, PartnerTokens(db, settings, partner_id))
+    except Exception as exc:
+        _failed(db, task_id, exc)
+        raise
+    errors = [*stats.errors, *(f"{s['lead_id']}: {s['reason']}" for s in stats.skipped)]
+    sync_tasks.add_counts(db, task_id, "pushback", {
+        "updated": stats.deals_updated, "unchanged": stats.up_to_date,
+        "errors": stats.failed + len(stats.skipped), "leads": stats.leads,
+        "notes": stats.notes_created, "deferred": stats.deferred, "failed": stats.failed,
+        "missing_deals": len(stats.missing), "requests": stats.requests,
+    }, errors, kind="push")
+    sync_tasks.add_conflicts(db, task_id, stats.conflicts)
+    sync_tasks.finish(db, task_id, "failed" if stats.failed else "succeeded")
+    return task_id, stats
+
+
+def run_cross_partner(db: Database, settings: Settings, buyer_id: str, *, run_id: str,
+                      trigger: str) -> tuple[str, CrossStats]:
+    """The buyer's purchases to its HubSpot and its deals' stages to the sellers,
+    recorded as its push task of the run."""
+    task_id = sync_tasks.task_for_run_id(db, buyer_id, run_id, direction="push",
+                                         trigger=trigger)
+    try:
+        stats = sync_buyer(db, settings, buyer_id)
+    except Exception as exc:
+        _failed(db, task_id, exc)
+        raise
+    sync_tasks.add_counts(db, task_id, "cross_partner", {
+        "created": stats.delivered, "updated": stats.relayed, "errors": len(stats.errors),
+        "seller_deals_updated": stats.seller_deals_updated,
+    }, stats.errors, kind="push")
+    sync_tasks.finish(db, task_id, "failed" if stats.errors else "succeeded")
+    return task_id, stats
+
+
+# -- the fan-out ------------------------------------------------------------------------
+
+
+@dataclass
+class PartnerOutcome:
+    partner_id: str
+    result: Any = None
+    error: str | None = None
+
+
+@dataclass
+class FanOutReport:
+    outcomes: list[PartnerOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[PartnerOutcome]:
+        return [o for o in self.outcomes if o.error is not None]
+
+    def summary(self) -> str:
+        return f"{len(self.outcomes)} partners, {len(self.failed)} failed"
+
+
+def for_each_partner(db: Database, partner_ids: Iterable[str], work: Callable[[str], Any], *,
+                     job: str, run_id: str, max_workers: int = MAX_WORKERS) -> FanOutReport:
+    """``work(partner_id)`` for each partner, ``max_workers`` at a time. A partner's
+    exception is its own: logged, put in its sync health and the report (its task was
+    marked failed by ``work``); the other partners are not affected."""
+    partners = sorted(set(partner_ids))
+    report = FanOutReport()
+    if not partners:
+        return report
+
+    def one(partner_id: str) -> PartnerOutcome:
+        try:
+            return PartnerOutcome(partner_id, result=work(partner_id))
+        except Exception as exc:  # noqa: BLE001 - isolation: one partner never stops the rest
+            log.exception("%s: partner %s failed", job, partner_id)
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            sync_health.mark_sync_failed(db, partner_id, job=job, run_id=run_id, error=error)
+            return PartnerOutcome(partner_id, error=error)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(partners))),
+                            thread_name_prefix="partner-run") as pool:
+        report.outcomes = list(pool.map(one, partners))
+    return report

@@ -1,0 +1,1 @@
+"""Plumbing shared by the features: the partner partitions, run tags, run keys."""
