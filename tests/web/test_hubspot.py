@@ -42,6 +42,8 @@ def test_connect_sync_and_map_stages(open_page, web_stack):
     expect(history.get_by_role("listitem").first).to_contain_text("Succeeded")
     run_link = history.get_by_role("link", name=re.compile(f"Dagster run {runs[0][:8]}"))
     expect(run_link).to_be_visible()
+    # The Dagster UI's address comes from GET /v1/client-config (dagster_url).
+    expect(run_link).to_have_attribute("href", re.compile(rf"^http://\S+:\d+/runs/{runs[0]}$"))
     check_page(page, "hubspot")
 
     # Stage mapping: change one HubSpot stage's shared stage, save, and find it kept.
@@ -67,3 +69,9 @@ def test_connect_sync_and_map_stages(open_page, web_stack):
     page.get_by_label("Search").fill(leads[0]["title"])
     expect(page.get_by_role("table").get_by_role("link", name=leads[0]["title"]).first
            ).to_be_visible()
+    # Its page tells when it last synced with HubSpot and that nothing waits to go back.
+    page.goto(f"/leads/{leads[0]['_id']}")
+    sync = page.get_by_role("region", name="Sync")
+    expect(sync).to_contain_text(f"HubSpot deal: {leads[0]['hubspot_deal_id']}")
+    expect(sync.locator("time")).to_have_text(re.compile(r"(now|second|minute)"))
+    expect(sync).to_contain_text("No changes waiting to push")

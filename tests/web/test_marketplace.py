@@ -2,7 +2,7 @@
 seller marks non-fit appears on the buyer's open marketplace page without a reload,
 the buyer reserves it and the third page sees it go, the buyer pays through the
 Stripe sandbox (a declined card first, in clear words), the seller's page shows it
-sold and the buyer sees the contact."""
+sold and the buyer sees the contact; all three see how many others view the listing."""
 
 from __future__ import annotations
 
@@ -54,6 +54,11 @@ def test_list_reserve_pay_live(open_page, web_stack):
     card = buyer.get_by_role("listitem", name=listing_name)
     expect(card).to_be_visible()
     expect(third.get_by_role("listitem", name=listing_name)).to_be_visible()
+    # "N others viewing", counted in people: the seller on its lead page, the buyer
+    # and the third agency on the marketplace (other partners' listed lead).
+    expect(card).to_contain_text("2 others viewing")
+    expect(third.get_by_role("listitem", name=listing_name)).to_contain_text("2 others viewing")
+    expect(seller.get_by_text("2 others viewing")).to_be_visible()
     check_page(buyer, "marketplace")
 
     card.get_by_role("button", name=re.compile("^Reserve")).click()

@@ -1,14 +1,17 @@
 """The operator's and the admins' back-office pages (issue 9): the routing preview
-("this booking would go to …"), invoices, and an API token shown once."""
+("this booking would go to …"), the unassigned queue and its manual assignment,
+invoices, and an API token shown once."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime
 
 import httpx
 from playwright.sync_api import expect
 
+from pc_core import collections as c
 from pc_core.billing.build import build_month
 from tests.billing_helpers import completed_purchase
 from tests.web.browser import check_page
@@ -30,6 +33,44 @@ def test_routing_preview_follows_the_form(open_page):
     check_page(page, "meetings")
     booking.get_by_label("Budget (answer)").fill("100")
     expect(verdict).to_contain_text("would go to the unassigned queue")
+
+
+def test_the_unassigned_queue_assigns_a_booking(open_page, web_stack):
+    """A booking nobody's rules take waits in the queue; Bluebird is at its monthly
+    cap, so assigning it there needs the explicit override; then it is Bluebird's."""
+    company = f"Navy Labs {uuid.uuid4().hex[:6]}"
+    booking = {"type": "Created", "meetingIdChili": f"web-{uuid.uuid4().hex}",
+               "meetingStartTime": "2030-02-01T10:00:00Z", "meetingTypeName": "intro",
+               "primaryGuestDataFields": {"Name": "Grace Hopper", "Company": company,
+                                          "Email": "grace@navy.example.com",
+                                          "CompanySize": "201-500", "Budget": "100",
+                                          "Country": "US", "Industry": "Defense"}}
+    r = httpx.post(f"{web_stack.url}/v1/meetings/webhooks/chilipiper", json=booking,
+                   params={"token": web_stack.settings.chilipiper_secret}, timeout=10)
+    assert r.status_code == 200 and r.json()["unassigned"], r.text
+    lead_id = r.json()["lead_id"]
+    partners = web_stack.db[c.PARTNERS]
+    bluebird = partners.find_one({"_id": "bluebird"})
+    full = {**bluebird, "routing": {**(bluebird.get("routing") or {}), "monthly_cap": 0}}
+    partners.replace_one({"_id": "bluebird"}, full)
+    try:
+        page = open_page(OWNER, "/meetings")
+        queue = page.get_by_role("region", name="Unassigned queue")
+        item = queue.get_by_role("listitem").filter(has_text=company)
+        expect(item).to_contain_text("Why: no partner matches")
+        expect(item).to_contain_text("Defense")
+        check_page(page, "meetings-queue")
+        item.get_by_label(f"Assign {company} - intro to").select_option(label="Bluebird Growth")
+        item.get_by_role("button", name="Assign", exact=True).click()
+        expect(item.get_by_role("alert")).to_contain_text("monthly cap")
+        item.get_by_role("button", name="Assign anyway, over the cap").click()
+        expect(page.get_by_text("Assigned to Bluebird Growth")).to_be_visible()
+        expect(queue.get_by_role("listitem").filter(has_text=company)).to_have_count(0)
+        lead = web_stack.db[c.LEADS].find_one({"_id": lead_id})
+        assert lead["partner_id"] == "bluebird" and lead["unassigned"] is False
+    finally:
+        partners.replace_one({"_id": "bluebird"}, {**partners.find_one({"_id": "bluebird"}),
+                                                   "routing": bluebird.get("routing")})
 
 
 def test_invoices_and_an_invoice(open_page, web_stack):

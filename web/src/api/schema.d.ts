@@ -485,6 +485,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/meetings/unassigned": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Unassigned Queue
+         * @description Owner only: booked meetings no partner's rules matched (open leads on the
+         *     operator partner), newest first, with the answers routing decides on.
+         */
+        get: operations["unassigned_queue_v1_meetings_unassigned_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/meetings/unassigned/{lead_id}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Assign Unassigned
+         * @description Owner only: give the booking to a partner. Counted against the partner's
+         *     monthly cap like automatic routing (a partner at its cap is a 409 unless
+         *     ``override_cap``, which assigns and counts it anyway); the partner gets the
+         *     lead-assigned email and event after the answer. Asking again for the same
+         *     partner answers ``unchanged``.
+         */
+        post: operations["assign_unassigned_v1_meetings_unassigned__lead_id__assign_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/meetings/webhooks/chilipiper": {
         parameters: {
             query?: never;
@@ -827,6 +872,46 @@ export interface components {
             revoked_at: string | null;
             role: components["schemas"]["Role"];
         };
+        /** AssignIn */
+        AssignIn: {
+            /**
+             * Override Cap
+             * @description Assign even if the partner has reached its monthly cap (the lead is still counted). Without it a partner at its cap is a 409.
+             * @default false
+             */
+            override_cap: boolean;
+            /** Partner Id */
+            partner_id: string;
+        };
+        /** AssignOut */
+        AssignOut: {
+            /** Assigned At */
+            assigned_at: string | null;
+            /** Lead Id */
+            lead_id: string;
+            /**
+             * Month Count
+             * @description Leads counted for the partner this month
+             */
+            month_count: number;
+            /** Monthly Cap */
+            monthly_cap: number | null;
+            /**
+             * Over Cap
+             * @description The partner is past its monthly cap (override)
+             */
+            over_cap: boolean;
+            /** Partner Id */
+            partner_id: string;
+            /** Partner Name */
+            partner_name: string;
+            /**
+             * Status
+             * @description assigned now, or unchanged: it already was, to this partner
+             * @enum {string}
+             */
+            status: "assigned" | "unchanged";
+        };
         /** AuthorizeOut */
         AuthorizeOut: {
             /** Url */
@@ -864,6 +949,11 @@ export interface components {
         };
         /** ClientConfigOut */
         ClientConfigOut: {
+            /**
+             * Dagster Url
+             * @description The Dagster UI, for links to a sync's run ({dagster_url}/runs/{id}); empty: no Dagster UI to link to (PC_DAGSTER_URL)
+             */
+            dagster_url: string;
             /**
              * Env
              * @enum {string}
@@ -1278,6 +1368,11 @@ export interface components {
              * @description The HubSpot deal in the caller's own portal: the seller's deal for the seller, the deal created in the buyer's portal for the buyer.
              */
             hubspot_deal_id?: string | null;
+            /**
+             * Hubspot Synced At
+             * @description When the lead was last pulled from or pushed to its partner's HubSpot; null if never, and for the buyer of a sold lead.
+             */
+            hubspot_synced_at?: string | null;
             /** Id */
             id: string;
             /** Industry */
@@ -1292,6 +1387,12 @@ export interface components {
             partner_id: string;
             /** Price Cents */
             price_cents: number | null;
+            /**
+             * Push Pending
+             * @description A platform change (stage, amount, a note) waits to be pushed to the partner's HubSpot deal; false for the buyer of a sold lead.
+             * @default false
+             */
+            push_pending: boolean;
             /** Source */
             source: string;
             stage: components["schemas"]["Stage"];
@@ -1352,7 +1453,11 @@ export interface components {
             /** Title */
             title?: string | null;
         };
-        /** ListingOut */
+        /**
+         * ListingOut
+         * @description A listed lead as buyers see it (``marketplace.listings.listing_view``), with its
+         *     price; the ``lead-listed`` event carries the same, without ``own``.
+         */
         ListingOut: {
             /** Age Days */
             age_days: number;
@@ -1850,11 +1955,14 @@ export interface components {
             created_at: string;
             /** Dagster Run Id */
             dagster_run_id: string | null;
-            /** Details */
+            /**
+             * Details
+             * @description Counts per object type (e.g. deals: created, updated); `conflicts`: how many field conflicts the run decided in total.
+             */
             details: {
                 [key: string]: {
                     [key: string]: number;
-                };
+                } | number;
             };
             /** Direction */
             direction: string;
@@ -1897,6 +2005,73 @@ export interface components {
              */
             token_type: string;
             user: components["schemas"]["UserOut"];
+        };
+        /**
+         * UnassignedLeadOut
+         * @description A booked meeting's lead waiting for a partner, with what routing decides on
+         *     (meeting type, company size, budget, location, industry) and why nobody got it.
+         */
+        UnassignedLeadOut: {
+            /** Budget Cents */
+            budget_cents: number | null;
+            /** Company */
+            company: string | null;
+            company_size: components["schemas"]["CompanySize"] | null;
+            /** Contact Email */
+            contact_email: string | null;
+            /** Contact Name */
+            contact_name: string | null;
+            /** Contact Phone */
+            contact_phone: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * @description The lead's id (pass it to .../{lead_id}/assign)
+             */
+            id: string;
+            /** Industry */
+            industry: string | null;
+            /** Location */
+            location: string | null;
+            /**
+             * Meeting Id
+             * @description ChiliPiper's meeting id
+             */
+            meeting_id: string | null;
+            /**
+             * Meeting Status
+             * @description scheduled or cancelled
+             */
+            meeting_status: string | null;
+            /** Meeting Type */
+            meeting_type: string | null;
+            /**
+             * Routing Reason
+             * @description Why routing found no partner
+             */
+            routing_reason: string | null;
+            /**
+             * Scheduled Date
+             * @description When the meeting starts
+             */
+            scheduled_date: string | null;
+            status: components["schemas"]["LeadStatus"];
+            /** Title */
+            title: string;
+        };
+        /** UnassignedPage */
+        UnassignedPage: {
+            /** Items */
+            items: components["schemas"]["UnassignedLeadOut"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` for the next page; null at the end.
+             */
+            next_cursor: string | null;
         };
         /** UserCreate */
         UserCreate: {
@@ -4180,6 +4355,163 @@ export interface operations {
             };
         };
     };
+    unassigned_queue_v1_meetings_unassigned_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnassignedPage"];
+                };
+            };
+            /** @description Bad input the schema cannot express (e.g. a bad cursor, an unparsable or malformed body, a missing partner_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the token or API key is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Owner only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    assign_unassigned_v1_meetings_unassigned__lead_id__assign_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignOut"];
+                };
+            };
+            /** @description Bad input the schema cannot express (e.g. a bad cursor, an unparsable or malformed body, a missing partner_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the token or API key is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Owner only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Assigned to another partner already, the lead is not open, the partner is inactive or at its monthly cap (without override_cap) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     chilipiper_webhook_v1_meetings_webhooks_chilipiper_post: {
         parameters: {
             query?: {
@@ -5179,7 +5511,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ListingPage"];
                 };
             };
             /** @description Bad input the schema cannot express (e.g. a bad cursor, an unparsable or malformed body, a missing partner_id) */

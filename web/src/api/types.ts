@@ -47,14 +47,12 @@ export type UserCreate = S['UserCreate']
 export type UserUpdate = S['UserUpdate']
 export type TokenOut = S['TokenOut']
 export type FunnelOut = S['FunnelOut']
-
-/** `GET /v1/client-config` (web-integration contract); not in every API version yet. */
-export interface ClientConfig {
-  env: 'development' | 'production'
-  stripe_publishable_key: string
-  stripe_mode: 'stripe_js' | 'sandbox'
-  stripe_api_base: string
-}
+export type UnassignedLead = S['UnassignedLeadOut']
+export type UnassignedPage = S['UnassignedPage']
+export type AssignIn = S['AssignIn']
+export type AssignOut = S['AssignOut']
+/** `GET /v1/client-config`: public settings read before sign-in. */
+export type ClientConfig = S['ClientConfigOut']
 
 export const STAGES: Stage[] = [
   'new',

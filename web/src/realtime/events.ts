@@ -29,9 +29,9 @@ export interface LeadEvent {
   to?: string
 }
 
+/** Distinct people viewing the lead (this one included); never who they are. */
 export interface ViewerEvent {
   lead_id: string
-  partner_name: string
   viewers: number
 }
 
