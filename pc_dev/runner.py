@@ -147,8 +147,10 @@ def _start_services(
         "api",
         [devstack.venv_bin("uvicorn"), "--factory", "pc_api.main:app_factory", "--host", host,
          "--port", str(settings.api_port), "--no-proxy-headers", "--no-access-log"],
-        # JSON log lines (the app writes its own access line); /metrics on its own port
-        env={**env, "PC_METRICS_PORT": str(metrics_port(settings)), "PC_METRICS_HOST": host},
+        # JSON log lines (the app writes its own access line); /metrics on its own port;
+        # the Dagster UI the web client links sync runs to
+        env={**env, "PC_METRICS_PORT": str(metrics_port(settings)), "PC_METRICS_HOST": host,
+             "PC_DAGSTER_URL": dagster_url(settings, with_dagster)},
         log_path=logs / "api.log",
     )
     if with_dagster:
@@ -182,6 +184,14 @@ def _start_services(
 
 def _web_built(settings: Settings) -> bool:
     return (settings.web_dist_dir / "index.html").is_file()
+
+
+def dagster_url(settings: Settings, with_dagster: bool) -> str:
+    """The Dagster UI the API names in ``GET /v1/client-config``: PC_DAGSTER_URL if
+    set, else the one started here, else none (``--no-dagster``: no run links)."""
+    if "dagster_url" in settings.model_fields_set:
+        return settings.dagster_url
+    return f"http://{settings.host}:{settings.dagster_port}" if with_dagster else ""
 
 
 def metrics_port(settings: Settings) -> int:

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from pc_api.main import create_app
 from pc_core.client_config import client_config
 from pc_core.settings import Settings
+from pc_dev.runner import dagster_url
 
 
 def test_client_config_needs_no_auth_and_shows_no_secret(client, settings):
@@ -47,3 +48,13 @@ def test_dagster_url_follows_the_port_or_the_setting(monkeypatch):
 def test_test_env_reports_development(settings, db, redis_conn):
     with TestClient(create_app(settings.model_copy(update={"env": "test"}))) as client:
         assert client.get("/v1/client-config").json()["env"] == "development"
+
+
+def test_pc_run_tells_the_api_where_dagster_is(monkeypatch):
+    """`pc run` passes PC_DAGSTER_URL to the API: the Dagster it started (its port),
+    the configured one, or none with --no-dagster."""
+    monkeypatch.delenv("PC_DAGSTER_URL", raising=False)
+    assert dagster_url(Settings(dagster_port=3111), True) == "http://127.0.0.1:3111"
+    assert dagster_url(Settings(), False) == ""
+    monkeypatch.setenv("PC_DAGSTER_URL", "https://dagster.example.com")
+    assert dagster_url(Settings(), False) == "https://dagster.example.com"
