@@ -5,9 +5,9 @@ Delivery: when a lead is sold to a partner with HubSpot connected, its contact, 
 stage) and a note with what the buyer paid for are created in the buyer's portal and
 the deal is linked to the lead (pc_core/hubspot/deal_links.py). That is
 ``pc_core.hubspot.sale_delivery``'s job, within seconds of the sale through
-``crm_delivery_sensor``; this sync's delivery step catches up with whatever is left. The buyer works the
-lead there; its lead builder recognises the deal by the link and does not make it a
-lead of the buyer's own.
+``crm_delivery_sensor``; this sync's delivery step catches up with whatever is
+left. The buyer works the lead there; its lead builder recognises the deal by the
+link and does not make it a lead of the buyer's own.
 
 Relay: when the buyer's deal moves (seen by the pull or the webhook path, which flag
 the link), its stage is mapped through the *buyer's* stage mapping to a canonical
