@@ -2,7 +2,7 @@
 
 Dagster runs in pods of their own that Prometheus does not scrape, and Dagster's
 run storage is Postgres the API does not read. The run-status sensors
-(``pc_pipelines/sensors/alerts.py``) record each finished run here, one document per
+(``pc_pipelines/alerts/sensors.py``) record each finished run here, one document per
 job; ``platform_collector`` exports them as ``pc_dagster_job_*``.
 
 Times are epoch seconds (floats), counters plain integers: no dates or booleans
