@@ -15,15 +15,18 @@ import redis
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pymongo.database import Database
+from starlette.concurrency import run_in_threadpool
 
 from pc_api.context import AppContext
+from pc_core import session_state
 from pc_core.access import Principal
-from pc_core.auth import authenticate_access_token, principal_of
+from pc_core.auth import authenticate_access_token
 from pc_core.errors import Unauthorized
 from pc_core.lead_models import CompanySize
 from pc_core.marketplace.listings import ListingFilters
 from pc_core.money import MAX_CENTS
 from pc_core.observability import context as log_context
+from pc_core.security.jwt_tokens import decode_access_token
 from pc_core.settings import Settings
 
 ACCESS_COOKIE = "pc_access"
@@ -54,27 +57,49 @@ Redis = Annotated[redis.Redis, Depends(get_redis)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 
 
+def _access_token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:
+    token = credentials.credentials if credentials else request.cookies.get(ACCESS_COOKIE)
+    if not token:
+        raise Unauthorized("not signed in")
+    return token
+
+
 def get_current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> dict:
-    """The user behind the bearer token or, failing that, the ``pc_access`` cookie.
+    """The user document behind the bearer token or, failing that, the ``pc_access``
+    cookie: for the routes about the caller itself (``/me``, ``logout-all``). It also
+    refreshes the caller's published sign-in state."""
+    ctx: AppContext = request.app.state.pc
+    user = authenticate_access_token(ctx.db, ctx.settings, _access_token(request, credentials))
+    session_state.publish_user(ctx.redis, user)
+    log_context.bind_principal(user.get("_id"), user.get("partner_id"))
+    return user
+
+
+async def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller of every other protected route, from its access token and the
+    sign-in state published in Redis (``pc_core.session_state``): one Redis read, no
+    database read, and no worker thread unless the state must be loaded. A role
+    change, deactivation, password change or "sign out everywhere" shows in that
+    state at once, on every replica.
 
     Reads the context straight from the app rather than through the ``Db`` and
     ``AppSettings`` dependencies: every protected request resolves this, and each
     extra sub-dependency is measurable overhead on hot list routes.
     """
-    token = credentials.credentials if credentials else request.cookies.get(ACCESS_COOKIE)
-    if not token:
-        raise Unauthorized("not signed in")
     ctx: AppContext = request.app.state.pc
-    user = authenticate_access_token(ctx.db, ctx.settings, token)
-    log_context.bind_principal(user.get("_id"), user.get("partner_id"))
-    return user
-
-
-async def get_principal(user: Annotated[dict, Depends(get_current_user)]) -> Principal:
-    return principal_of(user)
+    claims = decode_access_token(ctx.settings, _access_token(request, credentials))
+    state = session_state.cached(ctx.redis, claims.user_id)
+    if state is None:
+        state = await run_in_threadpool(session_state.load, ctx.db, ctx.redis, claims.user_id)
+    principal = state.principal(claims.version)
+    log_context.bind_principal(principal.user_id, principal.partner_id)
+    return principal
 
 
 CurrentUserDoc = Annotated[dict, Depends(get_current_user)]

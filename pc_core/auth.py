@@ -26,7 +26,7 @@ from pc_core.models.users import UserOut
 from pc_core.security.jwt_tokens import create_access_token, decode_access_token
 from pc_core.security.opaque_tokens import hash_secret, new_secret, secret_matches, split_token
 from pc_core.security.passwords import hash_password, needs_rehash, verify_password
-from pc_core.sessions import token_version
+from pc_core.session_state import publish_user, token_version
 from pc_core.settings import Settings
 from pc_core.timeutil import ensure_utc, utcnow
 from pc_core.users import normalise_email
@@ -79,6 +79,7 @@ def login(
             notify_locked(db, settings, user, throttle)
         raise Unauthorized(BAD_CREDENTIALS)
     throttle.succeeded(email, client_ip)
+    publish_user(r, user)  # the first request after sign-in reads no user
     if needs_rehash(user["password_hash"]):
         db[c.USERS].update_one(
             {"_id": user["_id"]}, {"$set": {"password_hash": hash_password(password)}}
@@ -165,9 +166,10 @@ def logout(db: Database, token: str | None) -> None:
 
 
 def authenticate_access_token(db: Database, settings: Settings, token: str) -> dict[str, Any]:
-    """The active user behind an access token, re-read so role changes apply at once.
-
-    The session version check rides on that same read: no extra round trip.
+    """The active user document behind an access token, for the few routes that
+    show or change the caller itself (``/v1/auth/me``, ``logout-all``) and the
+    socket handshake. Other requests take the caller from its published sign-in
+    state instead (``pc_core.session_state``), which costs no user read.
     """
     claims = decode_access_token(settings, token)
     user = db[c.USERS].find_one({"_id": claims.user_id})

@@ -29,12 +29,22 @@ def create_owner(
         prompt=True, hide_input=True, envvar="PC_OWNER_PASSWORD")],
 ) -> None:
     """Create the platform owner, or reset its password (bootstrap of a fresh install)."""
+    import redis
+
+    from pc_core.db import redis_client
+    from pc_core.session_state import TTL_S
     from pc_core.users import upsert_owner
 
     settings = get_settings()
     settings.check_production_ready()
-    user = upsert_owner(_db(settings), email, password, partner_id=None)
+    r = redis_client(settings)
+    user = upsert_owner(_db(settings), r, email, password, partner_id=None)
     typer.echo(f"owner {user.email} ready (id {user.id})")
+    try:
+        r.ping()
+    except redis.RedisError:
+        typer.echo(f"warning: no Redis at {settings.redis_url}: a reset owner's old sessions "
+                   f"end within {TTL_S} s, not at once", err=True)
 
 
 @app.command()

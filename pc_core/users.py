@@ -1,10 +1,12 @@
 """Users: accounts that sign in, each with a role and (except possibly the owner) a
-partner. Emails are stored lower-case and unique."""
+partner. Emails are stored lower-case and unique. Every change a request's caller
+depends on is published to Redis (``pc_core.session_state``) as it is written."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import redis
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -14,7 +16,8 @@ from pc_core.errors import BadRequest, Conflict, Forbidden, NotFound
 from pc_core.ids import new_id
 from pc_core.models.users import UserOut
 from pc_core.security.passwords import MIN_PASSWORD_LENGTH, hash_password
-from pc_core.sessions import bumped_version, revoke_refresh_families
+from pc_core.session_state import bumped_version, publish_deleted, publish_user
+from pc_core.sessions import revoke_refresh_families
 from pc_core.store import replace_if_unchanged, update_with_retry
 from pc_core.timeutil import utcnow
 
@@ -104,8 +107,10 @@ def list_users(db: Database, actor: Principal, partner_id: str | None = None) ->
 
 
 def update_user(
-    db: Database, actor: Principal, user_id: str, changes: dict[str, Any]
+    db: Database, r: redis.Redis, actor: Principal, user_id: str, changes: dict[str, Any]
 ) -> UserOut:
+    """A role, partner, email or ``active`` change applies to the user's very next
+    request; a new password or a deactivation also ends every session."""
     doc = get_user_doc(db, actor, user_id)
     actor.acting_partner_id(changes.get("partner_id"))  # another partner: 404, before 403
     actor.require_writer()
@@ -147,24 +152,28 @@ def update_user(
         raise Conflict("a user with this email already exists")
     if after is None:
         raise Conflict("the user changed meanwhile; reload and try again")
+    publish_user(r, after)
     if revoke:
         revoke_refresh_families(db, after["_id"])
     return UserOut.from_doc(after)
 
 
-def delete_user(db: Database, actor: Principal, user_id: str) -> None:
+def delete_user(db: Database, r: redis.Redis, actor: Principal, user_id: str) -> None:
     doc = get_user_doc(db, actor, user_id)
     actor.require_writer()
     _check_grant(actor, Role(doc["role"]), doc.get("partner_id"))
     if doc["_id"] == actor.user_id:
         raise Conflict("you cannot delete yourself")
     db[c.USERS].delete_one({"_id": doc["_id"]})
+    publish_deleted(r, doc["_id"])
     revoke_refresh_families(db, doc["_id"])
 
 
-def upsert_owner(db: Database, email: str, password: str, partner_id: str | None) -> UserOut:
+def upsert_owner(db: Database, r: redis.Redis, email: str, password: str,
+                 partner_id: str | None) -> UserOut:
     """Create the owner, or reset its password and role (``pc create-owner``); a
-    reset ends every session of that user."""
+    reset ends every session of that user (at once if ``r`` is the API's Redis, else
+    within ``session_state.TTL_S``)."""
     _check_password(password)
     now = utcnow()
     email = normalise_email(email)
@@ -179,6 +188,7 @@ def upsert_owner(db: Database, email: str, password: str, partner_id: str | None
         doc = update_with_retry(db[c.USERS], existing["_id"],
                                 lambda current: {**owner_fields, **bumped_version(current)},
                                 what="user")
+        publish_user(r, doc)
         revoke_refresh_families(db, doc["_id"])
         return UserOut.from_doc(doc)
     doc = {"_id": new_id(), "email": email, "name": "Owner", "partner_id": partner_id,
@@ -186,5 +196,5 @@ def upsert_owner(db: Database, email: str, password: str, partner_id: str | None
     try:
         db[c.USERS].insert_one(doc)
     except DuplicateKeyError:  # created concurrently: reset that one instead
-        return upsert_owner(db, email, password, partner_id)
+        return upsert_owner(db, r, email, password, partner_id)
     return UserOut.from_doc(doc)

@@ -4,14 +4,18 @@ refreshing and the access tokens already issued stop authenticating."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+from collections.abc import Iterator
 
+import redis
 from fastapi.testclient import TestClient
 from pymongo import monitoring
 
 from pc_api.main import create_app
 from pc_core import collections as c
+from pc_core import session_state
 from pc_core.db import register_command_listener
 from pc_dev import devstack
 from tests.conftest import PASSWORD, csrf_headers
@@ -38,6 +42,10 @@ def refresh(client, tokens: dict):
 
 
 def assert_revoked(client, tokens: dict) -> None:
+    """Refused by the routes that read the user (``/me``) and by the others, which
+    take the caller from its sign-in state in Redis (a list page)."""
+    page = client.get("/v1/leads", headers=bearer(tokens))
+    assert page.status_code == 401, page.text
     me = client.get("/v1/auth/me", headers=bearer(tokens))
     assert me.status_code == 401, me.text
     assert refresh(client, tokens).status_code == 401
@@ -45,6 +53,7 @@ def assert_revoked(client, tokens: dict) -> None:
 
 def assert_alive(client, tokens: dict) -> None:
     assert client.get("/v1/auth/me", headers=bearer(tokens)).status_code == 200
+    assert client.get("/v1/partners", headers=bearer(tokens)).status_code == 200
 
 
 def test_password_change_by_an_admin_ends_every_session(client, world, db):
@@ -119,7 +128,7 @@ def test_logout_all_from_the_browser_needs_csrf_and_clears_cookies(client, world
 
 def test_pc_create_owner_reset_ends_the_owners_sessions(client, db, settings):
     env = {**os.environ, "MONGODB_URI": settings.mongodb_uri, "MONGODB_DB": settings.mongodb_db,
-           "PC_ENV": "development"}
+           "REDIS_URL": settings.redis_url, "PC_ENV": "development"}
 
     def create_owner(password: str) -> None:
         done = subprocess.run(
@@ -161,7 +170,9 @@ class _Commands(monitoring.CommandListener):
         pass
 
 
-def test_the_version_check_costs_no_extra_database_call(settings, db, redis_conn, world):
+@contextlib.contextmanager
+def counting_client(settings, db) -> Iterator[tuple[TestClient, _Commands]]:
+    """The app on a MongoDB client of its own that reports every command it sends."""
     commands = _Commands()
     register_command_listener(commands)
     # A URI of its own, so the app gets a fresh client that reports to the listener.
@@ -170,8 +181,87 @@ def test_the_version_check_costs_no_extra_database_call(settings, db, redis_conn
     counted = settings.model_copy(
         update={"mongodb_uri": f"{settings.mongodb_uri}{sep}appname=pc-count-{db.name}"})
     with TestClient(create_app(counted)) as client:
+        yield client, commands
+
+
+def commands_of(commands: _Commands, call) -> list[str]:
+    commands.names = []
+    call()
+    seen, commands.names = commands.names, None
+    return seen
+
+
+def test_the_version_check_costs_no_extra_database_call(settings, db, redis_conn, world):
+    with counting_client(settings, db) as (client, commands):
         tokens = sign_in(client, world.user_a.email)
-        commands.names = []
-        assert client.get("/v1/auth/me", headers=bearer(tokens)).status_code == 200
-        seen, commands.names = commands.names, None
-    assert seen == ["find"]  # the user document, read anyway for role and partner
+        seen = commands_of(commands, lambda: client.get("/v1/auth/me", headers=bearer(tokens)))
+    assert seen == ["find"]  # the user document, read anyway to show it
+
+
+def test_an_authenticated_list_page_is_one_database_command(settings, db, redis_conn, world):
+    """The caller comes from its sign-in state in Redis: the page's query is the only
+    MongoDB command, for a session token and for the pc_access cookie alike."""
+    with counting_client(settings, db) as (client, commands):
+        tokens = sign_in(client, world.admin_a.email)
+        for url in ("/v1/leads?limit=20", "/v1/marketplace/listings?limit=20"):
+            page = []
+            seen = commands_of(commands, lambda url=url: page.append(
+                client.get(url, headers=bearer(tokens))))
+            assert page[0].status_code == 200, page[0].text
+            assert len(seen) == 1, (url, seen)
+        client.post("/v1/auth/login", json={"email": world.user_b.email, "password": PASSWORD})
+        page = []
+        seen = commands_of(commands, lambda: page.append(client.get("/v1/leads")))
+        assert page[0].status_code == 200 and len(seen) == 1, seen
+        # Once the state is gone (expired, Redis restarted), one read restores it.
+        redis_conn.flushdb()
+        client.cookies.clear()
+        assert len(commands_of(commands, lambda: client.get(
+            "/v1/leads", headers=bearer(tokens)))) == 2
+        assert len(commands_of(commands, lambda: client.get(
+            "/v1/leads", headers=bearer(tokens)))) == 1
+
+
+def test_a_role_or_partner_change_applies_to_the_next_request(client, world, db):
+    tokens = sign_in(client, world.user_a.email)
+    assert client.get("/v1/leads", headers=bearer(tokens)).status_code == 200  # state cached
+    r = client.patch(f"/v1/users/{world.user_a.id}", json={"role": "admin"},
+                     headers=world.admin_a.headers)
+    assert r.status_code == 200, r.text
+    created = client.post("/v1/leads", json={"title": "Now allowed"}, headers=bearer(tokens))
+    assert created.status_code == 201, created.text
+    r = client.patch(f"/v1/users/{world.user_a.id}", json={"partner_id": world.partner_b},
+                     headers=world.owner.headers)
+    assert r.status_code == 200, r.text
+    lead = created.json()["id"]
+    assert client.get(f"/v1/leads/{lead}", headers=bearer(tokens)).status_code == 404
+    assert_alive(client, tokens)  # neither change ends the session
+
+
+def test_a_deleted_users_token_stops_at_once(client, world):
+    tokens = sign_in(client, world.user_a.email)
+    assert client.get("/v1/leads", headers=bearer(tokens)).status_code == 200
+    assert client.delete(f"/v1/users/{world.user_a.id}",
+                         headers=world.admin_a.headers).status_code == 204
+    assert client.get("/v1/leads", headers=bearer(tokens)).status_code == 401
+    assert client.get("/v1/auth/me", headers=bearer(tokens)).status_code == 401
+
+
+def test_a_stale_state_never_replaces_a_newer_one(db, redis_conn, world):
+    """A request that read the user before a change must not publish what it read
+    over what the change published (the revision decides)."""
+    before = db[c.USERS].find_one({"_id": world.user_a.id})
+    after = {**before, "active": False, "rev": (before.get("rev") or 0) + 1}
+    session_state.publish_user(redis_conn, after)
+    session_state.publish_user(redis_conn, before)
+    assert session_state.cached(redis_conn, world.user_a.id).active is False
+    session_state.publish_deleted(redis_conn, world.user_a.id)
+    session_state.publish_user(redis_conn, after)
+    assert session_state.cached(redis_conn, world.user_a.id).version == -1
+
+
+def test_without_redis_the_state_is_read_from_the_user(db, world):
+    unreachable = redis.Redis(port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+    assert session_state.cached(unreachable, world.user_a.id) is None
+    state = session_state.load(db, unreachable, world.user_a.id)
+    assert state.principal(0).partner_id == world.partner_a

@@ -69,10 +69,10 @@ def logout(
     "/logout-all", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
     responses=_401,
 )
-def logout_all(user: CurrentUserDoc, db: Db, settings: AppSettings) -> Response:
+def logout_all(user: CurrentUserDoc, db: Db, r: Redis, settings: AppSettings) -> Response:
     """Sign out everywhere: every refresh token of the caller is revoked and every
     access token issued so far stops working at once (this one included)."""
-    sign_out_everywhere(db, user["_id"])
+    sign_out_everywhere(db, r, user["_id"])
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_auth_cookies(response, settings)
     return response

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from pc_api.deps import CurrentUser, Db
+from pc_api.deps import CurrentUser, Db, Redis
 from pc_core import users as service
 from pc_core.access import Role
 from pc_core.models.users import UserCreate, UserOut, UserUpdate
@@ -32,14 +32,15 @@ def get_user(user_id: str, actor: CurrentUser, db: Db) -> UserOut:
 
 
 @router.patch("/{user_id}", response_model=UserOut, responses=_errors)
-def update_user(user_id: str, body: UserUpdate, actor: CurrentUser, db: Db) -> UserOut:
-    return service.update_user(db, actor, user_id, body.model_dump(exclude_unset=True))
+def update_user(user_id: str, body: UserUpdate, actor: CurrentUser, db: Db,
+                r: Redis) -> UserOut:
+    return service.update_user(db, r, actor, user_id, body.model_dump(exclude_unset=True))
 
 
 @router.delete(
     "/{user_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
     responses=_errors,
 )
-def delete_user(user_id: str, actor: CurrentUser, db: Db) -> Response:
-    service.delete_user(db, actor, user_id)
+def delete_user(user_id: str, actor: CurrentUser, db: Db, r: Redis) -> Response:
+    service.delete_user(db, r, actor, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
