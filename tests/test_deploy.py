@@ -202,7 +202,7 @@ def test_create_owner_job_reads_the_password_from_a_secret():
 def test_pc_create_owner_takes_its_password_from_the_environment(settings, db, monkeypatch):
     from typer.testing import CliRunner
 
-    from pc_core import cli
+    from pc_dev import cli
 
     monkeypatch.setattr(cli, "get_settings", lambda: settings)
     result = CliRunner().invoke(cli.app, ["create-owner"], env={

@@ -56,8 +56,8 @@ def test_the_api_process_exits_naming_the_secret(stores):
 
 
 def test_create_owner_creates_then_resets(settings, db, monkeypatch):
-    from pc_core import cli
     from pc_core import settings as settings_module
+    from pc_dev import cli
 
     monkeypatch.setattr(settings_module.get_settings, "__wrapped__", None, raising=False)
     monkeypatch.setattr(cli, "get_settings", lambda: settings)

@@ -1,4 +1,8 @@
-"""The ``pc`` command: run the whole platform, seed demo data, create an owner."""
+"""The ``pc`` command: run the whole platform, seed demo data, create an owner.
+
+``create-owner`` is an operator command (the image runs it as a Kubernetes Job); it
+lives with the launcher because the ``pc`` script does, and calls ``pc_core`` services.
+"""
 
 from __future__ import annotations
 
