@@ -17,11 +17,6 @@ from pc_core.timeutil import utcnow
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
-#: The billing month of a moment: the store's month key (old name, kept for the callers
-#: that use it; the coordinator removes it with the store shims).
-month_of = month_key
-
-
 def has_ended(month: str, now: datetime | None = None) -> bool:
     """Whether ``month`` is over (UTC): only then may its invoices be locked and sent;
     the current month still gains purchases and refunds."""

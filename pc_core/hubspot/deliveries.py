@@ -29,7 +29,6 @@ from pymongo.errors import DuplicateKeyError
 from pc_core import collections as c
 from pc_core.stages import LeadStatus
 from pc_core.store import queues, replace_if_unchanged, sort_key, transition
-from pc_core.store.keys import time_key
 from pc_core.timeutil import utcnow
 
 CRM_DELIVERIES = c.CRM_DELIVERIES
@@ -41,11 +40,6 @@ BACKOFF_MAX_S = 3600.0
 CLAIM_S = 300.0  # a worker that died releases its claim after this
 MAX_ERRORS = 20
 Doc = dict[str, Any]
-
-
-#: The ``due_key`` of a moment (old name of ``pc_core.store.keys.time_key``, kept for
-#: the callers that use it; the coordinator removes it with the store shims).
-due_key = time_key
 
 
 def backoff_seconds(attempts: int) -> float:

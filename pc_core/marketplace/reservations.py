@@ -54,10 +54,6 @@ _PRIVATE = frozenset({LeadStatus.OPEN.value, LeadStatus.ARCHIVED.value})
 Doc = dict[str, Any]
 
 
-#: ``expires_key``: the expiry's ``time_key``, what the expiry job ranges on (old name
-#: of ``pc_core.store.keys.time_key``, kept for the callers that use it).
-expires_key = time_key
-
 
 def _buyer_partner(actor: Principal) -> str:
     actor.require_writer()
