@@ -17,8 +17,8 @@ from _stack import pct, running_stack, server_timing, summary
 
 from pc_core.access import Principal, Role
 from pc_core.db import get_db
-from pc_core.store.indexes import ensure_indexes
 from pc_core.partners import create_partner
+from pc_core.store.indexes import ensure_indexes
 from pc_core.users import create_user
 
 

@@ -27,12 +27,12 @@ from pc_api.realtime.presence import viewers_key
 from pc_core import events
 from pc_core.access import Role
 from pc_core.db import get_db
-from pc_core.store.indexes import ensure_indexes
 from pc_core.lead_models import LeadCreate
 from pc_core.leads import create_lead
 from pc_core.partners import create_partner
 from pc_core.security.jwt_tokens import create_access_token
 from pc_core.settings import Settings
+from pc_core.store.indexes import ensure_indexes
 from pc_dev import devstack
 from tests.conftest import SYSTEM, Account, Stores, make_account
 
