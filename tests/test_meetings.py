@@ -14,14 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from pymongo import MongoClient, monitoring
 
 from pc_api.main import create_app
 from pc_core import collections as c
 from pc_core.events import CHANNEL
-from pc_core.meetings import webhook
+from pc_core.meetings import routing, webhook
 from pc_core.meetings.payload import ChiliPiperPayload
 from pc_core.meetings.round_robin import swrr_pick
 from pc_core.settings import Settings
+from pc_core.store import batch
 from tests.conftest import market_settings
 
 URL = "/v1/meetings/webhooks/chilipiper"
@@ -136,6 +138,95 @@ def test_booking_creates_routed_lead_email_and_event(client, world, settings, db
             published.append(message["data"])
     listener.close()
     assert published and f"partner:{world.partner_a}" in str(published[0])
+
+
+class _Commands(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+def monkeypatch_one_command(db, value: bool) -> None:
+    """The embedded server answers a client-level bulkWrite too (alone, correctly):
+    enough to check the one-command path's round trips and outcome."""
+    batch._ONE_COMMAND[db.client] = value
+
+
+@pytest.mark.parametrize("one_command", [True, False], ids=["mongodb-8", "one-by-one"])
+def test_a_bookings_database_round_trips(world, db, settings, one_command):
+    """One batch of reads (partners, operator, round-robin state, this month's counts,
+    the meeting) and one batch of writes (state, slot, meeting, lead): two round
+    trips where the server takes the writes as one bulkWrite (MongoDB 8.0+), five
+    where they go one by one (older servers, the embedded one); a redelivery reads
+    once more, for the lead."""
+    db[c.PARTNERS].update_one({"_id": world.partner_a}, {"$set": {
+        "chili_meeting_types": ["intro"], "routing": {"weight": 2, "monthly_cap": 5}}})
+    db[c.PARTNERS].update_one({"_id": world.partner_b}, {"$set": {
+        "chili_meeting_types": ["intro"], "routing": {"weight": 1}}})
+    commands = _Commands()
+    with MongoClient(settings.mongodb_uri, tz_aware=True,
+                     event_listeners=[commands]) as counted:
+        cdb = counted[db.name]
+        batch.one_round_trip(cdb)
+        monkeypatch_one_command(cdb, one_command)
+        for i, meeting_type in enumerate(("intro", "nobody-takes-this", "intro")):
+            commands.names.clear()
+            model = ChiliPiperPayload.model_validate(payload(f"rt-{i}",
+                                                             meeting_type=meeting_type))
+            outcome = webhook.handle(cdb, settings, model)
+            assert outcome.status == "created"
+            expected = ["aggregate", "bulkWrite"] if one_command else \
+                ["aggregate", "update", "update", "insert", "insert"]
+            if meeting_type != "intro":  # no partner: no pick to record
+                expected = ["aggregate", "bulkWrite"] if one_command else \
+                    ["aggregate", "insert", "insert"]
+            assert commands.names == expected, commands.names
+        commands.names.clear()
+        again = webhook.handle(cdb, settings, ChiliPiperPayload.model_validate(payload("rt-0")))
+        assert again.status == "duplicate" and len(commands.names) <= 3
+    leads = {d["_id"]: d for d in db[c.LEADS].find({"source": "chilipiper"})}
+    assert len(leads) == 3
+    meetings = {m["_id"]: m for m in db[c.MEETINGS].find()}
+    assert meetings["chilipiper:rt-1"]["unassigned"] is True
+    assert leads[meetings["chilipiper:rt-1"]["lead_id"]]["partner_id"] == world.operator
+    assert [meetings[f"chilipiper:rt-{i}"]["partner_id"] for i in (0, 2)] == \
+        [world.partner_a, world.partner_b]
+    counts = {d["partner_id"]: d["count"] for d in db[c.ROUTING_COUNTS].find()}
+    assert counts == {world.partner_a: 1, world.partner_b: 1}
+
+
+def test_a_pick_that_loses_a_race_is_routed_again(world, db, settings, monkeypatch):
+    """Another booking filled the partner's cap between the reads and the writes:
+    the meeting is kept and the careful path routes it to the next partner."""
+    db[c.PARTNERS].update_one({"_id": world.partner_a}, {"$set": {
+        "chili_meeting_types": ["intro"], "routing": {"weight": 5, "monthly_cap": 1}}})
+    db[c.PARTNERS].update_one({"_id": world.partner_b}, {"$set": {
+        "chili_meeting_types": ["intro"], "routing": {"weight": 1}}})
+    real = routing.snapshot
+    rivals = [ChiliPiperPayload.model_validate(payload("rival"))]
+
+    def stale_snapshot(*args, **kwargs):
+        snap = real(*args, **kwargs)
+        if rivals:  # a rival booking lands right after these reads
+            webhook.handle(db, settings, rivals.pop())
+        return snap
+
+    monkeypatch.setattr(routing, "snapshot", stale_snapshot)
+    outcome = webhook.handle(db, settings, ChiliPiperPayload.model_validate(payload("late")))
+    monkeypatch.undo()
+    assert outcome.status == "created" and outcome.lead["partner_id"] == world.partner_b
+    meeting = db[c.MEETINGS].find_one({"_id": "chilipiper:late"})
+    assert meeting["partner_id"] == world.partner_b and meeting["status"] == "scheduled"
+    counts = {d["partner_id"]: d["count"] for d in db[c.ROUTING_COUNTS].find()}
+    assert counts == {world.partner_a: 1, world.partner_b: 1}
 
 
 def test_same_meeting_twice_is_one_lead(client, world, settings, db, mailbox):

@@ -16,6 +16,12 @@ restarted API carries on exactly where the last one stopped.
 Monthly caps are counters in ``routing_counts`` (``{partner}:{YYYY-MM}``), taken
 with a conditional ``$inc`` (``count < cap``), which is atomic on its own; a slot
 taken for a pick whose state write then loses the race is given back.
+
+A booking picks from what it read in its one batch of reads (``swrr_pick`` on the
+state's credits) and sends ``pick_writes`` (the state under its revision, then the
+slot) first in the batch that stores the meeting and the lead; when another pick
+wrote the state meanwhile nothing is written and the booking reads again.
+``undo_pick`` takes back a recorded pick whose meeting was not stored after all.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from pymongo.errors import DuplicateKeyError
 
 from pc_core import collections as c
 from pc_core.errors import Conflict
+from pc_core.store import batch
 from pc_core.store.keys import month_key
 from pc_core.timeutil import utcnow
 
@@ -83,6 +90,37 @@ def take_slot(db: Database, partner_id: str, month: str, cap: int | None) -> boo
             counts.insert_one({"_id": key, "partner_id": partner_id, "month": month,
                                "count": 0})
     return False
+
+
+def pick_writes(state: dict[str, Any] | None, meeting_type: str, chosen: str,
+                credits: dict[str, int], cap: int | None, month: str) -> list[batch.Write]:
+    """The writes that record a pick made from ``state`` as read: the new credits
+    under the state's revision (refused if another pick wrote it meanwhile), then
+    one slot of the chosen partner's month (refused at ``cap``). Either refusal
+    stops the batch there (``store.batch.cas``)."""
+    slot: dict[str, Any] = {"_id": f"{chosen}:{month}", "partner_id": chosen, "month": month}
+    if cap is not None:
+        slot["count"] = {"$lt": cap}
+    rev = int((state or {}).get("rev") or 0)
+    return [
+        batch.cas(c.ROUTING_STATE, {"_id": state_id(meeting_type), "rev": rev},
+                  {"$set": {"meeting_type": meeting_type, "credits": credits,
+                            "picks": int((state or {}).get("picks") or 0) + 1,
+                            "rev": rev + 1}}),
+        batch.cas(c.ROUTING_COUNTS, slot, {"$inc": {"count": 1}}),
+    ]
+
+
+def undo_pick(db: Database, state: dict[str, Any] | None, meeting_type: str) -> None:
+    """Take back the pick ``pick_writes`` recorded from ``state``, if no other pick
+    followed it; a later one keeps it (the credits still sum to zero, the partner
+    is one turn behind)."""
+    rev = int((state or {}).get("rev") or 0)
+    db[c.ROUTING_STATE].update_one(
+        {"_id": state_id(meeting_type), "rev": rev + 1},
+        {"$set": {"credits": {k: int(v) for k, v in ((state or {}).get("credits") or {})
+                              .items()},
+                  "picks": int((state or {}).get("picks") or 0), "rev": rev + 2}})
 
 
 def give_back(db: Database, partner_id: str, month: str) -> None:

@@ -5,6 +5,13 @@ type, whose criteria fit the booker's answers and who are under their monthly ca
 among them ``round_robin.pick`` chooses by weight. No candidate → ``None``: the
 caller puts the lead on the operator's unassigned queue. ``explain`` runs the same
 rules without recording anything, for the preview route.
+
+A booking reads everything routing needs in one round trip (``snapshot``: the
+partners with rules, the operator, the meeting type's round-robin state, this
+month's counts, plus what the caller adds) and ``plan`` decides from it without
+reading again; the pick is recorded by the writes the plan carries, in the
+caller's one batch of writes. ``route`` reads and records step by step, for when
+that batch loses a race.
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ from pc_core.meetings.payload import (
     company_size,
 )
 from pc_core.partners import get_partner_doc
-from pc_core.store import update_with_retry
+from pc_core.store import batch, update_with_retry
+from pc_core.store.keys import month_key
 from pc_core.timeutil import utcnow
 
 PARTNER_FIELDS = {"name": 1, "active": 1, "is_operator": 1, "chili_meeting_types": 1,
@@ -54,6 +62,19 @@ class Decision:
     partner_id: str | None
     reason: str
     candidates: list[Candidate]
+    writes: list[batch.Write] = field(default_factory=list)  # what records the pick
+
+
+@dataclass
+class Snapshot:
+    """What routing needs, read in one round trip (``snapshot``)."""
+
+    partners: list[dict[str, Any]]  # with routing rules, by id
+    operator: str | None  # the operator partner, whose queue takes unrouted leads
+    state: dict[str, Any] | None  # the meeting type's round-robin state
+    counts: dict[str, int]  # leads routed this month, by partner
+    month: str
+    also: list[list[dict[str, Any]]]  # the caller's further reads
 
 
 def lead_of(payload: ChiliPiperPayload) -> criteria.Lead:
@@ -71,15 +92,36 @@ def lead_from(meeting_type: str, form: FormAnswers) -> criteria.Lead:
     )
 
 
+ROUTABLE = {"chili_meeting_types": {"$exists": True}}  # few: the operator sets them by hand
+MAX_PARTNERS = 5000
+
+
 def _routable_partners(db: Database) -> list[dict[str, Any]]:
-    """Partners with routing rules; few (the operator manages them by hand)."""
-    docs = db[c.PARTNERS].find({"chili_meeting_types": {"$exists": True}}, PARTNER_FIELDS)
-    return sorted(docs.limit(5000), key=lambda d: d["_id"])
+    docs = db[c.PARTNERS].find(ROUTABLE, PARTNER_FIELDS)
+    return sorted(docs.limit(MAX_PARTNERS), key=lambda d: d["_id"])
 
 
-def evaluate(db: Database, lead: criteria.Lead, now: datetime) -> list[Candidate]:
-    """Every partner with routing rules, eligible or not, with the reasons."""
-    partners = _routable_partners(db)
+def snapshot(db: Database, meeting_type: str, now: datetime,
+             *also: batch.Read) -> Snapshot:
+    """Everything ``plan`` needs, and the caller's ``also`` reads, in one round trip."""
+    month = month_key(now)
+    found = batch.read_together(db, [
+        batch.Read(c.PARTNERS, ROUTABLE, PARTNER_FIELDS, limit=MAX_PARTNERS),
+        batch.Read(c.PARTNERS, {"is_operator": {"$in": [True, 1]}}, {"_id": 1}, limit=1),
+        batch.Read(c.ROUTING_STATE, {"_id": round_robin.state_id(meeting_type)}),
+        batch.Read(c.ROUTING_COUNTS, {"month": month}, {"partner_id": 1, "count": 1}),
+        *also,
+    ])
+    partners, operator, state, counts, *rest = found
+    return Snapshot(
+        partners=sorted(partners, key=lambda d: d["_id"]),
+        operator=operator[0]["_id"] if operator else None,
+        state=state[0] if state else None,
+        counts={d["partner_id"]: int(d.get("count") or 0) for d in counts},
+        month=month, also=rest)
+
+
+def _candidates(partners: list[dict[str, Any]], lead: criteria.Lead) -> list[Candidate]:
     out: list[Candidate] = []
     for doc in partners:
         config = criteria.config_of(doc)
@@ -87,22 +129,49 @@ def evaluate(db: Database, lead: criteria.Lead, now: datetime) -> list[Candidate
         reasons += criteria.mismatches(config, lead)
         out.append(Candidate(doc["_id"], doc.get("name", ""), config.weight, not reasons,
                              reasons, monthly_cap=config.monthly_cap))
+    return out
+
+
+def evaluate(db: Database, lead: criteria.Lead, now: datetime) -> list[Candidate]:
+    """Every partner with routing rules, eligible or not, with the reasons."""
+    out = _candidates(_routable_partners(db), lead)
     capped = [cand.partner_id for cand in out if cand.eligible and cand.monthly_cap is not None]
     if capped:
-        counts = round_robin.monthly_counts(db, capped, round_robin.month_key(now))
-        for cand in out:
-            if cand.partner_id in counts:
-                cand.month_count = counts[cand.partner_id]
-            if cand.eligible and cand.monthly_cap is not None and \
-                    cand.month_count >= cand.monthly_cap:
-                cand.eligible = False
-                cand.reasons.append(f"monthly cap reached ({cand.month_count}/"
-                                    f"{cand.monthly_cap})")
+        _apply_caps(out, round_robin.monthly_counts(db, capped, round_robin.month_key(now)))
     return out
+
+
+def _apply_caps(out: list[Candidate], counts: dict[str, int]) -> None:
+    """This month's counts on the candidates; one at its cap is not eligible."""
+    for cand in out:
+        if cand.partner_id in counts:
+            cand.month_count = counts[cand.partner_id]
+        if cand.eligible and cand.monthly_cap is not None and \
+                cand.month_count >= cand.monthly_cap:
+            cand.eligible = False
+            cand.reasons.append(f"monthly cap reached ({cand.month_count}/"
+                                f"{cand.monthly_cap})")
 
 
 def _weights(candidates: list[Candidate]) -> dict[str, int]:
     return {cand.partner_id: cand.weight for cand in candidates if cand.eligible}
+
+
+def plan(snap: Snapshot, lead: criteria.Lead, meeting_type: str) -> Decision:
+    """The partner for one meeting from ``snap`` alone, and the writes that record
+    the pick (``round_robin.pick_writes``); none when no partner matches."""
+    candidates = _candidates(snap.partners, lead)
+    _apply_caps(candidates, snap.counts)
+    weights = _weights(candidates)
+    if not weights:
+        return Decision(None, "no partner matches", candidates)
+    credits = {k: int(v) for k, v in ((snap.state or {}).get("credits") or {}).items()}
+    chosen, new_credits = round_robin.swrr_pick(credits, weights)
+    cap = next(cand.monthly_cap for cand in candidates if cand.partner_id == chosen)
+    return Decision(chosen, f"weighted round-robin among {len(weights)} matching "
+                            f"partner(s)", candidates,
+                    round_robin.pick_writes(snap.state, meeting_type, chosen, new_credits,
+                                            cap, snap.month))
 
 
 def route(db: Database, lead: criteria.Lead, now: datetime | None = None) -> Decision:

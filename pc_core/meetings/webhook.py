@@ -5,12 +5,15 @@ and the lead's id is drawn once and kept on the meeting, so a redelivered bookin
 finds the meeting and creates nothing, and two concurrent deliveries race on one
 insert that only one wins.
 
-Never lost: the meeting is stored (``status: received``) before anything else. If
-the process dies between that and the lead, the next delivery of any event of that
-meeting finishes the job (ChiliPiper retries nothing by itself, but the operator's
-resend does). With no matching partner the lead goes to the operator partner with
-``unassigned: True``: the owner's queue, ``GET /v1/meetings/unassigned``
-(``pc_core.meetings.unassigned``).
+Two round trips for a booking (``_book``): one batch of reads (routing's snapshot
+and the meeting itself) and one batch of writes the database applies in order,
+stopping at the first refused: the round-robin pick, the meeting, its lead. The
+meeting is stored before its lead; if the lead is still missing later (the
+database stopped between the two), the next delivery of any event of that meeting
+finishes the job (ChiliPiper retries nothing by itself, but the operator's resend
+does). With no matching partner the
+lead goes to the operator partner with ``unassigned: True``: the owner's queue,
+``GET /v1/meetings/unassigned`` (``pc_core.meetings.unassigned``).
 
 Slow work (the email through Mailgun, the real-time event) is returned as
 ``Outcome.after`` callables, which the route runs after answering: ChiliPiper waits
@@ -32,24 +35,27 @@ from pymongo.errors import DuplicateKeyError
 
 from pc_core import collections as c
 from pc_core import events
+from pc_core.errors import Conflict
 from pc_core.ids import new_id
 from pc_core.lead_models import LeadFields
 from pc_core.leads import build_lead_doc
 from pc_core.mailer import send_email
 from pc_core.marketplace.notifications import money, partner_recipients
-from pc_core.meetings import routing
+from pc_core.meetings import round_robin, routing
 from pc_core.meetings.payload import ChiliPiperPayload, MeetingEvent
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus, Stage
-from pc_core.store import replace_if_unchanged, update_with_retry
+from pc_core.store import batch, update_with_retry
 from pc_core.timeutil import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)
 Doc = dict[str, Any]
 
 RECEIVED, SCHEDULED, CANCELLED = "received", "scheduled", "cancelled"
-# A booking still "received" after this long was abandoned mid-way; finish it.
+# A booking still without its lead after this long was abandoned mid-way; finish it.
 RESUME_AFTER = timedelta(seconds=30)
+# Reads and writes of one booking, when other bookings keep winning the round-robin.
+BOOK_ATTEMPTS = 50
 # Where leads go when no operator partner exists (never in a seeded install).
 FALLBACK_QUEUE = "unassigned"
 LEAD_ASSIGNED = "lead-assigned"
@@ -138,27 +144,30 @@ def _new_meeting(payload: ChiliPiperPayload, now: datetime) -> Doc:
     }
 
 
-def _finish_booking(db: Database, settings: Settings, meeting: Doc,
-                    payload: ChiliPiperPayload, now: datetime,
-                    fresh: bool = False) -> tuple[Doc, Doc, bool]:
-    """Route, create the lead, record the assignment. Safe to run again.
+def _lead_doc(payload: ChiliPiperPayload, view: Any, meeting: Doc, partner_id: str | None,
+              owner: str, reason: str, now: datetime) -> Doc:
+    """The meeting's lead, owned by the routed partner (or the operator's queue)."""
+    lead = build_lead_doc(owner, _lead_fields(payload, view), source="chilipiper", now=now,
+                          lead_id=meeting["lead_id"], status=LeadStatus.OPEN,
+                          created_by="chilipiper")
+    lead.update(meeting_id=meeting["_id"], meeting_type=payload.meeting_type,
+                scheduled_date=meeting["start_time"], meeting_status=SCHEDULED,
+                unassigned=partner_id is None, routing_reason=reason,
+                assigned_at=now if partner_id else None)
+    return lead
 
-    ``fresh``: the meeting was inserted by this call, so its lead cannot exist yet
-    and nobody else has written the meeting; two round trips are skipped then (the
-    hot path's budget is ~10 round trips on the embedded store)."""
-    lead = None if fresh else db[c.LEADS].find_one({"_id": meeting["lead_id"]})
+
+def _finish_booking(db: Database, settings: Settings, meeting: Doc,
+                    payload: ChiliPiperPayload, now: datetime) -> tuple[Doc, Doc, bool]:
+    """Route, create the lead, record the assignment on the meeting, step by step.
+    Safe to run again: for a booking whose one batch lost a race, or was abandoned."""
+    lead = db[c.LEADS].find_one({"_id": meeting["lead_id"]})
     if lead is None:
         view = routing.lead_of(payload)
         decision = routing.route(db, view, now)
         partner_id = decision.partner_id
-        owner = partner_id or operator_partner_id(db)
-        lead = build_lead_doc(owner, _lead_fields(payload, view), source="chilipiper", now=now,
-                              lead_id=meeting["lead_id"], status=LeadStatus.OPEN,
-                              created_by="chilipiper")
-        lead.update(meeting_id=meeting["_id"], meeting_type=payload.meeting_type,
-                    scheduled_date=meeting["start_time"], meeting_status=SCHEDULED,
-                    unassigned=partner_id is None, routing_reason=decision.reason,
-                    assigned_at=now if partner_id else None)
+        lead = _lead_doc(payload, view, meeting, partner_id,
+                         partner_id or operator_partner_id(db), decision.reason, now)
         try:
             db[c.LEADS].insert_one(lead)
         except DuplicateKeyError:  # a concurrent resume created it
@@ -169,17 +178,14 @@ def _finish_booking(db: Database, settings: Settings, meeting: Doc,
     partner_id = None if lead.get("unassigned") else lead["partner_id"]
 
     def record(current: Doc) -> Doc | None:
-        if current.get("status") != RECEIVED and current.get("lead_id") == lead["_id"] \
-                and current.get("unassigned") is not None:
-            return None
         status = SCHEDULED if current.get("status") == RECEIVED else current["status"]
-        return {"status": status, "partner_id": partner_id, "unassigned": partner_id is None,
-                "routing_reason": reason, "updated_at": now}
+        wanted = {"status": status, "partner_id": partner_id,
+                  "unassigned": partner_id is None, "routing_reason": reason}
+        if all(current.get(k) == v for k, v in wanted.items()):
+            return None
+        return {**wanted, "updated_at": now}
 
-    changes = record(meeting) if fresh else None
-    written = replace_if_unchanged(db[c.MEETINGS], meeting, changes) if changes else None
-    meeting = written or update_with_retry(db[c.MEETINGS], meeting["_id"], record,
-                                           what="meeting")
+    meeting = update_with_retry(db[c.MEETINGS], meeting["_id"], record, what="meeting")
     if meeting["status"] == CANCELLED or \
             ensure_utc(meeting["start_time"]) != ensure_utc(lead["scheduled_date"]):
         # A change that arrived while this booking was in flight.
@@ -236,28 +242,58 @@ def _after_booking(db: Database, settings: Settings, lead: Doc, meeting: Doc,
 
 def _book(db: Database, settings: Settings, payload: ChiliPiperPayload,
           now: datetime) -> Outcome:
-    meeting = _new_meeting(payload, now)
-    try:
-        db[c.MEETINGS].insert_one(meeting)
-    except DuplicateKeyError:
-        existing = db[c.MEETINGS].find_one({"_id": meeting["_id"]})
-        if existing is None:  # deleted meanwhile; not worth more than a retry answer
-            raise
-        return _existing_booking(db, settings, existing, payload, now)
-    meeting, lead, assigned = _finish_booking(db, settings, meeting, payload, now, fresh=True)
-    return Outcome("created", meeting, lead, _after_booking(db, settings, lead, meeting,
-                                                            assigned))
+    """A new booking in two round trips: one batch of reads (routing's snapshot and
+    the meeting, in case it was seen before) and one batch of writes the database
+    applies in order: the round-robin pick (the state under the revision read, then
+    the partner's monthly slot), the meeting, the lead. A refused pick wrote
+    nothing: read again. The meeting's natural key stops a second delivery."""
+    key = meeting_key(payload.meeting_id)
+    view = routing.lead_of(payload)
+    for _ in range(BOOK_ATTEMPTS):
+        snap = routing.snapshot(db, payload.meeting_type, now,
+                                batch.Read(c.MEETINGS, {"_id": key}))
+        if snap.also[0]:
+            return _existing_booking(db, settings, snap.also[0][0], payload, now)
+        if snap.operator:
+            _operator_cache[db.name] = (time.monotonic() + 30, snap.operator)
+        decision = routing.plan(snap, view, payload.meeting_type)
+        partner_id = decision.partner_id
+        meeting = {**_new_meeting(payload, now), "status": SCHEDULED, "partner_id": partner_id,
+                   "unassigned": partner_id is None, "routing_reason": decision.reason}
+        lead = _lead_doc(payload, view, meeting, partner_id,
+                         partner_id or snap.operator or FALLBACK_QUEUE, decision.reason, now)
+        picks = len(decision.writes)  # the state, then the slot (none if unassigned)
+        failed = batch.write_in_order(db, [*decision.writes, batch.insert(c.MEETINGS, meeting),
+                                           batch.insert(c.LEADS, lead)])
+        if failed is None:
+            return Outcome("created", meeting, lead,
+                           _after_booking(db, settings, lead, meeting, partner_id is not None))
+        if failed == 0 and picks:
+            continue  # another booking moved the round-robin: nothing written, read again
+        if picks and failed >= 1:  # our pick was recorded but not its meeting
+            round_robin.undo_pick(db, snap.state, payload.meeting_type)
+        if picks and failed >= 2:
+            round_robin.give_back(db, partner_id, snap.month)
+        if failed == picks:  # the meeting arrived meanwhile: another delivery has it
+            existing = db[c.MEETINGS].find_one({"_id": key})
+            if existing is not None:
+                return _existing_booking(db, settings, existing, payload, now)
+        # else: a cap filled meanwhile; read again
+    raise Conflict("routing is busy; the meeting will be retried")
 
 
 def _existing_booking(db: Database, settings: Settings, meeting: Doc,
                       payload: ChiliPiperPayload, now: datetime) -> Outcome:
-    """A booking seen before: nothing to do, unless it was abandoned mid-way."""
+    """A booking seen before: nothing to do, unless it was abandoned mid-way (the
+    meeting stored, its lead not)."""
     stale = ensure_utc(meeting["created_at"]) < now - RESUME_AFTER
-    if meeting["status"] == RECEIVED and stale:
+    lead = None
+    if not (meeting["status"] == RECEIVED and stale):
+        lead = db[c.LEADS].find_one({"_id": meeting["lead_id"]})
+    if stale and lead is None:
         meeting, lead, assigned = _finish_booking(db, settings, meeting, payload, now)
         return Outcome("created", meeting, lead, _after_booking(db, settings, lead, meeting,
                                                                 assigned))
-    lead = db[c.LEADS].find_one({"_id": meeting["lead_id"]})
     return Outcome("duplicate", meeting, lead)
 
 

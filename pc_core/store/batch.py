@@ -1,0 +1,129 @@
+"""Several reads, or several writes, in one round trip to the database.
+
+``read_together`` reads from several collections with one aggregation: the first
+collection's ``$match``, then ``$unionWith`` each other one's, each document tagged
+with the read it answers (both stores). ``write_in_order`` sends writes to several
+collections as one client-level ``bulkWrite`` on MongoDB 8.0+, executed in order by
+the server and stopped at the first refused. Older servers, and nx-27017 (it
+accepts that command but, with several running at once, answers success for
+writes it never stores), get the writes one by one, with the same semantics.
+
+A compare-and-set inside such a batch is an upsert whose filter holds the expected
+values (``cas``): when the document no longer matches, the upsert tries to insert
+a document with the same ``_id`` and fails with a duplicate key, which stops the
+batch there. The server does not retry that upsert, since the filter is more than
+an equality on ``_id``.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import InsertOne, MongoClient, UpdateOne
+from pymongo.database import Database
+from pymongo.errors import ClientBulkWriteException, InvalidOperation, WriteError
+
+Doc = dict[str, Any]
+_PART = "__read"
+
+
+@dataclass(frozen=True)
+class Read:
+    collection: str
+    match: Doc
+    projection: Doc | None = None
+    limit: int | None = None
+
+
+def read_together(db: Database, reads: list[Read]) -> list[list[Doc]]:
+    """The documents each read finds, in one aggregation."""
+    def stages(i: int, read: Read) -> list[Doc]:
+        out: list[Doc] = [{"$match": read.match}]
+        if read.limit is not None:
+            out.append({"$limit": read.limit})
+        if read.projection:
+            out.append({"$project": {**read.projection, _PART: {"$literal": i}}})
+        else:
+            out.append({"$addFields": {_PART: i}})
+        return out
+
+    first, *others = reads
+    pipeline = stages(0, first)
+    for i, read in enumerate(others, start=1):
+        pipeline.append({"$unionWith": {"coll": read.collection, "pipeline": stages(i, read)}})
+    found: list[list[Doc]] = [[] for _ in reads]
+    for doc in db[first.collection].aggregate(pipeline):
+        found[int(doc.pop(_PART))].append(doc)
+    return found
+
+
+@dataclass(frozen=True)
+class Write:
+    collection: str
+    document: Doc | None = None  # an insert
+    filter: Doc | None = None  # an update
+    update: Doc | None = None
+    upsert: bool = False
+
+
+def insert(collection: str, document: Doc) -> Write:
+    return Write(collection, document=document)
+
+
+def update(collection: str, filter_: Doc, change: Doc, *, upsert: bool = False) -> Write:
+    return Write(collection, filter=filter_, update=change, upsert=upsert)
+
+
+def cas(collection: str, expected: Doc, change: Doc) -> Write:
+    """``change`` if the document still has the ``expected`` values (its ``_id``
+    included), else a duplicate key that stops the batch. No document yet: created
+    from ``expected`` and ``change``."""
+    return Write(collection, filter=expected, update=change, upsert=True)
+
+
+# Per client: whether its server takes the writes of a batch in one bulkWrite.
+_ONE_COMMAND: weakref.WeakKeyDictionary[MongoClient, bool] = weakref.WeakKeyDictionary()
+
+
+def one_round_trip(db: Database) -> bool:
+    """Whether ``write_in_order`` is one round trip on this database: MongoDB 8.0+
+    (asked once per client; nx-27017 reports no version)."""
+    if db.client not in _ONE_COMMAND:
+        major = str(db.client.server_info().get("version") or "").split(".")[0]
+        _ONE_COMMAND[db.client] = major.isdigit() and int(major) >= 8
+    return _ONE_COMMAND[db.client]
+
+
+def write_in_order(db: Database, writes: list[Write]) -> int | None:
+    """Apply ``writes`` in order; the index of the first refused (a duplicate key,
+    e.g. a ``cas`` that no longer matches, or another write error; nothing after it
+    is applied), or ``None`` when all were applied. Put the write whose refusal is
+    likeliest first: what was applied before a refusal is the caller's to undo."""
+    if one_round_trip(db):
+        models = [InsertOne(w.document, namespace=f"{db.name}.{w.collection}")
+                  if w.document is not None else
+                  UpdateOne(w.filter, w.update, upsert=w.upsert,
+                            namespace=f"{db.name}.{w.collection}") for w in writes]
+        try:
+            db.client.bulk_write(models, ordered=True)
+            return None
+        except ClientBulkWriteException as exc:
+            errors = exc.write_errors or []
+            if exc.error is None and errors:
+                return int(errors[0]["idx"])
+            raise
+        except InvalidOperation as exc:
+            if "8.0" not in str(exc):
+                raise
+            _ONE_COMMAND[db.client] = False
+    for i, w in enumerate(writes):
+        try:
+            if w.document is not None:
+                db[w.collection].insert_one(w.document)
+            else:
+                db[w.collection].update_one(w.filter, w.update, upsert=w.upsert)
+        except WriteError:  # a duplicate key included
+            return i
+    return None
