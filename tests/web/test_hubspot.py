@@ -23,11 +23,10 @@ def test_connect_sync_and_map_stages(open_page, web_stack):
         "seed": 7}).json()
     page = open_page(ADMIN_BB, "/settings/hubspot")
     expect(page.get_by_role("heading", level=1, name="HubSpot")).to_be_visible()
-    page.get_by_role("button", name="Connect HubSpot").click()
     # Out to the consent page and back (/settings/hubspot?success=true), the outcome in
     # words; the page then drops the query so a reload does not repeat the message.
-    with page.expect_response(re.compile(r"/settings/hubspot\?success=true$"), timeout=20_000):
-        pass
+    with page.expect_response(re.compile(r"/settings/hubspot\?success=true$"), timeout=30_000):
+        page.get_by_role("button", name="Connect HubSpot").click()
     expect(page.get_by_role("status").filter(has_text="HubSpot is connected")).to_be_visible()
     expect(page.get_by_text(str(portal["id"]), exact=True)).to_be_visible()
     expect(page.get_by_text("Live updates on")).to_be_attached(timeout=15_000)
