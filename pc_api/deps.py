@@ -18,7 +18,7 @@ from pymongo.database import Database
 from starlette.concurrency import run_in_threadpool
 
 from pc_api.context import AppContext
-from pc_core import session_state
+from pc_core import session_cache, session_state
 from pc_core.access import Principal
 from pc_core.auth import authenticate_access_token
 from pc_core.errors import Unauthorized
@@ -83,10 +83,11 @@ async def get_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller of every other protected route, from its access token and the
-    sign-in state published in Redis (``pc_core.session_state``): one Redis read, no
-    database read, and no worker thread unless the state must be loaded. A role
-    change, deactivation, password change or "sign out everywhere" shows in that
-    state at once, on every replica.
+    sign-in state published in Redis (``pc_core.session_state``), kept by this
+    process until any process announces a change (``pc_core.session_cache``): no
+    database read, mostly no Redis read, and no worker thread unless the state must
+    be loaded. A role change, deactivation, password change or "sign out
+    everywhere" shows in that state at once, on every replica.
 
     Reads the context straight from the app rather than through the ``Db`` and
     ``AppSettings`` dependencies: every protected request resolves this, and each
@@ -94,9 +95,14 @@ async def get_principal(
     """
     ctx: AppContext = request.app.state.pc
     claims = decode_access_token(ctx.settings, _access_token(request, credentials))
-    state = session_state.cached(ctx.redis, claims.user_id)
+    local = session_cache.of(ctx.redis)
+    state, since = local.get(claims.user_id)
     if state is None:
-        state = await run_in_threadpool(session_state.load, ctx.db, ctx.redis, claims.user_id)
+        state = session_state.cached(ctx.redis, claims.user_id)
+        if state is None:
+            state = await run_in_threadpool(session_state.load, ctx.db, ctx.redis,
+                                            claims.user_id)
+        local.remember(state, since)
     principal = state.principal(claims.version)
     log_context.bind_principal(principal.user_id, principal.partner_id)
     return principal

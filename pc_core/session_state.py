@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -38,10 +39,12 @@ log = logging.getLogger(__name__)
 VERSION_FIELD = "token_version"
 
 KEY_PREFIX = "pc:user-state:"
+CHANNEL = "pc:user-state"  # each published state's user id (``pc_core.session_cache``)
 TTL_S = 60
 GONE_REV = 2**53  # a deleted user: newer than any revision the document had
 
-# KEYS[1]: the entry; ARGV: the state (JSON), its revision, the TTL. Keeps the newer.
+# KEYS[1]: the entry; ARGV: the state (JSON), its revision, the TTL, the channel and
+# the user id. Keeps the newer, and announces it.
 _KEEP_NEWER = """
 local current = redis.call('GET', KEYS[1])
 if current then
@@ -52,8 +55,16 @@ if current then
   end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[3]))
+redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1
 """
+_hooks: list[Callable[[redis.Redis, str], None]] = []
+
+
+def on_publish(hook: Callable[[redis.Redis, str], None]) -> None:
+    """Call ``hook(r, user_id)`` whenever this process has published a state, before
+    ``publish`` returns (``pc_core.session_cache`` drops its copy there)."""
+    _hooks.append(hook)
 
 
 def token_version(user: dict[str, Any]) -> int:
@@ -111,10 +122,13 @@ def publish(r: redis.Redis, state: UserState) -> bool:
     is done already, and the old state expires within ``TTL_S``."""
     try:
         r.eval(_KEEP_NEWER, 1, key(state.user_id), json.dumps(asdict(state)), state.rev,
-               TTL_S)
+               TTL_S, CHANNEL, state.user_id)
     except redis.RedisError:
         log.exception("could not publish the sign-in state of user %s", state.user_id)
         return False
+    finally:
+        for hook in _hooks:
+            hook(r, state.user_id)
     return True
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 
 import redis
@@ -15,7 +16,7 @@ from pymongo import monitoring
 
 from pc_api.main import create_app
 from pc_core import collections as c
-from pc_core import session_state
+from pc_core import session_cache, session_state
 from pc_core.db import register_command_listener
 from pc_dev import devstack
 from tests.conftest import PASSWORD, csrf_headers
@@ -213,8 +214,10 @@ def test_an_authenticated_list_page_is_one_database_command(settings, db, redis_
         page = []
         seen = commands_of(commands, lambda: page.append(client.get("/v1/leads")))
         assert page[0].status_code == 200 and len(seen) == 1, seen
-        # Once the state is gone (expired, Redis restarted), one read restores it.
+        # Once the state is gone (expired, Redis restarted, a new process), one read
+        # restores it.
         redis_conn.flushdb()
+        session_cache.of(redis_conn).forget_all(live=True)
         client.cookies.clear()
         assert len(commands_of(commands, lambda: client.get(
             "/v1/leads", headers=bearer(tokens)))) == 2
@@ -245,6 +248,39 @@ def test_a_deleted_users_token_stops_at_once(client, world):
                          headers=world.admin_a.headers).status_code == 204
     assert client.get("/v1/leads", headers=bearer(tokens)).status_code == 401
     assert client.get("/v1/auth/me", headers=bearer(tokens)).status_code == 401
+
+
+def test_a_change_published_by_another_process_reaches_this_one(client, world, db, settings,
+                                                                 redis_conn):
+    """Another API replica deactivates the user: its announcement drops this
+    process's copy, so the token stops here too, within moments."""
+    tokens = sign_in(client, world.user_a.email)
+    assert client.get("/v1/leads", headers=bearer(tokens)).status_code == 200
+    local = session_cache.of(redis_conn)
+    assert local.live and local.get(world.user_a.id)[0] is not None  # kept here
+    before = db[c.USERS].find_one({"_id": world.user_a.id})
+    after = {**before, "active": False, "rev": (before.get("rev") or 0) + 1}
+    db[c.USERS].replace_one({"_id": before["_id"]}, after)
+    elsewhere = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    assert session_state.publish_user(elsewhere, after)
+    deadline = time.monotonic() + 5
+    while local.get(world.user_a.id)[0] is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert client.get("/v1/leads", headers=bearer(tokens)).status_code == 401
+
+
+def test_without_the_channel_nothing_is_kept(redis_conn, world, db):
+    local = session_cache.of(redis_conn)
+    _, since = local.get(world.user_a.id)
+    local.forget_all(live=False)
+    state = session_state.load(db, redis_conn, world.user_a.id)
+    local.remember(state, since)
+    assert local.get(world.user_a.id)[0] is None
+    local.forget_all(live=True)
+    _, since = local.get(world.user_a.id)
+    local.drop(world.user_a.id)  # a change announced while the state was being read
+    local.remember(state, since)
+    assert local.get(world.user_a.id)[0] is None
 
 
 def test_a_stale_state_never_replaces_a_newer_one(db, redis_conn, world):
