@@ -173,7 +173,7 @@ def main() -> None:
         t0 = time.perf_counter()
         load(db, sellers, args.leads)
         print(f"loaded {args.leads:,} listed leads in {time.perf_counter() - t0:.1f}s")
-        listings_bench(stack, token_headers(stack.settings, user["id"]), args.requests,
+        listings_bench(stack, token_headers(stack.settings, user.id), args.requests,
                        args.leads)
         race_bench(stack, db, sellers[0], args.race_attempts, 100, 100)
 
