@@ -83,8 +83,9 @@ class LocalStates:
                     elif message["type"] == "message":
                         self.drop(str(message["data"]))
             except Exception:  # noqa: BLE001 - any trouble: forget, retry, read Redis meanwhile
+                if self.live:  # said once per outage
+                    log.warning("sign-in state channel lost; reading Redis until it is back")
                 self.forget_all(live=False)
-                log.warning("sign-in state channel lost; reading Redis until it is back")
                 time.sleep(_RETRY_S)
             finally:
                 with contextlib.suppress(Exception):
