@@ -46,6 +46,9 @@ from pc_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
+#: How long each shutdown step may take before it is left behind.
+STOP_STEP_SECONDS = 5.0
+
 JOIN_LEAD = "join-lead"
 LEAVE_LEAD = "leave-lead"
 JOIN_PARTNER = "join-partner"
@@ -93,14 +96,14 @@ class Realtime:
             self.manager.initialize()
 
     async def stop(self) -> None:
+        """Stop listening and close connections, each step bounded in time: a Redis
+        listener stuck in a reconnect must not hold the process (or a test) at shutdown."""
         task = getattr(self.manager, "thread", None)
         if isinstance(task, asyncio.Task) and not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        with contextlib.suppress(Exception):
-            await self.sio.shutdown()
-        await self.presence.close()
+            await _bounded(task)
+        await _bounded(asyncio.ensure_future(self.sio.shutdown()))
+        await _bounded(asyncio.ensure_future(self.presence.close()))
 
     # -- handlers ------------------------------------------------------------------
 
@@ -229,3 +232,16 @@ class Realtime:
 
 def build_server(settings: Settings, db: Database) -> Realtime:
     return Realtime(settings, db)
+
+
+async def _bounded(task: asyncio.Future[Any], seconds: float = STOP_STEP_SECONDS) -> None:
+    """Wait for ``task`` at most ``seconds``; whatever it raised is logged, not raised."""
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        log.warning("realtime shutdown step still running after %.0f s; left behind", seconds)
+        return
+    with contextlib.suppress(asyncio.CancelledError):
+        exc = task.exception()
+        if exc is not None:
+            log.warning("realtime shutdown step failed: %s", exc)
