@@ -260,6 +260,14 @@ def market_webhook_receiver() -> Iterator[object]:
     server.server_close()
 
 
+@pytest.fixture
+def mailbox(sandbox_url: str) -> Iterator[httpx.Client]:
+    """The sandbox Mailgun's mailbox, emptied first: what the platform really sent."""
+    with httpx.Client(base_url=sandbox_url + "/mailgun/_sandbox", timeout=10) as box:
+        box.delete("/messages").raise_for_status()
+        yield box
+
+
 def market_settings(stores: Stores, sandbox_url: str, **overrides: object) -> Settings:
     """Settings whose Stripe and Mailgun point at the sandbox process."""
     return Settings(

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -29,13 +28,6 @@ URL = "/v1/meetings/webhooks/chilipiper"
 def settings(stores, sandbox_url) -> Settings:
     """Mailgun (and Stripe) at the sandbox, so the partner's email is really sent."""
     return market_settings(stores, sandbox_url)
-
-
-@pytest.fixture
-def mailbox(sandbox_url):
-    with httpx.Client(base_url=sandbox_url + "/mailgun/_sandbox", timeout=10) as box:
-        box.delete("/messages").raise_for_status()
-        yield box
 
 
 def documented_body(meeting_id: str = "123e4567-e89b-12d3-a456-426614174000", *,

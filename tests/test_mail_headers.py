@@ -3,7 +3,6 @@ line break, whatever the data it was built from (issue 11, point 5)."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from pc_core import collections as c
@@ -19,13 +18,6 @@ INJECTED = "Acme\r\nBcc: attacker@evil.example"
 @pytest.fixture
 def settings(stores, sandbox_url) -> Settings:
     return market_settings(stores, sandbox_url)
-
-
-@pytest.fixture
-def mailbox(sandbox_url):
-    with httpx.Client(base_url=sandbox_url + "/mailgun/_sandbox", timeout=10) as box:
-        box.delete("/messages").raise_for_status()
-        yield box
 
 
 def _clean(message: dict) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 import pytest
 
 from pc_core import collections as c
@@ -23,13 +22,6 @@ PERSONAL = {"contact_name", "contact_email", "contact_phone", "notes", "company"
 @pytest.fixture
 def settings(stores, sandbox_url) -> Settings:
     return market_settings(stores, sandbox_url)
-
-
-@pytest.fixture
-def mailbox(sandbox_url):
-    with httpx.Client(base_url=sandbox_url + "/mailgun/_sandbox", timeout=10) as box:
-        box.delete("/messages").raise_for_status()
-        yield box
 
 
 @pytest.mark.parametrize("price,expected", [

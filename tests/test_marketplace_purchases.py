@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -26,13 +25,6 @@ from tests.marketplace_helpers import listed_lead, published, reserve
 def settings(stores, sandbox_url) -> Settings:
     """This module's settings: Stripe and Mailgun at the sandbox."""
     return market_settings(stores, sandbox_url)
-
-
-@pytest.fixture
-def mailbox(sandbox_url) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox_url + "/mailgun/_sandbox", timeout=10) as box:
-        box.delete("/messages").raise_for_status()
-        yield box
 
 
 def _messages(mailbox: httpx.Client, to: str) -> list[dict]:

@@ -11,7 +11,6 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pymongo import MongoClient, monitoring
@@ -32,13 +31,6 @@ URL = "/v1/meetings/webhooks/chilipiper"
 @pytest.fixture
 def settings(stores, sandbox_url) -> Settings:
     return market_settings(stores, sandbox_url)
-
-
-@pytest.fixture
-def mailbox(sandbox_url):
-    with httpx.Client(base_url=sandbox_url + "/mailgun/_sandbox", timeout=10) as box:
-        box.delete("/messages").raise_for_status()
-        yield box
 
 
 def payload(meeting_id: str = "m-1", *, event: str = "meeting.booked",

@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
 
 from pc_core import collections as c
@@ -27,13 +26,6 @@ QUEUE = "/v1/meetings/unassigned"
 @pytest.fixture
 def settings(stores, sandbox_url) -> Settings:
     return market_settings(stores, sandbox_url)
-
-
-@pytest.fixture
-def mailbox(sandbox_url):
-    with httpx.Client(base_url=sandbox_url + "/mailgun/_sandbox", timeout=10) as box:
-        box.delete("/messages").raise_for_status()
-        yield box
 
 
 def book_unmatched(client, settings, meeting_id: str, **form) -> str:
