@@ -323,20 +323,27 @@ def test_viewers_join_and_leave_a_lead(api, connect):
     second = connect(api.user_a)
     r = redis.Redis.from_url(api.settings.redis_url)
 
-    assert first.call("join-lead", {"lead_id": lead}) == {"ok": True, "lead_id": lead,
-                                                          "viewers": 1, "others": 0}
+    joined = first.call("join-lead", {"lead_id": lead})
+    assert joined == {"ok": True, "lead_id": lead, "viewers": 1, "others": 0,
+                      "seq": joined["seq"]}
     first.wait_for(is_event(events.VIEWER_JOINED, lead_id=lead, viewers=1))
-    assert second.call("join-lead", {"lead_id": lead})["viewers"] == 2
+    second_join = second.call("join-lead", {"lead_id": lead})
+    assert second_join["viewers"] == 2
+    # Counts are ordered: the later change carries the higher sequence number, so a
+    # client can drop a count relayed late through Redis.
+    assert second_join["seq"] > joined["seq"]
     for rec in (first, second):
         _, data = rec.wait_for(is_event(events.VIEWER_JOINED, lead_id=lead, viewers=2))
-        assert data == {"lead_id": lead, "viewers": 2}  # a number, never who
+        # a number, never who
+        assert data == {"lead_id": lead, "viewers": 2, "seq": second_join["seq"]}
     # Joining again changes nothing.
     assert second.call("join-lead", {"lead_id": lead})["viewers"] == 2
     assert r.hlen(viewers_key(lead)) == 2
 
     assert second.call("leave-lead", {"lead_id": lead})["viewers"] == 1
     _, data = first.wait_for(is_event(events.VIEWER_LEFT, lead_id=lead, viewers=1))
-    assert data == {"lead_id": lead, "viewers": 1}
+    assert data["viewers"] == 1 and set(data) == {"lead_id", "viewers", "seq"}
+    assert data["seq"] > second_join["seq"]
 
     # Events to the lead room reach the viewer still in it, not the one who left.
     publish(api, f"events.stage_updated(s, '{lead}', '{api.partner_a}', 'new', 'won')\n")
@@ -382,8 +389,9 @@ def test_another_partners_lead_cannot_be_joined(api, connect):
     assert intruder.call("join-lead", {})["ok"] is False
     # The owner sees every lead.
     owner = connect(api.owner)
-    assert owner.call("join-lead", {"lead_id": lead}) == {"ok": True, "lead_id": lead,
-                                                          "viewers": 1, "others": 0}
+    owner_ack = owner.call("join-lead", {"lead_id": lead})
+    assert owner_ack == {"ok": True, "lead_id": lead, "viewers": 1, "others": 0,
+                         "seq": owner_ack["seq"]}
 
     marker = uuid.uuid4().hex
     publish(api, (

@@ -7,6 +7,11 @@ two tabs is one viewer, so "N others viewing" (the count minus the person asking
 never counts oneself. Only the number leaves the server: who the viewers are is
 not told to anyone (a listed lead's room holds competing buyers).
 
+Every change also moves a per-lead sequence number, sent with each count: counts
+reach a client by two paths (the join's own answer, and room events relayed through
+Redis, which can arrive later), so a client keeps the count with the highest ``seq``
+and a late, older count never overwrites a newer one.
+
 A replica that dies without cleaning up would leave its fields behind; each hash
 expires ``TTL_SECONDS`` after its last join, so such leftovers do not last.
 """
@@ -18,11 +23,16 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 KEY_PREFIX = "pc:rt:viewers:"
+SEQ_PREFIX = "pc:rt:viewers-seq:"
 TTL_SECONDS = 12 * 3600
 
 
 def viewers_key(lead_id: str) -> str:
     return f"{KEY_PREFIX}{lead_id}"
+
+
+def seq_key(lead_id: str) -> str:
+    return f"{SEQ_PREFIX}{lead_id}"
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,7 @@ class Change:
     changed: bool
     before: int
     viewers: int
+    seq: int = 0
 
     @property
     def count_moved(self) -> bool:
@@ -63,8 +74,10 @@ class Presence:
             pipe.hset(key, sid, viewer)
             pipe.expire(key, TTL_SECONDS)
             pipe.hvals(key)
-            before, added, _, after = await pipe.execute()
-        return Change(bool(added), _distinct(before), _distinct(after))
+            pipe.incr(seq_key(lead_id))
+            pipe.expire(seq_key(lead_id), TTL_SECONDS)
+            before, added, _, after, seq, _ = await pipe.execute()
+        return Change(bool(added), _distinct(before), _distinct(after), int(seq))
 
     async def leave(self, lead_id: str, sid: str) -> Change:
         """Connection ``sid`` no longer views the lead."""
@@ -73,8 +86,9 @@ class Presence:
             pipe.hvals(key)
             pipe.hdel(key, sid)
             pipe.hvals(key)
-            before, removed, after = await pipe.execute()
-        return Change(bool(removed), _distinct(before), _distinct(after))
+            pipe.incr(seq_key(lead_id))
+            before, removed, after, seq = await pipe.execute()
+        return Change(bool(removed), _distinct(before), _distinct(after), int(seq))
 
     async def count(self, lead_id: str) -> int:
         """Distinct viewers of the lead."""

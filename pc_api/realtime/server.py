@@ -173,10 +173,10 @@ class Realtime:
         session["leads"].add(lead_id)
         change = await self.presence.join(lead_id, sid, viewer.user_id)
         if change.count_moved:
-            await self.sio.emit(events.VIEWER_JOINED,
-                                {"lead_id": lead_id, "viewers": change.viewers}, room=room)
+            counted = {"lead_id": lead_id, "viewers": change.viewers, "seq": change.seq}
+            await self.sio.emit(events.VIEWER_JOINED, counted, room=room)
         return {"ok": True, "lead_id": lead_id, "viewers": change.viewers,
-                "others": max(0, change.viewers - 1)}
+                "others": max(0, change.viewers - 1), "seq": change.seq}
 
     async def on_leave_lead(self, sid: str, data: Any = None) -> dict[str, Any]:
         lead_id = _id_from(data, "lead_id")
@@ -195,8 +195,8 @@ class Realtime:
             await self.sio.leave_room(sid, room)
         change = await self.presence.leave(lead_id, sid)
         if change.count_moved:
-            await self.sio.emit(events.VIEWER_LEFT,
-                                {"lead_id": lead_id, "viewers": change.viewers}, room=room)
+            counted = {"lead_id": lead_id, "viewers": change.viewers, "seq": change.seq}
+            await self.sio.emit(events.VIEWER_LEFT, counted, room=room)
         return change.viewers
 
     async def on_join_partner(self, sid: str, data: Any = None) -> dict[str, Any]:

@@ -33,6 +33,8 @@ export interface LeadEvent {
 export interface ViewerEvent {
   lead_id: string
   viewers: number
+  /** The server's per-lead change number: the highest is the newest count. */
+  seq?: number
 }
 
 export interface SyncEvent {

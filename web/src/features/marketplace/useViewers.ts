@@ -6,29 +6,39 @@
 import { onScopeDispose, reactive, toValue, watch, type MaybeRefOrGetter } from 'vue'
 import { EV, type ViewerEvent } from '@/realtime/events'
 import { emitWithAck, onLiveConnect, useLiveEvent } from '@/realtime/socket'
+import { ViewerCounts, type ViewerCount } from '@/realtime/viewerCounts'
 
 const MAX_JOINED = 40 // the server allows 50 per connection
 
 export function useViewers(leadIds: MaybeRefOrGetter<string[]>) {
   const counts = reactive<Record<string, number>>({})
+  const newest = new ViewerCounts()
   let joined = new Set<string>()
 
+  function take(id: string, count: ViewerCount) {
+    if (newest.apply(id, count)) counts[id] = count.viewers
+  }
+
   async function join(id: string) {
-    const ack = await emitWithAck<{ ok: boolean; viewers?: number }>('join-lead', { lead_id: id })
-    if (ack?.ok && typeof ack.viewers === 'number') counts[id] = ack.viewers
+    const ack = await emitWithAck<{ ok: boolean; viewers?: number; seq?: number }>('join-lead', { lead_id: id })
+    if (ack?.ok && typeof ack.viewers === 'number') take(id, { viewers: ack.viewers, seq: ack.seq })
   }
 
   function sync(ids: string[], rejoin = false) {
     const want = new Set(ids.slice(0, MAX_JOINED))
-    for (const id of joined) if (!want.has(id)) void emitWithAck('leave-lead', { lead_id: id })
+    for (const id of joined) {
+      if (want.has(id)) continue
+      newest.forget(id)
+      void emitWithAck('leave-lead', { lead_id: id })
+    }
     for (const id of want) if (rejoin || !joined.has(id)) void join(id)
     joined = want
   }
 
   watch(() => toValue(leadIds), (ids) => sync(ids), { immediate: true })
   const stop = onLiveConnect(() => sync([...joined], true))
-  useLiveEvent<ViewerEvent>(EV.viewerJoined, (p) => joined.has(p.lead_id) && (counts[p.lead_id] = p.viewers))
-  useLiveEvent<ViewerEvent>(EV.viewerLeft, (p) => joined.has(p.lead_id) && (counts[p.lead_id] = p.viewers))
+  useLiveEvent<ViewerEvent>(EV.viewerJoined, (p) => joined.has(p.lead_id) && take(p.lead_id, p))
+  useLiveEvent<ViewerEvent>(EV.viewerLeft, (p) => joined.has(p.lead_id) && take(p.lead_id, p))
   onScopeDispose(() => {
     stop()
     for (const id of joined) void emitWithAck('leave-lead', { lead_id: id })
