@@ -47,6 +47,7 @@ VIEWER_JOINED = "viewer-joined"
 VIEWER_LEFT = "viewer-left"
 LEAD_RESERVED = "lead-reserved"
 LEAD_RELEASED = "lead-released"
+LEAD_UNLISTED = "lead-unlisted"
 SYNC_PROGRESS = "sync-progress"
 SYNC_FINISHED = "sync-finished"
 PURCHASE_UPDATED = "purchase-updated"
@@ -129,6 +130,11 @@ def lead_sold(settings: Settings, lead_id: str, seller_partner_id: str,
         "buyer_partner_id": buyer_partner_id, "buyerId": buyer_partner_id,
     }, [marketplace_room(), lead_room(lead_id), partner_room(seller_partner_id),
         partner_room(buyer_partner_id)])
+
+
+def lead_unlisted(settings: Settings, lead_id: str) -> None:
+    """The seller took its lead off the market: open marketplace pages drop it."""
+    emit(settings, LEAD_UNLISTED, {"lead_id": lead_id}, [marketplace_room(), lead_room(lead_id)])
 
 
 def lead_reserved(settings: Settings, lead_id: str, reservation_id: str) -> None:

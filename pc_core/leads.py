@@ -138,13 +138,16 @@ def create_lead(
 def announce_edit(db: Database, settings: Settings, before: dict[str, Any] | None,
                   after: dict[str, Any]) -> None:
     """A person's change, live: the stage moved (``stage-updated``), the lead went on
-    the market (``lead-listed``, so open marketplace pages show it at once)."""
+    the market (``lead-listed``, so open marketplace pages show it at once) or came off
+    it (``lead-unlisted``, so they drop it)."""
     if before is not None and before.get("stage") != after.get("stage"):
         events.stage_updated(settings, after["_id"], after["partner_id"], before.get("stage"),
                              after["stage"])
     listed = LeadStatus.LISTED.value
     if after["status"] == listed and (before is None or before["status"] != listed):
         announce_listed(db, settings, [after])
+    elif before is not None and before["status"] == listed and after["status"] != listed:
+        events.lead_unlisted(settings, after["_id"])
 
 
 def get_lead_doc(db: Database, actor: Principal, lead_id: str) -> dict[str, Any]:

@@ -171,3 +171,9 @@ def test_a_person_listing_a_lead_is_announced(client, world, db, redis_conn):
                  headers=world.admin_a.headers)
     time.sleep(0.3)
     assert len([m for m in live.seen if m[0] == events.LEAD_LISTED]) == 2
+    # Withdrawn by the seller: open marketplace pages are told to drop it.
+    r = client.patch(f"/v1/leads/{listed['id']}", json={"status": "open"},
+                     headers=world.admin_a.headers)
+    assert r.status_code == 200 and r.json()["status"] == "open"
+    [(_, gone, rooms)] = live.wait(events.LEAD_UNLISTED, lead_id=listed["id"])
+    assert gone == {"lead_id": listed["id"]} and "marketplace" in rooms

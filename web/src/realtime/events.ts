@@ -11,6 +11,7 @@ export const EV = {
   leadSold: 'lead-sold',
   leadReserved: 'lead-reserved',
   leadReleased: 'lead-released',
+  leadUnlisted: 'lead-unlisted',
   stageUpdated: 'stage-updated',
   viewerJoined: 'viewer-joined',
   viewerLeft: 'viewer-left',
@@ -57,6 +58,7 @@ export function installLiveInvalidation(qc: QueryClient): void {
   s.on(EV.leadListed, () => inv(['listings'], ['leads'], ['stats']))
   s.on(EV.leadReserved, (p: LeadEvent) => inv(['listings'], ['reservations'], ['lead', p.lead_id], ['leads']))
   s.on(EV.leadReleased, (p: LeadEvent) => inv(['listings'], ['reservations'], ['lead', p.lead_id], ['leads']))
+  s.on(EV.leadUnlisted, (p: LeadEvent) => inv(['listings'], ['lead', p.lead_id], ['leads']))
   s.on(EV.leadSold, (p: LeadEvent) =>
     inv(['listings'], ['reservations'], ['purchases'], ['lead', p.lead_id], ['leads'], ['stats']),
   )
