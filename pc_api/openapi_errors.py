@@ -21,7 +21,11 @@ from typing import Any
 
 from fastapi import FastAPI
 
-UNSAFE = {"post", "put", "patch", "delete"}
+from pc_api.csrf import UNSAFE_METHODS
+from pc_api.openapi_steps import add_openapi_step
+
+# OpenAPI names methods in lower case.
+UNSAFE = frozenset(m.lower() for m in UNSAFE_METHODS)
 ERROR_MODEL = "ErrorOut"
 VALIDATION_MODEL = "HTTPValidationError"
 
@@ -118,14 +122,5 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def install_openapi_errors(app: FastAPI) -> None:
-    """Wrap ``app.openapi`` (whatever it is by now) to document the errors once."""
-    build = app.openapi
-    documented: list[dict[str, Any]] = []  # the schema last documented (FastAPI caches)
-
-    def openapi() -> dict[str, Any]:
-        schema = build()
-        if not documented or documented[0] is not schema:
-            documented[:] = [document_errors(schema)]
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    """Document every route's error statuses in the app's OpenAPI, once."""
+    add_openapi_step(app, document_errors)

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from pc_api.csrf import CSRF_COOKIE, CSRF_HEADER, UNSAFE_METHODS
 from pc_api.deps import ACCESS_COOKIE
+from pc_api.openapi_steps import add_openapi_step
 
 BEARER = "HTTPBearer"
 COOKIE = "cookieAuth"
@@ -69,14 +70,5 @@ def document_security(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def install_openapi_security(app: FastAPI) -> None:
-    """Wrap ``app.openapi`` (whatever it is by now), documenting the rule once."""
-    build = app.openapi
-    documented: list[dict[str, Any]] = []  # the schema last documented (FastAPI caches)
-
-    def openapi() -> dict[str, Any]:
-        schema = build()
-        if not documented or documented[0] is not schema:
-            documented[:] = [document_security(schema)]
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    """Document the authentication rule in the app's OpenAPI, once."""
+    add_openapi_step(app, document_security)
