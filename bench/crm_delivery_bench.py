@@ -21,29 +21,25 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from _dagster import attach_sandbox_portal, start_daemon
 from _figures import figure, parse, quick_flag
 from _stack import pct
 
 from pc_core import collections as c
 from pc_core.access import Principal, Role
 from pc_core.db import get_db
-from pc_core.hubspot.connection import PartnerTokens
-from pc_core.hubspot.pull import pull_pipelines
-from pc_core.hubspot.stage_mapping import store_pipeline_stages
 from pc_core.lead_models import LeadFields
 from pc_core.leads import build_lead_doc
 from pc_core.marketplace import fulfilment, purchases, reservations
 from pc_core.partners import create_partner
-from pc_core.security.encryption import encrypt_secret
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus
 from pc_core.store.indexes import ensure_indexes
@@ -52,49 +48,6 @@ from pc_dev import devstack
 
 REPO = Path(__file__).resolve().parents[1]
 SYSTEM = Principal(user_id="system", role=Role.OWNER, partner_id=None)
-
-
-def connect_buyer(db, settings: Settings, partner_id: str, seed: int) -> str:
-    hubspot = settings.hubspot_base_url
-    portal = str(httpx.post(f"{hubspot}/_sandbox/portals", json={
-        "contacts": 50, "deals": 50, "pipelines": 2, "seed": seed}).json()["id"])
-    tokens = httpx.post(f"{hubspot}/_sandbox/portals/{portal}/tokens").json()
-    key = settings.token_encryption_key
-    doc = db[c.PARTNERS].find_one({"_id": partner_id})
-    db[c.PARTNERS].replace_one({"_id": partner_id}, {**doc, "hubspot": {
-        "portal_id": portal, "scopes": [], "last_synced_at": None,
-        "access_token": encrypt_secret(key, tokens["access_token"]),
-        "refresh_token": encrypt_secret(key, tokens["refresh_token"]),
-        "expires_at": utcnow() + timedelta(seconds=tokens["expires_in"])}})
-    toks = PartnerTokens(db, settings, partner_id)
-    store_pipeline_stages(db, partner_id, pull_pipelines(db, settings, partner_id, toks))
-    return portal
-
-
-def start_daemon(group: devstack.ProcessGroup, settings: Settings, home: Path,
-                 partners: list[str]) -> None:
-    (home / "dagster.yaml").write_text(
-        # as pc run writes it: runs launched as sensors request them, sensors in threads
-        "run_coordinator:\n  module: dagster.core.run_coordinator\n"
-        "  class: DefaultRunCoordinator\n"
-        "sensors:\n  use_threads: true\n  num_workers: 4\n"
-        "telemetry:\n  enabled: false\n")
-    env = {"DAGSTER_HOME": str(home), "MONGODB_URI": settings.mongodb_uri,
-           "MONGODB_DB": settings.mongodb_db, "REDIS_URL": settings.redis_url,
-           "PC_HUBSPOT_BASE_URL": settings.hubspot_base_url,
-           "PC_STRIPE_API_BASE": settings.stripe_api_base,
-           "PC_MAILGUN_BASE_URL": settings.mailgun_base_url,
-           "PC_HUBSPOT_CLIENT_SECRET": settings.hubspot_client_secret,
-           "PC_TOKEN_ENCRYPTION_KEY": settings.token_encryption_key}
-    # the buyers' partitions exist already, so partners_sensor starts no full syncs
-    # (the 15-minute schedule and the other sensors run as usual)
-    subprocess.run([devstack.venv_bin("python"), "-c",
-                    "from dagster import DagsterInstance as I; "
-                    f"I.get().add_dynamic_partitions('partners', {partners!r})"],
-                   env={**os.environ, **env}, check=True, cwd=REPO)
-    group.start("dagster-daemon", [devstack.venv_bin("dagster-daemon"), "run",
-                                   "-w", str(REPO / "workspace.yaml")],
-                env=env, cwd=REPO, log_path=home / "daemon.log")
 
 
 def sell(db, settings: Settings, seller: str, buyer: str, sandbox: str, n: int) -> str:
@@ -195,7 +148,7 @@ def main() -> None:
         buyers = [create_partner(db, SYSTEM, name=f"Bench Buyer {i}").id
                   for i in range(args.buyers)]
         for i, buyer in enumerate(buyers):
-            connect_buyer(db, settings, buyer, seed=40 + i)
+            attach_sandbox_portal(db, settings, buyer, contacts=50, deals=50, seed=40 + i)
         home = Path(args.dagster_home or tempfile.mkdtemp(prefix="pc-dagster-"))
         home.mkdir(parents=True, exist_ok=True)
         start_daemon(group, settings, home, buyers)

@@ -18,28 +18,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import subprocess
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from _dagster import attach_sandbox_portal, start_daemon
 from _figures import figure, parse, quick_flag
 from _stack import pct, running_stack
 from hubspot.utils.signature import Signature
 
 from pc_core import collections as c
 from pc_core.db import get_db
-from pc_core.hubspot.connection import PartnerTokens
 from pc_core.hubspot.lead_builder import build_leads, lead_id_for_deal
-from pc_core.hubspot.pull import pull_objects, pull_pipelines
-from pc_core.hubspot.stage_mapping import store_pipeline_stages
+from pc_core.hubspot.pull import pull_objects
 from pc_core.partners import create_partner
-from pc_core.security.encryption import encrypt_secret
 from pc_core.settings import Settings
-from pc_core.timeutil import utcnow
 from pc_dev import devstack
 
 REPO = Path(__file__).resolve().parents[1]
@@ -113,52 +107,19 @@ def ingest_report(label: str, db, before: int, result: tuple) -> None:
           f"p99 {pct(latencies, 99):6.1f} ms  non-200 {failures}")
 
 
-def connect_sandbox_partner(db, settings: Settings, hubspot: str) -> tuple[str, str]:
+def connect_sandbox_partner(db, settings: Settings) -> tuple[str, str]:
+    """A partner with a sandbox portal of its own, pulled and built into leads."""
     from pc_core.access import Principal, Role
 
-    httpx.put(f"{hubspot}/_sandbox/config", json={"rate_limits": False})
-    portal = str(httpx.post(f"{hubspot}/_sandbox/portals", json={
-        "contacts": 300, "deals": 400, "pipelines": 2, "seed": 7}).json()["id"])
-    tokens = httpx.post(f"{hubspot}/_sandbox/portals/{portal}/tokens").json()
+    httpx.put(f"{settings.hubspot_base_url}/_sandbox/config", json={"rate_limits": False})
     system = Principal(user_id="system", role=Role.OWNER, partner_id=None)
     partner = create_partner(db, system, name="Bench Agency").id
-    key = settings.token_encryption_key
-    doc = db[c.PARTNERS].find_one({"_id": partner})
-    db[c.PARTNERS].replace_one({"_id": partner}, {**doc, "hubspot": {
-        "portal_id": portal, "scopes": [], "last_synced_at": None,
-        "access_token": encrypt_secret(key, tokens["access_token"]),
-        "refresh_token": encrypt_secret(key, tokens["refresh_token"]),
-        "expires_at": utcnow() + timedelta(seconds=tokens["expires_in"])}})
-    toks = PartnerTokens(db, settings, partner)
-    store_pipeline_stages(db, partner, pull_pipelines(db, settings, partner, toks))
+    portal, toks = attach_sandbox_portal(db, settings, partner, contacts=300, deals=400,
+                                         seed=7)
     for otype in ("contacts", "deals"):
         pull_objects(db, settings, partner, otype, toks)
     build_leads(db, partner)
     return portal, partner
-
-
-def start_daemon(group: devstack.ProcessGroup, settings: Settings, hubspot: str,
-                 partner: str, home: Path) -> None:
-    (home / "dagster.yaml").write_text(
-        # launch runs as the sensor requests them (no queue hop), and evaluate sensors
-        # in threads so one slow sensor does not delay the webhook sensor's ticks
-        "run_coordinator:\n  module: dagster.core.run_coordinator\n"
-        "  class: DefaultRunCoordinator\n"
-        "sensors:\n  use_threads: true\n  num_workers: 4\n"
-        "telemetry:\n  enabled: false\n")
-    env = {"DAGSTER_HOME": str(home), "MONGODB_URI": settings.mongodb_uri,
-           "MONGODB_DB": settings.mongodb_db, "REDIS_URL": settings.redis_url,
-           "PC_HUBSPOT_BASE_URL": hubspot,
-           "PC_HUBSPOT_CLIENT_SECRET": settings.hubspot_client_secret,
-           "PC_TOKEN_ENCRYPTION_KEY": settings.token_encryption_key}
-    # the partition exists already, so partners_sensor does not start a full sync
-    subprocess.run([devstack.venv_bin("python"), "-c",
-                    "from dagster import DagsterInstance as I; "
-                    f"I.get().add_dynamic_partitions('partners', [{partner!r}])"],
-                   env={**os.environ, **env}, check=True, cwd=REPO)
-    group.start("dagster-daemon", [devstack.venv_bin("dagster-daemon"), "run",
-                                   "-w", str(REPO / "workspace.yaml")],
-                env=env, cwd=REPO, log_path=home / "daemon.log")
 
 
 def lead_latency(db, hubspot: str, api_url: str, portal: str, partner: str,
@@ -227,10 +188,10 @@ def latency_phase(db, settings: Settings, api_url: str, args: argparse.Namespace
                             "sandbox", sandbox)
         hubspot = sandbox_url + "/hubspot"
         hs_settings = settings.model_copy(update={"hubspot_base_url": hubspot})
-        portal, partner = connect_sandbox_partner(db, hs_settings, hubspot)
+        portal, partner = connect_sandbox_partner(db, hs_settings)
         home = Path(args.dagster_home or tempfile.mkdtemp(prefix="pc-dagster-"))
         home.mkdir(parents=True, exist_ok=True)
-        start_daemon(group, hs_settings, hubspot, partner, home)
+        start_daemon(group, hs_settings, home, [partner])
         print("\nwebhook -> lead updated, through the sensor and daemon-launched runs "
               f"({args.rounds} rounds of {args.changes} sandbox changes)")
         time.sleep(5)  # let the daemon load the code location

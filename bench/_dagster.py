@@ -1,0 +1,70 @@
+"""Benchmarks that go through the Dagster daemon: a sandbox portal attached to a
+partner as the OAuth flow would leave it, and a daemon started as ``pc run`` starts it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from pymongo.database import Database
+
+from pc_core import collections as c
+from pc_core.hubspot.connection import PartnerTokens
+from pc_core.hubspot.pull import pull_pipelines
+from pc_core.hubspot.stage_mapping import store_pipeline_stages
+from pc_core.security.encryption import encrypt_secret
+from pc_core.settings import Settings
+from pc_core.timeutil import utcnow
+from pc_dev import devstack
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def attach_sandbox_portal(db: Database, settings: Settings, partner_id: str, *,
+                          contacts: int, deals: int, seed: int) -> tuple[str, PartnerTokens]:
+    """A new sandbox portal connected to the partner (tokens stored encrypted) with its
+    pipelines pulled and mapped; the portal id and the partner's tokens."""
+    hubspot = settings.hubspot_base_url
+    portal = str(httpx.post(f"{hubspot}/_sandbox/portals", json={
+        "contacts": contacts, "deals": deals, "pipelines": 2, "seed": seed}).json()["id"])
+    tokens = httpx.post(f"{hubspot}/_sandbox/portals/{portal}/tokens").json()
+    key = settings.token_encryption_key
+    doc = db[c.PARTNERS].find_one({"_id": partner_id})
+    db[c.PARTNERS].replace_one({"_id": partner_id}, {**doc, "hubspot": {
+        "portal_id": portal, "scopes": [], "last_synced_at": None,
+        "access_token": encrypt_secret(key, tokens["access_token"]),
+        "refresh_token": encrypt_secret(key, tokens["refresh_token"]),
+        "expires_at": utcnow() + timedelta(seconds=tokens["expires_in"])}})
+    toks = PartnerTokens(db, settings, partner_id)
+    store_pipeline_stages(db, partner_id, pull_pipelines(db, settings, partner_id, toks))
+    return portal, toks
+
+
+def start_daemon(group: devstack.ProcessGroup, settings: Settings, home: Path,
+                 partners: list[str]) -> None:
+    """``dagster-daemon`` over ``settings``' stores and services, with the partners'
+    partitions already added (so ``partners_sensor`` starts no full syncs)."""
+    (home / "dagster.yaml").write_text(
+        # as pc run writes it: runs launched as sensors request them (no queue hop),
+        # sensors in threads so one slow sensor does not delay another's ticks
+        "run_coordinator:\n  module: dagster.core.run_coordinator\n"
+        "  class: DefaultRunCoordinator\n"
+        "sensors:\n  use_threads: true\n  num_workers: 4\n"
+        "telemetry:\n  enabled: false\n")
+    env = {"DAGSTER_HOME": str(home), "MONGODB_URI": settings.mongodb_uri,
+           "MONGODB_DB": settings.mongodb_db, "REDIS_URL": settings.redis_url,
+           "PC_HUBSPOT_BASE_URL": settings.hubspot_base_url,
+           "PC_STRIPE_API_BASE": settings.stripe_api_base,
+           "PC_MAILGUN_BASE_URL": settings.mailgun_base_url,
+           "PC_HUBSPOT_CLIENT_SECRET": settings.hubspot_client_secret,
+           "PC_TOKEN_ENCRYPTION_KEY": settings.token_encryption_key}
+    subprocess.run([devstack.venv_bin("python"), "-c",
+                    "from dagster import DagsterInstance as I; "
+                    f"I.get().add_dynamic_partitions('partners', {partners!r})"],
+                   env={**os.environ, **env}, check=True, cwd=REPO)
+    group.start("dagster-daemon", [devstack.venv_bin("dagster-daemon"), "run",
+                                   "-w", str(REPO / "workspace.yaml")],
+                env=env, cwd=REPO, log_path=home / "daemon.log")
