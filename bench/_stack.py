@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -91,3 +92,23 @@ def report_split(title: str, total: list[float], app: list[float], db: list[floa
 
 
 os.environ.setdefault("PYTHONUNBUFFERED", "1")
+
+
+# Events sent from another process, as a Dagster run sends them: through Redis only.
+EMITTER = """
+import sys, time
+from pc_core import events
+from pc_core.settings import Settings
+s = Settings()
+event, rounds, gap = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+for i in range(rounds):
+    events.emit(s, event, {"round": i, "sent_at": time.time()}, [events.marketplace_room()])
+    time.sleep(gap)
+"""
+
+
+def emit_rounds(env: dict[str, str], event: str, rounds: int, gap: float) -> None:
+    """``rounds`` events to the marketplace room from a separate process over the
+    stores in ``env``, ``gap`` seconds apart, each stamped with its send time."""
+    subprocess.run([sys.executable, "-c", EMITTER, event, str(rounds), str(gap)],
+                   env=env, cwd=Path(__file__).resolve().parents[1], check=True)

@@ -28,7 +28,7 @@ import uuid
 from pathlib import Path
 
 from _figures import figure, parse, quick_flag
-from _stack import pct, running_stack
+from _stack import emit_rounds, pct, running_stack
 
 EVENT = "bench-fanout"
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,16 +93,6 @@ async def _client_main(url: str, token: str, count: int, rounds: int, timeout: f
 
 # -- the emitter ---------------------------------------------------------------------
 
-EMITTER = """
-import sys, time
-from pc_core import events
-from pc_core.settings import Settings
-s = Settings()
-event, rounds, gap = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-for i in range(rounds):
-    events.emit(s, event, {"round": i, "sent_at": time.time()}, [events.marketplace_room()])
-    time.sleep(gap)
-"""
 
 
 # -- the driver ----------------------------------------------------------------------
@@ -162,8 +152,7 @@ def main() -> None:
         time.sleep(1.0)  # let the connection burst settle
         env = {**os.environ, "MONGODB_URI": stack.settings.mongodb_uri,
                "REDIS_URL": stack.settings.redis_url, "MONGODB_DB": stack.settings.mongodb_db}
-        subprocess.run([sys.executable, "-c", EMITTER, EVENT, str(args.rounds), str(args.gap)],
-                       env=env, cwd=ROOT, check=True)
+        emit_rounds(env, EVENT, args.rounds, args.gap)
         per_round: list[list[float]] = [[] for _ in range(args.rounds)]
         for proc in clients:
             out, _ = proc.communicate(timeout=args.rounds * args.gap + 60)

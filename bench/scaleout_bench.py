@@ -34,7 +34,7 @@ import uuid
 from pathlib import Path
 
 from _figures import figure, parse, quick_flag
-from _stack import pct
+from _stack import emit_rounds, pct
 
 from pc_core.settings import Settings
 from pc_dev import devstack
@@ -83,16 +83,6 @@ def client_main(urls: list[str], token: str, first: int, count: int, rounds: int
     time.sleep(0.5)
 
 
-EMITTER = """
-import sys, time
-from pc_core import events
-from pc_core.settings import Settings
-s = Settings()
-event, rounds, gap = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-for i in range(rounds):
-    events.emit(s, event, {"round": i, "sent_at": time.time()}, [events.marketplace_room()])
-    time.sleep(gap)
-"""
 
 
 # -- HTTP load ------------------------------------------------------------------------------
@@ -194,8 +184,7 @@ def step(urls: list[str], token: str, env: dict[str, str], args) -> dict:
             raise SystemExit("a client process could not connect its clients")
     connect_s = time.perf_counter() - started
     time.sleep(1.0)
-    subprocess.run([sys.executable, "-c", EMITTER, EVENT, str(args.rounds), str(args.gap)],
-                   env=env, cwd=ROOT, check=True)
+    emit_rounds(env, EVENT, args.rounds, args.gap)
     per_round: list[list[tuple[int, float]]] = [[] for _ in range(args.rounds)]
     for proc in procs:
         out, _ = proc.communicate(timeout=args.rounds * args.gap + 90)
