@@ -15,6 +15,7 @@ from pc_core.errors import BadRequest, Conflict, Forbidden, NotFound
 from pc_core.ids import new_id
 from pc_core.models.partners import PartnerOut, PartnerStatsOut
 from pc_core.store import update_with_retry
+from pc_core.store.counts import count_by
 from pc_core.timeutil import utcnow
 
 # Fields an admin may change on its own partner; the rest are the owner's.
@@ -108,15 +109,6 @@ def update_partner(
     return PartnerOut.from_doc(after)
 
 
-def _count_by(db: Database, collection: str, match: dict, field: str) -> dict[str, int]:
-    """Counts per value of ``field``, with an aggregation (count_documents scans on
-    the embedded store)."""
-    rows = db[collection].aggregate(
-        [{"$match": match}, {"$group": {"_id": f"${field}", "n": {"$sum": 1}}}]
-    )
-    return {str(r["_id"]): int(r["n"]) for r in rows if r["_id"] is not None}
-
-
 def _sum_cents(db: Database, collection: str, match: dict, field: str) -> tuple[int, int]:
     rows = list(
         db[collection].aggregate(
@@ -134,9 +126,9 @@ def _sum_cents(db: Database, collection: str, match: dict, field: str) -> tuple[
 def partner_stats(db: Database, actor: Principal, partner_id: str) -> PartnerStatsOut:
     """Leads by stage and status, and marketplace activity on both sides."""
     get_partner_doc(db, actor, partner_id)
-    leads_by_stage = _count_by(db, c.LEADS, {"partner_id": partner_id}, "stage")
-    leads_by_status = _count_by(db, c.LEADS, {"partner_id": partner_id}, "status")
-    reservations = _count_by(db, c.RESERVATIONS, {"buyer_partner_id": partner_id}, "status")
+    leads_by_stage = count_by(db[c.LEADS], {"partner_id": partner_id}, "stage")
+    leads_by_status = count_by(db[c.LEADS], {"partner_id": partner_id}, "status")
+    reservations = count_by(db[c.RESERVATIONS], {"buyer_partner_id": partner_id}, "status")
     bought_n, bought_cents = _sum_cents(
         db, c.PURCHASES, {"buyer_partner_id": partner_id, "status": "completed"}, "amount_cents"
     )

@@ -33,6 +33,7 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.observability import job_outcomes, vendor_calls
+from pc_core.store.counts import count_by
 from pc_core.timeutil import ensure_utc
 
 log = logging.getLogger(__name__)
@@ -130,13 +131,14 @@ class PlatformCollector:
     def _marketplace(self) -> list[Metric]:
         reservations = GaugeMetricFamily("pc_reservations", "Reservations by status.",
                                          labels=["status"])
+        # one aggregation per collection (count_documents would scan once per status)
+        held = count_by(self.db[c.RESERVATIONS], {}, "status")
         for status in RESERVATION_STATUSES:
-            reservations.add_metric([status], self.db[c.RESERVATIONS].count_documents(
-                {"status": status}))
+            reservations.add_metric([status], held.get(status, 0))
         purchases = GaugeMetricFamily("pc_purchases", "Purchases by status.", labels=["status"])
+        bought = count_by(self.db[c.PURCHASES], {}, "status")
         for status in PURCHASE_STATUSES:
-            purchases.add_metric([status], self.db[c.PURCHASES].count_documents(
-                {"status": status}))
+            purchases.add_metric([status], bought.get(status, 0))
         return [reservations, purchases]
 
     def _dagster(self) -> list[Metric]:

@@ -13,6 +13,7 @@ the same, and the domain modules above say *what* changes, never how:
 - ``keys``: the one time key and the one month key (fixed-width strings that sort
   and range the same on both stores), and the ``sort_key`` lists page on;
 - ``pagination``: keyset pages over ``sort_key`` with opaque cursors;
+- ``counts``: counts per value with an aggregation, never ``count_documents``;
 - ``queues``: pending-work queues and inboxes (equality flags, due keys, claims);
 - ``indexes``: every collection's indexes, declared once, created at start-up.
 
