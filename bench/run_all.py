@@ -8,7 +8,7 @@ Benchmarks are found, not listed: every ``bench/*.py`` whose name does not start
 with ``_`` (helpers) except this runner, in name order, one after another (each
 starts its own stores and servers on free ports). Each prints its figures as
 ``BENCH-FIGURE {json}`` lines (``bench/_figures.py``); the rest of its output goes to
-``.pc/bench/<name>.log``. The table is Markdown, so it can be pasted into the README;
+``.pc/bench/<name>.log``. The table is Markdown, so it can be pasted into docs/benchmarks.md;
 it carries the date, the commit and the load average before and after, since figures
 from a busy machine are not comparable. ``.pc/bench/results.json`` has the same data.
 Exit status 1 if a benchmark failed or printed no figures (a missed target is a

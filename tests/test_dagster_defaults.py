@@ -1,7 +1,7 @@
 """Everything the README says runs on a clock or on an event runs on a fresh
 deployment with no click in the Dagster UI: every schedule and sensor of the loaded
 code location defaults to RUNNING. An exception must be named here *and* justified
-in the README's "Dagster schedules and sensors" table."""
+in docs/operations.md's "Dagster schedules and sensors" table."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dagster import DefaultScheduleStatus, DefaultSensorStatus
 
 from pc_pipelines.definitions import defs
 
-# name → why it is off by default (mirror the README). None today.
+# name → why it is off by default (mirror docs/operations.md). None today.
 OFF_BY_DEFAULT: dict[str, str] = {}
 
 
