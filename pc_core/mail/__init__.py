@@ -1,0 +1,3 @@
+"""Outgoing e-mail: ``mailer`` renders the templates in ``templates/`` and queues and
+sends through Mailgun (or the sandbox). Features say *which* e-mail to whom; this
+package knows how."""
