@@ -91,8 +91,8 @@ def make_frames(leads: int, changes: int, seed: int = 7) -> tuple[pl.DataFrame, 
 
 def store_read(n: int) -> float:
     """Seconds to read ``n`` event documents of one partner from nx-27017."""
-    from pc_core.analytics.stage_events import STAGE_EVENTS, partner_events
     from pc_core.db import get_db
+    from pc_core.journal.stage_events import STAGE_EVENTS, partner_events
     from pc_core.settings import Settings
     from pc_dev import devstack
 

@@ -19,13 +19,13 @@ from _stack import report_split, running_stack, server_timing
 from pc_core import collections as c
 from pc_core.access import Principal, Role
 from pc_core.db import get_db
-from pc_core.lead_models import CompanySize, LeadFields
-from pc_core.leads import build_lead_doc
-from pc_core.partners import create_partner
+from pc_core.identity.partners import create_partner
+from pc_core.identity.users import create_user
+from pc_core.leads.inventory import build_lead_doc
+from pc_core.models.leads import CompanySize, LeadFields
 from pc_core.stages import LeadStatus, Stage
 from pc_core.store.indexes import ensure_indexes
 from pc_core.timeutil import utcnow
-from pc_core.users import create_user
 
 SYSTEM = Principal("bench", Role.OWNER, None)
 

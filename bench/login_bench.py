@@ -17,9 +17,9 @@ from _stack import pct, running_stack, server_timing, summary
 
 from pc_core.access import Principal, Role
 from pc_core.db import get_db
-from pc_core.partners import create_partner
+from pc_core.identity.partners import create_partner
+from pc_core.identity.users import create_user
 from pc_core.store.indexes import ensure_indexes
-from pc_core.users import create_user
 
 
 def main() -> None:

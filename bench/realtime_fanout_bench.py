@@ -101,10 +101,10 @@ async def _client_main(url: str, token: str, count: int, rounds: int, timeout: f
 def _make_token(settings) -> str:
     from pc_core.access import Principal, Role
     from pc_core.db import get_db
-    from pc_core.partners import create_partner
+    from pc_core.identity.partners import create_partner
+    from pc_core.identity.users import create_user
     from pc_core.security.jwt_tokens import create_access_token
     from pc_core.store.indexes import ensure_indexes
-    from pc_core.users import create_user
 
     db = get_db(settings)
     ensure_indexes(db)

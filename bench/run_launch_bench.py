@@ -38,7 +38,7 @@ from dagster import DagsterInstance, DagsterRunStatus, build_sensor_context
 
 from pc_core import collections as c
 from pc_core.db import get_db
-from pc_core.hubspot.webhooks import inbox_doc
+from pc_core.hubspot.webhooks.ingest import inbox_doc
 from pc_core.security.encryption import encrypt_secret
 from pc_core.settings import Settings
 from pc_core.store.indexes import ensure_indexes

@@ -124,12 +124,12 @@ def seed(settings: Settings, leads: int) -> str:
     """A partner with ``leads`` leads and a user; that user's access token."""
     from pc_core.access import Principal, Role
     from pc_core.db import get_db
-    from pc_core.lead_models import LeadCreate
-    from pc_core.leads import create_lead
-    from pc_core.partners import create_partner
+    from pc_core.identity.partners import create_partner
+    from pc_core.identity.users import create_user
+    from pc_core.leads.inventory import create_lead
+    from pc_core.models.leads import LeadCreate
     from pc_core.security.jwt_tokens import create_access_token
     from pc_core.store.indexes import ensure_indexes
-    from pc_core.users import create_user
 
     db = get_db(settings)
     ensure_indexes(db)

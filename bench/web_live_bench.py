@@ -24,10 +24,10 @@ from playwright.sync_api import expect  # noqa: E402
 
 from pc_core import collections as c  # noqa: E402
 from pc_core.access import Principal, Role  # noqa: E402
-from pc_core.lead_models import LeadFields  # noqa: E402
-from pc_core.leads import build_lead_doc  # noqa: E402
+from pc_core.leads.inventory import build_lead_doc
 from pc_core.marketplace.listings import announce_listed  # noqa: E402
 from pc_core.marketplace.reservations import reserve  # noqa: E402
+from pc_core.models.leads import LeadFields
 from pc_core.stages import LeadStatus  # noqa: E402
 from pc_core.timeutil import utcnow  # noqa: E402
 from tests.web.browser import new_context, sign_in_api  # noqa: E402

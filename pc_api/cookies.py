@@ -8,7 +8,7 @@ from fastapi import Response
 
 from pc_api.csrf import CSRF_COOKIE, new_csrf_token
 from pc_api.deps import ACCESS_COOKIE, REFRESH_COOKIE
-from pc_core.auth import IssuedTokens
+from pc_core.identity.auth import IssuedTokens
 from pc_core.settings import Settings
 
 # The refresh cookie only travels to the auth routes that use it.

@@ -9,7 +9,7 @@ SameSite=Lax lets same-site subdomains through. So an unsafe request
   refresh, readable by our page's script only: a foreign page can neither read
   the cookie nor send a custom header cross-origin without a CORS preflight), and
 - come from one of our origins (``Origin``, or ``Referer`` when there is none;
-  ``pc_core.origins``),
+  ``pc_core.security.origins``),
 
 else 403 ``{"detail": "CSRF check failed: ..."}``. Requests with
 ``Authorization: Bearer`` or ``X-API-Key`` (never sent by a browser on its own),
@@ -33,7 +33,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pc_api.deps import ACCESS_COOKIE, REFRESH_COOKIE
-from pc_core.origins import OriginPolicy
+from pc_core.security.origins import OriginPolicy
 from pc_core.settings import Settings
 
 CSRF_COOKIE = "pc_csrf"

@@ -18,12 +18,12 @@ from pymongo.database import Database
 from starlette.concurrency import run_in_threadpool
 
 from pc_api.context import AppContext
-from pc_core import session_cache, session_state
 from pc_core.access import Principal
-from pc_core.auth import authenticate_access_token
 from pc_core.errors import Unauthorized
-from pc_core.lead_models import CompanySize
+from pc_core.identity import session_cache, session_state
+from pc_core.identity.auth import authenticate_access_token
 from pc_core.marketplace.listings import ListingFilters
+from pc_core.models.leads import CompanySize
 from pc_core.money import MAX_CENTS
 from pc_core.observability import context as log_context
 from pc_core.security.jwt_tokens import decode_access_token
@@ -83,8 +83,8 @@ async def get_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller of every other protected route, from its access token and the
-    sign-in state published in Redis (``pc_core.session_state``), kept by this
-    process until any process announces a change (``pc_core.session_cache``): no
+    sign-in state published in Redis (``pc_core.identity.session_state``), kept by this
+    process until any process announces a change (``pc_core.identity.session_cache``): no
     database read, mostly no Redis read, and no worker thread unless the state must
     be loaded. A role change, deactivation, password change or "sign out
     everywhere" shows in that state at once, on every replica.

@@ -40,7 +40,7 @@ from pc_api.security_middleware import install_security_middleware
 from pc_api.timing import DbTimeListener, ServerTimingMiddleware
 from pc_api.web_app import install_web_client
 from pc_core.db import get_db, redis_client, register_command_listener
-from pc_core.log_redaction import install_url_redaction
+from pc_core.observability.log_redaction import install_url_redaction
 from pc_core.observability.logs import configure_logging
 from pc_core.settings import Settings, get_settings
 

@@ -34,9 +34,9 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pc_core.log_redaction import redact_url
 from pc_core.observability import context
 from pc_core.observability import metrics as m
+from pc_core.observability.log_redaction import redact_url
 from pc_core.observability.platform_collector import platform_registry
 from pc_core.settings import Settings
 
@@ -61,7 +61,7 @@ def request_id_from(value: str | None) -> str:
 
 def request_target(scope: Scope) -> str:
     """Path and query string, the query's secret parameters redacted (OAuth
-    ``code``/``state``, tokens, keys: ``pc_core.log_redaction``)."""
+    ``code``/``state``, tokens, keys: ``pc_core.observability.log_redaction``)."""
     query = (scope.get("query_string") or b"").decode("latin-1")
     return redact_url(f"{scope.get('path', '')}?{query}") if query else scope.get("path", "")
 

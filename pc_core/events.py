@@ -21,7 +21,7 @@ Events and rooms (api.md "Real-time"):
   ``partner:{buyer}``, ``partner:{seller}``
 
 A lead's room may hold buyers of other partners while the lead is listed
-(``pc_core.lead_rooms``), so nothing that identifies the contact or the company goes
+(``pc_core.leads.rooms``), so nothing that identifies the contact or the company goes
 there: ``emit`` drops ``PRIVATE_FIELDS`` from an event to a lead room (and logs the
 bug).
 """

@@ -36,8 +36,8 @@ def create_owner(
     import redis
 
     from pc_core.db import redis_client
-    from pc_core.session_state import TTL_S
-    from pc_core.users import upsert_owner
+    from pc_core.identity.session_state import TTL_S
+    from pc_core.identity.users import upsert_owner
 
     settings = get_settings()
     settings.check_production_ready()

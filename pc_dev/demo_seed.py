@@ -14,14 +14,14 @@ from pymongo.errors import BulkWriteError
 
 from pc_core import collections as c
 from pc_core.access import Role
-from pc_core.lead_models import CompanySize, LeadFields
-from pc_core.leads import build_lead_doc
-from pc_core.partners import slugify
+from pc_core.identity.partners import slugify
+from pc_core.identity.users import normalise_email
+from pc_core.leads.inventory import build_lead_doc
+from pc_core.models.leads import CompanySize, LeadFields
 from pc_core.security.passwords import hash_password
 from pc_core.stages import LeadStatus, Stage
 from pc_core.store import update_with_retry
 from pc_core.timeutil import utcnow
-from pc_core.users import normalise_email
 
 OPERATOR_ID = "operator"
 PARTNERS = (

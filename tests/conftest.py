@@ -24,11 +24,11 @@ from pymongo.database import Database
 from pc_api.main import create_app
 from pc_core.access import Principal, Role
 from pc_core.db import get_db, redis_client
-from pc_core.partners import create_partner
+from pc_core.identity.partners import create_partner
+from pc_core.identity.users import create_user
 from pc_core.security.jwt_tokens import create_access_token
 from pc_core.settings import Settings
 from pc_core.store.indexes import ensure_indexes
-from pc_core.users import create_user
 from pc_dev import devstack
 
 PASSWORD = "correct-horse-battery"

@@ -7,8 +7,8 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.lead_models import LeadFields
-from pc_core.leads import build_lead_doc
+from pc_core.leads.inventory import build_lead_doc
+from pc_core.models.leads import LeadFields
 from pc_core.stages import LeadStatus
 from pc_core.timeutil import utcnow
 

@@ -18,7 +18,7 @@ from dagster import (
 )
 
 from pc_core import collections as c
-from pc_core.hubspot.connection import mark_synced
+from pc_core.hubspot.connection.oauth import mark_synced
 from pc_core.observability import job_outcomes
 from pc_core.timeutil import utcnow
 from pc_pipelines.alerts.sensors import run_failure_alert_sensor, run_success_outcome_sensor

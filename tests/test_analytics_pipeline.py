@@ -14,11 +14,11 @@ from dagster import AssetSelection, AssetSpec, materialize
 
 from pc_core import collections as c
 from pc_core.access import Principal, Role
-from pc_core.analytics.stage_events import STAGE_EVENTS
 from pc_core.ids import new_id
-from pc_core.lead_models import LeadCreate, LeadUpdate
-from pc_core.leads import create_lead, update_lead
+from pc_core.journal.stage_events import STAGE_EVENTS
+from pc_core.leads.inventory import create_lead, update_lead
 from pc_core.marketplace import leadstate
+from pc_core.models.leads import LeadCreate, LeadUpdate
 from pc_core.security.encryption import encrypt_secret
 from pc_core.timeutil import utcnow
 from pc_pipelines.analytics.assets import (

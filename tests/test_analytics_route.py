@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from pc_core import collections as c
-from pc_core.analytics.stage_events import STAGE_EVENTS
+from pc_core.journal.stage_events import STAGE_EVENTS
 from pc_core.timeutil import utcnow
 
 

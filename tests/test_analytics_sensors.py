@@ -17,10 +17,10 @@ from dagster import (
 
 from pc_core import collections as c
 from pc_core.access import Principal, Role
-from pc_core.analytics import outbox
-from pc_core.analytics.stage_events import STAGE_EVENTS
 from pc_core.billing.refunds import record_refund
 from pc_core.ids import new_id
+from pc_core.journal import outbox
+from pc_core.journal.stage_events import STAGE_EVENTS
 from pc_core.marketplace import fulfilment, reservations
 from pc_core.store import sort_key
 from pc_core.timeutil import utcnow

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from pc_api.main import create_app
-from pc_core.client_config import client_config
 from pc_core.settings import Settings
+from pc_core.settings.client_config import client_config
 from pc_dev.runner import dagster_url
 
 

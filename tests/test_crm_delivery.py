@@ -15,11 +15,11 @@ from dagster import SensorResult, SkipReason, build_sensor_context
 
 from pc_core import collections as c
 from pc_core.access import Role
-from pc_core.hubspot import deliveries
-from pc_core.hubspot.cross_partner import sync_buyer
-from pc_core.hubspot.deal_links import DEAL_LINKS
-from pc_core.hubspot.sale_delivery import deliver_due, marker
-from pc_core.partners import create_partner
+from pc_core.hubspot.lead_build.deal_links import DEAL_LINKS
+from pc_core.hubspot.sync_back.cross_partner import sync_buyer
+from pc_core.hubspot.sync_back.sale_delivery import deliver_due, marker
+from pc_core.identity.partners import create_partner
+from pc_core.marketplace import deliveries
 from pc_core.settings import Settings
 from pc_core.store.keys import time_key
 from pc_core.timeutil import utcnow

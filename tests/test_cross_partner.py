@@ -10,10 +10,10 @@ import pytest
 from dagster import DagsterInstance, build_sensor_context
 
 from pc_core import collections as c
-from pc_core.hubspot.cross_partner import BUYER_STAGE_PROPERTY, sync_buyer
-from pc_core.hubspot.deal_links import DEAL_LINKS
-from pc_core.hubspot.lead_builder import lead_id_for_deal
-from pc_core.hubspot.reverse_mapping import ReverseStages
+from pc_core.hubspot.lead_build.deal_links import DEAL_LINKS
+from pc_core.hubspot.lead_build.lead_builder import lead_id_for_deal
+from pc_core.hubspot.sync_back.cross_partner import BUYER_STAGE_PROPERTY, sync_buyer
+from pc_core.hubspot.sync_back.reverse_mapping import ReverseStages
 from pc_core.ids import new_id
 from pc_core.marketplace import leadstate
 from pc_core.models.leads import LeadOut

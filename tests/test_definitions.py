@@ -10,7 +10,8 @@ import uuid
 from dagster import DagsterInstance, DagsterRunStatus, build_sensor_context
 
 from pc_core import collections as c
-from pc_core.hubspot import partner_runs, sync_health
+from pc_core.hubspot.connection import sync_health
+from pc_core.hubspot.sync_back import partner_runs
 from pc_pipelines.definitions import defs, feature_modules
 from pc_pipelines.hubspot_webhooks.sensors import hubspot_webhook_sensor
 from pc_pipelines.resources import MongoResource

@@ -3,7 +3,7 @@ return is what the API sends, validated once, and the shapes the OpenAPI documen
 
 from __future__ import annotations
 
-from pc_core import sync_tasks
+from pc_core.sync import tasks as sync_tasks
 from pc_core.timeutil import utcnow
 
 

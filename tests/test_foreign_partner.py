@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from pc_core import api_tokens
 from pc_core import collections as c
 from pc_core.access import Role
-from pc_core.auth import principal_of
+from pc_core.identity import api_tokens
+from pc_core.identity.auth import principal_of
 from pc_core.timeutil import utcnow
 from tests.conftest import PASSWORD, World
 

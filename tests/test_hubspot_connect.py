@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from pc_api.main import create_app
 from pc_api.routes.hubspot import NONCE_COOKIE
 from pc_core import collections as c
-from pc_core.hubspot.connection import STATE_PURPOSE, PartnerTokens
+from pc_core.hubspot.connection.oauth import STATE_PURPOSE, PartnerTokens
 from pc_core.security.encryption import decrypt_secret
 from pc_core.security.jwt_tokens import encode_signed
 from pc_core.timeutil import utcnow

@@ -13,10 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from pc_core.hubspot.cursors import SyncCursor, load_cursor, save_cursor
-from pc_core.hubspot.objects import PROPERTIES, RAW_COLLECTION
-from pc_core.hubspot.pull import PullFailed, PullOptions, pull_objects, pull_pipelines
-from pc_core.hubspot.transport import CallPolicy
+from pc_core.hubspot.connection.objects import PROPERTIES, RAW_COLLECTION
+from pc_core.hubspot.connection.transport import CallPolicy
+from pc_core.hubspot.pull import pull_objects
+from pc_core.hubspot.pull.cursors import SyncCursor, load_cursor, save_cursor
+from pc_core.hubspot.pull.pull_objects import PullFailed, PullOptions, pull_pipelines
 
 EXACT = PullOptions(lookback_ms=0)  # request counts without the index-lag lookback
 
@@ -570,7 +571,7 @@ class ShuffledTiesSearch:
 def test_search_windows_do_not_rely_on_the_order_of_ties(seed, since, lookback):
     import random
 
-    from pc_core.hubspot.pages import search_pages
+    from pc_core.hubspot.connection.pages import search_pages
 
     rng = random.Random(seed)
     ids = rng.sample(range(1, 10**9), 30_000)
@@ -594,7 +595,7 @@ def test_search_windows_do_not_rely_on_the_order_of_ties(seed, since, lookback):
 def test_failures_that_outlast_urllib3s_retries_get_a_few_more_tries(settings):
     from hubspot.crm.deals.exceptions import ApiException
 
-    from pc_core.hubspot.transport import HubSpotApi, HubSpotCallError
+    from pc_core.hubspot.connection.transport import HubSpotApi, HubSpotCallError
 
     class Answer:
         data = b'{"results": []}'

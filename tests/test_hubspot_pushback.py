@@ -10,15 +10,15 @@ from dagster import DagsterInstance, build_sensor_context
 from urllib3.util.retry import Retry
 
 from pc_core import collections as c
-from pc_core import sync_tasks
 from pc_core.access import Principal, Role
-from pc_core.hubspot.connection import PartnerTokens
-from pc_core.hubspot.pushback import push_partner
-from pc_core.hubspot.reverse_mapping import ReverseStages
-from pc_core.hubspot.transport import CallPolicy
-from pc_core.leads import add_note, update_lead
+from pc_core.hubspot.connection.oauth import PartnerTokens
+from pc_core.hubspot.connection.transport import CallPolicy
+from pc_core.hubspot.sync_back.pushback import push_partner
+from pc_core.hubspot.sync_back.reverse_mapping import ReverseStages
+from pc_core.leads.inventory import add_note, update_lead
 from pc_core.models.leads import LeadOut, LeadUpdate
 from pc_core.models.sync_tasks import SyncTaskOut
+from pc_core.sync import tasks as sync_tasks
 from pc_pipelines.definitions import defs
 from pc_pipelines.lib.partitions import partners_partitions
 from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource

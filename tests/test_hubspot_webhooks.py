@@ -26,13 +26,14 @@ from hypothesis import strategies as st
 from pc_api.main import create_app
 from pc_core import collections as c
 from pc_core import events
-from pc_core.hubspot.connection import PartnerTokens
-from pc_core.hubspot.lead_builder import build_leads
-from pc_core.hubspot.pull import pull_objects, pull_pipelines
-from pc_core.hubspot.stage_mapping import store_pipeline_stages
-from pc_core.hubspot.webhook_apply import apply_pending, run_webhook_sync
-from pc_core.hubspot.webhooks import PortalDirectory, store_events
-from pc_core.partners import create_partner
+from pc_core.hubspot.connection.oauth import PartnerTokens
+from pc_core.hubspot.lead_build.lead_builder import build_leads
+from pc_core.hubspot.lead_build.stage_mapping import store_pipeline_stages
+from pc_core.hubspot.pull import pull_objects
+from pc_core.hubspot.pull.pull_objects import pull_pipelines
+from pc_core.hubspot.webhooks.apply import apply_pending, run_webhook_sync
+from pc_core.hubspot.webhooks.ingest import PortalDirectory, store_events
+from pc_core.identity.partners import create_partner
 from pc_core.security.encryption import encrypt_secret
 from pc_core.timeutil import utcnow
 from pc_dev import devstack

@@ -10,8 +10,8 @@ from datetime import datetime
 import pytest
 
 from pc_core import collections as c
-from pc_core.hubspot.connection import PartnerTokens
-from pc_core.hubspot.pushback import push_partner
+from pc_core.hubspot.connection.oauth import PartnerTokens
+from pc_core.hubspot.sync_back.pushback import push_partner
 from pc_core.timeutil import utcnow
 from tests.hubspot_helpers import Portal, connect, sync
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from pc_api.main import create_app
-from pc_core.log_redaction import REDACTED, redact_url
+from pc_core.observability.log_redaction import REDACTED, redact_url
 from pc_dev import devstack
 from tests.conftest import REPO
 

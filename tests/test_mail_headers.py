@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pc_core import collections as c
-from pc_core.mailer import FAILED, retry_failed_emails, send_email
+from pc_core.mail.mailer import FAILED, retry_failed_emails, send_email
 from pc_core.settings import Settings
 from pc_core.timeutil import utcnow
 from tests.conftest import market_settings

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from pc_core import collections as c
-from pc_core.mailer import retry_failed_emails, send_email
+from pc_core.mail.mailer import retry_failed_emails, send_email
 from pc_core.marketplace.expiry import expire_reservations
 from pc_core.marketplace.pricing import commission_cents
 from pc_core.settings import Settings

@@ -22,7 +22,7 @@ from urllib3.util.retry import Retry
 
 from pc_api.main import create_app
 from pc_core import collections as c
-from pc_core.hubspot.transport import CallPolicy, HubSpotApi, HubSpotCallError
+from pc_core.hubspot.connection.transport import CallPolicy, HubSpotApi, HubSpotCallError
 from pc_core.observability import job_outcomes, vendor_calls
 from pc_core.observability.logs import UVICORN_LOGGERS, configure_logging
 from pc_core.payments import stripe_client

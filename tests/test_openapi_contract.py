@@ -29,12 +29,12 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from pc_api.main import create_app
-from pc_core import api_tokens
 from pc_core import collections as c
 from pc_core.access import Role
-from pc_core.auth import principal_of
-from pc_core.lead_models import LeadCreate
-from pc_core.leads import create_lead
+from pc_core.identity import api_tokens
+from pc_core.identity.auth import principal_of
+from pc_core.leads.inventory import create_lead
+from pc_core.models.leads import LeadCreate
 from pc_core.settings import Settings
 from tests.conftest import SYSTEM, Stores, World, build_world, fresh_settings, indexed_db
 

@@ -16,9 +16,10 @@ from dagster import (
 )
 
 from pc_core import collections as c
-from pc_core import events, sync_tasks
+from pc_core import events
 from pc_core.access import Principal, Role
 from pc_core.security.encryption import encrypt_secret
+from pc_core.sync import tasks as sync_tasks
 from pc_core.timeutil import utcnow
 from pc_pipelines.definitions import defs
 from pc_pipelines.hubspot_sync.assets import (

@@ -27,9 +27,9 @@ from pc_api.realtime.presence import viewers_key
 from pc_core import events
 from pc_core.access import Role
 from pc_core.db import get_db
-from pc_core.lead_models import LeadCreate
-from pc_core.leads import create_lead
-from pc_core.partners import create_partner
+from pc_core.identity.partners import create_partner
+from pc_core.leads.inventory import create_lead
+from pc_core.models.leads import LeadCreate
 from pc_core.security.jwt_tokens import create_access_token
 from pc_core.settings import Settings
 from pc_core.store.indexes import ensure_indexes

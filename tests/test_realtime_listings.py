@@ -14,7 +14,7 @@ import redis
 
 from pc_core import events
 from pc_core.access import Role
-from pc_core.partners import create_partner
+from pc_core.identity.partners import create_partner
 from tests import test_realtime as harness
 from tests.conftest import SYSTEM, make_account
 from tests.test_realtime import Api, is_event, publish

@@ -16,8 +16,8 @@ from pymongo import monitoring
 
 from pc_api.main import create_app
 from pc_core import collections as c
-from pc_core import session_cache, session_state
 from pc_core.db import register_command_listener
+from pc_core.identity import session_cache, session_state
 from pc_dev import devstack
 from tests.conftest import PASSWORD, csrf_headers
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 
 from pc_core import collections as c
-from pc_core.hubspot.lead_builder import build_leads, company_size_bucket, lead_id_for_deal
-from pc_core.hubspot.stage_mapping import (
+from pc_core.hubspot.lead_build.lead_builder import (
+    build_leads,
+    company_size_bucket,
+    lead_id_for_deal,
+)
+from pc_core.hubspot.lead_build.stage_mapping import (
     stage_lookup,
     store_pipeline_stages,
     suggest_stage,

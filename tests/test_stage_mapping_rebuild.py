@@ -10,7 +10,7 @@ import pytest
 from dagster import build_sensor_context
 
 from pc_core import collections as c
-from pc_core.hubspot import rebuild_requests
+from pc_core.hubspot.lead_build import rebuild_requests
 from pc_core.settings import Settings
 from pc_pipelines.lead_rebuild.jobs import lead_rebuild_job
 from pc_pipelines.lead_rebuild.sensors import lead_rebuild_sensor

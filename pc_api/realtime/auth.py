@@ -14,8 +14,8 @@ from pymongo.database import Database
 from pc_api.deps import ACCESS_COOKIE
 from pc_core import collections as c
 from pc_core.access import Principal
-from pc_core.auth import authenticate_access_token, principal_of
 from pc_core.errors import Unauthorized
+from pc_core.identity.auth import authenticate_access_token, principal_of
 from pc_core.security.jwt_tokens import decode_signed
 from pc_core.settings import Settings
 

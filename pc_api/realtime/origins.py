@@ -2,7 +2,7 @@
 
 The access cookie rides along with a cross-site WebSocket, so a foreign page must
 not be able to connect (cross-site WebSocket hijacking): only our origins
-(``pc_core.origins``: the API's own origin as the browser reached it, the configured
+(``pc_core.security.origins``: the API's own origin as the browser reached it, the configured
 web-client / public URLs and ``PC_ALLOWED_ORIGINS``) are let in. Clients that send
 no ``Origin`` (scripts, Node, mobile) are not affected.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pc_core.origins import OriginPolicy
+from pc_core.security.origins import OriginPolicy
 from pc_core.settings import Settings
 
 

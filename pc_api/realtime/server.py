@@ -2,7 +2,7 @@
 
 Rooms (api.md): every connection joins ``partner:{own partner}`` and ``marketplace``;
 ``join-lead`` adds ``lead:{id}`` for a lead the caller may see, or any listed lead
-(``pc_core.lead_rooms``: a buyer looking at a listing; the room carries anonymised
+(``pc_core.leads.rooms``: a buyer looking at a listing; the room carries anonymised
 events only); the owner may also ``join-partner`` any partner. Events emitted anywhere
 through ``pc_core.events`` arrive through the Redis manager on ``events.CHANNEL``.
 
@@ -40,7 +40,7 @@ from pc_api.realtime.presence import Presence
 from pc_core import collections as c
 from pc_core import events
 from pc_core.errors import NotFound, Unauthorized
-from pc_core.lead_rooms import require_followable
+from pc_core.leads.rooms import require_followable
 from pc_core.observability.metrics import SOCKETIO_CONNECTIONS
 from pc_core.settings import Settings
 

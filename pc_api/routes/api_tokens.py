@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from pc_api.deps import CurrentUser, Db
-from pc_core import api_tokens as service
+from pc_core.identity import api_tokens as service
 from pc_core.models.api_tokens import ApiTokenCreated, ApiTokenIn, ApiTokenOut
 
 router = APIRouter(prefix="/v1/api-tokens", tags=["api tokens"])

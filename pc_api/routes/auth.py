@@ -6,11 +6,11 @@ from fastapi import APIRouter, Request, Response, status
 
 from pc_api.cookies import clear_auth_cookies, set_auth_cookies
 from pc_api.deps import REFRESH_COOKIE, AppSettings, CurrentUserDoc, Db, Redis, client_ip
-from pc_api.schemas import LoginIn, RefreshIn, TokenOut
-from pc_core import auth as auth_service
 from pc_core.errors import Unauthorized
+from pc_core.identity import auth as auth_service
+from pc_core.identity.sessions import sign_out_everywhere
+from pc_core.models.api import LoginIn, RefreshIn, TokenOut
 from pc_core.models.users import UserOut
-from pc_core.sessions import sign_out_everywhere
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from pc_api.deps import AppSettings
-from pc_core.client_config import client_config
+from pc_core.settings.client_config import client_config
 
 router = APIRouter(prefix="/v1", tags=["service"])
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from pc_api.deps import Context, Redis
-from pc_api.schemas import HealthOut
+from pc_core.models.api import HealthOut
 
 router = APIRouter(tags=["service"])
 

@@ -10,11 +10,11 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from pc_api.deps import AppSettings, CurrentUser, Db, Redis
-from pc_api.schemas import AuthorizeOut, HubSpotStatusOut, SyncQueuedOut
-from pc_core import sync_tasks
-from pc_core.hubspot import connection
+from pc_core.hubspot.connection import oauth as connection
+from pc_core.models.api import AuthorizeOut, HubSpotStatusOut, SyncQueuedOut
 from pc_core.models.sync_tasks import SyncTaskPage
 from pc_core.store.pagination import MAX_LIMIT
+from pc_core.sync import tasks as sync_tasks
 
 router = APIRouter(prefix="/v1/integrations/hubspot", tags=["hubspot"])
 _errors = {403: {"description": "Role not allowed"}, 404: {"description": "Not found"}}

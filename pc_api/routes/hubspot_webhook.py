@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pc_api.deps import AppSettings, Db
 from pc_core.errors import BadRequest, PayloadTooLarge
-from pc_core.hubspot import webhooks
+from pc_core.hubspot.webhooks import ingest as webhooks
 from pc_core.settings import Settings
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])

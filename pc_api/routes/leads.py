@@ -10,10 +10,10 @@ from starlette.concurrency import run_in_threadpool
 
 from pc_api.deps import AppSettings, CurrentUser, Db
 from pc_api.fast_json import ModelResponse
-from pc_api.schemas import ImportResult
-from pc_core import leads as service
 from pc_core.errors import PayloadTooLarge
-from pc_core.lead_import import import_leads_csv
+from pc_core.leads import inventory as service
+from pc_core.leads.csv_import import import_leads_csv
+from pc_core.models.api import ImportResult
 from pc_core.models.leads import (
     LeadCreate,
     LeadOrigin,

@@ -19,11 +19,11 @@ from starlette.concurrency import run_in_threadpool
 from pc_api.deps import AppSettings, Context, CurrentUser, Db
 from pc_api.fast_json import ModelResponse
 from pc_core.errors import PayloadTooLarge
-from pc_core.lead_models import CompanySize
 from pc_core.meetings import auth, routing, unassigned, webhook
 from pc_core.meetings.criteria import RoutingConfig
 from pc_core.meetings.custom_webhook import parse_webhook
 from pc_core.meetings.payload import FormAnswers
+from pc_core.models.leads import CompanySize
 from pc_core.models.meetings import AssignIn, AssignOut, UnassignedPage
 from pc_core.store.pagination import MAX_LIMIT
 

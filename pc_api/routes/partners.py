@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from pc_api.deps import CurrentUser, Db
-from pc_api.funnel_schemas import FunnelOut
-from pc_api.schemas import StageMappingIn, StageMappingItem
-from pc_core import partners as service
 from pc_core.analytics import queries as analytics
-from pc_core.hubspot import stage_mapping
+from pc_core.hubspot.lead_build import stage_mapping
+from pc_core.identity import partners as service
+from pc_core.models.api import StageMappingIn, StageMappingItem
+from pc_core.models.funnel import FunnelOut
 from pc_core.models.partners import PartnerCreate, PartnerOut, PartnerStatsOut, PartnerUpdate
 
 router = APIRouter(prefix="/v1/partners", tags=["partners"])

@@ -15,9 +15,9 @@ from starlette.concurrency import run_in_threadpool
 
 from pc_api.deps import AppSettings, Context, Db, ListingQuery
 from pc_api.fast_json import ModelResponse
-from pc_core import api_tokens
-from pc_core import leads as leads_service
 from pc_core.access import Principal
+from pc_core.identity import api_tokens
+from pc_core.leads import inventory as leads_service
 from pc_core.marketplace import listings
 from pc_core.models.leads import LeadCreate, LeadOrigin, LeadOut, LeadPage
 from pc_core.models.marketplace import ListingPage

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from pc_api.deps import CurrentUser, Db, Redis
-from pc_core import users as service
 from pc_core.access import Role
+from pc_core.identity import users as service
 from pc_core.models.users import UserCreate, UserOut, UserUpdate
 
 router = APIRouter(prefix="/v1/users", tags=["users"])

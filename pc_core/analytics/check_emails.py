@@ -1,6 +1,6 @@
-"""A failing data-quality check emails the operator (``pc_core.alerts``' recipients:
-``PC_ALERT_EMAILS``, else every active owner), through the mailer, at most once an
-hour per check (the dedupe key carries the hour), so a check that keeps failing
+"""A failing data-quality check emails the operator (the recipients of
+``pc_core.observability.operator_alerts``: ``PC_ALERT_EMAILS``, else every active
+owner), through the mailer, at most once an hour per check (the dedupe key carries the hour), so a check that keeps failing
 every few minutes does not flood anyone."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from datetime import datetime
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.alerts import operator_recipients
-from pc_core.mailer import send_email
+from pc_core.mail.mailer import send_email
+from pc_core.observability.operator_alerts import operator_recipients
 from pc_core.settings import Settings
 from pc_core.timeutil import utcnow
 

@@ -15,8 +15,8 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core.analytics.listings import CONTACT_FIELDS, LISTING_COLUMNS, contact_values
 from pc_core.billing.lines import ADJUSTMENT, PURCHASE, REFUND
-from pc_core.hubspot.connection import connected_partner_ids
-from pc_core.hubspot.deal_links import DEAL_LINKS
+from pc_core.hubspot.connection.oauth import connected_partner_ids
+from pc_core.hubspot.lead_build.deal_links import DEAL_LINKS
 from pc_core.timeutil import ensure_utc, utcnow
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)

@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from pc_core.analytics.stage_events import HUBSPOT_PULL, HUBSPOT_SOURCES, PLATFORM
+from pc_core.journal.stage_events import HUBSPOT_PULL, HUBSPOT_SOURCES, PLATFORM
 
 EVENT_SCHEMA: dict[str, Any] = {
     "lead_id": pl.Utf8, "kind": pl.Utf8, "from_value": pl.Utf8, "to_value": pl.Utf8,

@@ -25,11 +25,11 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.analytics import stage_events as se
-from pc_core.hubspot.pages import iso_to_ms
-from pc_core.hubspot.raw_store import EPOCH
-from pc_core.hubspot.stage_mapping import stage_lookup
-from pc_core.hubspot.transport import HISTORY_READ_MAX, HubSpotApi
+from pc_core.hubspot.connection.pages import iso_to_ms
+from pc_core.hubspot.connection.transport import HISTORY_READ_MAX, HubSpotApi
+from pc_core.hubspot.lead_build.stage_mapping import stage_lookup
+from pc_core.hubspot.pull.raw_store import EPOCH
+from pc_core.journal import stage_events as se
 
 HISTORY_PROPERTIES = ["dealstage", "pipeline"]
 #: deal ids (≤ 50) → HubSpot's batch-read results with ``propertiesWithHistory``

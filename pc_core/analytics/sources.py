@@ -9,7 +9,6 @@ import polars as pl
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.analytics import stage_events
 from pc_core.analytics.funnel import purchases_frame
 from pc_core.analytics.history import (
     LEAD_SCHEMA,
@@ -17,7 +16,8 @@ from pc_core.analytics.history import (
     events_frame,
     mapping_frame,
 )
-from pc_core.hubspot.stage_mapping import stage_lookup
+from pc_core.hubspot.lead_build.stage_mapping import stage_lookup
+from pc_core.journal import stage_events
 from pc_core.timeutil import ensure_utc
 
 COMPLETED = ("completed", "refunded")  # a refunded purchase had completed first

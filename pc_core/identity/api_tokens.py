@@ -27,9 +27,9 @@ from pc_core.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from pc_core.ids import new_id
 from pc_core.models.api_tokens import ApiTokenCreated, ApiTokenOut
 from pc_core.security.opaque_tokens import hash_secret, new_secret, secret_matches, split_token
+from pc_core.security.throttle import WindowCounter
 from pc_core.settings import Settings
 from pc_core.store import replace_if_unchanged, update_with_retry
-from pc_core.throttle import WindowCounter
 from pc_core.timeutil import ensure_utc, utcnow
 
 PREFIX = "pc_"

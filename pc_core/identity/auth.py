@@ -20,16 +20,16 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core.access import Principal, Role
 from pc_core.errors import Unauthorized
+from pc_core.identity.login_throttle import LoginThrottle, notify_locked
+from pc_core.identity.session_state import publish_user, token_version
+from pc_core.identity.users import normalise_email
 from pc_core.ids import new_id
-from pc_core.login_throttle import LoginThrottle, notify_locked
 from pc_core.models.users import UserOut
 from pc_core.security.jwt_tokens import create_access_token, decode_access_token
 from pc_core.security.opaque_tokens import hash_secret, new_secret, secret_matches, split_token
 from pc_core.security.passwords import hash_password, needs_rehash, verify_password
-from pc_core.session_state import publish_user, token_version
 from pc_core.settings import Settings
 from pc_core.timeutil import ensure_utc, utcnow
-from pc_core.users import normalise_email
 
 BAD_CREDENTIALS = "incorrect email or password"
 
@@ -61,7 +61,7 @@ def login(
     password: str,
     client_ip: str,
 ) -> IssuedTokens:
-    """Check the password, throttled in Redis (``pc_core.login_throttle``).
+    """Check the password, throttled in Redis (``pc_core.identity.login_throttle``).
 
     Past a limit, attempts answer 429 until the window ends, even with the right
     password: otherwise the throttle would still let a guesser confirm a hit. The
@@ -169,7 +169,7 @@ def authenticate_access_token(db: Database, settings: Settings, token: str) -> d
     """The active user document behind an access token, for the few routes that
     show or change the caller itself (``/v1/auth/me``, ``logout-all``) and the
     socket handshake. Other requests take the caller from its published sign-in
-    state instead (``pc_core.session_state``), which costs no user read.
+    state instead (``pc_core.identity.session_state``), which costs no user read.
     """
     claims = decode_access_token(settings, token)
     user = db[c.USERS].find_one({"_id": claims.user_id})

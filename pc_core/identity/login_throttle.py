@@ -2,7 +2,7 @@
 
 Counting failures per email alone let anyone lock anyone out: five wrong passwords
 from anywhere blocked the real user too. Three fixed-window counters in Redis
-(``pc_core.throttle``), all over ``PC_LOGIN_WINDOW_SECONDS``, instead:
+(``pc_core.security.throttle``), all over ``PC_LOGIN_WINDOW_SECONDS``, instead:
 
 - per (email, client address), ``PC_LOGIN_MAX_FAILURES`` (5): a guesser at one
   address gets 429 for that email, the owner elsewhere signs in as usual;
@@ -28,9 +28,9 @@ from typing import Any
 import redis
 from pymongo.database import Database
 
-from pc_core.mailer import send_email
+from pc_core.mail.mailer import send_email
+from pc_core.security.throttle import WindowCounter
 from pc_core.settings import Settings
-from pc_core.throttle import WindowCounter
 from pc_core.timeutil import utcnow
 
 REFUSED = "too many failed sign-in attempts; try again later"

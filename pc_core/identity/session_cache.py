@@ -19,8 +19,8 @@ import time
 
 import redis
 
-from pc_core import session_state
-from pc_core.session_state import CHANNEL, UserState
+from pc_core.identity import session_state
+from pc_core.identity.session_state import CHANNEL, UserState
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ document: one database round trip for a list page instead of two.
 
 What a request needs of its caller is small: role, partner, email, whether the
 account is active, and its session version (``token_version``: bumped to end every
-session at once, ``pc_core.sessions``). Every write of
+session at once, ``pc_core.identity.sessions``). Every write of
 a user that can change one of them (an edit, a password change or reset, a
 deactivation, "sign out everywhere", a deletion) publishes the new state to
 Redis, which every API replica shares, so the change applies to the very next
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 VERSION_FIELD = "token_version"
 
 KEY_PREFIX = "pc:user-state:"
-CHANNEL = "pc:user-state"  # each published state's user id (``pc_core.session_cache``)
+CHANNEL = "pc:user-state"  # each published state's user id (``pc_core.identity.session_cache``)
 TTL_S = 60
 GONE_REV = 2**53  # a deleted user: newer than any revision the document had
 
@@ -63,12 +63,12 @@ _hooks: list[Callable[[redis.Redis, str], None]] = []
 
 def on_publish(hook: Callable[[redis.Redis, str], None]) -> None:
     """Call ``hook(r, user_id)`` whenever this process has published a state, before
-    ``publish`` returns (``pc_core.session_cache`` drops its copy there)."""
+    ``publish`` returns (``pc_core.identity.session_cache`` drops its copy there)."""
     _hooks.append(hook)
 
 
 def token_version(user: dict[str, Any]) -> int:
-    """The user's current session version (``pc_core.sessions``); users stored before
+    """The user's current session version (``pc_core.identity.sessions``); users stored before
     versions were kept are at 0, which is also what their existing tokens carry."""
     return int(user.get(VERSION_FIELD) or 0)
 

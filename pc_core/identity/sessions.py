@@ -4,7 +4,7 @@ Each user document carries ``token_version``; every access token carries the
 version it was issued at (``ver`` claim) and every refresh token stores it too.
 Bumping the version (``session_state.bumped_version``) kills every outstanding
 access token on its next use, on every API replica (requests check the version in
-the sign-in state ``pc_core.session_state`` publishes to Redis, so the check costs
+the sign-in state ``pc_core.identity.session_state`` publishes to Redis, so the check costs
 no user read), and every refresh token at its next refresh; the refresh families
 are also marked revoked so the stored state says what happened.
 
@@ -20,7 +20,7 @@ import redis
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.session_state import bumped_version, publish_user, token_version
+from pc_core.identity.session_state import bumped_version, publish_user, token_version
 from pc_core.store import update_with_retry
 from pc_core.timeutil import utcnow
 

@@ -1,6 +1,6 @@
 """Users: accounts that sign in, each with a role and (except possibly the owner) a
 partner. Emails are stored lower-case and unique. Every change a request's caller
-depends on is published to Redis (``pc_core.session_state``) as it is written."""
+depends on is published to Redis (``pc_core.identity.session_state``) as it is written."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from pymongo.errors import DuplicateKeyError
 from pc_core import collections as c
 from pc_core.access import Principal, Role
 from pc_core.errors import BadRequest, Conflict, Forbidden, NotFound
+from pc_core.identity.session_state import bumped_version, publish_deleted, publish_user
+from pc_core.identity.sessions import revoke_refresh_families
 from pc_core.ids import new_id
 from pc_core.models.users import UserOut
 from pc_core.security.passwords import MIN_PASSWORD_LENGTH, hash_password
-from pc_core.session_state import bumped_version, publish_deleted, publish_user
-from pc_core.sessions import revoke_refresh_families
 from pc_core.store import replace_if_unchanged, update_with_retry
 from pc_core.timeutil import utcnow
 

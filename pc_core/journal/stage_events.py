@@ -1,7 +1,7 @@
 """``stage_events``: one document per change of a lead's canonical stage or marketplace
 status, recorded where the change happens, through ``record_lead_change``:
 
-- ``platform``: an edit in the API or a CSV import (``pc_core.leads``, ``lead_import``);
+- ``platform``: an edit in the API or a CSV import (``pc_core.leads.inventory``, ``lead_import``);
 - ``marketplace``: listed → reserved → sold, relisted (``pc_core.marketplace.leadstate``);
 - ``hubspot_pull`` / ``webhook``: the lead builder applying a deal (``lead_builder``).
 

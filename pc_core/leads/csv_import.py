@@ -24,11 +24,11 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from pc_core import collections as c
-from pc_core.analytics.stage_events import PLATFORM, record_lead_change
 from pc_core.errors import BadRequest, PayloadTooLarge
 from pc_core.ids import new_id
-from pc_core.lead_models import LeadFields
-from pc_core.leads import TRACKED_FIELDS, build_lead_doc, search_text
+from pc_core.journal.stage_events import PLATFORM, record_lead_change
+from pc_core.leads.inventory import TRACKED_FIELDS, build_lead_doc, search_text
+from pc_core.models.leads import LeadFields
 from pc_core.money import cents_expr
 from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
 from pc_core.store import replace_if_unchanged

@@ -12,9 +12,9 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core import events
 from pc_core.access import Principal
-from pc_core.analytics.stage_events import PLATFORM, record_lead_change
 from pc_core.errors import BadRequest, Conflict, NotFound
 from pc_core.ids import new_id
+from pc_core.journal.stage_events import PLATFORM, record_lead_change
 from pc_core.marketplace.listings import announce_listed
 from pc_core.models.leads import (
     LeadCreate,

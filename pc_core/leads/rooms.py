@@ -1,7 +1,7 @@
 """Who may follow a lead live: join its Socket.IO room ``lead:{id}`` (viewer presence,
 "N others viewing", and the lead's own events).
 
-- Whoever may see the lead (``pc_core.leads.get_lead_doc``): its seller, its buyer,
+- Whoever may see the lead (``pc_core.leads.inventory.get_lead_doc``): its seller, its buyer,
   the owner.
 - While the lead is listed on the marketplace, any signed-in partner: a buyer
   looking at the listing, who sees "N others viewing" like the seller does.
@@ -20,7 +20,7 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core.access import Principal
 from pc_core.errors import NotFound
-from pc_core.leads import get_lead_doc
+from pc_core.leads.inventory import get_lead_doc
 from pc_core.stages import LeadStatus
 
 

@@ -8,7 +8,7 @@ the error, ``next_attempt_key``) and retried by ``retry_failed_emails``, which t
 reservation-expiry Dagster job calls every minute; a send never raises into the
 request or run that caused it.
 
-Templates are ``email_templates/{name}.subject|.txt|.html`` (``string.Template``
+Templates are ``templates/{name}.subject|.txt|.html`` (``string.Template``
 with ``$name`` placeholders); values are HTML-escaped for the HTML part.
 
 Header values (subject, from, to) never carry a line break: a value such as a
@@ -39,7 +39,7 @@ from pc_core.store import replace_if_unchanged, time_key
 from pc_core.timeutil import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)
-TEMPLATES = Path(__file__).with_name("email_templates")
+TEMPLATES = Path(__file__).with_name("templates")
 PENDING, SENT, FAILED, GAVE_UP = "pending", "sent", "failed", "gave_up"
 MAX_ATTEMPTS = 8
 TIMEOUT = httpx.Timeout(5.0)

@@ -3,7 +3,7 @@
 When a purchase completes (``pc_core.marketplace.fulfilment``), one document per
 purchase is recorded here, ``_id`` = the purchase id, so a redelivered Stripe event or
 a re-run records nothing new. ``crm_delivery_sensor`` launches one run for everything
-due; the run (``pc_core.hubspot.sale_delivery``) creates the contact, the deal and a
+due; the run (``pc_core.hubspot.sync_back.sale_delivery``) creates the contact, the deal and a
 note in the buyer's HubSpot portal.
 
 States: ``pending`` → ``delivering`` (claimed by one worker with a compare-and-set that

@@ -22,10 +22,9 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.analytics import outbox
 from pc_core.events import lead_sold, purchase_updated
-from pc_core.hubspot import deliveries
-from pc_core.marketplace import leadstate, notifications, purchases, reservations, slots
+from pc_core.journal import outbox
+from pc_core.marketplace import deliveries, leadstate, notifications, purchases, reservations, slots
 from pc_core.marketplace.purchases import COMPLETED, FAILED, PENDING, REFUNDED
 from pc_core.payments import stripe_client
 from pc_core.settings import Settings

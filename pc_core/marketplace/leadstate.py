@@ -13,7 +13,7 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.analytics.stage_events import MARKETPLACE, record_lead_change
+from pc_core.journal.stage_events import MARKETPLACE, record_lead_change
 from pc_core.stages import LeadStatus
 from pc_core.store import transition
 
@@ -54,7 +54,7 @@ def sell(db: Database, lead: Doc, purchase: Doc, now: datetime) -> Doc | None:
     The lead keeps ``partner_id`` (the seller, whose inventory and CRM it came
     from) and gains the buyer as its owner: ``buyer_partner_id`` and
     ``owner_partner_id``, which is how the buyer reads the contact's data after
-    the sale (pc_core.leads.get_lead_doc) and how the cross-partner sync finds it.
+    the sale (pc_core.leads.inventory.get_lead_doc) and how the cross-partner sync finds it.
     """
     return _replace(db, lead, LeadStatus(lead["status"]), LeadStatus.SOLD, {
         "reservation": None,

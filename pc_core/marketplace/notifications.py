@@ -12,7 +12,7 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.mailer import send_email
+from pc_core.mail.mailer import send_email
 from pc_core.settings import Settings
 
 Doc = dict[str, Any]

@@ -23,9 +23,9 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core import events
 from pc_core.access import Principal
-from pc_core.analytics import outbox
 from pc_core.errors import Conflict, NotFound
 from pc_core.ids import new_id
+from pc_core.journal import outbox
 from pc_core.marketplace.pricing import CURRENCY
 from pc_core.marketplace.reservations import (
     ACTIVE,

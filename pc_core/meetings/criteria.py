@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pc_core.lead_models import CompanySize
+from pc_core.models.leads import CompanySize
 
 SIZE_ORDER = {size: i for i, size in enumerate(CompanySize)}
 

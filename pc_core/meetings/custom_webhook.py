@@ -24,7 +24,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pc_core.meetings.form_fields import field_key
 from pc_core.meetings.payload import (
     MAX_INT,
     Assignee,
@@ -33,6 +32,7 @@ from pc_core.meetings.payload import (
     decode_object,
 )
 from pc_core.settings import Settings
+from pc_core.settings.form_fields import field_key
 
 # Any of these at the top level means the body is ChiliPiper's Custom Webhook shape.
 MARKERS = ("meetingIdChili", "meetingTypeName", "meetingStartTime", "primaryGuestDataFields")

@@ -19,7 +19,7 @@ import orjson
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from pc_core.errors import BadRequest
-from pc_core.lead_models import CompanySize
+from pc_core.models.leads import CompanySize
 from pc_core.timeutil import ensure_utc
 
 #: Integers past this do not fit MongoDB's 64-bit integers; such answers are kept as text.

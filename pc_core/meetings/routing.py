@@ -24,6 +24,7 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.access import Principal
+from pc_core.identity.partners import get_partner_doc
 from pc_core.meetings import criteria, round_robin
 from pc_core.meetings.criteria import RoutingConfig
 from pc_core.meetings.payload import (
@@ -32,7 +33,6 @@ from pc_core.meetings.payload import (
     budget_cents,
     company_size,
 )
-from pc_core.partners import get_partner_doc
 from pc_core.store import batch, update_with_retry
 from pc_core.store.keys import month_key
 from pc_core.timeutil import utcnow

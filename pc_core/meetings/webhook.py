@@ -37,12 +37,12 @@ from pc_core import collections as c
 from pc_core import events
 from pc_core.errors import Conflict
 from pc_core.ids import new_id
-from pc_core.lead_models import LeadFields
-from pc_core.leads import build_lead_doc
-from pc_core.mailer import send_email
+from pc_core.leads.inventory import build_lead_doc
+from pc_core.mail.mailer import send_email
 from pc_core.marketplace.notifications import money, partner_recipients
 from pc_core.meetings import round_robin, routing
 from pc_core.meetings.payload import ChiliPiperPayload, MeetingEvent
+from pc_core.models.leads import LeadFields
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus, Stage
 from pc_core.store import batch, update_with_retry

@@ -22,8 +22,8 @@ import sys
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from pc_core.log_redaction import redact_text
 from pc_core.observability import context
+from pc_core.observability.log_redaction import redact_text
 
 #: Attributes every ``LogRecord`` has; anything else on a record came from ``extra``.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {

@@ -1,6 +1,6 @@
 """Telling the operator that something broke: the run-failure email.
 
-Sent through ``pc_core.mailer`` (Mailgun), once per failed run (dedupe key
+Sent through ``pc_core.mail.mailer`` (Mailgun), once per failed run (dedupe key
 ``run-failed:<run id>``), to ``PC_ALERT_EMAILS`` or, when that is empty, every
 active owner. Called by the Dagster ``run_failure_alert_sensor``; the error text is
 redacted and cut short, so no secret and no multi-page traceback lands in a mailbox.
@@ -14,8 +14,8 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.access import Role
-from pc_core.log_redaction import redact_text
-from pc_core.mailer import send_email
+from pc_core.mail.mailer import send_email
+from pc_core.observability.log_redaction import redact_text
 from pc_core.settings import Settings
 
 MAX_ERROR_CHARS = 2000

@@ -1,7 +1,7 @@
 """Counting third-party API calls at the HTTP client, not at each call site.
 
 - HubSpot: the SDK sends through urllib3 with the ``Retry`` from
-  ``pc_core.hubspot.client.default_retry``; ``MeteredRetry`` is that policy plus a
+  ``pc_core.hubspot.connection.client.default_retry``; ``MeteredRetry`` is that policy plus a
   count of every response urllib3 sees (``is_retry`` is asked once per response,
   retried or final) and of every connection/read failure (``increment``).
 - Stripe: the SDK's requests-based HTTP client with a count per response

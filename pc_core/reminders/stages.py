@@ -14,7 +14,7 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.hubspot.stage_mapping import unmapped_stages
+from pc_core.hubspot.lead_build.stage_mapping import unmapped_stages
 from pc_core.marketplace.notifications import partner_recipients
 from pc_core.reminders.once import send_once
 from pc_core.settings import Settings

@@ -19,7 +19,7 @@ ALGORITHM = "HS256"
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: str
-    version: int  # the user's session version at issue (pc_core.sessions)
+    version: int  # the user's session version at issue (pc_core.identity.sessions)
 
 
 def create_access_token(settings: Settings, user_id: str, version: int = 0) -> tuple[str, int]:

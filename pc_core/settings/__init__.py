@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pc_core.meetings.form_fields import merged_form_fields
+from pc_core.settings.form_fields import merged_form_fields
 
 # Development defaults. They make a fresh clone run; production refuses them.
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789"

@@ -13,8 +13,9 @@ from __future__ import annotations
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core import events, sync_tasks
+from pc_core import events
 from pc_core.settings import Settings
+from pc_core.sync import tasks as sync_tasks
 
 
 def task_for_run(db: Database, partner_id: str, *, run_id: str, task_id: str | None,

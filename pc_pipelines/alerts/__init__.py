@@ -1,5 +1,6 @@
 """Run outcomes: the failure alert (operator email, partner's sync failed) and the
-figures behind ``pc_dagster_job_*`` (``pc_core.alerts``, ``pc_core.observability``)."""
+figures behind ``pc_dagster_job_*`` (``pc_core.observability.operator_alerts``,
+``pc_core.observability``)."""
 
 from dagster import Definitions
 

@@ -7,9 +7,10 @@ for each failed run:
    shows ``pc_dagster_job_last_run_success{job} 0``;
 2. when the run was for a partner's HubSpot work (its ``pc/partner_id`` tag or its
    partner partition), marks that partner's sync failed
-   (``pc_core.hubspot.sync_health``): ``GET /v1/integrations/hubspot/status`` answers
+   (``pc_core.hubspot.connection.sync_health``): ``GET /v1/integrations/hubspot/status`` answers
    ``sync_status: "failed"`` with the job and the reason until the next good pull;
-3. emails the operator through pc_core's mailer (``pc_core.alerts``), once per run.
+3. emails the operator through pc_core's mailer
+   (``pc_core.observability.operator_alerts``), once per run.
 
 ``run_success_outcome_sensor`` records successful runs, so the last outcome per job
 is complete. Both cursors are Dagster's own (each run is seen once); recording is
@@ -27,9 +28,9 @@ from dagster import (
     run_status_sensor,
 )
 
-from pc_core import alerts
-from pc_core.hubspot import sync_health
+from pc_core.hubspot.connection import sync_health
 from pc_core.observability import job_outcomes
+from pc_core.observability import operator_alerts as alerts
 from pc_pipelines.lib.run_tags import HUBSPOT_JOBS, partner_of_run
 from pc_pipelines.resources import MongoResource
 

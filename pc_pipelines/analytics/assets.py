@@ -26,8 +26,8 @@ from pc_core.analytics import sources
 from pc_core.analytics.funnel import STAGES, funnel_table
 from pc_core.analytics.hubspot_history import api_reader, refresh_from_hubspot
 from pc_core.analytics.listings import partner_listings
-from pc_core.hubspot.connection import PartnerTokens, connected_partner_ids
-from pc_core.hubspot.transport import HubSpotApi
+from pc_core.hubspot.connection.oauth import PartnerTokens, connected_partner_ids
+from pc_core.hubspot.connection.transport import HubSpotApi
 from pc_pipelines.analytics.metadata import counts, preview
 from pc_pipelines.analytics.warehouse import IO_MANAGER_KEY
 from pc_pipelines.lib.partitions import partners_partitions

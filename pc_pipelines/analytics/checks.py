@@ -4,7 +4,7 @@ Blocking (a failure stops what depends on the asset in the same run):
 ``no_lead_sold_twice`` (before the funnel counts revenue), ``listings_expose_no_contact_data``,
 ``invoice_totals_add_up``. Warnings: ``leads_match_hubspot_deals`` (runs in every sync
 run, for its partner), ``partners_synced_recently``, ``webhook_inbox_fresh``. Every
-failure emails the operator (``pc_core.analytics.alerts``, at most hourly per check).
+failure emails the operator (``pc_core.analytics.check_emails``, at most hourly per check).
 The global checks run every five minutes in ``data_quality_job``.
 """
 
@@ -18,11 +18,11 @@ from dagster import (
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.analytics import alerts
+from pc_core.analytics import check_emails as alerts
 from pc_core.analytics import checks as rules
 from pc_core.analytics.listings import partner_listings
-from pc_core.hubspot.connection import PartnerTokens, connected_partner_ids
-from pc_core.hubspot.transport import HubSpotApi
+from pc_core.hubspot.connection.oauth import PartnerTokens, connected_partner_ids
+from pc_core.hubspot.connection.transport import HubSpotApi
 from pc_core.timeutil import utcnow
 from pc_pipelines.analytics.assets import marketplace_listings, marketplace_purchases
 from pc_pipelines.resources import HubSpotResource, MongoResource

@@ -8,7 +8,7 @@ and the marketplace change leads without materialising ``leads``), gets an
 progress); the run key names what it covers, so each change runs once.
 
 ``purchases_outbox_sensor`` reports the purchases the API completed or refunded
-(``pc_core.analytics.outbox``) as materialisations of ``marketplace_purchases``. The
+(``pc_core.journal.outbox``) as materialisations of ``marketplace_purchases``. The
 ids a tick reports travel in its cursor, which Dagster stores with the tick's events,
 and are marked reported by the next tick: an outbox entry is reported once.
 """
@@ -30,7 +30,7 @@ from dagster import (
     sensor,
 )
 
-from pc_core.analytics import outbox
+from pc_core.journal import outbox
 from pc_pipelines.analytics.jobs import analytics_job
 from pc_pipelines.lib.partitions import partners_partitions
 from pc_pipelines.lib.run_tags import TRIGGER_TAG

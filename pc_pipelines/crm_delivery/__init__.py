@@ -1,5 +1,5 @@
 """CRM delivery: a completed sale reaches its buyer's HubSpot by itself (one run for
-every sale due, a buyer per worker; ``pc_core.hubspot.sale_delivery``)."""
+every sale due, a buyer per worker; ``pc_core.hubspot.sync_back.sale_delivery``)."""
 
 from dagster import Definitions
 

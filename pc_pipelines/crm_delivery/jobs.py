@@ -1,12 +1,12 @@
 """``crm_delivery_job``: deliver every sale due to its buyer's HubSpot portal, in one
-run (``pc_core.hubspot.sale_delivery.deliver_due``: each buyer in its own worker
+run (``pc_core.hubspot.sync_back.sale_delivery.deliver_due``: each buyer in its own worker
 thread, one buyer's failure recorded on its deliveries and sync task without failing
 the others). Launched by ``crm_delivery_sensor``; safe to launch by hand from the UI.
 """
 
 from dagster import OpExecutionContext, in_process_executor, job, op
 
-from pc_core.hubspot.sale_delivery import deliver_due
+from pc_core.hubspot.sync_back.sale_delivery import deliver_due
 from pc_pipelines.lib.run_tags import HUBSPOT_JOB_TAGS
 from pc_pipelines.resources import HubSpotResource, MongoResource
 

@@ -25,7 +25,7 @@ from dagster import (
     sensor,
 )
 
-from pc_core.hubspot import deliveries
+from pc_core.marketplace import deliveries
 from pc_pipelines.crm_delivery.jobs import crm_delivery_job
 from pc_pipelines.lib.run_keys import RetryingKeys, digest
 from pc_pipelines.lib.run_tags import TRIGGER_TAG

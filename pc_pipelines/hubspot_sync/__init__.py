@@ -1,6 +1,6 @@
 """HubSpot sync: per-partner pulls (pipelines, contacts, deals) and the stage-mapped
 lead table, the 15-minute schedule, the partner partitions' upkeep, Sync Now
-requests and failed pulls. Domain logic: ``pc_core.hubspot`` and ``pc_core.sync_runs``."""
+requests and failed pulls. Domain logic: ``pc_core.hubspot`` and ``pc_core.sync.runs``."""
 
 from dagster import Definitions
 

@@ -6,12 +6,13 @@ service, records its figures on the run's sync task and reports them as metadata
 
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
-from pc_core import sync_tasks
-from pc_core.hubspot.connection import PartnerTokens, mark_synced
-from pc_core.hubspot.lead_builder import build_leads, publish_lead_events
-from pc_core.hubspot.pull import PullFailed, PullStats, pull_objects, pull_pipelines
-from pc_core.hubspot.stage_mapping import store_pipeline_stages
-from pc_core.sync_runs import report_finished, report_step, task_for_run
+from pc_core.hubspot.connection.oauth import PartnerTokens, mark_synced
+from pc_core.hubspot.lead_build.lead_builder import build_leads, publish_lead_events
+from pc_core.hubspot.lead_build.stage_mapping import store_pipeline_stages
+from pc_core.hubspot.pull import pull_objects
+from pc_core.hubspot.pull.pull_objects import PullFailed, PullStats, pull_pipelines
+from pc_core.sync import tasks as sync_tasks
+from pc_core.sync.runs import report_finished, report_step, task_for_run
 from pc_pipelines.lib.partitions import partners_partitions
 from pc_pipelines.lib.run_tags import BACKFILL_TAG, FULL_TAG, TASK_TAG, trigger_of
 from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
@@ -20,7 +21,7 @@ GROUP = "hubspot"
 
 
 def _task(context: AssetExecutionContext, db, partner_id: str, live) -> str:
-    """The run's sync task (pc_core.sync_runs), from what the run's tags say."""
+    """The run's sync task (pc_core.sync.runs), from what the run's tags say."""
     run = context.run
     return task_for_run(db, partner_id, run_id=run.run_id, task_id=run.tags.get(TASK_TAG),
                         trigger=trigger_of(run.tags), live=live)

@@ -2,7 +2,7 @@
 
 from dagster import AssetCheckResult, AssetCheckSeverity, asset_check
 
-from pc_core.hubspot.stage_mapping import unmapped_stages
+from pc_core.hubspot.lead_build.stage_mapping import unmapped_stages
 from pc_pipelines.hubspot_sync.assets import hubspot_pipelines
 from pc_pipelines.resources import MongoResource
 

@@ -11,8 +11,9 @@ from dagster import (
     sensor,
 )
 
-from pc_core import sync_runs, sync_tasks
-from pc_core.hubspot.connection import connected_partner_ids
+from pc_core.hubspot.connection.oauth import connected_partner_ids
+from pc_core.sync import runs as sync_runs
+from pc_core.sync import tasks as sync_tasks
 from pc_pipelines.hubspot_sync.jobs import hubspot_sync_job
 from pc_pipelines.lib.partitions import partners_partitions
 from pc_pipelines.lib.run_tags import TASK_TAG, TRIGGER_TAG, partner_tags

@@ -1,5 +1,5 @@
 """HubSpot webhooks: the sensor on the webhook inbox and the run that applies every
-partner's pending events (``pc_core.hubspot.webhook_apply``, ``partner_runs``)."""
+partner's pending events (``pc_core.hubspot.webhooks.apply``, ``partner_runs``)."""
 
 from dagster import Definitions
 

@@ -4,7 +4,7 @@ An op job rather than an asset job: the pull assets own the raw collections' and
 lead table's materialisations; this run is a small, frequent update of the same
 tables through the same pc_core services (``webhook_apply``). One run covers every
 connected partner with pending events, a partner per worker thread
-(``pc_core.hubspot.partner_runs``): each partner's apply is its own ``sync_task``
+(``pc_core.hubspot.sync_back.partner_runs``): each partner's apply is its own ``sync_task``
 (trigger "webhook"); a partner whose apply fails has that task marked failed and its
 sync health set, its events stay pending, and the others are applied; the run then
 fails, naming those partners, so the operator is alerted. Partners whose
@@ -14,8 +14,8 @@ events arrive while the run works are picked up by the run's next round (up to
 
 from dagster import Failure, OpExecutionContext, in_process_executor, job, op
 
-from pc_core.hubspot import partner_runs
-from pc_core.hubspot.webhook_apply import run_webhook_sync
+from pc_core.hubspot.sync_back import partner_runs
+from pc_core.hubspot.webhooks.apply import run_webhook_sync
 from pc_pipelines.lib.run_tags import HUBSPOT_JOB_TAGS
 from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
 

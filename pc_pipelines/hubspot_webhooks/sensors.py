@@ -1,7 +1,7 @@
 """``hubspot_webhook_sensor``: one run for every partner with pending webhook events.
 
 Every few seconds it reads the unprocessed inbox events of all partners in one
-indexed query (``pc_core.hubspot.partner_runs.webhook_pending``). If any connected
+indexed query (``pc_core.hubspot.sync_back.partner_runs.webhook_pending``). If any connected
 partner has some and no webhook run is queued or in progress, it requests **one**
 ``hubspot_webhook_job`` run, whatever the number of partners: launches stay bounded
 (one per tick at most) while each partner's events wait at most a tick plus a run
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dagster import DefaultSensorStatus, SensorEvaluationContext, sensor
 
-from pc_core.hubspot import partner_runs
+from pc_core.hubspot.sync_back import partner_runs
 from pc_pipelines.hubspot_webhooks.jobs import hubspot_webhook_job
 from pc_pipelines.lib.fanout import one_run
 from pc_pipelines.resources import MongoResource

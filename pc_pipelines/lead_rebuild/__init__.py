@@ -1,5 +1,5 @@
 """Lead rebuild: a stage-mapping change reaches the partner's leads within seconds
-(``pc_core.hubspot.lead_rebuild``), one run per partner with a pending request."""
+(``pc_core.hubspot.lead_build.lead_rebuild``), one run per partner with a pending request."""
 
 from dagster import Definitions
 

@@ -1,11 +1,11 @@
 """``lead_rebuild_job``: rebuild one partner's leads from its stored raw deals now
-(``pc_core.hubspot.lead_rebuild``), e.g. after its stage mapping changed. Launched by
+(``pc_core.hubspot.lead_build.lead_rebuild``), e.g. after its stage mapping changed. Launched by
 ``lead_rebuild_sensor`` with the partner in the run config; no HubSpot pull.
 """
 
 from dagster import Config, OpExecutionContext, in_process_executor, job, op
 
-from pc_core.hubspot.lead_rebuild import rebuild_leads
+from pc_core.hubspot.lead_build.lead_rebuild import rebuild_leads
 from pc_pipelines.lib import run_tags
 from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
 

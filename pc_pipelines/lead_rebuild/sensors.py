@@ -22,7 +22,7 @@ from dagster import (
     sensor,
 )
 
-from pc_core.hubspot import rebuild_requests
+from pc_core.hubspot.lead_build import rebuild_requests
 from pc_pipelines.lead_rebuild.jobs import PARTNER_TAG, lead_rebuild_job, rebuild_run_config
 from pc_pipelines.lib.run_keys import RetryingKeys
 from pc_pipelines.lib.run_tags import TRIGGER_TAG

@@ -2,7 +2,7 @@
 at most **one** run per sensor tick, none while a run of the job is queued or in
 progress, covering every partner with pending work. Launches per minute are then
 bounded by the sensor's interval, whatever the number of partners (issue 14.8); the
-run fans out per partner inside (``pc_core.hubspot.partner_runs``).
+run fans out per partner inside (``pc_core.hubspot.sync_back.partner_runs``).
 
 The run key is a digest of what is pending (``run_keys``): the same pending set is
 launched once, new work launches again. With ``retry_after_s``, a set a failed run

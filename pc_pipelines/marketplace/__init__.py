@@ -1,5 +1,5 @@
 """Marketplace upkeep: reservation expiry and reminders, failed email retries, every
-minute (``pc_core.marketplace.expiry``, ``pc_core.mailer``)."""
+minute (``pc_core.marketplace.expiry``, ``pc_core.mail.mailer``)."""
 
 from dagster import Definitions
 

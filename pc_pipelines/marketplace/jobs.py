@@ -18,7 +18,7 @@ from dagster import (
     schedule,
 )
 
-from pc_core.mailer import retry_failed_emails
+from pc_core.mail.mailer import retry_failed_emails
 from pc_core.marketplace.expiry import expire_reservations
 from pc_pipelines.resources import MongoResource
 

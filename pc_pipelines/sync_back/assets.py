@@ -7,13 +7,13 @@ for its partner; the sensors of this feature also launch one multi-partner run o
 ``hubspot_pushback_job`` / ``cross_partner_sync_job`` as soon as there is something
 to write, which reports a materialisation of the same asset per partner it wrote for.
 Each partner's work is its own ``sync_task`` with direction "push"
-(``pc_core.hubspot.partner_runs``). A HubSpot outage does not fail the run: what could
+(``pc_core.hubspot.sync_back.partner_runs``). A HubSpot outage does not fail the run: what could
 not be written stays pending for the next run, and the task records the errors.
 """
 
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
-from pc_core.hubspot.partner_runs import run_cross_partner, run_pushback
+from pc_core.hubspot.sync_back.partner_runs import run_cross_partner, run_pushback
 from pc_pipelines.hubspot_sync.assets import GROUP, leads
 from pc_pipelines.lib.partitions import partners_partitions
 from pc_pipelines.lib.run_tags import trigger_of

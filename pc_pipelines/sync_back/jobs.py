@@ -1,5 +1,5 @@
 """The write-back runs the sensors launch: one run for every partner with something
-to write (``pc_core.hubspot.partner_runs.for_each_partner``: a worker thread per
+to write (``pc_core.hubspot.sync_back.partner_runs.for_each_partner``: a worker thread per
 partner, one partner's failure recorded on its sync task and sync health without
 stopping the others; the run then fails, naming them, so the operator is alerted).
 Each partner written for gets a materialisation of the asset (``hubspot_pushback`` /
@@ -19,7 +19,7 @@ from dagster import (
     op,
 )
 
-from pc_core.hubspot import partner_runs
+from pc_core.hubspot.sync_back import partner_runs
 from pc_pipelines.lib.partitions import partners_partitions
 from pc_pipelines.lib.run_tags import HUBSPOT_JOB_TAGS, trigger_of
 from pc_pipelines.resources import HubSpotResource, MongoResource

@@ -1,7 +1,7 @@
 """Sensors that launch the write-back runs as soon as there is something to write.
 
 Both read an indexed equality flag (``push_pending`` on leads, ``pending`` on deal
-links; ``pc_core.hubspot.partner_runs``) and request at most **one** run per tick for
+links; ``pc_core.hubspot.sync_back.partner_runs``) and request at most **one** run per tick for
 every partner with pending writes, none while one is in progress (``lib.fanout``).
 The run key is a digest of the pending documents and their revisions: the same
 pending set is launched once, a new edit launches again, and what a run leaves
@@ -10,7 +10,7 @@ pending (HubSpot down) is retried by the 15-minute schedule.
 
 from dagster import DefaultSensorStatus, SensorEvaluationContext, sensor
 
-from pc_core.hubspot import partner_runs
+from pc_core.hubspot.sync_back import partner_runs
 from pc_pipelines.lib.fanout import one_run
 from pc_pipelines.lib.partitions import partners_partitions
 from pc_pipelines.resources import MongoResource

@@ -23,8 +23,8 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core.access import Principal
 from pc_core.errors import BadRequest, Conflict, DomainError, NotFound, Unauthorized
-from pc_core.hubspot import sync_health
-from pc_core.hubspot.client import build_client
+from pc_core.hubspot.connection import sync_health
+from pc_core.hubspot.connection.client import build_client
 from pc_core.security import oauth_state
 from pc_core.security.encryption import decrypt_secret, encrypt_secret
 from pc_core.settings import Settings

@@ -20,8 +20,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pc_core.hubspot.objects import ASSOCIATIONS, MODIFIED_PROPERTY, PROPERTIES, ObjectType
-from pc_core.hubspot.transport import HubSpotApi
+from pc_core.hubspot.connection.objects import (
+    ASSOCIATIONS,
+    MODIFIED_PROPERTY,
+    PROPERTIES,
+    ObjectType,
+)
+from pc_core.hubspot.connection.transport import HubSpotApi
 
 LIST_LIMIT = 100  # HubSpot's maximum for list pages
 SEARCH_LIMIT = 200  # HubSpot's maximum for search pages

@@ -15,7 +15,7 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.log_redaction import redact_text
+from pc_core.observability.log_redaction import redact_text
 from pc_core.store import update_with_retry
 from pc_core.timeutil import utcnow
 

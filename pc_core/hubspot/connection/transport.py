@@ -35,8 +35,8 @@ from hubspot.crm.pipelines.exceptions import ApiException as PipelinesApiExcepti
 from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
 from urllib3.util.retry import Retry
 
-from pc_core.hubspot.client import AccessTokenProvider, build_client
-from pc_core.hubspot.objects import ObjectType
+from pc_core.hubspot.connection.client import AccessTokenProvider, build_client
+from pc_core.hubspot.connection.objects import ObjectType
 from pc_core.observability.vendor_calls import MeteredRetry
 from pc_core.settings import Settings
 

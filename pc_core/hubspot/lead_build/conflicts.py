@@ -2,7 +2,7 @@
 
 A lead linked to a HubSpot deal remembers which deal-sourced fields the platform
 changed and HubSpot has not received yet (``local_edits``: field → edit time, kept by
-``pc_core.leads.update_lead`` and cleared by the pushback or by HubSpot catching up),
+``pc_core.leads.inventory.update_lead`` and cleared by the pushback or by HubSpot catching up),
 what the pushback last wrote (``pushed``: field → {value, at}) and the HubSpot state it
 was last built from (``hubspot_seen_at``). With those, the lead builder decides each
 field of an incoming deal:
@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pc_core.hubspot.pages import iso_to_ms
-from pc_core.hubspot.raw_store import EPOCH
-from pc_core.hubspot.transport import HISTORY_READ_MAX, HubSpotApi
+from pc_core.hubspot.connection.pages import iso_to_ms
+from pc_core.hubspot.connection.transport import HISTORY_READ_MAX, HubSpotApi
+from pc_core.hubspot.pull.raw_store import EPOCH
 from pc_core.timeutil import ensure_utc
 
 #: Lead field → the deal property it comes from (these have per-property timestamps).

@@ -6,7 +6,7 @@ then written whole (insert, or replacement under its revision) and the deal is
 marked clean only if no newer pull touched it meanwhile. A contact that changed
 marks its deals dirty first, so a lead always reflects its current contact.
 
-Fields the platform edited are not simply overwritten: ``pc_core.hubspot.conflicts``
+Fields the platform edited are not simply overwritten: ``pc_core.hubspot.lead_build.conflicts``
 decides each one ("most recent change wins", echoes of our own pushes ignored), reading
 HubSpot's per-property times only for contested deals; every decided conflict goes to
 the run's sync task. A deal that is a sold lead's copy in its buyer's portal is not a
@@ -25,19 +25,20 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from pc_core import collections as c
-from pc_core import events, sync_tasks
-from pc_core.analytics import stage_events
-from pc_core.hubspot import conflicts, deal_links
-from pc_core.hubspot.connection import PartnerTokens
-from pc_core.hubspot.stage_mapping import stage_lookup
-from pc_core.hubspot.transport import HubSpotApi
-from pc_core.lead_models import CompanySize
-from pc_core.leads import TRACKED_FIELDS, build_lead_doc, search_text
+from pc_core import events
+from pc_core.hubspot.connection.oauth import PartnerTokens
+from pc_core.hubspot.connection.transport import HubSpotApi
+from pc_core.hubspot.lead_build import conflicts, deal_links
+from pc_core.hubspot.lead_build.stage_mapping import stage_lookup
+from pc_core.journal import stage_events
+from pc_core.leads.inventory import TRACKED_FIELDS, build_lead_doc, search_text
 from pc_core.marketplace import listings
+from pc_core.models.leads import CompanySize
 from pc_core.money import cents_expr
 from pc_core.settings import Settings
 from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
 from pc_core.store import queues, replace_if_unchanged
+from pc_core.sync import tasks as sync_tasks
 from pc_core.timeutil import ensure_utc, utcnow
 
 BATCH = 500

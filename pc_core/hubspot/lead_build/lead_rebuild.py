@@ -3,7 +3,7 @@ stage-mapping change needs (every deal's canonical stage may have moved), withou
 waiting for the next pull.
 
 ``put_stage_mapping`` marks the partner's raw deals dirty and records a rebuild
-request (``pc_core.hubspot.rebuild_requests``); ``lead_rebuild_sensor`` launches
+request (``pc_core.hubspot.lead_build.rebuild_requests``); ``lead_rebuild_sensor`` launches
 ``lead_rebuild_job``, which calls ``rebuild_leads`` here. No HubSpot call is needed
 (only a contested field conflict reads HubSpot's history), so a HubSpot outage does
 not hold the rebuild up. The run is a ``sync_task`` (trigger ``stage-mapping``).
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from pymongo.database import Database
 
-from pc_core import sync_tasks
-from pc_core.hubspot import rebuild_requests
-from pc_core.hubspot.lead_builder import LeadBuildStats, build_leads, publish_lead_events
+from pc_core.hubspot.lead_build import rebuild_requests
+from pc_core.hubspot.lead_build.lead_builder import LeadBuildStats, build_leads, publish_lead_events
 from pc_core.settings import Settings
+from pc_core.sync import tasks as sync_tasks
 
 TRIGGER = "stage-mapping"
 

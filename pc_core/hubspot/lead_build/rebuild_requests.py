@@ -7,7 +7,7 @@ run per pending partner, and the run marks the request ``done`` only if no newer
 request arrived meanwhile (a compare-and-set on the request id), so a mapping change
 made during a rebuild is never lost. ``status`` is an indexed equality.
 
-Kept apart from ``pc_core.hubspot.lead_rebuild`` (the run's work) so that the stage
+Kept apart from ``pc_core.hubspot.lead_build.lead_rebuild`` (the run's work) so that the stage
 mapping can record a request without importing the lead builder.
 """
 

@@ -17,7 +17,7 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core.access import Principal
 from pc_core.errors import BadRequest, NotFound
-from pc_core.hubspot import rebuild_requests
+from pc_core.hubspot.lead_build import rebuild_requests
 from pc_core.stages import Stage
 from pc_core.timeutil import utcnow
 

@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 from pymongo.database import Database
 
-from pc_core.hubspot.objects import ObjectType
+from pc_core.hubspot.connection.objects import ObjectType
 from pc_core.timeutil import utcnow
 
 SYNC_CURSORS = "sync_cursors"

@@ -25,13 +25,13 @@ from typing import Any, Literal
 
 from pymongo.database import Database
 
-from pc_core.hubspot import pages
-from pc_core.hubspot.client import AccessTokenProvider
-from pc_core.hubspot.cursors import SyncCursor, load_cursor, save_cursor
-from pc_core.hubspot.objects import RAW_COLLECTION, ObjectType, check_object_type
-from pc_core.hubspot.prefetch import Prefetcher
-from pc_core.hubspot.raw_store import StoreCounts, store_records
-from pc_core.hubspot.transport import CallPolicy, HubSpotApi
+from pc_core.hubspot.connection import pages
+from pc_core.hubspot.connection.client import AccessTokenProvider
+from pc_core.hubspot.connection.objects import RAW_COLLECTION, ObjectType, check_object_type
+from pc_core.hubspot.connection.transport import CallPolicy, HubSpotApi
+from pc_core.hubspot.pull.cursors import SyncCursor, load_cursor, save_cursor
+from pc_core.hubspot.pull.prefetch import Prefetcher
+from pc_core.hubspot.pull.raw_store import StoreCounts, store_records
 from pc_core.settings import Settings
 
 Mode = Literal["full", "incremental"]

@@ -22,8 +22,8 @@ from pymongo import InsertOne, ReplaceOne
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError
 
-from pc_core.hubspot.objects import ASSOCIATIONS, MODIFIED_PROPERTY, ObjectType
-from pc_core.hubspot.pages import HsRecord, iso_to_ms
+from pc_core.hubspot.connection.objects import ASSOCIATIONS, MODIFIED_PROPERTY, ObjectType
+from pc_core.hubspot.connection.pages import HsRecord, iso_to_ms
 from pc_core.store.documents import BATCH
 from pc_core.timeutil import utcnow
 

@@ -4,7 +4,7 @@ Delivery: when a lead is sold to a partner with HubSpot connected, its contact, 
 (name, amount, a stage of the buyer's default pipeline matching the lead's canonical
 stage) and a note with what the buyer paid for are created in the buyer's portal and
 the deal is linked to the lead (pc_core/hubspot/deal_links.py). That is
-``pc_core.hubspot.sale_delivery``'s job, within seconds of the sale through
+``pc_core.hubspot.sync_back.sale_delivery``'s job, within seconds of the sale through
 ``crm_delivery_sensor``; this sync's delivery step catches up with whatever is
 left. The buyer works the lead there; its lead builder recognises the deal by the
 link and does not make it a lead of the buyer's own.
@@ -30,12 +30,12 @@ from pymongo.database import Database
 from urllib3.util.retry import Retry
 
 from pc_core import collections as c
-from pc_core.hubspot import deal_links
-from pc_core.hubspot.connection import PartnerTokens, connected_partner_ids
-from pc_core.hubspot.pushback import NOTE_TO_DEAL
-from pc_core.hubspot.reverse_mapping import ReverseStages
-from pc_core.hubspot.sale_delivery import deliver_for_buyer
-from pc_core.hubspot.transport import CallPolicy, HubSpotApi, HubSpotCallError
+from pc_core.hubspot.connection.oauth import PartnerTokens, connected_partner_ids
+from pc_core.hubspot.connection.transport import CallPolicy, HubSpotApi, HubSpotCallError
+from pc_core.hubspot.lead_build import deal_links
+from pc_core.hubspot.sync_back.pushback import NOTE_TO_DEAL
+from pc_core.hubspot.sync_back.reverse_mapping import ReverseStages
+from pc_core.hubspot.sync_back.sale_delivery import deliver_for_buyer
 from pc_core.settings import Settings
 from pc_core.stages import Stage
 from pc_core.store import replace_if_unchanged, update_with_retry
@@ -96,7 +96,7 @@ def deliver_purchases(db: Database, settings: Settings, buyer_id: str, stats: Cr
                       opts: _Options) -> None:
     """The buyer's sales not in its CRM yet (recorded as pending deliveries at
     fulfilment, or found now): a contact, a deal and a note each, through the one
-    delivery implementation (``pc_core.hubspot.sale_delivery``) that the
+    delivery implementation (``pc_core.hubspot.sync_back.sale_delivery``) that the
     ``crm_delivery_sensor``'s runs use too; failures back off there."""
     result = deliver_for_buyer(db, settings, buyer_id, policy=opts.policy, retry=opts.retry)
     stats.delivered += result.delivered

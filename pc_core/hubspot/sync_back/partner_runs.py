@@ -27,14 +27,14 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core import sync_tasks
-from pc_core.hubspot import sync_health
-from pc_core.hubspot.connection import PartnerTokens, connected_partner_ids
-from pc_core.hubspot.cross_partner import CrossStats, sync_buyer
-from pc_core.hubspot.deal_links import pending_links
-from pc_core.hubspot.pushback import PushStats, pending_leads, push_partner
+from pc_core.hubspot.connection import sync_health
+from pc_core.hubspot.connection.oauth import PartnerTokens, connected_partner_ids
+from pc_core.hubspot.lead_build.deal_links import pending_links
+from pc_core.hubspot.sync_back.cross_partner import CrossStats, sync_buyer
+from pc_core.hubspot.sync_back.pushback import PushStats, pending_leads, push_partner
 from pc_core.settings import Settings
 from pc_core.store import queues
+from pc_core.sync import tasks as sync_tasks
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 What is pushed: the stage (through the reverse stage mapping, in the deal's own
 pipeline), the amount, and new notes (HubSpot notes associated with the deal). Which
-leads: those flagged ``push_pending`` by ``pc_core.leads`` (an indexed equality flag);
+leads: those flagged ``push_pending`` by ``pc_core.leads.inventory`` (an indexed equality flag);
 which fields: the ones still in the lead's ``local_edits``.
 
 Per batch of ≤ 50 leads: one batch read of the deals with ``propertiesWithHistory``
@@ -31,17 +31,17 @@ from pymongo.database import Database
 from urllib3.util.retry import Retry
 
 from pc_core import collections as c
-from pc_core.hubspot.client import AccessTokenProvider
-from pc_core.hubspot.pages import iso_to_ms
-from pc_core.hubspot.raw_store import EPOCH
-from pc_core.hubspot.reverse_mapping import ReverseStages
-from pc_core.hubspot.transport import (
+from pc_core.hubspot.connection.client import AccessTokenProvider
+from pc_core.hubspot.connection.pages import iso_to_ms
+from pc_core.hubspot.connection.transport import (
     HISTORY_READ_MAX,
     CallPolicy,
     HubSpotApi,
     HubSpotCallError,
 )
-from pc_core.leads import PUSHED_FIELDS
+from pc_core.hubspot.pull.raw_store import EPOCH
+from pc_core.hubspot.sync_back.reverse_mapping import ReverseStages
+from pc_core.leads.inventory import PUSHED_FIELDS
 from pc_core.money import MONEY_PATTERN
 from pc_core.settings import Settings
 from pc_core.store import queues, update_with_retry

@@ -1,7 +1,7 @@
 """A sold lead → its buyer's HubSpot portal: the contact, a deal associated with it,
 and a note with what the buyer paid for.
 
-Works on the pending deliveries of ``pc_core.hubspot.deliveries``. ``deliver_due`` is
+Works on the pending deliveries of ``pc_core.marketplace.deliveries``. ``deliver_due`` is
 one Dagster run's work (``crm_delivery_job``, launched by ``crm_delivery_sensor``): it
 takes every delivery due, groups them by buyer and delivers each buyer's in its own
 worker thread, so one buyer's broken or slow portal neither fails nor delays the
@@ -37,21 +37,22 @@ from pymongo.errors import DuplicateKeyError
 from urllib3.util.retry import Retry
 
 from pc_core import collections as c
-from pc_core import sync_tasks
 from pc_core.errors import DomainError
-from pc_core.hubspot import deal_links, deliveries
-from pc_core.hubspot.connection import PartnerTokens
-from pc_core.hubspot.pushback import NOTE_TO_DEAL, amount_text
-from pc_core.hubspot.reverse_mapping import ReverseStages
-from pc_core.hubspot.transport import (
+from pc_core.hubspot.connection.oauth import PartnerTokens
+from pc_core.hubspot.connection.transport import (
     TRANSIENT_STATUSES,
     CallPolicy,
     HubSpotApi,
     HubSpotCallError,
 )
+from pc_core.hubspot.lead_build import deal_links
+from pc_core.hubspot.sync_back.pushback import NOTE_TO_DEAL, amount_text
+from pc_core.hubspot.sync_back.reverse_mapping import ReverseStages
+from pc_core.marketplace import deliveries
 from pc_core.marketplace.notifications import money
 from pc_core.settings import Settings
 from pc_core.store import update_with_retry
+from pc_core.sync import tasks as sync_tasks
 from pc_core.timeutil import utcnow
 
 log = logging.getLogger(__name__)

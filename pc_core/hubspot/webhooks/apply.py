@@ -20,17 +20,17 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core import sync_tasks
-from pc_core.analytics.stage_events import WEBHOOK
-from pc_core.hubspot import pages
-from pc_core.hubspot.client import AccessTokenProvider
-from pc_core.hubspot.connection import PartnerTokens, mark_synced
-from pc_core.hubspot.lead_builder import LeadBuildStats, build_leads, publish_lead_events
-from pc_core.hubspot.objects import ASSOCIATIONS, PROPERTIES, RAW_COLLECTION, ObjectType
-from pc_core.hubspot.raw_store import StoreCounts, store_records
-from pc_core.hubspot.transport import BATCH_READ_MAX, HubSpotApi
+from pc_core.hubspot.connection import pages
+from pc_core.hubspot.connection.client import AccessTokenProvider
+from pc_core.hubspot.connection.oauth import PartnerTokens, mark_synced
+from pc_core.hubspot.connection.objects import ASSOCIATIONS, PROPERTIES, RAW_COLLECTION, ObjectType
+from pc_core.hubspot.connection.transport import BATCH_READ_MAX, HubSpotApi
+from pc_core.hubspot.lead_build.lead_builder import LeadBuildStats, build_leads, publish_lead_events
+from pc_core.hubspot.pull.raw_store import StoreCounts, store_records
+from pc_core.journal.stage_events import WEBHOOK
 from pc_core.settings import Settings
 from pc_core.store import queues
+from pc_core.sync import tasks as sync_tasks
 from pc_core.timeutil import utcnow
 
 EVENTS_PER_ROUND = 2_000  # events taken per round; a run loops until none are pending
