@@ -19,3 +19,8 @@ def cents_expr(column: str, max_decimals: int = 2) -> pl.Expr:
     frac = cleaned.str.extract(r"\.(\d{1,2})$", 1).fill_null("0").str.pad_end(2, "0")
     cents = whole * 100 + frac.cast(pl.Int64)
     return pl.when(valid).then(cents).otherwise(None)
+
+
+def format_cents(cents: int) -> str:
+    """Cents as people read dollars (``123456`` → ``$1,234.56``): e-mails, CRM notes."""
+    return f"${cents // 100:,}.{cents % 100:02d}"

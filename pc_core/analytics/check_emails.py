@@ -1,6 +1,7 @@
 """A failing data-quality check emails the operator (the recipients of
 ``pc_core.observability.operator_alerts``: ``PC_ALERT_EMAILS``, else every active
-owner), through the mailer, at most once an hour per check (the dedupe key carries the hour), so a check that keeps failing
+owner), through the mailer, at most once an hour per check (the dedupe key carries
+the hour), so a check that keeps failing
 every few minutes does not flood anyone."""
 
 from __future__ import annotations

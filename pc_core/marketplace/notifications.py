@@ -13,13 +13,10 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.mail.mailer import send_email
+from pc_core.money import format_cents
 from pc_core.settings import Settings
 
 Doc = dict[str, Any]
-
-
-def money(cents: int) -> str:
-    return f"${cents // 100:,}.{cents % 100:02d}"
 
 
 def partner_recipients(db: Database, partner_id: str) -> list[str]:
@@ -49,8 +46,8 @@ def _lead_context(lead: Doc) -> Doc:
 
 def _amounts(doc: Doc) -> Doc:
     price, commission = doc["price_cents"], doc["commission_cents"]
-    return {"price": money(price), "commission": money(commission),
-            "total": money(price + commission)}
+    return {"price": format_cents(price), "commission": format_cents(commission),
+            "total": format_cents(price + commission)}
 
 
 def sale_emails(db: Database, settings: Settings, purchase: Doc, lead: Doc) -> None:

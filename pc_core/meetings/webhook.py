@@ -39,10 +39,11 @@ from pc_core.errors import Conflict
 from pc_core.ids import new_id
 from pc_core.leads.inventory import build_lead_doc
 from pc_core.mail.mailer import send_email
-from pc_core.marketplace.notifications import money, partner_recipients
+from pc_core.marketplace.notifications import partner_recipients
 from pc_core.meetings import round_robin, routing
 from pc_core.meetings.payload import ChiliPiperPayload, MeetingEvent
 from pc_core.models.leads import LeadFields
+from pc_core.money import format_cents
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus, Stage
 from pc_core.store import batch, update_with_retry
@@ -212,7 +213,7 @@ def email_assigned(db: Database, settings: Settings, lead: Doc, meeting: Doc) ->
             lead.get("contact_email") or "", "contact_phone": lead.get("contact_phone") or "",
         "company": lead.get("company") or "not given",
         "company_size": lead.get("company_size") or "unknown",
-        "budget": money(lead["budget_cents"]) if lead.get("budget_cents") is not None
+        "budget": format_cents(lead["budget_cents"]) if lead.get("budget_cents") is not None
         else "not given",
         "industry": lead.get("industry") or "not given",
         "location": lead.get("location") or "not given",

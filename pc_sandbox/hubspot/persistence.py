@@ -12,12 +12,8 @@ import logging
 import os
 import pickle
 import tempfile
-from typing import TYPE_CHECKING
 
 from . import config
-
-if TYPE_CHECKING:
-    from .state import SandboxState
 
 log = logging.getLogger(__name__)
 FILE_NAME = "hubspot.pickle"
@@ -32,8 +28,11 @@ def path() -> str | None:
     return os.path.join(directory, FILE_NAME) if directory else None
 
 
-def load() -> SandboxState | None:
-    """The saved state, or None (no file, persistence off, or an unreadable file)."""
+def load() -> object | None:
+    """The saved state, or None (no file, persistence off, or an unreadable file).
+
+    Typed ``object``: this module sits below ``state`` (which calls it), so it
+    pickles whatever it is given and ``state`` checks what comes back."""
     target = path()
     if not target or not os.path.exists(target):
         return None
@@ -46,7 +45,7 @@ def load() -> SandboxState | None:
         return None
 
 
-def save(state: SandboxState) -> str | None:
+def save(state: object) -> str | None:
     """Write the state atomically (temp file + rename); returns the path or None if off."""
     global _dirty
     target = path()

@@ -14,6 +14,8 @@ from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import persistence
+
 #: Object types the stand-in serves, with HubSpot's numeric type ids as aliases.
 OBJECT_TYPES: dict[str, str] = {
     "contacts": "contacts",
@@ -286,9 +288,8 @@ def get_state() -> SandboxState:
     """The live state, loaded from disk on first use when persistence is on."""
     global _state
     if _state is None:
-        from . import persistence
-
-        _state = persistence.load() or SandboxState()
+        loaded = persistence.load()
+        _state = loaded if isinstance(loaded, SandboxState) else SandboxState()
     return _state
 
 

@@ -27,16 +27,11 @@ from fastapi.responses import JSONResponse
 
 from . import payment_flow as flow
 from . import state
+from .cors import cors_headers
 from .errors import StripeError, invalid_param, missing_param
 from .params import Params, get_dict, get_str
-from .settings import SETTINGS
 from .test_cards import CARD_NUMBERS
 
-# (method, path suffix) of the calls that accept the publishable key.
-PUBLISHABLE_ROUTES = (
-    ("POST", "/v1/payment_intents/{pi_id}/confirm"),
-    ("GET", "/v1/payment_intents/{pi_id}"),
-)
 # What a browser may read of a PaymentIntent (Stripe's publishable-key view).
 BROWSER_FIELDS = (
     "id", "object", "amount", "canceled_at", "cancellation_reason", "capture_method",
@@ -50,19 +45,6 @@ router = APIRouter()
 
 def is_publishable(request: Request) -> bool:
     return getattr(request.state, "stripe_key", None) == "publishable"
-
-
-def cors_headers(request: Request) -> dict[str, str]:
-    """CORS headers for an allowed ``Origin`` (none for other origins or no Origin)."""
-    origin = request.headers.get("origin", "").rstrip("/")
-    if not origin:
-        return {}
-    allowed = SETTINGS.cors_origins
-    if "*" in allowed:
-        return {"Access-Control-Allow-Origin": "*"}
-    if origin in allowed:
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
-    return {}
 
 
 @router.options("/v1/payment_intents/{pi_id}/confirm")

@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 
 from . import idempotency
 from .auth import authenticate, publishable_refused
-from .browser import PUBLISHABLE_ROUTES, cors_headers
+from .cors import PUBLISHABLE_ROUTES, cors_headers
 from .errors import StripeError
 from .events import CURRENT_REQUEST
 from .ids import new_id

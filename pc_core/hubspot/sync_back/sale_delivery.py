@@ -49,7 +49,7 @@ from pc_core.hubspot.lead_build import deal_links
 from pc_core.hubspot.sync_back.pushback import NOTE_TO_DEAL, amount_text
 from pc_core.hubspot.sync_back.reverse_mapping import ReverseStages
 from pc_core.marketplace import deliveries
-from pc_core.marketplace.notifications import money
+from pc_core.money import format_cents
 from pc_core.settings import Settings
 from pc_core.store import update_with_retry
 from pc_core.sync import tasks as sync_tasks
@@ -360,7 +360,7 @@ def _note_body(db: Database, lead: Doc, doc: Doc) -> str:
     parts = [f"Bought through Partner Connector: {lead.get('title') or ''}".strip()]
     purchase = db[c.PURCHASES].find_one({"_id": doc["purchase_id"]}, {"price_cents": 1})
     if purchase and purchase.get("price_cents") is not None:
-        parts.append(f"Price: {money(int(purchase['price_cents']))}")
+        parts.append(f"Price: {format_cents(int(purchase['price_cents']))}")
     for label, key in (("Contact", "contact_name"), ("Email", "contact_email"),
                        ("Phone", "contact_phone"), ("Company", "company"),
                        ("Industry", "industry"), ("Location", "location")):
