@@ -9,17 +9,21 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
+import redis
 import typer
 
+from pc_core.db import get_db, redis_client
+from pc_core.identity.session_state import TTL_S
+from pc_core.identity.users import upsert_owner
 from pc_core.settings import Settings, get_settings
+from pc_core.store.indexes import ensure_indexes
+from pc_dev.demo_seed import seed_demo
+from pc_dev.runner import run_platform
 
 app = typer.Typer(help="Partner Connector: lead marketplace and CRM sync.", no_args_is_help=True)
 
 
 def _db(settings: Settings):
-    from pc_core.db import get_db
-    from pc_core.store.indexes import ensure_indexes
-
     db = get_db(settings)
     ensure_indexes(db)
     return db
@@ -33,12 +37,6 @@ def create_owner(
         prompt=True, hide_input=True, envvar="PC_OWNER_PASSWORD")],
 ) -> None:
     """Create the platform owner, or reset its password (bootstrap of a fresh install)."""
-    import redis
-
-    from pc_core.db import redis_client
-    from pc_core.identity.session_state import TTL_S
-    from pc_core.identity.users import upsert_owner
-
     settings = get_settings()
     settings.check_production_ready()
     r = redis_client(settings)
@@ -54,8 +52,6 @@ def create_owner(
 @app.command()
 def seed() -> None:
     """Insert the demo data (idempotent)."""
-    from pc_dev.demo_seed import seed_demo
-
     result = seed_demo(_db(get_settings()))
     typer.echo(f"demo data ready ({result['leads_created']} new leads)")
 
@@ -65,8 +61,6 @@ def run(
     no_dagster: Annotated[bool, typer.Option(help="Skip the Dagster webserver/daemon")] = False,
 ) -> None:
     """Start storage, Redis, the sandbox, the API and Dagster; seed; wait for Ctrl-C."""
-    from pc_dev.runner import run_platform
-
     sys.exit(run_platform(get_settings(), with_dagster=not no_dagster))
 
 
