@@ -1,10 +1,19 @@
-"""The layering rules of issue 12, checked over the source so a change that breaks
-one fails here, naming the module:
+"""The layering rules of issues 12 and 20, checked over the source so a change that
+breaks one fails here, naming the module:
+
+- the floor plan (docs/architecture.md "Floor plan"): ``pc_core``'s and
+  ``pc_sandbox``'s packages stand on ordered floors; a package imports only from its
+  own floor or the floors below, and no packages import each other in a ring (at any
+  depth: ``pc_core.hubspot.pull`` ⇄ ``pc_core.hubspot.connection`` counts too);
+- ``pc_core``'s ground floor holds fewer than 12 top-level modules: everything else
+  lives in a package that says what it owns;
+- no import of our own modules inside a function (a hidden edge the plan cannot see);
 
 - only the storage layer (``pc_core/store/``) names the embedded MongoDB server or
   builds a time or month key; the rest say what changes, never how (the dev launcher
   ``pc_dev`` starts that server, so it may name it; it builds no keys either);
-- no import cycle among ``pc_core``'s modules, counting imports inside functions;
+- no import cycle among ``pc_core``'s or ``pc_sandbox``'s modules, counting imports
+  inside functions;
 - ``pc_core`` imports nothing from the packages above it (``pc_api``,
   ``pc_pipelines``, ``pc_sandbox``, the dev launcher's ``pc_dev``);
 - a purchase's and a reservation's documents are written by their owner module only;
@@ -163,14 +172,156 @@ def _package(path: Path) -> str:
     return name if path.name == "__init__.py" else name.rpartition(".")[0]
 
 
-def test_no_import_cycle_in_pc_core() -> None:
-    paths = _sources("pc_core")
+def _module_graph(package: str) -> dict[str, set[str]]:
+    """module → the modules of ``package`` it imports (anywhere in it)."""
+    paths = _sources(package)
     modules = {_module_name(p) for p in paths}
-    graph = {_module_name(p): _imports(p, modules, _package(p)) - {_module_name(p)}
-             for p in paths}
-    cycles = _cycles(graph)
+    return {_module_name(p): _imports(p, modules, _package(p)) - {_module_name(p)}
+            for p in paths}
+
+
+@pytest.mark.parametrize("package", ["pc_core", "pc_sandbox"])
+def test_no_import_cycle_among_modules(package: str) -> None:
+    cycles = _cycles(_module_graph(package))
     assert not cycles, "import cycles (imports inside functions count): " + "; ".join(
         " ↔ ".join(c) for c in cycles)
+
+
+# The floor plan, lowest floor first (docs/architecture.md "Floor plan"). A package
+# imports from its own floor or a lower one; a new package gets a floor here first.
+FLOORS: dict[str, list[tuple[str, set[str]]]] = {
+    "pc_core": [
+        # top-level modules only: the words every floor above uses
+        ("ground", {"pc_core", "pc_core.access", "pc_core.collections", "pc_core.db",
+                    "pc_core.errors", "pc_core.events", "pc_core.ids", "pc_core.money",
+                    "pc_core.settings", "pc_core.stages", "pc_core.timeutil"}),
+        # how things are kept, recorded, protected, watched, mailed and paid
+        ("platform", {"pc_core.store", "pc_core.journal", "pc_core.security",
+                      "pc_core.observability", "pc_core.mail", "pc_core.payments"}),
+        ("models", {"pc_core.models"}),
+        ("identity", {"pc_core.identity", "pc_core.sync"}),
+        ("features", {"pc_core.marketplace", "pc_core.leads", "pc_core.hubspot",
+                      "pc_core.meetings", "pc_core.billing", "pc_core.reminders"}),
+        ("reporting", {"pc_core.analytics"}),
+    ],
+    "pc_sandbox": [
+        ("ground", {"pc_sandbox"}),
+        ("vendors", {"pc_sandbox.hubspot", "pc_sandbox.mailgun", "pc_sandbox.stripe_api"}),
+        ("app", {"pc_sandbox.app"}),
+    ],
+}
+MAX_TOP_LEVEL_MODULES = 11
+
+
+def _room(module: str) -> str:
+    """The floor-plan unit of a module: its first level under the root package."""
+    return ".".join(module.split(".")[:2])
+
+
+def _floor_of(package: str) -> dict[str, tuple[int, str]]:
+    return {room: (i, name) for i, (name, rooms) in enumerate(FLOORS[package])
+            for room in rooms}
+
+
+@pytest.mark.parametrize("package", sorted(FLOORS))
+def test_every_package_has_a_floor(package: str) -> None:
+    floor = _floor_of(package)
+    missing = sorted({_room(m) for m in _module_graph(package)} - set(floor))
+    assert not missing, (f"not on the floor plan (add each to FLOORS in tests/test_architecture.py "
+                         f"and to docs/architecture.md): {', '.join(missing)}")
+
+
+@pytest.mark.parametrize("package", sorted(FLOORS))
+def test_no_import_from_a_higher_floor(package: str) -> None:
+    floor = _floor_of(package)
+    found = [f"{module} ({floor[_room(module)][1]}) → {target} ({floor[_room(target)][1]})"
+             for module, targets in sorted(_module_graph(package).items())
+             for target in sorted(targets)
+             if _room(module) in floor and _room(target) in floor
+             and floor[_room(target)][0] > floor[_room(module)][0]]
+    assert not found, "imports from a higher floor: " + "; ".join(found)
+
+
+def _package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """package → the packages it imports from, at every depth (a module counts for
+    the package it sits in; a package's ``__init__`` for the package itself)."""
+    def home(module: str) -> str:
+        return module if module in packages else module.rpartition(".")[0]
+
+    packages = {m for m in graph if any(o.startswith(m + ".") for o in graph)} | {
+        m.rpartition(".")[0] for m in graph if "." in m}
+    out: dict[str, set[str]] = {p: set() for p in packages}
+    for module, targets in graph.items():
+        out.setdefault(home(module), set()).update(
+            home(t) for t in targets if home(t) != home(module))
+    return out
+
+
+def _package_cycle_report(graph: dict[str, set[str]]) -> list[str]:
+    """Each package ring with the module imports that close it."""
+    pkg_graph = _package_graph(graph)
+    reports = []
+    for ring in _cycles(pkg_graph):
+        members = set(ring)
+
+        def home(module: str) -> str:
+            return module if module in pkg_graph else module.rpartition(".")[0]
+
+        edges = sorted(f"{m} → {t}" for m, ts in graph.items() for t in ts
+                       if home(m) in members and home(t) in members and home(m) != home(t))
+        reports.append(" ⇄ ".join(ring) + " (" + ", ".join(edges) + ")")
+    return reports
+
+
+@pytest.mark.parametrize("package", sorted(FLOORS))
+def test_no_package_cycle(package: str) -> None:
+    reports = _package_cycle_report(_module_graph(package))
+    assert not reports, "package cycles: " + "; ".join(reports)
+
+
+def test_pc_core_ground_floor_stays_small() -> None:
+    top = sorted(p.name for p in (ROOT / "pc_core").glob("*.py") if p.name != "__init__.py")
+    assert len(top) <= MAX_TOP_LEVEL_MODULES, (
+        f"pc_core has {len(top)} top-level modules (at most {MAX_TOP_LEVEL_MODULES}): "
+        f"{', '.join(top)}; put the new one in the package it belongs to")
+
+
+def _function_level_imports(path: Path, ours: tuple[str, ...]) -> list[tuple[int, str]]:
+    """(line, module) of each import of our own modules inside a function."""
+    found = []
+    for fn in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Import):
+                found += [(node.lineno, a.name) for a in node.names
+                          if a.name.split(".")[0] in ours]
+            elif isinstance(node, ast.ImportFrom) and (
+                    node.level or (node.module or "").split(".")[0] in ours):
+                found.append((node.lineno, "." * node.level + (node.module or "")))
+    return sorted(set(found))
+
+
+def test_no_function_level_imports_of_our_modules() -> None:
+    found = [f"{_rel(p)}:{line} imports {module}" for p in _sources(*APP_PACKAGES)
+             for line, module in _function_level_imports(p, APP_PACKAGES)]
+    assert not found, ("import our own modules at the top of the module (an import "
+                       "inside a function hides an edge of the floor plan): "
+                       + "; ".join(found))
+
+
+def test_the_floor_checks_name_the_offender(tmp_path: Path) -> None:
+    """The checks above are only as good as what they see: a ring between two
+    packages is reported with the imports that close it, a function-level import of
+    ours (absolute or relative) is caught, a third-party one is not."""
+    graph = {"pc_x.a.m": {"pc_x.b.n"}, "pc_x.b.n": {"pc_x.a.k"}, "pc_x.a.k": set(),
+             "pc_x.c": {"pc_x.a.m"}}
+    [report] = _package_cycle_report(graph)
+    assert report.startswith("pc_x.a ⇄ pc_x.b") and "pc_x.b.n → pc_x.a.k" in report
+    source = tmp_path / "m.py"
+    source.write_text("import json\n\ndef f():\n    import yaml\n    from pc_core.ids import"
+                      " new_id\n    from . import state\n    return json, yaml, new_id, state\n")
+    assert _function_level_imports(source, APP_PACKAGES) == [(5, "pc_core.ids"), (6, ".")]
 
 
 def test_the_cycle_check_sees_imports_inside_functions(tmp_path: Path) -> None:
