@@ -3,9 +3,9 @@
 Pure functions over documents and polars DataFrames, so they are unit-testable and
 shared by the Dagster assets (pc_pipelines/analytics) and the API's funnel route:
 
-- ``stage_events``: the ``stage_events`` collection, one document per stage or
-  marketplace-status transition, written by ``record_lead_change`` wherever a lead
-  changes (platform edit, marketplace, HubSpot pull or webhook);
+- the records it reads are written below the features, in ``pc_core.journal``
+  (``stage_events``: one document per stage or marketplace-status transition;
+  ``outbox``: purchase events for Dagster to report), so no feature imports analytics;
 - ``hubspot_history``: the exact transitions from HubSpot's property history
   (batch reads with ``propertiesWithHistory``, ≤ 50 deals per request);
 - ``history``: events + leads + stage mapping → the ``lead_stage_history`` table;
@@ -14,7 +14,6 @@ shared by the Dagster assets (pc_pipelines/analytics) and the API's funnel route
 - ``listings``: the marketplace listings table (the listing rule lives in
   ``pc_core.marketplace``);
 - ``checks``: the data-quality rules behind the Dagster asset checks;
-- ``alerts``: a failing check emails the operator;
-- ``outbox``: purchase events the API records for Dagster to report;
+- ``check_emails``: a failing check emails the operator;
 - ``queries``: the partner-scoped funnel the API serves.
 """

@@ -2,6 +2,11 @@
 
 Well-known names (``MONGODB_URI``, ``REDIS_URL``) keep their usual spelling so that
 hosting platforms can inject them; everything of ours carries the ``PC_`` prefix.
+
+The package also holds what is derived from settings alone and needed before any
+feature: ``form_fields`` (the ChiliPiper form-field defaults a deployment overrides)
+and ``client_config`` (the public values the web client reads before sign-in). It
+sits on the ground floor: it imports no feature.
 """
 
 from __future__ import annotations
