@@ -22,13 +22,13 @@ EMAILS = "emails"
 RESERVATION_SLOTS = "reservation_slots"
 STRIPE_EVENTS = "stripe_events"
 # Pending-work collections: sold leads' deals in the buyer's portal
-# (pc_core/hubspot/deal_links.py), sales on their way to the buyer's CRM
-# (pc_core/hubspot/deliveries.py), lead rebuilds asked for by a stage-mapping change
-# (pc_core/hubspot/rebuild_requests.py), and purchase events for Dagster
-# (pc_core/analytics/outbox.py).
+# (pc_core/hubspot/lead_build/deal_links.py), sales on their way to the buyer's CRM
+# (pc_core/marketplace/deliveries.py), lead rebuilds asked for by a stage-mapping change
+# (pc_core/hubspot/lead_build/rebuild_requests.py), and purchase events for Dagster
+# (pc_core/journal/outbox.py).
 DEAL_LINKS = "hubspot_deal_links"
 CRM_DELIVERIES = "crm_deliveries"
 LEAD_REBUILDS = "lead_rebuilds"
 ASSET_OUTBOX = "asset_outbox"
-# One document per change of a lead's stage or status (pc_core/analytics/stage_events.py).
+# One document per change of a lead's stage or status (pc_core/journal/stage_events.py).
 STAGE_EVENTS = "stage_events"

@@ -39,12 +39,13 @@ TRACKED_FIELDS = (
 SEARCHED_FIELDS = ("title", "company", "contact_name", "contact_email")
 # Fields a HubSpot-linked lead takes from its deal (and contact): a platform edit of one
 # is remembered in ``local_edits`` until HubSpot has it, so the lead builder can tell a
-# pending platform change from a stale HubSpot value (pc_core/hubspot/conflicts.py).
+# pending platform change from a stale HubSpot value (pc_core/hubspot/lead_build/conflicts.py).
 HUBSPOT_SOURCED = (
     "title", "company", "contact_name", "contact_email", "contact_phone", "company_size",
     "industry", "location", "amount_cents", "stage",
 )
-# What the pushback writes to the partner's deal (pc_core/hubspot/pushback.py), notes aside.
+# What the pushback writes to the partner's deal (pc_core/hubspot/sync_back/pushback.py),
+# notes aside.
 PUSHED_FIELDS = ("stage", "amount_cents")
 # What a lead page reads: everything LeadOut shows, plus the pagination key.
 PAGE_PROJECTION = dict.fromkeys(

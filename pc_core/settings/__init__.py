@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     # to send cookie-authenticated writes (CSRF check) and to open Socket.IO.
     allowed_origins: str = ""
 
-    # Sign-in throttle (pc_core/login_throttle.py), all per window: failures per
+    # Sign-in throttle (pc_core/identity/login_throttle.py), all per window: failures per
     # (email, client address) and per client address → 429; failures per email from
     # anywhere → the email is locked for everyone and its owner emailed.
     login_max_failures: int = 5
@@ -137,7 +137,7 @@ class Settings(BaseSettings):
     # has the new URL; then cleared.
     chilipiper_secret_previous: str = ""
     # Form field names of the operator's ChiliPiper router → routing criteria; JSON,
-    # merged over the defaults in pc_core/meetings/form_fields.py (README "Meetings").
+    # merged over the defaults in pc_core/settings/form_fields.py (README "Meetings").
     chilipiper_form_fields: dict[str, list[str]] = Field(default_factory=dict,
                                                          validate_default=True)
     # Key of the optional ``X-PC-Signature`` (HMAC-SHA256 of the raw body); empty:

@@ -49,7 +49,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         _idx(("stage", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("buyer_partner_id", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("partner_id", ASCENDING), ("hubspot_contact_id", ASCENDING)),
-        # Pushback (pc_core/hubspot/pushback.py): leads edited in the platform since the
+        # Pushback (pc_core/hubspot/sync_back/pushback.py): leads edited in the platform since the
         # last push, per partner (the run) and across partners (the sensor).
         _idx(("partner_id", ASCENDING), ("push_pending", ASCENDING)),
         _idx(("push_pending", ASCENDING)),
@@ -101,10 +101,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         _idx(("lead_id", ASCENDING)),
         _idx(("partner_id", ASCENDING), ("start_time", ASCENDING)),
     ],
-    # API tokens (pc_core/api_tokens.py): looked up by _id; listed per partner.
+    # API tokens (pc_core/identity/api_tokens.py): looked up by _id; listed per partner.
     c.API_TOKENS: [_idx(("partner_id", ASCENDING), ("created_at", DESCENDING))],
     c.EMAILS: [_idx(("status", ASCENDING))],
-    # Raw HubSpot pulls (pc_core/hubspot/raw_store.py): the lead builder reads a
+    # Raw HubSpot pulls (pc_core/hubspot/pull/raw_store.py): the lead builder reads a
     # partner's dirty documents; everything else is addressed by _id.
     c.HUBSPOT_CONTACTS: [_idx(("partner_id", ASCENDING), ("dirty", ASCENDING))],
     c.HUBSPOT_DEALS: [_idx(("partner_id", ASCENDING), ("dirty", ASCENDING))],
@@ -112,19 +112,20 @@ INDEXES: dict[str, list[IndexModel]] = {
         _idx(("partner_id", ASCENDING)),
         _idx(("canonical_stage", ASCENDING)),
     ],
-    # HubSpot webhook inbox (pc_core/hubspot/webhooks.py): _id is the event's natural
+    # HubSpot webhook inbox (pc_core/hubspot/webhooks/ingest.py): _id is the event's natural
     # key; a run reads a partner's unprocessed events by equality, the sensor every
-    # partner's (one query per tick, pc_core/hubspot/partner_runs.py).
+    # partner's (one query per tick, pc_core/hubspot/sync_back/partner_runs.py).
     c.WEBHOOK_EVENTS: [_idx(("partner_id", ASCENDING), ("processed", ASCENDING)),
                        _idx(("processed", ASCENDING))],
-    # Sold leads' deals in the buyer's portal (pc_core/hubspot/deal_links.py): links
+    # Sold leads' deals in the buyer's portal (pc_core/hubspot/lead_build/deal_links.py): links
     # whose buyer deal changed, and a buyer's links.
     c.DEAL_LINKS: [_idx(("pending", ASCENDING)), _idx(("buyer_partner_id", ASCENDING))],
-    # Sales on their way to the buyer's CRM (pc_core/hubspot/deliveries.py): the due
+    # Sales on their way to the buyer's CRM (pc_core/marketplace/deliveries.py): the due
     # ones by status + fixed-width ISO due time (the sensor and the run), a buyer's.
     c.CRM_DELIVERIES: [_idx(("status", ASCENDING), ("due_key", ASCENDING)),
                      _idx(("buyer_partner_id", ASCENDING), ("status", ASCENDING))],
-    # Lead rebuilds requested by a stage-mapping change (pc_core/hubspot/rebuild_requests.py).
+    # Lead rebuilds requested by a stage-mapping change
+    # (pc_core/hubspot/lead_build/rebuild_requests.py).
     c.LEAD_REBUILDS: [_idx(("status", ASCENDING))],
     # Lead analytics (pc_core/analytics): a partner's stage events (the history), the
     # HubSpot ones waiting for their exact times, a lead's (replaced from HubSpot's

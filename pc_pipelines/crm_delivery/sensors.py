@@ -1,7 +1,7 @@
 """``crm_delivery_sensor``: a sale reaches the buyer's CRM by itself.
 
 Every few seconds it reads the deliveries due (an equality on the indexed ``status``
-plus a string range on ``due_key``: see pc_core/hubspot/deliveries.py). If there are
+plus a string range on ``due_key``: see pc_core/marketplace/deliveries.py). If there are
 any and no delivery run is in progress, it requests **one** ``crm_delivery_job`` run
 for all of them: the run fans out per buyer, so launches stay bounded however many
 sales complete at once. The run key is a digest of the due deliveries and their

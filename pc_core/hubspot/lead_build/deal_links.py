@@ -1,7 +1,7 @@
 """The link between a sold lead and the deal its buyer works it in.
 
 When a lead is sold to a partner with HubSpot connected, the cross-partner sync
-creates a deal for it in the buyer's portal (pc_core/hubspot/cross_partner.py) and
+creates a deal for it in the buyer's portal (pc_core/hubspot/sync_back/cross_partner.py) and
 records the link here, keyed like the buyer's raw deal (``"{buyer}:{deal_id}"``), so
 the buyer's lead builder can recognise that deal by ``_id`` alone: it is not a new
 lead of the buyer's (no duplicate inventory), it is a purchased lead moving in the

@@ -3,7 +3,7 @@
 Delivery: when a lead is sold to a partner with HubSpot connected, its contact, a deal
 (name, amount, a stage of the buyer's default pipeline matching the lead's canonical
 stage) and a note with what the buyer paid for are created in the buyer's portal and
-the deal is linked to the lead (pc_core/hubspot/deal_links.py). That is
+the deal is linked to the lead (pc_core/hubspot/lead_build/deal_links.py). That is
 ``pc_core.hubspot.sync_back.sale_delivery``'s job, within seconds of the sale through
 ``crm_delivery_sensor``; this sync's delivery step catches up with whatever is
 left. The buyer works the lead there; its lead builder recognises the deal by the

@@ -14,7 +14,7 @@ value when the pull or webhook brings it (and records the conflict).
 
 Each lead then records ``hubspot_synced_at`` and ``pushed`` ({field: {value, at}}),
 which is how the echo of our own change is recognised when it comes back
-(pc_core/hubspot/conflicts.py). HubSpot unavailable (5xx, timeouts after the
+(pc_core/hubspot/lead_build/conflicts.py). HubSpot unavailable (5xx, timeouts after the
 transport's retries): the run stops, the leads stay pending, the next run (sensor or
 15-minute schedule) pushes them; nothing is lost. A note created just before such a
 failure may be created again by the retry (HubSpot has no idempotency key for it).
