@@ -14,7 +14,7 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core.hubspot.connection.oauth import PartnerTokens
 from pc_core.hubspot.lead_build.stage_mapping import store_pipeline_stages
-from pc_core.hubspot.pull.pull_objects import pull_pipelines
+from pc_core.hubspot.pull.engine import pull_pipelines
 from pc_core.security.encryption import encrypt_secret
 from pc_core.settings import Settings
 from pc_core.timeutil import utcnow

@@ -1,4 +1,4 @@
-"""HubSpot pull engine, end to end: sandbox (rate limits off) → pc_core.hubspot.pull.pull_objects →
+"""HubSpot pull engine, end to end: sandbox (rate limits off) → pc_core.hubspot.pull.engine →
 nx-27017, on this machine's processes, as in production minus the network.
 
 1. Full pull of a portal with 100,000 deals + 100,000 contacts into the raw collections:
@@ -29,8 +29,7 @@ from pc_core.db import get_db
 from pc_core.hubspot.connection import pages
 from pc_core.hubspot.connection.objects import RAW_COLLECTION
 from pc_core.hubspot.connection.transport import HubSpotApi
-from pc_core.hubspot.pull import pull_objects
-from pc_core.hubspot.pull.pull_objects import PullOptions, PullStats
+from pc_core.hubspot.pull.engine import PullOptions, PullStats, pull_objects
 from pc_core.hubspot.pull.raw_store import store_records
 from pc_core.settings import Settings
 from pc_core.store.indexes import ensure_indexes

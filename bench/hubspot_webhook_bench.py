@@ -31,7 +31,7 @@ from hubspot.utils.signature import Signature
 from pc_core import collections as c
 from pc_core.db import get_db
 from pc_core.hubspot.lead_build.lead_builder import build_leads, lead_id_for_deal
-from pc_core.hubspot.pull import pull_objects
+from pc_core.hubspot.pull.engine import pull_objects
 from pc_core.identity.partners import create_partner
 from pc_core.settings import Settings
 from pc_dev import devstack

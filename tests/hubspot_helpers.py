@@ -15,8 +15,7 @@ from pc_core import collections as c
 from pc_core.hubspot.connection.oauth import PartnerTokens
 from pc_core.hubspot.lead_build.lead_builder import LeadBuildStats, build_leads
 from pc_core.hubspot.lead_build.stage_mapping import store_pipeline_stages
-from pc_core.hubspot.pull import pull_objects
-from pc_core.hubspot.pull.pull_objects import pull_pipelines
+from pc_core.hubspot.pull.engine import pull_objects, pull_pipelines
 from pc_core.security.encryption import encrypt_secret
 from pc_core.settings import Settings
 from pc_core.timeutil import utcnow

@@ -15,9 +15,8 @@ import pytest
 
 from pc_core.hubspot.connection.objects import PROPERTIES, RAW_COLLECTION
 from pc_core.hubspot.connection.transport import CallPolicy
-from pc_core.hubspot.pull import pull_objects
 from pc_core.hubspot.pull.cursors import SyncCursor, load_cursor, save_cursor
-from pc_core.hubspot.pull.pull_objects import PullFailed, PullOptions, pull_pipelines
+from pc_core.hubspot.pull.engine import PullFailed, PullOptions, pull_objects, pull_pipelines
 
 EXACT = PullOptions(lookback_ms=0)  # request counts without the index-lag lookback
 

@@ -29,8 +29,7 @@ from pc_core import events
 from pc_core.hubspot.connection.oauth import PartnerTokens
 from pc_core.hubspot.lead_build.lead_builder import build_leads
 from pc_core.hubspot.lead_build.stage_mapping import store_pipeline_stages
-from pc_core.hubspot.pull import pull_objects
-from pc_core.hubspot.pull.pull_objects import pull_pipelines
+from pc_core.hubspot.pull.engine import pull_objects, pull_pipelines
 from pc_core.hubspot.webhooks.apply import apply_pending, run_webhook_sync
 from pc_core.hubspot.webhooks.ingest import PortalDirectory, store_events
 from pc_core.identity.partners import create_partner

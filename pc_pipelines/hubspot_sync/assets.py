@@ -9,8 +9,7 @@ from dagster import AssetExecutionContext, MaterializeResult, asset
 from pc_core.hubspot.connection.oauth import PartnerTokens, mark_synced
 from pc_core.hubspot.lead_build.lead_builder import build_leads, publish_lead_events
 from pc_core.hubspot.lead_build.stage_mapping import store_pipeline_stages
-from pc_core.hubspot.pull import pull_objects
-from pc_core.hubspot.pull.pull_objects import PullFailed, PullStats, pull_pipelines
+from pc_core.hubspot.pull.engine import PullFailed, PullStats, pull_objects, pull_pipelines
 from pc_core.sync import tasks as sync_tasks
 from pc_core.sync.runs import report_finished, report_step, task_for_run
 from pc_pipelines.lib.partitions import partners_partitions
