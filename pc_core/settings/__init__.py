@@ -223,7 +223,7 @@ class Settings(BaseSettings):
     def web_dist_dir(self) -> Path:
         """The built web client served at ``/`` (``PC_WEB_DIST``, else the repo's
         ``web/dist``)."""
-        return self.web_dist or Path(__file__).resolve().parents[1] / "web" / "dist"
+        return self.web_dist or Path(__file__).resolve().parents[2] / "web" / "dist"
 
     @property
     def is_production(self) -> bool:
