@@ -8,9 +8,10 @@ from pc_api.cookies import clear_auth_cookies, set_auth_cookies
 from pc_api.deps import REFRESH_COOKIE, AppSettings, CurrentUserDoc, Db, Redis, client_ip
 from pc_core.errors import Unauthorized
 from pc_core.identity import auth as auth_service
+from pc_core.identity import profile
 from pc_core.identity.sessions import sign_out_everywhere
 from pc_core.models.api import LoginIn, RefreshIn, TokenOut
-from pc_core.models.users import UserOut
+from pc_core.models.users import PasswordChange, ProfileUpdate, UserOut
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
@@ -81,3 +82,28 @@ def logout_all(user: CurrentUserDoc, db: Db, r: Redis, settings: AppSettings) ->
 @router.get("/me", response_model=UserOut, responses=_401)
 def me(user: CurrentUserDoc) -> UserOut:
     return UserOut.from_doc(user)
+
+
+@router.patch("/me", response_model=UserOut,
+              responses={**_401, 409: {"description": "Changed meanwhile"}})
+def update_me(body: ProfileUpdate, user: CurrentUserDoc, db: Db, r: Redis) -> UserOut:
+    """Change your own name: open to every role, a read-only user included."""
+    return profile.rename_self(db, r, user, body.name)
+
+
+@router.post(
+    "/me/password", response_model=TokenOut,
+    responses={**_401, 400: {"description": "Wrong current password or a weak new one"},
+               429: {"description": "Too many wrong current passwords"}},
+)
+def change_my_password(body: PasswordChange, request: Request, response: Response,
+                       user: CurrentUserDoc, db: Db, r: Redis,
+                       settings: AppSettings) -> TokenOut:
+    """Change your own password (the current one is required). Every other session of
+    yours ends at once; this one continues with the sign-in in the answer."""
+    tokens = profile.change_own_password(
+        db, r, settings, user, current_password=body.current_password,
+        new_password=body.new_password, client_ip=client_ip(request),
+    )
+    set_auth_cookies(response, settings, tokens)
+    return _token_out(tokens)

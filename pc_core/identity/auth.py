@@ -178,3 +178,10 @@ def authenticate_access_token(db: Database, settings: Settings, token: str) -> d
     if claims.version != token_version(user):
         raise Unauthorized("session revoked; sign in again")
     return user
+
+
+def issue_session(db: Database, settings: Settings, user: dict[str, Any]) -> IssuedTokens:
+    """A new sign-in for a user whose identity was just proven another way (its
+    current password, on a password change): a new refresh family at the user's
+    current session version."""
+    return _issue(db, settings, user, family_id=new_id())

@@ -56,3 +56,18 @@ class UserOut(BaseModel):
             "created_at": doc["created_at"],
             "updated_at": doc.get("updated_at", doc["created_at"]),
         })
+
+
+class ProfileUpdate(BaseModel):
+    """What any signed-in user may change about itself without a manager."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=8, max_length=1024)

@@ -37,6 +37,7 @@ export const routes: RouteRecordRaw[] = [
       { path: 'billing', name: 'billing', component: () => import('@/features/billing/BillingPage.vue'), meta: { title: 'Billing' } },
       { path: 'billing/invoices/:id', name: 'invoice', component: () => import('@/features/billing/InvoicePage.vue'), meta: { title: 'Invoice' }, props: true },
       { path: 'settings', name: 'settings', component: () => import('@/features/settings/SettingsPage.vue'), meta: { title: 'Settings' } },
+      { path: 'account', name: 'account', component: () => import('@/features/account/AccountPage.vue'), meta: { title: 'Your account' } },
       { path: 'partners', name: 'partners', component: () => import('@/features/owner/PartnersPage.vue'), meta: { title: 'Partners', roles: ['owner'] } },
       { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('@/features/shell/NotFoundPage.vue'), meta: { title: 'Not found' } },
     ],
