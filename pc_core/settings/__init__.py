@@ -107,7 +107,8 @@ class Settings(BaseSettings):
     hubspot_authorize_url: str = "http://127.0.0.1:8090/hubspot/oauth/authorize"
     hubspot_scopes: str = (
         "oauth crm.objects.contacts.read crm.objects.contacts.write "
-        "crm.objects.deals.read crm.objects.deals.write"
+        "crm.objects.deals.read crm.objects.deals.write "
+        "crm.schemas.deals.read crm.schemas.deals.write"
     )
     # Where the web client lives; OAuth callbacks redirect there.
     app_url: str = "http://127.0.0.1:8000"

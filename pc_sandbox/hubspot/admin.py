@@ -14,7 +14,19 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from . import clock, config, errors, generator, limits, mutations, oauth, persistence, webhooks
+from . import (
+    clock,
+    config,
+    errors,
+    generator,
+    limits,
+    merges,
+    mutations,
+    oauth,
+    persistence,
+    webhooks,
+)
+from . import scopes as scope_rules
 from .routing import HubSpotRoute, json_body
 from .state import Portal, SandboxState, canonical_type, get_state, replace_state
 
@@ -169,6 +181,113 @@ async def simulate(portal_id: str, request: Request) -> dict[str, Any]:
     }
 
 
+# -- a HubSpot user's actions, with the webhooks HubSpot sends for them -------------------
+
+
+async def _emitted(body: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The events, delivered (signed) to ``webhook_url`` (or the configured URL) if any."""
+    url = body.get("webhook_url") or config.webhook_url()
+    deliveries = await webhooks.deliver(str(url), events) if url and events else []
+    return {"events": events, "webhook_url": url, "deliveries": deliveries}
+
+
+def _otype(body: dict[str, Any]) -> str:
+    otype = canonical_type(str(body.get("object_type", "deals")))
+    if otype not in ("contacts", "deals"):
+        raise errors.validation_error("object_type must be contacts or deals")
+    return otype
+
+
+def _ids(body: dict[str, Any], name: str) -> list[int]:
+    try:
+        return [int(i) for i in body.get(name) or []]
+    except (TypeError, ValueError):
+        raise errors.validation_error(f"{name} must be a list of ids")
+
+
+@router.post("/portals/{portal_id}/merge")
+async def merge(portal_id: str, request: Request) -> dict[str, Any]:
+    """A user merges two records in the UI: {object_type, primary_id, merge_id,
+    webhook_url?} → {id (the surviving record), events, deliveries}."""
+    portal = _portal(portal_id)
+    body = await json_body(request)
+    otype = _otype(body)
+    try:
+        primary, other = int(body["primary_id"]), int(body["merge_id"])
+    except (KeyError, TypeError, ValueError):
+        raise errors.validation_error("primary_id and merge_id must be ids")
+    rec, facts = merges.merge(portal, otype, primary, other, clock.now_ms())
+    out = await _emitted(body, [webhooks.event(portal, f"{otype[:-1]}.merge", facts)])
+    return {"id": str(rec.id), **out}
+
+
+@router.post("/portals/{portal_id}/restore")
+async def restore(portal_id: str, request: Request) -> dict[str, Any]:
+    """A user restores deleted records: {object_type, ids, webhook_url?} → events."""
+    portal = _portal(portal_id)
+    body = await json_body(request)
+    otype = _otype(body)
+    store = portal.store(otype)
+    events = []
+    for rid in _ids(body, "ids"):
+        rec = store.get(rid, archived=True)
+        if rec is None:
+            raise errors.not_found(f"no deleted {otype[:-1]} {rid}")
+        mutations.restore(portal, otype, rec, clock.now_ms())
+        events.append(webhooks.event(portal, f"{otype[:-1]}.restore", {"objectId": rid}))
+    return await _emitted(body, events)
+
+
+@router.post("/portals/{portal_id}/associations")
+async def change_associations(portal_id: str, request: Request) -> dict[str, Any]:
+    """A user adds (or with ``remove`` removes) contacts of a deal: {deal_id,
+    contact_ids, remove?, webhook_url?} → one ``associationChange`` event per side."""
+    portal = _portal(portal_id)
+    body = await json_body(request)
+    deal_ids, contact_ids = _ids({"d": [body.get("deal_id")]}, "d"), _ids(body, "contact_ids")
+    deal_id = deal_ids[0]
+    if portal.store("deals").get(deal_id) is None or any(
+            portal.store("contacts").get(c) is None for c in contact_ids):
+        raise errors.not_found("deal or contact not found")
+    removed = bool(body.get("remove"))
+    events = []
+    for cid in contact_ids:
+        if removed:
+            for a, ai, b, bi in (("deals", deal_id, "contacts", cid),
+                                 ("contacts", cid, "deals", deal_id)):
+                targets = portal.associations.links.get((a, b), {}).get(ai, [])
+                if bi in targets:
+                    targets.remove(bi)
+        else:
+            portal.associations.add("deals", deal_id, "contacts", cid)
+        for stype, a, b, kind in (("deal.associationChange", deal_id, cid, "DEAL_TO_CONTACT"),
+                                  ("contact.associationChange", cid, deal_id,
+                                   "CONTACT_TO_DEAL")):
+            events.append(webhooks.event(portal, stype, {
+                "fromObjectId": a, "toObjectId": b, "associationType": kind,
+                "associationRemoved": removed, "isPrimaryAssociation": False}))
+    persistence.mark_dirty()
+    return await _emitted(body, events)
+
+
+@router.post("/portals/{portal_id}/edit")
+async def edit(portal_id: str, request: Request) -> dict[str, Any]:
+    """A user edits one record: {object_type, id, properties, webhook_url?} → one
+    ``propertyChange`` event per property."""
+    portal = _portal(portal_id)
+    body = await json_body(request)
+    otype = _otype(body)
+    rec = portal.store(otype).get(int(body.get("id") or 0))
+    if rec is None:
+        raise errors.not_found(f"{otype[:-1]} not found")
+    props = mutations.validate(portal, otype, body.get("properties") or {})
+    mutations.update(portal, otype, rec, props, clock.now_ms(), source="CRM_UI")
+    events = [webhooks.event(portal, f"{otype[:-1]}.propertyChange", {
+        "objectId": rec.id, "propertyName": k, "propertyValue": v or ""})
+        for k, v in props.items()]
+    return await _emitted(body, events)
+
+
 @router.get("/config")
 async def get_config() -> dict[str, Any]:
     """Current switches."""
@@ -194,10 +313,17 @@ async def get_stats() -> dict[str, Any]:
     return limits.STATS.as_dict()
 
 
+@router.get("/portals/{portal_id}/scope-log")
+async def scope_log(portal_id: str) -> dict[str, Any]:
+    """Per route, the scopes that met its requirements for this portal's calls."""
+    return {"routes": scope_rules.log_for(_portal(portal_id).id)}
+
+
 @router.post("/stats/reset")
 async def reset_stats() -> dict[str, Any]:
     """Zero the counters (admin requests after this one count again)."""
     limits.STATS.reset()
+    scope_rules.reset()
     return limits.STATS.as_dict()
 
 

@@ -21,6 +21,10 @@ from .state import Portal
 router = APIRouter(route_class=HubSpotRoute)
 BATCH_MAX = 1000
 PAGE_MAX = 500  # one object's associations per page, as HubSpot's v4 read
+#: associations per object per batch-read answer; more come with ``paging.next.after``,
+#: which the next request passes as the input's ``after`` (HubSpot documents the paging,
+#: not the page size: a small one makes clients that ignore paging fail visibly)
+BATCH_PAGE = 100
 
 
 def _to_entries(from_type: str, to_type: str, ids: list[int]) -> list[dict[str, Any]]:
@@ -47,13 +51,21 @@ async def batch_read(from_type: str, to_type: str, request: Request,
     results, errs = [], []
     for item in inputs:
         raw = item.get("id") if isinstance(item, dict) else None
+        after = str(item.get("after") or "0") if isinstance(item, dict) else "0"
+        if not after.isdigit():
+            raise errors.validation_error(f"Invalid 'after' paging cursor: {after}")
         try:
             rid = int(str(raw))
         except ValueError:
             rid = -1
         ids = portal.associations.get(ftype, rid, ttype)
+        start = int(after)
         if ids:
-            results.append({"from": {"id": str(rid)}, "to": _to_entries(ftype, ttype, ids)})
+            row: dict[str, Any] = {"from": {"id": str(rid)}, "to": _to_entries(
+                ftype, ttype, ids[start:start + BATCH_PAGE])}
+            if start + BATCH_PAGE < len(ids):
+                row["paging"] = {"next": {"after": str(start + BATCH_PAGE)}}
+            results.append(row)
         else:
             errs.append(render.standard_error(
                 "OBJECT_NOT_FOUND",

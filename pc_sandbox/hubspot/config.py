@@ -20,6 +20,10 @@ KNOWN_SCOPES: tuple[str, ...] = (
     "crm.objects.contacts.write",
     "crm.objects.deals.read",
     "crm.objects.deals.write",
+    "crm.schemas.contacts.read",
+    "crm.schemas.contacts.write",
+    "crm.schemas.deals.read",
+    "crm.schemas.deals.write",
     "oauth",
 )
 

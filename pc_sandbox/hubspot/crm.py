@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from . import clock, errors, mutations, render
+from . import clock, config, errors, merges, mutations, render, webhooks
 from .routing import (
     FastJSON,
     HubSpotRoute,
@@ -89,7 +89,8 @@ async def get_object(object_type: str, object_id: str, request: Request,
     """One object by id (``archived=true`` reads an archived one)."""
     otype = object_type_or_404(object_type)
     rid = _int_id(object_id)
-    rec = portal.store(otype).get(rid, bool_param(request, "archived")) if rid else None
+    rec = portal.store(otype).get(portal.resolve(otype, rid), bool_param(request, "archived")) \
+        if rid else None
     if rec is None:
         raise errors.not_found()
     return FastJSON(render.object_json(portal, otype, rec, multi_param(request, "properties"),
@@ -115,6 +116,26 @@ def _check_associations(portal: Portal, otype: str, specs: Any) -> None:
     if not specs:
         return
     mutations.associate(portal, otype, 0, specs, dry_run=True)
+
+
+@router.post("/crm/v3/objects/{object_type}/merge")
+async def merge_objects(object_type: str, request: Request,
+                        portal: Portal = Depends(gate)) -> FastJSON:
+    """Merge ``objectIdToMerge`` into ``primaryObjectId`` (``merges.merge``); subscribers
+    get the merge webhook when a webhook URL is configured."""
+    otype = object_type_or_404(object_type)
+    if otype not in ("contacts", "deals"):
+        raise errors.validation_error(f"Merging {otype} is not supported")
+    body = await json_body(request)
+    primary, other = _int_id(body.get("primaryObjectId")), _int_id(body.get("objectIdToMerge"))
+    if primary is None or other is None:
+        raise errors.validation_error(
+            "primaryObjectId and objectIdToMerge must be object ids")
+    rec, facts = merges.merge(portal, otype, primary, other, clock.now_ms())
+    url = config.webhook_url()
+    if url:
+        await webhooks.deliver(url, [webhooks.event(portal, f"{otype[:-1]}.merge", facts)])
+    return FastJSON(render.object_json(portal, otype, rec, None))
 
 
 @router.patch("/crm/v3/objects/{object_type}/{object_id}")
@@ -167,7 +188,7 @@ async def batch_read(object_type: str, request: Request,
     results, missing, seen = [], [], set()
     for item in inputs:
         rid = _int_id(item.get("id"))
-        rec = store.get(rid, archived) if rid is not None else None
+        rec = store.get(portal.resolve(otype, rid), archived) if rid is not None else None
         if rec is None:
             missing.append(str(item.get("id")))
         elif rec.id not in seen:

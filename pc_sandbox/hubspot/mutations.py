@@ -76,8 +76,21 @@ def touch(portal: Portal, object_type: str, rec: Record, ts: int) -> None:
 
 def archive(portal: Portal, object_type: str, rec: Record, ts: int) -> None:
     """HubSpot's delete: archived, out of lists/search, links dropped."""
+    if rec.archived_at is not None:
+        return
+    portal.archived_links[(object_type, rec.id)] = portal.associations.links_of(
+        object_type, rec.id)
     portal.store(object_type).archive(rec, ts)
     portal.associations.remove_object(object_type, rec.id)
+    persistence.mark_dirty()
+
+
+def restore(portal: Portal, object_type: str, rec: Record, ts: int) -> None:
+    """HubSpot's restore: active again, with the links it had (to records still there)."""
+    portal.store(object_type).restore(rec, ts)
+    for to_type, to_id in portal.archived_links.pop((object_type, rec.id), []):
+        if portal.store(to_type).get(to_id) is not None:
+            portal.associations.add(object_type, rec.id, to_type, to_id)
     persistence.mark_dirty()
 
 

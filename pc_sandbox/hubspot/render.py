@@ -30,6 +30,10 @@ ASSOC_TYPE_NAMES: dict[tuple[str, str], str] = {
 }
 
 
+#: associations of one type inlined in an object read; the rest is paged
+INLINE_ASSOCIATIONS = 100
+
+
 def current_props(portal: Portal, object_type: str, rec: Record) -> dict[str, PropValue]:
     """Stored values, or the generated ones for a never-written record (no copy: read only)."""
     if rec.props is not None:
@@ -118,7 +122,14 @@ def object_json(portal: Portal, object_type: str, rec: Record, requested: list[s
             ids = portal.associations.get(object_type, rec.id, to_type)
             if ids:
                 kind = ASSOC_TYPE_NAMES.get((object_type, to_type), "")
-                assoc[to_type] = {"results": [{"id": str(i), "type": kind} for i in ids]}
+                page: dict[str, Any] = {"results": [{"id": str(i), "type": kind}
+                                                    for i in ids[:INLINE_ASSOCIATIONS]]}
+                if len(ids) > INLINE_ASSOCIATIONS:  # the rest through the v4 API
+                    page["paging"] = {"next": {
+                        "after": str(INLINE_ASSOCIATIONS),
+                        "link": f"/crm/v4/objects/{object_type}/{rec.id}/associations/"
+                                f"{to_type}?after={INLINE_ASSOCIATIONS}"}}
+                assoc[to_type] = page
         if assoc:
             out["associations"] = assoc
     return out

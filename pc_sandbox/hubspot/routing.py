@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from . import clock, errors, limits
+from . import scopes as scope_rules
 from .state import Portal, canonical_type, get_state
 
 
@@ -90,14 +91,6 @@ class HubSpotRoute(APIRoute):
         return handler
 
 
-#: scope needed per (object type, access)
-def required_scope(object_type: str | None, write: bool) -> str | None:
-    """HubSpot's granular scope for contacts/deals; notes etc. need only a valid token here."""
-    if object_type in ("contacts", "deals"):
-        return f"crm.objects.{object_type}.{'write' if write else 'read'}"
-    return None
-
-
 def bearer_portal(request: Request) -> tuple[Portal, list[str]]:
     """Resolve the bearer token to its portal and scopes, or raise HubSpot's 401."""
     header = request.headers.get("authorization", "")
@@ -119,13 +112,19 @@ async def gate(request: Request) -> Portal:
     request.state.hs_portal = portal.id
     raw_type = request.path_params.get("object_type") or request.path_params.get("from_type")
     object_type = canonical_type(raw_type) if raw_type else None
+    raw_to = request.path_params.get("to_type")
+    to_type = canonical_type(raw_to) if raw_to else None
     read_only_post = kind in ("search", "associations") or request.url.path.endswith(
         "/batch/read")
     write = request.method in ("PATCH", "PUT", "DELETE") or (
         request.method == "POST" and not read_only_post)
-    scope = required_scope(object_type, write)
-    if scope and scope not in scopes:
-        raise errors.missing_scopes([scope])
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    route = route[max(route.find("/crm"), 0):]  # the router is mounted under /hubspot
+    missing = scope_rules.check(portal.id, f"{request.method} {route}",
+                                scope_rules.required(route, object_type, to_type, write),
+                                scopes)
+    if missing:
+        raise errors.missing_scopes(missing)
     cfg = limits.CONFIG
     if cfg.rate_limits:
         request.state.hs_headers = limits.LIMITER.check(portal.id, limits.policy_for(kind))

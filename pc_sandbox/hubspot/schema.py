@@ -80,6 +80,9 @@ def _prop(
 
 _COMMON = [
     _prop("hs_object_id", "Record ID", "number", "number", read_only=True),
+    # ids merged into this record, ";"-separated (HubSpot sets it on a merge)
+    _prop("hs_merged_object_ids", "Merged record IDs", "enumeration", "checkbox",
+          read_only=True),
 ]
 
 BUILTIN_PROPERTIES: dict[str, dict[str, dict[str, Any]]] = {
@@ -150,8 +153,8 @@ BUILTIN_PROPERTIES: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 #: Values the server computes; writes to them are refused like HubSpot's READ_ONLY_VALUE.
-READ_ONLY = {"hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate",
-             "hs_createdate"}
+READ_ONLY = {"hs_object_id", "hs_merged_object_ids", "createdate", "lastmodifieddate",
+             "hs_lastmodifieddate", "hs_createdate"}
 
 #: HubSpot's default deal pipeline, verbatim ids.
 DEFAULT_PIPELINE_STAGES: list[tuple[str, str, str, bool]] = [

@@ -114,6 +114,27 @@ class ObjectStore:
         rec.updated = ts
         insort(self.archived_ids, rec.id)
 
+    def restore(self, rec: Record, ts: int) -> None:
+        """Undo ``archive`` (HubSpot's restore from the recycle bin)."""
+        if rec.archived_at is None:
+            return
+        pos = bisect_left(self.archived_ids, rec.id)
+        if pos < len(self.archived_ids) and self.archived_ids[pos] == rec.id:
+            del self.archived_ids[pos]
+        rec.archived_at = None
+        rec.updated = ts
+        insort(self.active_ids, rec.id)
+        insort(self.mod_index, (rec.updated, rec.id))
+
+    def retire(self, rec: Record) -> None:
+        """Take a merged-away record out of every index (it is neither active nor
+        archived any more: its id now answers with the record it was merged into)."""
+        self._index_remove(rec)
+        pos = bisect_left(self.active_ids, rec.id)
+        if pos < len(self.active_ids) and self.active_ids[pos] == rec.id:
+            del self.active_ids[pos]
+        self.records.pop(rec.id, None)
+
     def _index_remove(self, rec: Record) -> None:
         key = (rec.updated, rec.id)
         pos = bisect_left(self.mod_index, key)
@@ -174,6 +195,11 @@ class Associations:
         """Ids linked to one object (empty list if none)."""
         return self.links.get((from_type, to_type), {}).get(from_id, [])
 
+    def links_of(self, obj_type: str, obj_id: int) -> list[tuple[str, int]]:
+        """Every (type, id) one object is linked to."""
+        return [(b_type, other) for (a_type, b_type), table in self.links.items()
+                if a_type == obj_type for other in table.get(obj_id, [])]
+
     def remove_object(self, obj_type: str, obj_id: int) -> None:
         """Drop every link of an archived object."""
         for (a_type, b_type), table in self.links.items():
@@ -197,6 +223,10 @@ class Portal:
     pipelines: list[dict[str, Any]] = field(default_factory=list)
     custom_properties: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     associations: Associations = field(default_factory=Associations)
+    #: merged-away id → the id it now answers with, per object type
+    merged: dict[str, dict[int, int]] = field(default_factory=dict)
+    #: links an archived object had, given back by a restore
+    archived_links: dict[tuple[str, int], list[tuple[str, int]]] = field(default_factory=dict)
     #: company pool size the generator draws contact companies from
     companies: int = 1
     contacts_generated: int = 0
@@ -204,6 +234,15 @@ class Portal:
     def store(self, object_type: str) -> ObjectStore:
         """The store of a canonical object type."""
         return self.stores[object_type]
+
+    def resolve(self, object_type: str, rid: int) -> int:
+        """The id a (possibly merged-away) id answers with now."""
+        table = getattr(self, "merged", {}).get(object_type) or {}
+        for _ in range(100):  # merges chain (A into B, then B into C)
+            if rid not in table:
+                return rid
+            rid = table[rid]
+        return rid
 
     def summary(self) -> dict[str, Any]:
         """The admin view: id, name, object counts."""

@@ -9,6 +9,7 @@ signature, at most 10 requests in flight, as HubSpot does.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 import time
@@ -27,10 +28,29 @@ SUBSCRIPTIONS = {
     "deal.propertyChange": 4_100_001,
     "deal.creation": 4_100_002,
     "deal.deletion": 4_100_003,
+    "deal.merge": 4_100_004,
+    "deal.restore": 4_100_005,
+    "deal.associationChange": 4_100_006,
     "contact.propertyChange": 4_100_011,
     "contact.creation": 4_100_012,
     "contact.deletion": 4_100_013,
+    "contact.merge": 4_100_014,
+    "contact.restore": 4_100_015,
+    "contact.associationChange": 4_100_016,
 }
+_event_ids = itertools.count(int(time.time()) % 1_000_000 * 1000 + 3_000_000_000)
+
+
+def event(portal: Portal, stype: str, fields: dict[str, Any],
+          source: str = "CRM_UI") -> dict[str, Any]:
+    """One webhook event of ``stype`` with HubSpot's common fields plus ``fields``
+    (``objectId``; merges: ``primaryObjectId``, ``mergedObjectIds``, ``newObjectId``;
+    association changes: ``fromObjectId``, ``toObjectId``, ``associationType``,
+    ``associationRemoved``)."""
+    return {"eventId": next(_event_ids), "subscriptionId": SUBSCRIPTIONS[stype],
+            "portalId": portal.id, "appId": config.app_id(), "occurredAt": clock.now_ms(),
+            "subscriptionType": stype, "attemptNumber": 0, "changeSource": source,
+            "sourceId": f"userId:{portal.id % 100_000 + 7_000_000}", **fields}
 #: (action, weight)
 MIX = (
     ("deal.stage", 30), ("deal.amount", 15), ("contact.propertyChange", 25),

@@ -44,7 +44,7 @@ CLIENT_ID = "pc-sandbox-client"
 CLIENT_SECRET = "pc-sandbox-secret"
 REDIRECT = "http://localhost:9999/oauth/callback"
 SCOPES = "crm.objects.contacts.read crm.objects.contacts.write crm.objects.deals.read " \
-         "crm.objects.deals.write oauth"
+         "crm.objects.deals.write crm.schemas.deals.read crm.schemas.deals.write oauth"
 
 
 # ---------------------------------------------------------------- helpers

@@ -17,13 +17,14 @@ OBJECT_TYPES: tuple[ObjectType, ...] = ("contacts", "deals")
 
 DEAL_PROPERTIES: tuple[str, ...] = (
     "dealname", "amount", "dealstage", "pipeline", "closedate", "createdate",
-    "hs_lastmodifieddate", "hs_object_id",
+    "hs_lastmodifieddate", "hs_object_id", "hs_merged_object_ids",
     # company facts HubSpot (and the sandbox) keep on the deal
     "company_name", "industry", "company_size", "city", "state", "country",
 )
 CONTACT_PROPERTIES: tuple[str, ...] = (
     "firstname", "lastname", "email", "phone", "company", "jobtitle", "city", "country",
     "industry", "numemployees", "lastmodifieddate", "hs_object_id", "createdate",
+    "hs_merged_object_ids",
 )
 
 PROPERTIES: dict[ObjectType, tuple[str, ...]] = {

@@ -43,6 +43,8 @@ class HsRecord:
     updated_at: str
     modified_ms: int
     associations: dict[str, list[str]] | None = None
+    #: inline associations were cut at a page (``paging.next``): read them in full
+    more_associations: bool = False
 
 
 @dataclass
@@ -73,12 +75,15 @@ def parse_record(item: dict[str, Any], object_type: ObjectType,
     updated = item.get("updatedAt") or props.get(MODIFIED_PROPERTY[object_type]) or ""
     modified = props.get(MODIFIED_PROPERTY[object_type]) or updated
     assoc = None
+    more = False
     if inline_associations and ASSOCIATIONS[object_type]:
         found = item.get("associations") or {}
         assoc = {
             to: _unique([str(r["id"]) for r in (found.get(to) or {}).get("results") or []])
             for to in ASSOCIATIONS[object_type]
         }
+        more = any(((found.get(to) or {}).get("paging") or {}).get("next")
+                   for to in ASSOCIATIONS[object_type])
     return HsRecord(
         id=str(item["id"]),
         properties=props,
@@ -86,6 +91,7 @@ def parse_record(item: dict[str, Any], object_type: ObjectType,
         updated_at=updated,
         modified_ms=iso_to_ms(modified),
         associations=assoc,
+        more_associations=more,
     )
 
 
@@ -102,6 +108,9 @@ def list_batches(api: HubSpotApi, object_type: ObjectType, *, archived: bool,
         page = api.list_page(object_type, after=after, properties=props, archived=archived,
                              associations=assoc, limit=LIST_LIMIT)
         records = [parse_record(i, object_type, True) for i in page.get("results") or []]
+        cut = [r for r in records if r.more_associations]
+        if cut:  # the inline lists stop at a page: read those records' lists to the end
+            _associate(api, object_type, cut, {})
         after = ((page.get("paging") or {}).get("next") or {}).get("after")
         yield Batch(records, {"full_after": after})
         if not after:
@@ -241,13 +250,23 @@ def _associate(api: HubSpotApi, object_type: ObjectType, records: list[HsRecord]
     found: dict[str, dict[str, list[str]]] = {i: {} for i in ids}
     for to in ASSOCIATIONS[object_type]:
         for start in range(0, len(ids), ASSOCIATION_BATCH):
-            chunk = ids[start:start + ASSOCIATION_BATCH]
-            answer = api.associations(object_type, to, chunk)
-            for row in answer.get("results") or []:
-                from_id = str((row.get("from") or {}).get("id"))
-                if from_id in found:
-                    found[from_id][to] = _unique([str(t["toObjectId"])
-                                                  for t in row.get("to") or []])
+            # every page of every object's list: ids whose answer had ``paging.next``
+            # are asked again with that ``after`` until none has one
+            pending: dict[str, str | None] = dict.fromkeys(ids[start:start + ASSOCIATION_BATCH])
+            while pending:
+                answer = api.associations(object_type, to, list(pending), pending)
+                pending = {}
+                for row in answer.get("results") or []:
+                    from_id = str((row.get("from") or {}).get("id"))
+                    if from_id not in found:
+                        continue
+                    found[from_id].setdefault(to, []).extend(
+                        str(t["toObjectId"]) for t in row.get("to") or [])
+                    after = ((row.get("paging") or {}).get("next") or {}).get("after")
+                    if after:
+                        pending[from_id] = str(after)
     for rec in records:
-        rec.associations = {to: found[rec.id].get(to, []) for to in ASSOCIATIONS[object_type]}
+        rec.associations = {to: _unique(found[rec.id].get(to, []))
+                            for to in ASSOCIATIONS[object_type]}
+        rec.more_associations = False
     return Batch(records, position)

@@ -167,11 +167,16 @@ class HubSpotApi:
             archived="true" if archived else "false",
             _preload_content=False, _request_timeout=self._timeout))
 
-    def associations(self, from_type: str, to_type: str, ids: list[str]) -> dict[str, Any]:
+    def associations(self, from_type: str, to_type: str, ids: list[str],
+                     afters: dict[str, str | None] | None = None) -> dict[str, Any]:
         """``POST /crm/v4/associations/{from}/{to}/batch/read`` (≤ 1,000 ids; ids without
-        associations come back as 207 errors, which is not a failure)."""
+        associations come back as 207 errors, which is not a failure). A result with
+        more associations than one answer holds carries ``paging.next.after``, which
+        goes back as that input's ``after`` (``afters``) for the next page."""
         api = self._assoc
-        body = {"inputs": [{"id": i} for i in ids]}
+        afters = afters or {}
+        body = {"inputs": [{"id": i, "after": afters[i]} if afters.get(i) else {"id": i}
+                           for i in ids]}
         return self._call(f"associations {from_type}->{to_type}", api, lambda: api.get_page(
             from_object_type=from_type, to_object_type=to_type,
             batch_input_public_fetch_associations_batch_request=body,

@@ -28,7 +28,7 @@ from pc_core import collections as c
 from pc_core import events
 from pc_core.hubspot.connection.oauth import PartnerTokens
 from pc_core.hubspot.connection.transport import HubSpotApi
-from pc_core.hubspot.lead_build import conflicts, deal_links
+from pc_core.hubspot.lead_build import conflicts, deal_links, merges
 from pc_core.hubspot.lead_build.stage_mapping import stage_lookup
 from pc_core.journal import stage_events
 from pc_core.leads.inventory import TRACKED_FIELDS, build_lead_doc, search_text
@@ -135,6 +135,7 @@ def _touch_deals_of_changed_contacts(db: Database, partner_id: str) -> None:
                                   limit=BATCH)
         if not contacts:
             return
+        merges.fold_merged_contacts(db, partner_id, contacts)
         ids = [str(d["hubspot_id"]) for d in contacts]
         leads = db[c.LEADS].find(
             {"partner_id": partner_id, "hubspot_contact_id": {"$in": ids}}, {"hubspot_deal_id": 1}
@@ -205,7 +206,12 @@ def _build_batch(
     stats: LeadBuildStats,
     history: conflicts.HistoryReader,
 ) -> int:
-    """Build one batch; returns how many deals were marked clean."""
+    """Build one batch; returns how many deals were marked clean (or folded away)."""
+    folded = merges.fold_merged_deals(db, partner_id, deals)
+    if folded:  # merged-away deals: their raw documents are gone, their leads folded
+        deals = [d for d in deals if d["_id"] not in folded]
+        if not deals:
+            return len(folded)
     links = deal_links.links_for(db, [d["_id"] for d in deals])
     if links:  # sold leads' deals in this (buyer's) portal: not leads of the buyer's
         deal_links.mark_pending(db, list(links.values()))
@@ -352,7 +358,14 @@ def _update_lead(
     if "stage" in update_fields and status in MANUAL_STATUSES:
         status = status_for_new_stage(Stage(update_fields["stage"]), status)
     if deal.get("archived") and status in MANUAL_STATUSES:
+        if status != LeadStatus.ARCHIVED:  # kept, so that a restore brings it back
+            update_fields["status_before_hubspot_archive"] = status.value
         status = LeadStatus.ARCHIVED
+    elif not deal.get("archived") and current.get("status_before_hubspot_archive"):
+        # the deal was restored in HubSpot: the lead is back as it was
+        if status == LeadStatus.ARCHIVED:
+            status = LeadStatus(current["status_before_hubspot_archive"])
+        update_fields["status_before_hubspot_archive"] = None
     update_fields["status"] = status.value
     update_fields["stage_unmapped"] = mapped is None
     update_fields["hubspot_pipeline_id"] = (deal.get("properties") or {}).get("pipeline")

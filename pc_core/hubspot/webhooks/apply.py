@@ -25,6 +25,7 @@ from pc_core.hubspot.connection.client import AccessTokenProvider
 from pc_core.hubspot.connection.oauth import PartnerTokens, mark_synced
 from pc_core.hubspot.connection.objects import ASSOCIATIONS, PROPERTIES, RAW_COLLECTION, ObjectType
 from pc_core.hubspot.connection.transport import BATCH_READ_MAX, HubSpotApi
+from pc_core.hubspot.lead_build import merges
 from pc_core.hubspot.lead_build.lead_builder import LeadBuildStats, build_leads, publish_lead_events
 from pc_core.hubspot.pull.raw_store import StoreCounts, store_records
 from pc_core.journal.stage_events import WEBHOOK
@@ -54,7 +55,8 @@ def pending_events(db: Database, partner_id: str, limit: int) -> list[dict[str, 
     """Unprocessed inbox events of one partner (equality on an indexed pair + limit)."""
     return queues.waiting(db[c.WEBHOOK_EVENTS], {"partner_id": partner_id, "processed": False},
                           limit=limit,
-                          projection={"_id": 1, "object_type": 1, "object_id": 1, "seq": 1})
+                          projection={"_id": 1, "object_type": 1, "object_id": 1,
+                                      "related_ids": 1, "seq": 1})
 
 
 def read_current(api: HubSpotApi, object_type: ObjectType, ids: list[str],
@@ -62,8 +64,9 @@ def read_current(api: HubSpotApi, object_type: ObjectType, ids: list[str],
     """The current state of ``ids``: active ones, then the rest as archived."""
     props = list(PROPERTIES[object_type])
     found: dict[str, pages.HsRecord] = {}
+    merged_away: set[str] = set()  # asked-for ids that answered with their canonical record
     for archived in (False, True):
-        wanted = [i for i in ids if i not in found]
+        wanted = [i for i in ids if i not in found and i not in merged_away]
         for start in range(0, len(wanted), BATCH_READ_MAX):
             answer = api.batch_read(object_type, wanted[start:start + BATCH_READ_MAX], props,
                                     archived=archived)
@@ -71,7 +74,8 @@ def read_current(api: HubSpotApi, object_type: ObjectType, ids: list[str],
                 rec = pages.parse_record(item, object_type, False)
                 rec.archived = rec.archived or archived
                 found[rec.id] = rec
-    stats.missing += len(ids) - len(found)
+                merged_away.update(merges.aliases(rec.id, rec.properties))
+    stats.missing += len([i for i in ids if i not in found and i not in merged_away])
     return list(found.values())
 
 
@@ -93,6 +97,7 @@ def apply_round(db: Database, api: HubSpotApi, partner_id: str, events: list[dic
         otype = event.get("object_type")
         if otype in by_type:
             by_type[otype].append(str(event["object_id"]))
+            by_type[otype].extend(str(i) for i in event.get("related_ids") or [])
         else:
             stats.ignored += 1
         stats.max_seq = max(stats.max_seq, int(event.get("seq") or 0))

@@ -88,8 +88,10 @@ def verify_signature(settings: Settings, headers: dict[str, str], body: bytes,
 
 #: HubSpot's integer fields (ids and epoch milliseconds), and its string fields.
 INT_FIELDS = ("eventId", "subscriptionId", "portalId", "appId", "occurredAt", "attemptNumber",
-              "objectId")
-STR_FIELDS = ("subscriptionType", "propertyName", "changeSource")
+              "objectId", "primaryObjectId", "newObjectId", "fromObjectId", "toObjectId")
+STR_FIELDS = ("subscriptionType", "propertyName", "changeSource", "associationType")
+#: lists of ids (``*.merge``)
+INT_LIST_FIELDS = ("mergedObjectIds",)
 MAX_INT = 2**63 - 1  # what MongoDB stores as an integer
 
 
@@ -110,6 +112,12 @@ def _check_event(index: int, event: Any) -> None:
         value = event.get(name)
         if value is not None and not isinstance(value, str):
             raise BadRequest(f"event {index}: {name} must be a string")
+    for name in INT_LIST_FIELDS:
+        value = event.get(name)
+        if value is not None and not (isinstance(value, list) and len(value) <= 1000 and all(
+                isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_INT
+                for v in value)):
+            raise BadRequest(f"event {index}: {name} must be a list of non-negative integers")
 
 
 def parse_batch(body: bytes) -> list[dict[str, Any]]:
@@ -165,8 +173,40 @@ PORTALS = PortalDirectory()
 
 def event_key(event: dict[str, Any]) -> str:
     """The natural key: HubSpot's eventId is unique only with the rest."""
-    return ":".join(str(event.get(k)) for k in (
-        "portalId", "subscriptionType", "objectId", "eventId", "occurredAt"))
+    subject = event.get("objectId")
+    if subject is None and event.get("fromObjectId") is not None:  # association changes
+        subject = f"{event.get('fromObjectId')}-{event.get('toObjectId')}"
+    return ":".join(str(v) for v in (
+        event.get("portalId"), event.get("subscriptionType"), subject, event.get("eventId"),
+        event.get("occurredAt")))
+
+
+def event_subject(event: dict[str, Any]) -> tuple[str | None, Any, list[str]]:
+    """(raw object type, id, other ids of that type) the run must read for an event.
+
+    Most events name their object in ``objectId``. A merge names the canonical record
+    (``newObjectId``, else ``objectId`` / ``primaryObjectId``) and the merged-away ones
+    (``mergedObjectIds``, which answer with the canonical record). An association
+    change has no ``objectId`` but ``fromObjectId`` / ``toObjectId`` and an
+    ``associationType`` such as ``DEAL_TO_CONTACT``: the deal's associations are what a
+    lead uses, so the deal is read (either side of the pair).
+    """
+    stype = str(event.get("subscriptionType") or "")
+    prefix, _, action = stype.partition(".")
+    if action == "associationChange":
+        kind = str(event.get("associationType") or "").upper()
+        if kind == "DEAL_TO_CONTACT":
+            return "deals", event.get("fromObjectId"), []
+        if kind == "CONTACT_TO_DEAL":
+            return "deals", event.get("toObjectId"), []
+        return None, event.get("fromObjectId"), []
+    otype = OBJECT_TYPES.get(prefix)
+    if action == "merge":
+        main = next((event.get(k) for k in ("newObjectId", "objectId", "primaryObjectId")
+                     if event.get(k) is not None), None)
+        others = [event.get("primaryObjectId"), *(event.get("mergedObjectIds") or [])]
+        return otype, main, [str(i) for i in others if i is not None and i != main]
+    return otype, event.get("objectId"), []
 
 
 _seq_lock = threading.Lock()
@@ -185,17 +225,17 @@ def inbox_doc(event: dict[str, Any], partner_id: str, seq: int,
               received_at: Any) -> dict[str, Any] | None:
     """The inbox document, or ``None`` for an event without the fields we key on."""
     stype = str(event.get("subscriptionType") or "")
-    object_id = event.get("objectId")
+    object_type, object_id, related = event_subject(event)
     if not stype or object_id is None or event.get("eventId") is None:
         return None
-    prefix = stype.split(".", 1)[0]
     return {
         "_id": event_key(event),
         "partner_id": partner_id,
         "portal_id": str(event.get("portalId")),
         "subscription_type": stype,
-        "object_type": OBJECT_TYPES.get(prefix),
+        "object_type": object_type,
         "object_id": str(object_id),
+        "related_ids": related,
         "event_id": str(event.get("eventId")),
         "occurred_at_ms": event.get("occurredAt") or 0,
         "property_name": event.get("propertyName"),
