@@ -58,13 +58,26 @@ def merge(portal: Portal, otype: str, primary_id: int, other_id: int,
         store.set_updated(survivor, max(ts, survivor.updated))
         retired = [other]
     table = portal.merged.setdefault(otype, {})
+    links_table = portal.associations.links
     for rec in retired:
-        portal.associations.remove_object(otype, rec.id)
+        # the other side's lists keep their order: the survivor takes the retired id's place
+        for to_type, to_id in portal.associations.links_of(otype, rec.id):
+            back = links_table.get((to_type, otype), {}).get(to_id)
+            if back and rec.id in back:
+                if survivor.id in back:
+                    back.remove(rec.id)
+                else:
+                    back[back.index(rec.id)] = survivor.id
+        for (a_type, _b), by_id in links_table.items():
+            if a_type == otype:
+                by_id.pop(rec.id, None)
         store.retire(rec)
         table[rec.id] = survivor.id
     for to_type, to_id in links:
         if portal.store(to_type).get(to_id) is not None:
-            portal.associations.add(otype, survivor.id, to_type, to_id)
+            targets = links_table.setdefault((otype, to_type), {}).setdefault(survivor.id, [])
+            if to_id not in targets:
+                targets.append(to_id)
     persistence.mark_dirty()
     facts = {"objectId": survivor.id, "primaryObjectId": primary.id,
              "mergedObjectIds": [other.id], "newObjectId": survivor.id,
