@@ -22,14 +22,16 @@ from pc_core.timeutil import utcnow
 
 
 def connect(db: Database, settings: Settings, partner_id: str, *, deals: int = 20,
-            contacts: int = 15, seed: int = 3) -> str:
-    """The partner connected to a new sandbox portal (OAuth has its own tests)."""
+            contacts: int = 15, seed: int = 3, scopes: list[str] | None = None) -> str:
+    """The partner connected to a new sandbox portal (OAuth has its own tests), with a
+    token of ``scopes`` (by default every scope the sandbox knows)."""
     host = settings.hubspot_base_url
     httpx.put(f"{host}/_sandbox/config", json={"rate_limits": False})
     portal = httpx.post(f"{host}/_sandbox/portals", json={
         "contacts": contacts, "deals": deals, "pipelines": 2, "seed": seed}).json()
     portal_id = str(portal["id"])
-    tokens = httpx.post(f"{host}/_sandbox/portals/{portal_id}/tokens").json()
+    tokens = httpx.post(f"{host}/_sandbox/portals/{portal_id}/tokens",
+                        json={"scopes": scopes} if scopes else {}).json()
     key = settings.token_encryption_key
     partner = db[c.PARTNERS].find_one({"_id": partner_id})
     hub = {"portal_id": portal_id, "scopes": [], "last_synced_at": None,
