@@ -260,6 +260,31 @@ def test_a_restored_deal_brings_its_lead_back_as_it_was(db, hs, world):
         assert back[name] == lead[name], name
 
 
+def test_a_restored_contact_is_back_on_its_deals_lead(db, hs, world):
+    partner = world.partner_a
+    portal_id = connect(db, hs, partner, deals=10, contacts=10, seed=14)
+    portal = Portal(hs, portal_id)
+    sync(db, hs, partner)
+    lead = next(d for d in db[c.LEADS].find({"partner_id": partner})
+                if len(db[c.HUBSPOT_DEALS].find_one({"_id": f"{partner}:{d['hubspot_deal_id']}"})[
+                    "associations"]["contacts"]) == 1)
+    contact_id = lead["hubspot_contact_id"]
+    httpx.delete(f"{hs.hubspot_base_url}/crm/v3/objects/contacts/{contact_id}",
+                 headers=portal.headers).raise_for_status()
+    deletion = {"eventId": 78, "subscriptionId": 4100013, "portalId": int(portal_id),
+                "appId": 1000001, "occurredAt": int(time.time() * 1000),
+                "subscriptionType": "contact.deletion", "attemptNumber": 0,
+                "objectId": int(contact_id), "changeFlag": "DELETED", "changeSource": "CRM_UI"}
+    deliver(db, hs, partner, [deletion])
+    assert db[c.LEADS].find_one({"_id": lead["_id"]})["hubspot_contact_id"] is None
+
+    out = act(hs, portal_id, "restore", object_type="contacts", ids=[contact_id])
+    deliver(db, hs, partner, out["events"])
+    back = db[c.LEADS].find_one({"_id": lead["_id"]})
+    assert back["hubspot_contact_id"] == contact_id
+    assert back["contact_email"] == lead["contact_email"]
+
+
 def test_an_association_change_rereads_the_deals_contacts(db, hs, world):
     partner = world.partner_a
     portal_id = connect(db, hs, partner, deals=8, contacts=12, seed=8)

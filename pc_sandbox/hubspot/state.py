@@ -235,9 +235,15 @@ class Portal:
         """The store of a canonical object type."""
         return self.stores[object_type]
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Portals saved before merges and restores existed load with empty tables."""
+        state.setdefault("merged", {})
+        state.setdefault("archived_links", {})
+        self.__dict__.update(state)
+
     def resolve(self, object_type: str, rid: int) -> int:
         """The id a (possibly merged-away) id answers with now."""
-        table = getattr(self, "merged", {}).get(object_type) or {}
+        table = self.merged.get(object_type) or {}
         for _ in range(100):  # merges chain (A into B, then B into C)
             if rid not in table:
                 return rid

@@ -56,7 +56,7 @@ def pending_events(db: Database, partner_id: str, limit: int) -> list[dict[str, 
     return queues.waiting(db[c.WEBHOOK_EVENTS], {"partner_id": partner_id, "processed": False},
                           limit=limit,
                           projection={"_id": 1, "object_type": 1, "object_id": 1,
-                                      "related_ids": 1, "seq": 1})
+                                      "related_ids": 1, "subscription_type": 1, "seq": 1})
 
 
 def read_current(api: HubSpotApi, object_type: ObjectType, ids: list[str],
@@ -93,7 +93,10 @@ def apply_round(db: Database, api: HubSpotApi, partner_id: str, events: list[dic
                 stats: ApplyStats) -> None:
     """Read and store the current state of the objects these events name."""
     by_type: dict[str, list[str]] = {"contacts": [], "deals": []}
+    restored_contacts: list[str] = []
     for event in events:
+        if event.get("subscription_type") == "contact.restore":
+            restored_contacts.append(str(event["object_id"]))
         otype = event.get("object_type")
         if otype in by_type:
             by_type[otype].append(str(event["object_id"]))
@@ -115,6 +118,10 @@ def apply_round(db: Database, api: HubSpotApi, partner_id: str, events: list[dic
         stats.stored.setdefault(otype, StoreCounts()).add(counts)
         if otype == "contacts":
             by_type["deals"].extend(_deals_of_deleted_contacts(db, partner_id, records))
+            if restored_contacts:  # their deals got them back without a deal event
+                linked = pages.associated_ids(api, "contacts", "deals",
+                                              list(dict.fromkeys(restored_contacts)))
+                by_type["deals"].extend(d for ds in linked.values() for d in ds)
 
 
 def _deals_of_deleted_contacts(db: Database, partner_id: str,
