@@ -28,7 +28,9 @@ from pc_core.hubspot.webhooks import PortalDirectory, parse_batch, store_events
 from pc_core.ids import new_id
 from pc_core.marketplace import leadstate
 from pc_core.timeutil import utcnow
+from tests.conftest import start_sandbox, stop_sandbox
 from tests.hubspot_helpers import Portal, connect, sync
+from tests.test_hubspot_webhooks import PATH, live_api
 
 
 @pytest.fixture
@@ -137,6 +139,8 @@ def test_a_merge_webhook_leaves_one_lead_that_keeps_its_sale(db, hs, world):
     assert event["subscriptionType"] == "deal.merge"
     assert set(event["mergedObjectIds"]) == {int(a)} and event["primaryObjectId"] == int(b)
     deliver(db, hs, seller, out["events"])
+    # HubSpot's retry of the same delivery is a no-op in the inbox
+    assert store_events(db, out["events"], PortalDirectory()).duplicates == 1
 
     lead = assert_folded(db, seller, out["id"], [a, b], before)
     assert lead["status"] == "sold" and lead["buyer_partner_id"] == buyer
@@ -151,6 +155,33 @@ def test_a_merge_webhook_leaves_one_lead_that_keeps_its_sale(db, hs, world):
     deliver(db, hs, seller, late)
     assert len(leads(db, seller)) == before - 1
     assert db[c.LEADS].find_one({"_id": lead_id_for_deal(seller, a)}) is None
+
+
+def test_the_merge_endpoint_sends_a_signed_merge_webhook_the_api_takes(db, settings, world):
+    """The public merge endpoint (as another app or a user's tool calls it) makes the
+    sandbox send ``deal.merge`` to the app's webhook URL, signed; the real API stores
+    it and the webhook run folds the two leads."""
+    partner = world.partner_a
+    with live_api(settings) as api_url:
+        proc, sandbox = start_sandbox({"PC_SANDBOX_HUBSPOT_WEBHOOK_URL": api_url + PATH})
+        try:
+            hs = settings.model_copy(update={"hubspot_base_url": f"{sandbox}/hubspot"})
+            portal = Portal(hs, connect(db, hs, partner, deals=8, contacts=8, seed=13))
+            sync(db, hs, partner)
+            before = len(leads(db, partner))
+            first, second = sorted(leads(db, partner))[:2]
+            client = HubSpot(access_token=portal.headers["Authorization"][7:],
+                             host=hs.hubspot_base_url)
+            merged = client.crm.deals.basic_api.merge(public_merge_input=PublicMergeInput(
+                primary_object_id=first, object_id_to_merge=second))
+            stored = db[c.WEBHOOK_EVENTS].find_one({"partner_id": partner,
+                                                    "subscription_type": "deal.merge"})
+            assert stored is not None and stored["object_id"] == merged.id
+            assert set(stored["related_ids"]) == {first, second}
+            apply_pending(db, hs, partner)
+            assert_folded(db, partner, merged.id, [first, second], before)
+        finally:
+            stop_sandbox(proc)
 
 
 def test_a_merge_seen_only_by_the_pull_is_folded_the_same_way(db, hs, world):
