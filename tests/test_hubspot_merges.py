@@ -18,11 +18,14 @@ from hubspot import HubSpot
 from hubspot.crm.deals import PublicMergeInput
 
 from pc_core import collections as c
+from pc_core import events
 from pc_core.errors import BadRequest
+from pc_core.hubspot.connection import PartnerTokens
 from pc_core.hubspot.cross_partner import BUYER_STAGE_PROPERTY, sync_buyer
 from pc_core.hubspot.deal_links import DEAL_LINKS
 from pc_core.hubspot.lead_builder import lead_id_for_deal
 from pc_core.hubspot.reverse_mapping import ReverseStages
+from pc_core.hubspot.transport import HubSpotApi, HubSpotCallError
 from pc_core.hubspot.webhook_apply import apply_pending
 from pc_core.hubspot.webhooks import PortalDirectory, parse_batch, store_events
 from pc_core.ids import new_id
@@ -125,7 +128,7 @@ def test_the_sandbox_merges_deals_as_hubspot_documents(db, hs, world):
     assert new_id_ in listed and not {a["id"], b["id"]} & listed
 
 
-def test_a_merge_webhook_leaves_one_lead_that_keeps_its_sale(db, hs, world):
+def test_a_merge_webhook_leaves_one_lead_that_keeps_its_sale(db, hs, world, redis_conn):
     seller, buyer = world.partner_a, world.partner_b
     portal_id = connect(db, hs, seller, deals=12, contacts=10)
     sync(db, hs, seller)
@@ -135,12 +138,22 @@ def test_a_merge_webhook_leaves_one_lead_that_keeps_its_sale(db, hs, world):
     a, b = sold_lead["hubspot_deal_id"], other["hubspot_deal_id"]
     # the user merges the sold lead's deal into another one (that one is primary)
     out = act(hs, portal_id, "merge", object_type="deals", primary_id=b, merge_id=a)
+    pubsub = redis_conn.pubsub()
+    pubsub.subscribe(events.CHANNEL)
     (event,) = out["events"]
     assert event["subscriptionType"] == "deal.merge"
     assert set(event["mergedObjectIds"]) == {int(a)} and event["primaryObjectId"] == int(b)
     deliver(db, hs, seller, out["events"])
     # HubSpot's retry of the same delivery is a no-op in the inbox
     assert store_events(db, out["events"], PortalDirectory()).duplicates == 1
+    # open marketplace pages and lead pages drop the folded-away lead ids
+    published = []
+    while (message := pubsub.get_message(timeout=0.5)) is not None:
+        if message["type"] == "message":
+            published.append(message["data"].decode() if isinstance(message["data"], bytes)
+                             else str(message["data"]))
+    for dead in (sold_lead["_id"], other["_id"]):
+        assert any(events.LEAD_UNLISTED in m and dead in m for m in published), dead
 
     lead = assert_folded(db, seller, out["id"], [a, b], before)
     assert lead["status"] == "sold" and lead["buyer_partner_id"] == buyer
@@ -423,3 +436,14 @@ def test_the_sandbox_enforces_scopes_on_every_endpoint(hubspot_host, scopes, met
     err = r.json()
     assert err["category"] == "MISSING_SCOPES" and err["status"] == "error"
     assert needed in err["errors"][0]["context"]["requiredGranularScopes"]
+
+
+def test_a_connection_without_the_schema_scopes_is_told_which_scope_it_lacks(db, hs, world):
+    """A partner connected before ``crm.schemas.deals.*`` was asked for: the relay's
+    property read is refused, and the error names the scope to grant."""
+    connect(db, hs, world.partner_a, deals=2, contacts=2, scopes=[
+        "oauth", "crm.objects.deals.read", "crm.objects.deals.write"])
+    api = HubSpotApi(hs, PartnerTokens(db, hs, world.partner_a))
+    with pytest.raises(HubSpotCallError) as err:
+        api.get_property("deals", BUYER_STAGE_PROPERTY)
+    assert err.value.status == 403 and "crm.schemas.deals.read" in str(err.value)

@@ -295,6 +295,11 @@ def _error_message(exc: Exception) -> str:
     if body:
         try:
             parsed = orjson.loads(body)
+            if isinstance(parsed, dict) and parsed.get("category") == "MISSING_SCOPES":
+                # name the scopes: the partner must reconnect to grant them
+                needed = [s for e in parsed.get("errors") or [] if isinstance(e, dict)
+                          for s in (e.get("context") or {}).get("requiredGranularScopes") or []]
+                return f"MISSING_SCOPES: the connection lacks {', '.join(needed) or 'a scope'}"
             if isinstance(parsed, dict) and parsed.get("message"):
                 return str(parsed["message"])[:300]
         except orjson.JSONDecodeError:

@@ -62,6 +62,7 @@ class LeadBuildStats:
     resolved: list[dict[str, Any]] = field(default_factory=list)  # field conflicts decided
     errors: list[str] = field(default_factory=list)
     listed_ids: list[str] = field(default_factory=list)
+    merged_away: list[str] = field(default_factory=list)  # lead ids folded into others
     stage_changes: list[dict[str, Any]] = field(default_factory=list)
     source: str = stage_events.HUBSPOT_PULL  # how the changes were learnt (stage history)
 
@@ -208,10 +209,14 @@ def _build_batch(
 ) -> int:
     """Build one batch; returns how many deals were marked clean (or folded away)."""
     folded = merges.fold_merged_deals(db, partner_id, deals)
-    if folded:  # merged-away deals: their raw documents are gone, their leads folded
-        deals = [d for d in deals if d["_id"] not in folded]
+    if folded.raw_ids:  # merged-away deals: their raw documents are gone, leads folded
+        stats.merged_away.extend(folded.removed_leads)
+        for lead in folded.survivors:
+            if lead.get("status") == LeadStatus.LISTED.value:
+                stats.listed_ids.append(lead["_id"])
+        deals = [d for d in deals if d["_id"] not in folded.raw_ids]
         if not deals:
-            return len(folded)
+            return len(folded.raw_ids)
     links = deal_links.links_for(db, [d["_id"] for d in deals])
     if links:  # sold leads' deals in this (buyer's) portal: not leads of the buyer's
         deal_links.mark_pending(db, list(links.values()))
@@ -412,7 +417,10 @@ def publish_lead_events(
     db: Database, settings: Settings, partner_id: str, stats: LeadBuildStats
 ) -> None:
     """Tell connected clients what the build changed: newly listed leads to the
-    marketplace, stage moves to the lead's and the partner's rooms."""
+    marketplace, stage moves to the lead's and the partner's rooms; leads folded into
+    another by a HubSpot merge leave the marketplace."""
+    for lead_id in stats.merged_away:
+        events.lead_unlisted(settings, lead_id)
     if stats.listed_ids:
         listings.announce_listed(db, settings,
                                  db[c.LEADS].find({"_id": {"$in": stats.listed_ids}}))

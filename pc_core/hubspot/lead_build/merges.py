@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo.database import Database
@@ -55,18 +56,30 @@ def _lead_id(partner_id: str, deal_id: str) -> str:
     return f"{partner_id}:hs:{deal_id}"
 
 
-def fold_merged_deals(db: Database, partner_id: str, deals: list[dict[str, Any]]) -> set[str]:
+@dataclass
+class Folded:
+    """What folding a batch did: raw deal ``_id``s deleted (to drop from the batch),
+    lead ids that no longer exist (clients are told they left the marketplace) and the
+    surviving leads (a listed one is announced under its new id)."""
+
+    raw_ids: set[str] = field(default_factory=set)
+    removed_leads: list[str] = field(default_factory=list)
+    survivors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def fold_merged_deals(db: Database, partner_id: str, deals: list[dict[str, Any]]) -> Folded:
     """Fold the leads and raw documents of the aliases of these raw deals into the
-    canonical ones; returns the raw ``_id``s deleted (to drop from the batch)."""
-    dropped: set[str] = set()
+    canonical ones."""
+    folded = Folded()
     for deal in deals:
         merged = aliases(deal["hubspot_id"], deal.get("properties"))
-        if merged and deal["_id"] not in dropped:
-            dropped |= _fold(db, partner_id, str(deal["hubspot_id"]), merged)
-    return dropped
+        if merged and deal["_id"] not in folded.raw_ids:
+            _fold(db, partner_id, str(deal["hubspot_id"]), merged, folded)
+    return folded
 
 
-def _fold(db: Database, partner_id: str, canonical: str, merged: list[str]) -> set[str]:
+def _fold(db: Database, partner_id: str, canonical: str, merged: list[str],
+          folded: Folded) -> None:
     target = _lead_id(partner_id, canonical)
     lead_ids = [target] + [_lead_id(partner_id, a) for a in merged]
     leads = list(db[c.LEADS].find({"_id": {"$in": lead_ids}}))
@@ -74,18 +87,22 @@ def _fold(db: Database, partner_id: str, canonical: str, merged: list[str]) -> s
             leads[0].get("hubspot_merged_ids") or []) >= set(merged)):
         survivor = min(leads, key=lambda d: (_RANK.get(d.get("status"), 5),
                                              str(d.get("created_at") or ""), d["_id"] != target))
-        _rekey(db, partner_id, survivor, [d for d in leads if d is not survivor],
-               target, canonical, merged)
+        doc = _rekey(db, partner_id, survivor, [d for d in leads if d is not survivor],
+                     target, canonical, merged)
+        if doc is not None:
+            folded.survivors.append(doc)
+            folded.removed_leads.extend(d["_id"] for d in leads if d["_id"] != target)
     _follow_buyer_copies(db, partner_id, canonical, merged)
     raw = [f"{partner_id}:{a}" for a in merged]
     db[c.HUBSPOT_DEALS].delete_many({"_id": {"$in": raw}})
-    return set(raw)
+    folded.raw_ids.update(raw)
 
 
 def _rekey(db: Database, partner_id: str, survivor: dict[str, Any],
            losers: list[dict[str, Any]], target: str, canonical: str,
-           merged: list[str]) -> None:
-    """The survivor under ``target``; every reference to any of the leads moved to it."""
+           merged: list[str]) -> dict[str, Any] | None:
+    """The survivor under ``target``; every reference to any of the leads moved to it.
+    Returns the survivor as stored (``None``: a concurrent fold did it)."""
     old_ids = [survivor["_id"]] + [d["_id"] for d in losers]
     doc = {**survivor, "_id": target, "hubspot_deal_id": canonical,
            "hubspot_merged_ids": sorted(set(survivor.get("hubspot_merged_ids") or [])
@@ -102,7 +119,7 @@ def _rekey(db: Database, partner_id: str, survivor: dict[str, Any],
         try:
             db[c.LEADS].insert_one(doc)
         except DuplicateKeyError:  # a concurrent fold got there first
-            return
+            return None
         db[c.LEADS].delete_one({"_id": survivor["_id"]})
     else:
         db[c.LEADS].replace_one({"_id": target}, doc)
@@ -111,6 +128,7 @@ def _rekey(db: Database, partner_id: str, survivor: dict[str, Any],
         for name in LEAD_REFERENCES:
             db[name].update_many({"lead_id": {"$in": moved}}, {"$set": {"lead_id": target}})
     db[c.LEADS].delete_many({"_id": {"$in": moved}})
+    return doc
 
 
 def _follow_buyer_copies(db: Database, partner_id: str, canonical: str,

@@ -178,6 +178,7 @@ def _merge(total: LeadBuildStats, more: LeadBuildStats) -> None:
     for name in ("created", "updated", "unchanged", "listed", "unmapped", "conflicts"):
         setattr(total, name, getattr(total, name) + getattr(more, name))
     total.listed_ids.extend(more.listed_ids)
+    total.merged_away.extend(more.merged_away)
     total.stage_changes.extend(more.stage_changes)
 
 
