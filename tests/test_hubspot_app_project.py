@@ -13,18 +13,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from pc_core import collections as c
-from pc_core.hubspot import lead_builder
-from pc_core.hubspot.cross_partner import sync_buyer
-from pc_core.hubspot.reverse_mapping import ReverseStages
-from pc_core.hubspot.subscriptions import (
+from pc_core.hubspot.webhooks.subscriptions import (
     LEAD_CONTACT_PROPERTIES,
     LEAD_DEAL_PROPERTIES,
     subscriptions,
 )
-from pc_core.hubspot.webhook_apply import apply_pending
-from pc_core.hubspot.webhooks import PortalDirectory, event_subject, store_events
+
+from pc_core import collections as c
+from pc_core.hubspot.lead_build import lead_builder
+from pc_core.hubspot.sync_back.cross_partner import sync_buyer
+from pc_core.hubspot.sync_back.reverse_mapping import ReverseStages
+from pc_core.hubspot.webhooks.apply import apply_pending
+from pc_core.hubspot.webhooks.ingest import PortalDirectory, event_subject, store_events
 from pc_core.settings import Settings
 from tests.hubspot_helpers import Portal, connect, sync
 from tests.test_hubspot_merges import sell, sellable

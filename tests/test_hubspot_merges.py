@@ -20,14 +20,14 @@ from hubspot.crm.deals import PublicMergeInput
 from pc_core import collections as c
 from pc_core import events
 from pc_core.errors import BadRequest
-from pc_core.hubspot.connection import PartnerTokens
-from pc_core.hubspot.cross_partner import BUYER_STAGE_PROPERTY, sync_buyer
-from pc_core.hubspot.deal_links import DEAL_LINKS
-from pc_core.hubspot.lead_builder import lead_id_for_deal
-from pc_core.hubspot.reverse_mapping import ReverseStages
-from pc_core.hubspot.transport import HubSpotApi, HubSpotCallError
-from pc_core.hubspot.webhook_apply import apply_pending
-from pc_core.hubspot.webhooks import PortalDirectory, parse_batch, store_events
+from pc_core.hubspot.connection.oauth import PartnerTokens
+from pc_core.hubspot.connection.transport import HubSpotApi, HubSpotCallError
+from pc_core.hubspot.lead_build.deal_links import DEAL_LINKS
+from pc_core.hubspot.lead_build.lead_builder import lead_id_for_deal
+from pc_core.hubspot.sync_back.cross_partner import BUYER_STAGE_PROPERTY, sync_buyer
+from pc_core.hubspot.sync_back.reverse_mapping import ReverseStages
+from pc_core.hubspot.webhooks.apply import apply_pending
+from pc_core.hubspot.webhooks.ingest import PortalDirectory, parse_batch, store_events
 from pc_core.ids import new_id
 from pc_core.marketplace import leadstate
 from pc_core.timeutil import utcnow
