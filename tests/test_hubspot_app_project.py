@@ -13,11 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pc_core.hubspot.webhooks.subscriptions import (
-    LEAD_CONTACT_PROPERTIES,
-    LEAD_DEAL_PROPERTIES,
-    subscriptions,
-)
 
 from pc_core import collections as c
 from pc_core.hubspot.lead_build import lead_builder
@@ -25,6 +20,11 @@ from pc_core.hubspot.sync_back.cross_partner import sync_buyer
 from pc_core.hubspot.sync_back.reverse_mapping import ReverseStages
 from pc_core.hubspot.webhooks.apply import apply_pending
 from pc_core.hubspot.webhooks.ingest import PortalDirectory, event_subject, store_events
+from pc_core.hubspot.webhooks.subscriptions import (
+    LEAD_CONTACT_PROPERTIES,
+    LEAD_DEAL_PROPERTIES,
+    subscriptions,
+)
 from pc_core.settings import Settings
 from tests.hubspot_helpers import Portal, connect, sync
 from tests.test_hubspot_merges import sell, sellable

@@ -3,7 +3,7 @@
 A lead is built from its deal's properties and its first contact's properties
 (``lead_builder``), so a change of any of those must reach us within seconds: each one
 is a ``*.propertyChange`` subscription. Creations, deletions, merges, restores and
-association changes are subscribed for both object types (``webhooks.event_subject``
+association changes are subscribed for both object types (``webhooks.ingest.event_subject``
 says what the run reads for each). ``hubspot-app/`` declares exactly this list; a test
 holds the two together.
 """
