@@ -53,7 +53,7 @@ def test_a_wrong_current_password_changes_nothing_and_is_throttled(client, world
     tokens = sign_in(client, world.user_a.email)
     before = db[c.USERS].find_one({"_id": world.user_a.id})["password_hash"]
     statuses = [client.post("/v1/auth/me/password", headers=bearer(tokens),
-                            json={"current_password": "guess-number-%d" % i,
+                            json={"current_password": f"guess-number-{i}",
                                   "new_password": NEW_PASSWORD}).status_code
                 for i in range(7)]
     assert statuses[0] == 400
