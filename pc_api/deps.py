@@ -18,10 +18,10 @@ from pymongo.database import Database
 from starlette.concurrency import run_in_threadpool
 
 from pc_api.context import AppContext
+from pc_core import collections as c
 from pc_core.access import Principal
 from pc_core.errors import Unauthorized
 from pc_core.identity import session_cache, session_state
-from pc_core.identity.auth import authenticate_access_token
 from pc_core.marketplace.listings import ListingFilters
 from pc_core.models.leads import CompanySize
 from pc_core.money import MAX_CENTS
@@ -64,30 +64,17 @@ def _access_token(request: Request, credentials: HTTPAuthorizationCredentials | 
     return token
 
 
-def get_current_user(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> dict:
-    """The user document behind the bearer token or, failing that, the ``pc_access``
-    cookie: for the routes about the caller itself (``/me``, ``logout-all``). It also
-    refreshes the caller's published sign-in state."""
-    ctx: AppContext = request.app.state.pc
-    user = authenticate_access_token(ctx.db, ctx.settings, _access_token(request, credentials))
-    session_state.publish_user(ctx.redis, user)
-    log_context.bind_principal(user.get("_id"), user.get("partner_id"))
-    return user
-
-
 async def get_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller of every other protected route, from its access token and the
-    sign-in state published in Redis (``pc_core.identity.session_state``), kept by this
-    process until any process announces a change (``pc_core.identity.session_cache``): no
-    database read, mostly no Redis read, and no worker thread unless the state must
-    be loaded. A role change, deactivation, password change or "sign out
-    everywhere" shows in that state at once, on every replica.
+    """The caller of every protected route, by the one session rule
+    (``pc_core.identity.session_cache.caller``, which Socket.IO applies too): its access
+    token checked against the sign-in state published in Redis
+    (``pc_core.identity.session_state``), kept by this process until any process announces
+    a change. No database read, mostly no Redis read, and no worker thread unless
+    the state must be loaded. A role change, deactivation, password change or
+    "sign out everywhere" shows in that state at once, on every replica.
 
     Reads the context straight from the app rather than through the ``Db`` and
     ``AppSettings`` dependencies: every protected request resolves this, and each
@@ -95,17 +82,31 @@ async def get_principal(
     """
     ctx: AppContext = request.app.state.pc
     claims = decode_access_token(ctx.settings, _access_token(request, credentials))
-    local = session_cache.of(ctx.redis)
-    state, since = local.get(claims.user_id)
-    if state is None:
-        state = session_state.cached(ctx.redis, claims.user_id)
-        if state is None:
-            state = await run_in_threadpool(session_state.load, ctx.db, ctx.redis,
-                                            claims.user_id)
-        local.remember(state, since)
-    principal = state.principal(claims.version)
+    principal = session_cache.caller_if_known(ctx.redis, claims.user_id, claims.version)
+    if principal is None:
+        principal = await run_in_threadpool(session_cache.caller, ctx.db, ctx.redis,
+                                            claims.user_id, claims.version)
     log_context.bind_principal(principal.user_id, principal.partner_id)
     return principal
+
+
+def get_current_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> dict:
+    """The caller's user document, for the routes about the caller itself (``/me``,
+    ``logout-all``): the same session rule as ``get_principal``, applied to the
+    document just read rather than to the published state, which this then
+    refreshes."""
+    ctx: AppContext = request.app.state.pc
+    claims = decode_access_token(ctx.settings, _access_token(request, credentials))
+    user = ctx.db[c.USERS].find_one({"_id": claims.user_id})
+    state = session_state.UserState.of(user) if user else session_state.UserState.gone(
+        claims.user_id)
+    principal = state.principal(claims.version)
+    session_state.publish(ctx.redis, state)
+    log_context.bind_principal(principal.user_id, principal.partner_id)
+    return user
 
 
 CurrentUserDoc = Annotated[dict, Depends(get_current_user)]

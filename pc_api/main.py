@@ -62,7 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _ensure_listener()
     install_url_redaction()  # OAuth codes, states, tokens: never in the access log
     db = get_db(settings)
-    realtime = build_server(settings, db)
+    r = redis_client(settings)
+    realtime = build_server(settings, db, r)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "send the access token as `Authorization: Bearer` or the pc_access cookie.",
         lifespan=lifespan,
     )
-    app.state.pc = AppContext(settings=settings, db=db, redis=redis_client(settings))
+    app.state.pc = AppContext(settings=settings, db=db, redis=r)
     install_error_handlers(app)
     app.add_middleware(ServerTimingMiddleware)
     # Outermost: /socket.io goes to the Socket.IO server, everything else to FastAPI.

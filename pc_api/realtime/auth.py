@@ -1,6 +1,8 @@
 """Who is connecting: the access token from the Socket.IO ``auth`` payload
 (``{"token": ...}``), else the ``Authorization: Bearer`` header, else the
-``pc_access`` cookie. Database reads run in a worker thread (pymongo blocks)."""
+``pc_access`` cookie; and whether it may still: the one session rule of
+``pc_core.identity.session_cache``, as for HTTP requests. Database reads run in a worker
+thread (pymongo blocks)."""
 
 from __future__ import annotations
 
@@ -9,14 +11,14 @@ from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
+import redis
 from pymongo.database import Database
 
 from pc_api.deps import ACCESS_COOKIE
-from pc_core import collections as c
 from pc_core.access import Principal
 from pc_core.errors import Unauthorized
-from pc_core.identity.auth import authenticate_access_token, principal_of
-from pc_core.security.jwt_tokens import decode_signed
+from pc_core.identity import session_cache
+from pc_core.security.jwt_tokens import decode_access_token
 from pc_core.settings import Settings
 
 
@@ -27,6 +29,7 @@ class Viewer:
     user_id: str
     partner_id: str | None
     is_owner: bool
+    version: int  # the session version its token was issued at (pc_core.identity.sessions)
     expires_at: float  # the access token's expiry (epoch seconds)
 
 
@@ -52,31 +55,31 @@ def token_from(environ: dict[str, Any], auth: Any) -> str | None:
     return None
 
 
-def _authenticate(db: Database, settings: Settings, token: str) -> Viewer:
-    user = authenticate_access_token(db, settings, token)
-    principal = principal_of(user)
-    return Viewer(
-        user_id=principal.user_id,
-        partner_id=principal.partner_id,
-        is_owner=principal.is_owner,
-        expires_at=float(decode_signed(settings, token, purpose="access")["exp"]),
-    )
+async def principal_of(db: Database, r: redis.Redis, user_id: str, version: int) -> Principal:
+    """The caller now, by the one session rule HTTP requests follow too
+    (``pc_core.identity.session_cache.caller``); the database is read, in a worker thread,
+    only when no sign-in state is published."""
+    principal = session_cache.caller_if_known(r, user_id, version)
+    if principal is None:
+        principal = await asyncio.to_thread(session_cache.caller, db, r, user_id, version)
+    return principal
 
 
-async def authenticate(db: Database, settings: Settings, token: str | None) -> Viewer:
-    """The viewer behind ``token``; ``Unauthorized`` when missing, bad or inactive."""
+async def authenticate(db: Database, r: redis.Redis, settings: Settings,
+                       token: str | None) -> Viewer:
+    """The viewer behind ``token``; ``Unauthorized`` when missing, bad, inactive or
+    revoked."""
     if not token:
         raise Unauthorized("not signed in")
-    return await asyncio.to_thread(_authenticate, db, settings, token)
+    claims = decode_access_token(settings, token)
+    principal = await principal_of(db, r, claims.user_id, claims.version)
+    return Viewer(user_id=principal.user_id, partner_id=principal.partner_id,
+                  is_owner=principal.is_owner, version=claims.version,
+                  expires_at=claims.expires_at)
 
 
-def _current_principal(db: Database, user_id: str) -> Principal:
-    user = db[c.USERS].find_one({"_id": user_id})
-    if user is None or not user.get("active", True):
-        raise Unauthorized("user no longer active")
-    return principal_of(user)
-
-
-async def current_principal(db: Database, user_id: str) -> Principal:
-    """Re-read the user, so role changes and deactivation apply at the next join."""
-    return await asyncio.to_thread(_current_principal, db, user_id)
+async def current_principal(db: Database, r: redis.Redis, viewer: Viewer) -> Principal:
+    """The viewer's caller now, at each room join: a revoked session, a deactivation
+    or a role change applies at the next join (and the server disconnects the
+    connection as soon as it is announced, ``pc_api.realtime.revocation``)."""
+    return await principal_of(db, r, viewer.user_id, viewer.version)

@@ -16,8 +16,13 @@ viewers besides the caller; ``viewer-joined``/``viewer-left`` {lead_id, viewers}
 to the lead's room when that number changes, and never say who the viewers are.
 - ``join-partner`` / ``leave-partner`` {partner_id} → {ok, partner_id}
 
-A connection lasts no longer than the access token it was opened with: at the
-token's expiry the server disconnects it; the client refreshes its token and
+Who may connect and join is decided by the one session rule HTTP requests follow
+(``pc_core.identity.session_cache.caller``, with the session version). A connection lasts no
+longer than its session: when the user's sign-in state changes (sign out
+everywhere, a password change, a deactivation or deletion, a new role or partner)
+every replica disconnects that user's connections the rule now refuses, or whose
+rooms no longer fit (``pc_api.realtime.revocation``); and at the access token's
+expiry the server disconnects it; the client refreshes its token and
 connects again (socket.io-client: ``auth`` as a callback returning the current token,
 then ``socket.connect()`` on an "io server disconnect").
 """
@@ -30,6 +35,7 @@ import logging
 import time
 from typing import Any
 
+import redis
 import socketio
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
@@ -37,9 +43,11 @@ from pymongo.errors import PyMongoError
 from pc_api.realtime.auth import Viewer, authenticate, current_principal, token_from
 from pc_api.realtime.origins import origin_checker
 from pc_api.realtime.presence import Presence
+from pc_api.realtime.revocation import ConnectionsByUser, StateListener
 from pc_core import collections as c
 from pc_core import events
 from pc_core.errors import NotFound, Unauthorized
+from pc_core.identity import session_cache
 from pc_core.leads.rooms import require_followable
 from pc_core.observability.metrics import SOCKETIO_CONNECTIONS
 from pc_core.settings import Settings
@@ -71,10 +79,13 @@ def _id_from(data: Any, field: str) -> str | None:
 class Realtime:
     """The server and what it needs; ``start``/``stop`` run in the app's lifespan."""
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, r: redis.Redis) -> None:
         self.settings = settings
         self.db = db
+        self.redis = r
         self.presence = Presence(settings.redis_url)
+        self.connections = ConnectionsByUser()
+        self.states = StateListener(settings.redis_url, self.recheck)
         self._expiring: set[asyncio.Future] = set()
         self.manager = socketio.AsyncRedisManager(settings.redis_url, channel=events.CHANNEL)
         self.sio = socketio.AsyncServer(
@@ -94,6 +105,7 @@ class Realtime:
         if not self.sio.manager_initialized:
             self.sio.manager_initialized = True
             self.manager.initialize()
+        self.states.start()
 
     async def stop(self) -> None:
         """Stop listening and close connections, each step bounded in time: a Redis
@@ -102,6 +114,7 @@ class Realtime:
         if isinstance(task, asyncio.Task) and not task.done():
             task.cancel()
             await _bounded(task)
+        await _bounded(asyncio.ensure_future(self.states.stop()))
         await _bounded(asyncio.ensure_future(self.sio.shutdown()))
         await _bounded(asyncio.ensure_future(self.presence.close()))
 
@@ -118,7 +131,8 @@ class Realtime:
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
-            viewer = await authenticate(self.db, self.settings, token_from(environ, auth))
+            viewer = await authenticate(self.db, self.redis, self.settings,
+                                        token_from(environ, auth))
         except Unauthorized:
             raise socketio.exceptions.ConnectionRefusedError("unauthorized")
         except PyMongoError:
@@ -128,6 +142,7 @@ class Realtime:
             max(0.0, viewer.expires_at - time.time()), self._expire, sid
         )
         await self.sio.save_session(sid, {"viewer": viewer, "leads": set(), "expiry": expiry})
+        self.connections.add(viewer.user_id, sid)
         if viewer.partner_id is not None:
             await self.sio.enter_room(sid, events.partner_room(viewer.partner_id))
         await self.sio.enter_room(sid, events.marketplace_room())
@@ -138,6 +153,32 @@ class Realtime:
         self._expiring.add(task)
         task.add_done_callback(self._expiring.discard)
 
+    async def recheck(self, user_id: str | None) -> None:
+        """Disconnect the connections of ``user_id`` (of every user when ``None``)
+        that the session rule now refuses or whose rooms no longer fit."""
+        for uid in [user_id] if user_id is not None else self.connections.users():
+            for sid in self.connections.of(uid):
+                try:
+                    viewer: Viewer = (await self.sio.get_session(sid))["viewer"]
+                except KeyError:
+                    continue
+                if not await self._still_fits(viewer):
+                    await self.sio.disconnect(sid)
+
+    async def _still_fits(self, viewer: Viewer) -> bool:
+        try:
+            principal = await asyncio.to_thread(
+                session_cache.caller_after_change, self.db, self.redis,
+                viewer.user_id, viewer.version,
+            )
+        except Unauthorized:
+            return False
+        except PyMongoError:
+            log.exception("socket.io re-check: database unavailable; connection kept")
+            return True
+        return (principal.partner_id, principal.is_owner) == (viewer.partner_id,
+                                                               viewer.is_owner)
+
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         try:
             session = await self.sio.get_session(sid)
@@ -145,6 +186,7 @@ class Realtime:
             return
         SOCKETIO_CONNECTIONS.dec()
         session["expiry"].cancel()
+        self.connections.discard(session["viewer"].user_id, sid)
         for lead_id in list(session["leads"]):
             try:
                 await self._leave_lead(sid, lead_id)
@@ -161,7 +203,7 @@ class Realtime:
         if lead_id not in session["leads"] and len(session["leads"]) >= MAX_LEADS_PER_CONNECTION:
             return _error("too many leads joined on this connection")
         try:
-            principal = await current_principal(self.db, viewer.user_id)
+            principal = await current_principal(self.db, self.redis, viewer)
             await asyncio.to_thread(require_followable, self.db, principal, lead_id)
         except (NotFound, Unauthorized):
             return _error("lead not found")
@@ -205,7 +247,7 @@ class Realtime:
             return _error("partner_id is required")
         viewer: Viewer = (await self.sio.get_session(sid))["viewer"]
         try:
-            principal = await current_principal(self.db, viewer.user_id)
+            principal = await current_principal(self.db, self.redis, viewer)
             if not principal.can_see_partner(partner_id):
                 return _error("partner not found")
             exists = await asyncio.to_thread(
@@ -230,8 +272,8 @@ class Realtime:
         return {"ok": True, "partner_id": partner_id}
 
 
-def build_server(settings: Settings, db: Database) -> Realtime:
-    return Realtime(settings, db)
+def build_server(settings: Settings, db: Database, r: redis.Redis) -> Realtime:
+    return Realtime(settings, db, r)
 
 
 async def _bounded(task: asyncio.Future[Any], seconds: float = STOP_STEP_SECONDS) -> None:

@@ -25,7 +25,7 @@ from pc_core.identity.session_state import publish_user, token_version
 from pc_core.identity.users import normalise_email
 from pc_core.ids import new_id
 from pc_core.models.users import UserOut
-from pc_core.security.jwt_tokens import create_access_token, decode_access_token
+from pc_core.security.jwt_tokens import create_access_token
 from pc_core.security.opaque_tokens import hash_secret, new_secret, secret_matches, split_token
 from pc_core.security.passwords import hash_password, needs_rehash, verify_password
 from pc_core.settings import Settings
@@ -163,21 +163,6 @@ def logout(db: Database, token: str | None) -> None:
     stored = db[c.REFRESH_TOKENS].find_one({"_id": parts[0]})
     if stored is not None and secret_matches(parts[1], stored["secret_hash"]):
         _revoke_family(db, stored["family_id"])
-
-
-def authenticate_access_token(db: Database, settings: Settings, token: str) -> dict[str, Any]:
-    """The active user document behind an access token, for the few routes that
-    show or change the caller itself (``/v1/auth/me``, ``logout-all``) and the
-    socket handshake. Other requests take the caller from its published sign-in
-    state instead (``pc_core.identity.session_state``), which costs no user read.
-    """
-    claims = decode_access_token(settings, token)
-    user = db[c.USERS].find_one({"_id": claims.user_id})
-    if user is None or not user.get("active", True):
-        raise Unauthorized("invalid token")
-    if claims.version != token_version(user):
-        raise Unauthorized("session revoked; sign in again")
-    return user
 
 
 def issue_session(db: Database, settings: Settings, user: dict[str, Any]) -> IssuedTokens:

@@ -1,5 +1,6 @@
 """Each API process's copy of the sign-in states it used, so most requests ask
-Redis nothing either.
+Redis nothing either; and the one rule for who is calling (``caller``), used by
+every HTTP request and every Socket.IO connection and room join alike.
 
 A state published to Redis (``session_state.publish``) is also announced on the
 ``CHANNEL``; every process listens there and drops its copy of that user at once,
@@ -18,7 +19,9 @@ import threading
 import time
 
 import redis
+from pymongo.database import Database
 
+from pc_core.access import Principal
 from pc_core.identity import session_state
 from pc_core.identity.session_state import CHANNEL, UserState
 
@@ -115,3 +118,40 @@ def _dropped_here(r: redis.Redis, user_id: str) -> None:
 
 
 session_state.on_publish(_dropped_here)
+
+
+# -- who is calling: the one rule for HTTP requests and Socket.IO connections --------
+
+def caller_if_known(r: redis.Redis, user_id: str, version: int) -> Principal | None:
+    """The caller of an access token for ``user_id`` issued at session ``version``,
+    from this process's copy or Redis; ``None`` when the state must be read from the
+    database (then ``caller``). ``Unauthorized`` when the user is inactive or gone,
+    or its sessions were revoked since (``UserState.principal``)."""
+    local = of(r)
+    state, since = local.get(user_id)
+    if state is None:
+        state = session_state.cached(r, user_id)
+        if state is None:
+            return None
+        local.remember(state, since)
+    return state.principal(version)
+
+
+def caller(db: Database, r: redis.Redis, user_id: str, version: int) -> Principal:
+    """``caller_if_known``, reading the user when no state is published. Blocking
+    (pymongo): async callers try ``caller_if_known`` first and run this in a thread."""
+    known = caller_if_known(r, user_id, version)
+    if known is not None:
+        return known
+    local = of(r)
+    _, since = local.get(user_id)
+    state = session_state.load(db, r, user_id)
+    local.remember(state, since)
+    return state.principal(version)
+
+
+def caller_after_change(db: Database, r: redis.Redis, user_id: str, version: int) -> Principal:
+    """``caller`` once a change of the user was announced: this process's copy may
+    not have heard of it yet, so it is dropped first and the rule reads Redis."""
+    of(r).drop(user_id)
+    return caller(db, r, user_id, version)

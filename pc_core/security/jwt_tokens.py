@@ -20,6 +20,7 @@ ALGORITHM = "HS256"
 class AccessClaims:
     user_id: str
     version: int  # the user's session version at issue (pc_core.identity.sessions)
+    expires_at: float = 0.0  # epoch seconds
 
 
 def create_access_token(settings: Settings, user_id: str, version: int = 0) -> tuple[str, int]:
@@ -51,7 +52,8 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
     version = claims.get("ver", 0)
     if not isinstance(version, int) or isinstance(version, bool):
         raise Unauthorized("invalid token")
-    return AccessClaims(user_id=str(claims["sub"]), version=version)
+    return AccessClaims(user_id=str(claims["sub"]), version=version,
+                        expires_at=float(claims["exp"]))
 
 
 def encode_signed(settings: Settings, purpose: str, payload: dict[str, Any], ttl: timedelta) -> str:
