@@ -47,7 +47,7 @@ from pc_dev import devstack
 from pc_pipelines.definitions import defs
 from pc_pipelines.hubspot_webhooks.jobs import hubspot_webhook_job
 from pc_pipelines.hubspot_webhooks.sensors import hubspot_webhook_sensor
-from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
+from pc_pipelines.resources import PlatformResource
 
 BENCH = "Run launches (webhook sensor)"
 TICK_S = 3.0
@@ -90,15 +90,7 @@ def simulate(settings: Settings, partners: int, portal: str, pod_start: float) -
     deals = deal_ids(sim_settings, portal)
     arrivals = {p: i * MINUTE_S / partners for i, p in enumerate(ids)}
     number = {p: i for i, p in enumerate(ids)}
-    resources = {
-        "mongo": MongoResource(uri=sim_settings.mongodb_uri, database=db.name),
-        "hubspot": HubSpotResource(
-            base_url=sim_settings.hubspot_base_url, client_id=sim_settings.hubspot_client_id,
-            client_secret=sim_settings.hubspot_client_secret,
-            token_encryption_key=sim_settings.token_encryption_key,
-            public_url=sim_settings.public_url),
-        "events": EventsResource(redis_url=sim_settings.redis_url),
-    }
+    resources = {"platform": PlatformResource.of(sim_settings)}
     os.environ.update({"MONGODB_URI": sim_settings.mongodb_uri, "MONGODB_DB": db.name,
                        "REDIS_URL": sim_settings.redis_url,
                        "PC_HUBSPOT_CLIENT_SECRET": sim_settings.hubspot_client_secret,

@@ -1,11 +1,15 @@
-"""Dagster resources: the platform's clients, each built once per resource.
+"""The one Dagster resource: the platform (``platform``), as dagster-open-platform
+keeps one resource per system rather than a bag of settings per caller.
 
-``mongo`` is the platform resource: it hands out the database and the platform
-``Settings`` (everything the API reads from the environment: Stripe, Mailgun, alert
-recipients), built once and reused by every asset, op and sensor that asks;
-``hubspot`` adds where HubSpot is and the app's credentials to those settings;
-``events`` hands out the settings whose Redis carries the real-time events. Nothing
-else in ``pc_pipelines`` builds a ``Settings``.
+It hands out what every asset, op and sensor needs from the platform:
+- ``settings()``: the one platform ``Settings`` (everything the API reads from the
+  environment: Stripe, Mailgun, alert recipients), with where MongoDB, Redis and
+  HubSpot are and the app's credentials as configured here; every pc_core service
+  takes it, and publishes real-time events through its Redis;
+- ``db()``: the database;
+- the event publisher: ``pc_core.events`` publishes through those settings' Redis
+  (``redis_url``), so the services that announce changes need nothing more.
+Nothing else in ``pc_pipelines`` builds a ``Settings``.
 
 Secrets arrive through ``EnvVar`` so the Dagster UI shows the variable's name,
 never its value; hosts come from the same settings as the API, so one switch points
@@ -13,6 +17,8 @@ both at the sandbox or at the real services.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import PrivateAttr
@@ -22,19 +28,36 @@ from pc_core.db import get_db
 from pc_core.observability import vendor_calls
 from pc_core.settings import Settings
 
+#: What this resource configures; the rest of ``Settings`` comes from the environment.
+FIELDS = ("mongodb_uri", "mongodb_db", "redis_url", "hubspot_base_url", "hubspot_client_id",
+          "hubspot_client_secret", "token_encryption_key", "public_url")
 
-class MongoResource(ConfigurableResource):
-    """The platform database and settings, built by pc_core from the same
-    environment as the API."""
 
-    uri: str
-    database: str = "partner_connector"
+class PlatformResource(ConfigurableResource):
+    """The platform's database and settings (and so its event publisher)."""
+
+    mongodb_uri: str
+    mongodb_db: str = "partner_connector"
+    redis_url: str
+    hubspot_base_url: str
+    hubspot_client_id: str
+    hubspot_client_secret: str
+    token_encryption_key: str
+    public_url: str
     _settings: Settings | None = PrivateAttr(default=None)
 
+    @classmethod
+    def of(cls, settings: Settings, **changes: Any) -> PlatformResource:
+        """The resource over ``settings`` (tests, benchmarks), with ``changes``."""
+        return cls(**{**{name: getattr(settings, name) for name in FIELDS}, **changes})
+
     def settings(self) -> Settings:
-        """The platform settings on this resource's database (built on first use)."""
+        """The platform settings (built on first use): the environment's, with this
+        resource's database, Redis and HubSpot."""
         if self._settings is None:
-            self._settings = Settings(mongodb_uri=self.uri, mongodb_db=self.database)
+            self._settings = Settings(mongodb_uri=self.mongodb_uri,
+                                      mongodb_db=self.mongodb_db).model_copy(
+                update={name: getattr(self, name) for name in FIELDS})
         return self._settings
 
     def db(self) -> Database:
@@ -48,51 +71,17 @@ class MongoResource(ConfigurableResource):
             vendor_calls.flush_into(self.db())
 
 
-class HubSpotResource(ConfigurableResource):
-    """Where HubSpot is (real or sandbox) and the app's credentials."""
-
-    base_url: str
-    client_id: str
-    client_secret: str
-    token_encryption_key: str
-    public_url: str
-    _settings: Settings | None = PrivateAttr(default=None)
-
-    def settings(self, mongo: MongoResource) -> Settings:
-        """The platform settings with HubSpot's: the services take a ``Settings``."""
-        if self._settings is None:
-            self._settings = mongo.settings().model_copy(update={
-                "hubspot_base_url": self.base_url,
-                "hubspot_client_id": self.client_id,
-                "hubspot_client_secret": self.client_secret,
-                "token_encryption_key": self.token_encryption_key,
-                "public_url": self.public_url,
-            })
-        return self._settings
-
-
-class EventsResource(ConfigurableResource):
-    """Publishes real-time events (pc_core.events) through Redis."""
-
-    redis_url: str
-    _settings: Settings | None = PrivateAttr(default=None)
-
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = Settings(redis_url=self.redis_url)
-        return self._settings
-
-
 def default_resources() -> dict[str, ConfigurableResource]:
     defaults = Settings()
     return {
-        "mongo": MongoResource(uri=EnvVar("MONGODB_URI"), database=defaults.mongodb_db),
-        "hubspot": HubSpotResource(
-            base_url=defaults.hubspot_base_url,
-            client_id=defaults.hubspot_client_id,
-            client_secret=EnvVar("PC_HUBSPOT_CLIENT_SECRET"),
+        "platform": PlatformResource(
+            mongodb_uri=EnvVar("MONGODB_URI"),
+            mongodb_db=defaults.mongodb_db,
+            redis_url=EnvVar("REDIS_URL"),
+            hubspot_base_url=defaults.hubspot_base_url,
+            hubspot_client_id=defaults.hubspot_client_id,
+            hubspot_client_secret=EnvVar("PC_HUBSPOT_CLIENT_SECRET"),
             token_encryption_key=EnvVar("PC_TOKEN_ENCRYPTION_KEY"),
             public_url=defaults.public_url,
         ),
-        "events": EventsResource(redis_url=EnvVar("REDIS_URL")),
     }

@@ -339,16 +339,9 @@ def instance(tmp_path):
 @pytest.fixture
 def resources(settings, hubspot_host):
     """The Dagster resources over the test's database, Redis and the HubSpot sandbox."""
-    from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
+    from pc_pipelines.resources import PlatformResource
 
-    mongo = MongoResource(uri=settings.mongodb_uri, database=settings.mongodb_db)
-    hubspot = HubSpotResource(
-        base_url=hubspot_host, client_id=settings.hubspot_client_id,
-        client_secret=settings.hubspot_client_secret,
-        token_encryption_key=settings.token_encryption_key, public_url=settings.public_url,
-    )
-    return {"mongo": mongo, "hubspot": hubspot,
-            "events": EventsResource(redis_url=settings.redis_url)}
+    return {"platform": PlatformResource.of(settings, hubspot_base_url=hubspot_host)}
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from pc_core.observability import job_outcomes
 from pc_core.timeutil import utcnow
 from pc_pipelines.alerts.sensors import run_failure_alert_sensor, run_success_outcome_sensor
 from pc_pipelines.lib.run_tags import partner_tags
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 
 LEAKED = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJsZWFrIn0.c2lnbmF0dXJlLWxlYWs"
 
@@ -75,8 +75,7 @@ def _sensor_context(instance: DagsterInstance, run_id: str, settings, status_typ
                if e.dagster_event and e.dagster_event.event_type == status_type]
     return build_run_status_sensor_context(
         sensor_name="alerts", dagster_event=event, dagster_instance=instance, dagster_run=run,
-        resources={"mongo": MongoResource(uri=settings.mongodb_uri,
-                                          database=settings.mongodb_db)})
+        resources={"platform": PlatformResource.of(settings)})
 
 
 def _fail(instance, settings, name: str, tags: dict[str, str]) -> str:

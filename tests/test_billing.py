@@ -20,7 +20,7 @@ from pc_core.billing.stripe_invoices import finalize_invoice, finalize_month
 from pc_core.settings import Settings
 from pc_pipelines.billing.assets import CHECK_NAME, monthly_invoices
 from pc_pipelines.definitions import defs
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 from tests.billing_helpers import completed_purchase
 from tests.conftest import market_settings
 from tests.test_marketplace_purchases import _buy, _events_for, _forward
@@ -151,9 +151,9 @@ def test_paid_invoice_untouched_late_changes_land_on_next_open_month(db, world, 
 def test_asset_check_passes_and_fails(db, world, settings, monkeypatch):
     _october(db, world)
     monkeypatch.setenv("PC_STRIPE_API_BASE", settings.stripe_api_base)
-    mongo = MongoResource(uri=settings.mongodb_uri, database=settings.mongodb_db)
+    platform = PlatformResource.of(settings)
     result = materialize([monthly_invoices], partition_key="2026-10",
-                         resources={"mongo": mongo},
+                         resources={"platform": platform},
                          run_config={"ops": {"monthly_invoices": {"config": {
                              "send_to_stripe": False}}}})
     assert result.success
@@ -172,7 +172,7 @@ def test_asset_check_passes_and_fails(db, world, settings, monkeypatch):
                                   "difference_cents": -1}]
     # Re-materialising (a backfill) rebuilds the draft, sends it, and passes again.
     result = materialize([monthly_invoices], partition_key="2026-10",
-                         resources={"mongo": mongo})
+                         resources={"platform": platform})
     [check] = result.get_asset_check_evaluations()
     assert check.passed and _invoice(db, world.partner_b, OCT)["status"] == "paid"
 

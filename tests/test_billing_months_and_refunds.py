@@ -22,7 +22,7 @@ from pc_core.store.keys import month_key
 from pc_core.timeutil import utcnow
 from pc_pipelines.billing.assets import MonthlyInvoicesConfig, monthly_invoices
 from pc_pipelines.definitions import defs
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 from tests.billing_helpers import completed_purchase
 from tests.conftest import market_settings
 from tests.test_marketplace_purchases import _buy, _events_for, _forward
@@ -39,8 +39,8 @@ def sdk(settings) -> stripe.StripeClient:
                                base_addresses={"api": settings.stripe_api_base})
 
 
-def _mongo(settings: Settings) -> MongoResource:
-    return MongoResource(uri=settings.mongodb_uri, database=settings.mongodb_db)
+def _platform(settings: Settings) -> PlatformResource:
+    return PlatformResource.of(settings)
 
 
 # -- one month naming ------------------------------------------------------------------
@@ -65,7 +65,7 @@ def test_partitions_are_named_like_the_api_months_and_the_schedule_and_backfill_
                        datetime(2026, 10, 5, tzinfo=UTC))
     monkeypatch.setenv("PC_STRIPE_API_BASE", settings.stripe_api_base)
     result = job.execute_in_process(partition_key="2026-10",
-                                    resources={"mongo": _mongo(settings)},
+                                    resources={"platform": _platform(settings)},
                                     run_config={"ops": {"monthly_invoices": {"config": {
                                         "send_to_stripe": False}}}})
     assert result.success
@@ -93,12 +93,12 @@ def test_the_current_month_is_never_finalised_or_locked_by_the_default_config(
             current_time=moment)
     with pytest.raises(DagsterUnknownPartitionError):
         materialize([monthly_invoices], partition_key=current,
-                    resources={"mongo": _mongo(settings)})
+                    resources={"platform": _platform(settings)})
     # And when the asset is run for it anyway, with the default config (send to
     # Stripe): drafts only, nothing locked, nothing sent.
     assert MonthlyInvoicesConfig().send_to_stripe is True
     with build_asset_context(partition_key=current,
-                             resources={"mongo": _mongo(settings)}) as context:
+                             resources={"platform": _platform(settings)}) as context:
         result = monthly_invoices(context, MonthlyInvoicesConfig())
     assert result.metadata["month_still_open"] is True
     assert "stripe_finalized" not in result.metadata

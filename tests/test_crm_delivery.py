@@ -53,14 +53,13 @@ def _buy(client, db, seller: str, buyer_account, stripe_admin, receiver, **lead_
 
 def _sensor(instance, resources):
     with build_sensor_context(instance=instance,
-                              resources={"mongo": resources["mongo"]}) as context:
+                              resources=resources) as context:
         return crm_delivery_sensor(context)
 
 
 def _run(instance, resources, request):
     result = crm_delivery_job.execute_in_process(
-        instance=instance, resources={"mongo": resources["mongo"],
-                                      "hubspot": resources["hubspot"]},
+        instance=instance, resources=resources,
         tags=request.tags)
     assert result.success
     return result

@@ -19,7 +19,7 @@ from pc_core.marketplace import leadstate
 from pc_core.models.leads import LeadOut
 from pc_core.timeutil import utcnow
 from pc_pipelines.lib.partitions import partners_partitions
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 from pc_pipelines.sync_back.sensors import cross_partner_sensor
 from tests.hubspot_helpers import Portal, connect, sync
 
@@ -76,9 +76,8 @@ def test_a_buyers_progress_reaches_the_seller_and_nothing_else(db, hs, world, tm
     assert db[DEAL_LINKS].find_one({"buyer_partner_id": buyer})["pending"] in (True, 1)
     with DagsterInstance.local_temp(str(tmp_path)) as instance:
         instance.add_dynamic_partitions(partners_partitions.name, [buyer])
-        mongo = MongoResource(uri=hs.mongodb_uri, database=hs.mongodb_db)
         [request] = cross_partner_sensor(build_sensor_context(
-            instance=instance, resources={"mongo": mongo})).run_requests
+            instance=instance, resources={"platform": PlatformResource.of(hs)})).run_requests
         assert request.tags["pc/partners"] == "1" and "pc/partner_id" not in request.tags
 
     relay = sync_buyer(db, hs, buyer)

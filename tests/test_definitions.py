@@ -14,7 +14,7 @@ from pc_core.hubspot.connection import sync_health
 from pc_core.hubspot.sync_back import partner_runs
 from pc_pipelines.definitions import defs, feature_modules
 from pc_pipelines.hubspot_webhooks.sensors import hubspot_webhook_sensor
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 
 ASSETS = {"hubspot_pipelines", "hubspot_contacts", "hubspot_deals", "leads",
           "hubspot_pushback", "cross_partner_sync", "monthly_invoices", "lead_stage_history",
@@ -102,7 +102,7 @@ def test_a_tick_with_many_partners_pending_launches_one_run(db, settings, tmp_pa
         monkeypatch.setenv(name, value)  # the code location's resources, to record a run
     ids = _pending_partners(db, 40)
     assert set(partner_runs.webhook_pending(db)) == set(ids)
-    resources = {"mongo": MongoResource(uri=settings.mongodb_uri, database=settings.mongodb_db)}
+    resources = {"platform": PlatformResource.of(settings)}
     with DagsterInstance.local_temp(str(tmp_path)) as instance:
         result = hubspot_webhook_sensor(build_sensor_context(instance=instance,
                                                              resources=resources))

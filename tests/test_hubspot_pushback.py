@@ -21,7 +21,7 @@ from pc_core.models.sync_tasks import SyncTaskOut
 from pc_core.sync import tasks as sync_tasks
 from pc_pipelines.definitions import defs
 from pc_pipelines.lib.partitions import partners_partitions
-from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
+from pc_pipelines.resources import PlatformResource
 from pc_pipelines.sync_back.jobs import hubspot_pushback_job
 from pc_pipelines.sync_back.sensors import hubspot_pushback_sensor
 from tests.hubspot_helpers import Portal, connect, sync
@@ -221,14 +221,7 @@ def test_the_sensor_launches_one_pushback_run(db, hs, world, setup, tmp_path):
                                   defs.get_repository_def().asset_graph.get_all_asset_keys()}
     (lead,) = _open_leads(db, p)
     update_lead(db, actor, lead["_id"], LeadUpdate(amount_cents=777))
-    resources = {
-        "mongo": MongoResource(uri=hs.mongodb_uri, database=hs.mongodb_db),
-        "hubspot": HubSpotResource(base_url=hs.hubspot_base_url, client_id=hs.hubspot_client_id,
-                                   client_secret=hs.hubspot_client_secret,
-                                   token_encryption_key=hs.token_encryption_key,
-                                   public_url=hs.public_url),
-        "events": EventsResource(redis_url=hs.redis_url),
-    }
+    resources = {"platform": PlatformResource.of(hs)}
     with DagsterInstance.local_temp(str(tmp_path)) as instance:
         instance.add_dynamic_partitions(partners_partitions.name, [p])
         [request] = hubspot_pushback_sensor(build_sensor_context(

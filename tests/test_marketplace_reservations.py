@@ -175,7 +175,7 @@ def test_dagster_expiry_job_and_schedule(client, world, db, settings, monkeypatc
     from dagster import build_schedule_context
 
     from pc_pipelines.marketplace.jobs import reservation_expiry_job, reservation_expiry_schedule
-    from pc_pipelines.resources import MongoResource
+    from pc_pipelines.resources import PlatformResource
 
     lead_id = listed_lead(db, world.partner_a)
     rid = reserve(client, world.admin_b, lead_id).json()["id"]
@@ -185,7 +185,7 @@ def test_dagster_expiry_job_and_schedule(client, world, db, settings, monkeypatc
         **doc, "expires_at": past, "expires_key": time_key(past)})
     monkeypatch.setenv("REDIS_URL", settings.redis_url)
     result = reservation_expiry_job.execute_in_process(resources={
-        "mongo": MongoResource(uri=settings.mongodb_uri, database=settings.mongodb_db)})
+        "platform": PlatformResource.of(settings)})
     assert result.success
     assert db[c.LEADS].find_one({"_id": lead_id})["status"] == "listed"
     assert db[c.RESERVATIONS].find_one({"_id": rid})["status"] == "expired"

@@ -18,7 +18,7 @@ from pc_core.settings import Settings
 from pc_core.store.keys import time_key
 from pc_core.timeutil import utcnow
 from pc_pipelines.reminders.jobs import daily_reminders_job, daily_reminders_schedule
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 from tests.conftest import market_settings
 from tests.marketplace_helpers import listed_lead, reserve
 
@@ -111,9 +111,9 @@ def test_job_runs_twice_and_sends_once(client, db, world, settings, mailbox, mon
     now = utcnow()
     _world_of_reminders(client, db, world, now)
     monkeypatch.setenv("PC_MAILGUN_BASE_URL", settings.mailgun_base_url)
-    mongo = MongoResource(uri=settings.mongodb_uri, database=settings.mongodb_db)
+    platform = PlatformResource.of(settings)
     for _ in range(2):
-        assert daily_reminders_job.execute_in_process(resources={"mongo": mongo}).success
+        assert daily_reminders_job.execute_in_process(resources={"platform": platform}).success
     assert _tags(mailbox, world.admin_a.email) == ["unmapped_stages"]
     assert _tags(mailbox, world.admin_b.email).count("reservation_expiring") == 1
 

@@ -26,7 +26,7 @@ def settings(stores, hubspot_host) -> Settings:
 
 def _sensor(instance, resources):
     with build_sensor_context(instance=instance,
-                              resources={"mongo": resources["mongo"]}) as context:
+                              resources=resources) as context:
         return lead_rebuild_sensor(context)
 
 

@@ -2,7 +2,7 @@
 figures to one task, found from the run (the task the API queued for it, or the one
 already made for the run id) or created for it, and the partner's open pages hear
 about each step (``sync-progress``) and the end (``sync-finished``) through
-``pc_core.events``.
+``pc_core.events`` (on the Redis of the one ``Settings`` every function takes).
 
 Orchestrator-free: the Dagster side (``pc_pipelines``) passes the run id, the task id
 its tags carry and the trigger; the rules of the lifecycle live here.
@@ -18,17 +18,16 @@ from pc_core.settings import Settings
 from pc_core.sync import tasks as sync_tasks
 
 
-def task_for_run(db: Database, partner_id: str, *, run_id: str, task_id: str | None,
-                 trigger: str, live: Settings | None = None) -> str:
+def task_for_run(db: Database, settings: Settings, partner_id: str, *, run_id: str,
+                 task_id: str | None, trigger: str) -> str:
     """The run's task: the queued one it was launched for (``task_id``, marked running
-    now), else the task already made for ``run_id``, else a new running one. ``live``
-    (the events settings) announces a task as it starts."""
+    now), else the task already made for ``run_id``, else a new running one; a task
+    is announced as it starts."""
     if task_id:
         task = db[c.SYNC_TASKS].find_one({"_id": task_id})
         if task is not None and task["status"] == "queued":
             running = sync_tasks.mark_running(db, task_id, run_id)
-            if live is not None:
-                events.sync_progress(live, running)
+            events.sync_progress(settings, running)
         if task is not None:
             return task_id
     existing = db[c.SYNC_TASKS].find_one({"dagster_run_id": run_id})
@@ -36,27 +35,26 @@ def task_for_run(db: Database, partner_id: str, *, run_id: str, task_id: str | N
         return existing["_id"]
     task = sync_tasks.create_task(db, partner_id, trigger=trigger, dagster_run_id=run_id,
                                   status="running")
-    if live is not None:
-        events.sync_progress(live, task)
+    events.sync_progress(settings, task)
     return task["_id"]
 
 
-def report_step(live: Settings | None, db: Database, task_id: str, step: str) -> None:
+def report_step(db: Database, settings: Settings, task_id: str, step: str) -> None:
     """``sync-progress`` after a step recorded its figures (the task's running totals)."""
-    task = db[c.SYNC_TASKS].find_one({"_id": task_id}) if live is not None else None
+    task = db[c.SYNC_TASKS].find_one({"_id": task_id})
     if task is not None:
-        events.sync_progress(live, task, step)
+        events.sync_progress(settings, task, step)
 
 
-def report_finished(live: Settings | None, db: Database, task_id: str) -> None:
+def report_finished(db: Database, settings: Settings, task_id: str) -> None:
     """``sync-finished`` once the task has its final status."""
-    task = db[c.SYNC_TASKS].find_one({"_id": task_id}) if live is not None else None
+    task = db[c.SYNC_TASKS].find_one({"_id": task_id})
     if task is not None:
-        events.sync_finished(live, task)
+        events.sync_finished(settings, task)
 
 
-def fail_run(db: Database, *, run_id: str, task_id: str | None, message: str,
-             live: Settings | None = None) -> str | None:
+def fail_run(db: Database, settings: Settings, *, run_id: str, task_id: str | None,
+             message: str) -> str | None:
     """A pull run failed: its task (made for ``run_id``, else the queued ``task_id``)
     is marked failed with the reason and its pages hear it. Returns the task id, or
     ``None`` when the run never had a task."""
@@ -66,11 +64,11 @@ def fail_run(db: Database, *, run_id: str, task_id: str | None, message: str,
         return None
     sync_tasks.add_counts(db, found, "failure", {"errors": 1}, [message[:500]])
     sync_tasks.finish(db, found, "failed")
-    report_finished(live, db, found)
+    report_finished(db, settings, found)
     return found
 
 
-def cancel_task(db: Database, task_id: str, live: Settings | None = None) -> None:
+def cancel_task(db: Database, settings: Settings, task_id: str) -> None:
     """A queued "Sync Now" whose partner disconnected before it ran."""
     sync_tasks.finish(db, task_id, "cancelled")
-    report_finished(live, db, task_id)
+    report_finished(db, settings, task_id)

@@ -32,7 +32,7 @@ from pc_core.hubspot.connection import sync_health
 from pc_core.observability import job_outcomes
 from pc_core.observability import operator_alerts as alerts
 from pc_pipelines.lib.run_tags import HUBSPOT_JOBS, partner_of_run
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 
 
 def _reason(context: RunFailureSensorContext) -> str:
@@ -54,26 +54,26 @@ def _reason(context: RunFailureSensorContext) -> str:
 
 @run_failure_sensor(name="run_failure_alert_sensor", default_status=DefaultSensorStatus.RUNNING,
                     minimum_interval_seconds=15)
-def run_failure_alert_sensor(context: RunFailureSensorContext, mongo: MongoResource) -> None:
+def run_failure_alert_sensor(context: RunFailureSensorContext, platform: PlatformResource) -> None:
     """Email the operator and mark the partner's sync failed for every failed run."""
     run = context.dagster_run
     message = _reason(context)
     partner_id = partner_of_run(run.job_name, run.tags)
-    db = mongo.db()
+    db = platform.db()
     job_outcomes.record_outcome(db, run.job_name, run.run_id, job_outcomes.FAILURE,
                                 partner_id=partner_id, message=message)
     if partner_id and run.job_name in HUBSPOT_JOBS:
         sync_health.mark_sync_failed(db, partner_id, job=run.job_name, run_id=run.run_id,
                                      error=message)
-    alerts.notify_run_failed(db, mongo.settings(), job=run.job_name, run_id=run.run_id,
+    alerts.notify_run_failed(db, platform.settings(), job=run.job_name, run_id=run.run_id,
                              partner_id=partner_id, error=message)
     context.log.info(f"alerted on failed run {run.run_id} of {run.job_name}")
 
 
 @run_status_sensor(name="run_success_outcome_sensor", run_status=DagsterRunStatus.SUCCESS,
                    default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=15)
-def run_success_outcome_sensor(context: RunStatusSensorContext, mongo: MongoResource) -> None:
+def run_success_outcome_sensor(context: RunStatusSensorContext, platform: PlatformResource) -> None:
     """Record every successful run's outcome for ``pc_dagster_job_*``."""
     run = context.dagster_run
-    job_outcomes.record_outcome(mongo.db(), run.job_name, run.run_id, job_outcomes.SUCCESS,
+    job_outcomes.record_outcome(platform.db(), run.job_name, run.run_id, job_outcomes.SUCCESS,
                                 partner_id=partner_of_run(run.job_name, run.tags))

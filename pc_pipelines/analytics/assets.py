@@ -32,7 +32,7 @@ from pc_pipelines.analytics.metadata import counts, preview
 from pc_pipelines.analytics.warehouse import IO_MANAGER_KEY
 from pc_pipelines.lib.partitions import partners_partitions
 from pc_pipelines.lib.run_tags import FULL_TAG
-from pc_pipelines.resources import HubSpotResource, MongoResource
+from pc_pipelines.resources import PlatformResource
 
 ANALYTICS = "analytics"
 MARKETPLACE = "marketplace"
@@ -53,17 +53,17 @@ def _rebuild(context: AssetExecutionContext, config: StageHistoryConfig) -> bool
 @asset(partitions_def=partners_partitions, group_name=ANALYTICS, deps=["leads"],
        io_manager_key=IO_MANAGER_KEY, kinds={"polars", "parquet", "hubspot"})
 def lead_stage_history(context: AssetExecutionContext, config: StageHistoryConfig,
-                       mongo: MongoResource, hubspot: HubSpotResource) -> Output[pl.DataFrame]:
+                       platform: PlatformResource) -> Output[pl.DataFrame]:
     """Every stage and marketplace-status transition of the partner's leads: canonical
     value, HubSpot pipeline/stage, time, source (hubspot_pull, webhook, platform,
     marketplace) and whether the time is exact (HubSpot's property history)."""
     partner_id = context.partition_key
-    db = mongo.db()
+    db = platform.db()
     full = _rebuild(context, config)
     figures: dict[str, object] = {"rebuilt_from_hubspot": full}
     refreshed = None
     if partner_id in connected_partner_ids(db):
-        settings = hubspot.settings(mongo)
+        settings = platform.settings()
         try:
             api = HubSpotApi(settings, PartnerTokens(db, settings, partner_id))
             refreshed = refresh_from_hubspot(db, partner_id, api_reader(api), full=full)
@@ -104,13 +104,13 @@ def lead_stage_history(context: AssetExecutionContext, config: StageHistoryConfi
 @asset(partitions_def=partners_partitions, group_name=MARKETPLACE, deps=["leads"],
        io_manager_key=IO_MANAGER_KEY, kinds={"polars", "parquet"})
 def marketplace_listings(context: AssetExecutionContext,
-                         mongo: MongoResource) -> Output[pl.DataFrame]:
+                         platform: PlatformResource) -> Output[pl.DataFrame]:
     """The partner's listed leads as buyers see them (``listing_view``: no contact or
     company data, the buyer's price), and how its leads stand against the auto-listing
     rule (an open ``non_fit`` lead is listed)."""
     partner_id = context.partition_key
-    db = mongo.db()
-    table = partner_listings(db, mongo.settings(),
+    db = platform.db()
+    table = partner_listings(db, platform.settings(),
                              partner_id)
     frame = table.listings
     prices = frame["price_cents"]
@@ -143,13 +143,13 @@ marketplace_purchases = AssetSpec(
 
 @asset(partitions_def=partners_partitions, group_name=ANALYTICS,
        deps=[marketplace_purchases], io_manager_key=IO_MANAGER_KEY, kinds={"polars", "parquet"})
-def partner_funnel(context: AssetExecutionContext, mongo: MongoResource,
+def partner_funnel(context: AssetExecutionContext, platform: PlatformResource,
                    lead_stage_history: pl.DataFrame) -> Output[pl.DataFrame]:
     """One row per day of the partner's funnel: leads entering each stage, conversion
     to a later stage, median time in stage, win rate, listed → reserved → sold, days to
     sell, revenue, commission paid and earned."""
     partner_id = context.partition_key
-    db = mongo.db()
+    db = platform.db()
     operator = sources.is_operator(db, partner_id)
     purchases = sources.purchases_of(db, partner_id, is_operator=operator)
     days = funnel_table(lead_stage_history, purchases, partner_id=partner_id,

@@ -25,7 +25,7 @@ from pc_core.hubspot.connection.oauth import PartnerTokens, connected_partner_id
 from pc_core.hubspot.connection.transport import HubSpotApi
 from pc_core.timeutil import utcnow
 from pc_pipelines.analytics.assets import marketplace_listings, marketplace_purchases
-from pc_pipelines.resources import HubSpotResource, MongoResource
+from pc_pipelines.resources import PlatformResource
 
 ERROR, WARN = AssetCheckSeverity.ERROR, AssetCheckSeverity.WARN
 PARTITION_TAG = "dagster/partition"
@@ -39,14 +39,14 @@ def _partners(context: AssetCheckExecutionContext, db: Database) -> list[str]:
     return sorted(d["_id"] for d in db[c.PARTNERS].find({}, {"_id": 1}))
 
 
-def _result(mongo: MongoResource, name: str, problems: list[str], severity: AssetCheckSeverity,
-            summary: str, **metadata: object) -> AssetCheckResult:
+def _result(platform: PlatformResource, name: str, problems: list[str],
+            severity: AssetCheckSeverity, summary: str, **metadata: object) -> AssetCheckResult:
     """The check's result; a failure also emails the operator."""
     passed = not problems
     emailed = False
     if not passed:
-        settings = mongo.settings()
-        emailed = alerts.check_failed(mongo.db(), settings, name, summary, problems)
+        settings = platform.settings()
+        emailed = alerts.check_failed(platform.db(), settings, name, summary, problems)
     return AssetCheckResult(
         passed=passed, severity=severity,
         metadata={**metadata, "problems": len(problems), "operator_emailed": emailed,
@@ -57,11 +57,11 @@ def _result(mongo: MongoResource, name: str, problems: list[str], severity: Asse
 
 @asset_check(asset=marketplace_purchases.key, blocking=True,
              description="No lead has more than one completed sale")
-def no_lead_sold_twice(mongo: MongoResource) -> AssetCheckResult:
-    twice = rules.leads_sold_twice(mongo.db())
+def no_lead_sold_twice(platform: PlatformResource) -> AssetCheckResult:
+    twice = rules.leads_sold_twice(platform.db())
     problems = [f"lead {t['lead_id']} sold {t['sales']} times: {', '.join(t['purchases'])}"
                 for t in twice]
-    return _result(mongo, "no_lead_sold_twice", problems, ERROR,
+    return _result(platform, "no_lead_sold_twice", problems, ERROR,
                    f"{len(twice)} leads were sold more than once.", leads_sold_twice=len(twice))
 
 
@@ -69,34 +69,34 @@ def no_lead_sold_twice(mongo: MongoResource) -> AssetCheckResult:
              description="No listing shows a contact's or company's data (the run's "
                          "partner, or every partner outside a partner's run)")
 def listings_expose_no_contact_data(context: AssetCheckExecutionContext,
-                                    mongo: MongoResource) -> AssetCheckResult:
-    db = mongo.db()
-    settings = mongo.settings()
+                                    platform: PlatformResource) -> AssetCheckResult:
+    db = platform.db()
+    settings = platform.settings()
     problems: list[str] = []
     listings = 0
     for partner_id in _partners(context, db):
         frame = partner_listings(db, settings, partner_id).listings
         listings += frame.height
         problems += rules.listings_leaking(db, frame)
-    return _result(mongo, "listings_expose_no_contact_data", problems, ERROR,
+    return _result(platform, "listings_expose_no_contact_data", problems, ERROR,
                    f"{len(problems)} listings expose contact data.", listings=listings)
 
 
 @asset_check(asset="monthly_invoices", blocking=True,
              description="Each invoice's total = purchases - refunds - credits (+ debits)")
-def invoice_totals_add_up(mongo: MongoResource) -> AssetCheckResult:
-    problems = rules.invoice_problems(mongo.db())
-    return _result(mongo, "invoice_totals_add_up", problems, ERROR,
+def invoice_totals_add_up(platform: PlatformResource) -> AssetCheckResult:
+    problems = rules.invoice_problems(platform.db())
+    return _result(platform, "invoice_totals_add_up", problems, ERROR,
                    f"{len(problems)} invoices do not add up.")
 
 
 @asset_check(asset="leads", description="After a sync, each partner's leads match its "
                                         "HubSpot deals in count (the run's partner in a "
                                         "sync run)")
-def leads_match_hubspot_deals(context: AssetCheckExecutionContext, mongo: MongoResource,
-                              hubspot: HubSpotResource) -> AssetCheckResult:
-    db = mongo.db()
-    settings = hubspot.settings(mongo)
+def leads_match_hubspot_deals(context: AssetCheckExecutionContext,
+                              platform: PlatformResource) -> AssetCheckResult:
+    db = platform.db()
+    settings = platform.settings()
     connected = set(connected_partner_ids(db))
     problems: list[str] = []
     checked = 0
@@ -111,32 +111,32 @@ def leads_match_hubspot_deals(context: AssetCheckExecutionContext, mongo: MongoR
         if gap["difference"]:
             problems.append(f"{partner_id}: HubSpot has {gap['hubspot_deals']} deals, the "
                             f"platform {gap['leads']} leads")
-    return _result(mongo, "leads_match_hubspot_deals", problems, WARN,
+    return _result(platform, "leads_match_hubspot_deals", problems, WARN,
                    "A partner's leads do not match its HubSpot deals after a sync.",
                    partners_checked=checked)
 
 
 @asset_check(asset="leads", description="Each connected partner synced successfully "
                                         "within the last 30 minutes")
-def partners_synced_recently(mongo: MongoResource) -> AssetCheckResult:
+def partners_synced_recently(platform: PlatformResource) -> AssetCheckResult:
     now = utcnow()
-    stale = rules.stale_partners(mongo.db(), now)
+    stale = rules.stale_partners(platform.db(), now)
     problems = [f"{s.partner_id}: last successful sync "
                 + (f"{(now - s.last_synced_at).total_seconds() / 60:.0f} minutes ago"
                    if s.last_synced_at else "never") for s in stale]
-    return _result(mongo, "partners_synced_recently", problems, WARN,
+    return _result(platform, "partners_synced_recently", problems, WARN,
                    f"{len(stale)} connected partners have not synced in 30 minutes.",
                    stale_partners=len(stale))
 
 
 @asset_check(asset="leads", description="The webhook inbox's oldest unprocessed event is "
                                         "under a minute old")
-def webhook_inbox_fresh(mongo: MongoResource) -> AssetCheckResult:
-    lag = rules.inbox_lag(mongo.db())
+def webhook_inbox_fresh(platform: PlatformResource) -> AssetCheckResult:
+    lag = rules.inbox_lag(platform.db())
     limit = rules.INBOX_MAX_AGE.total_seconds()
     problems = [f"{partner}: oldest unprocessed event {age:.0f} s old"
                 for partner, age in sorted(lag.by_partner.items()) if age >= limit]
-    return _result(mongo, "webhook_inbox_fresh", problems, WARN,
+    return _result(platform, "webhook_inbox_fresh", problems, WARN,
                    "HubSpot webhook events wait longer than a minute.",
                    oldest_unprocessed_s=round(lag.oldest_age_s, 1), pending_events=lag.pending)
 

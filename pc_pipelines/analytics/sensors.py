@@ -34,7 +34,7 @@ from pc_core.journal import outbox
 from pc_pipelines.analytics.jobs import analytics_job
 from pc_pipelines.lib.partitions import partners_partitions
 from pc_pipelines.lib.run_tags import TRIGGER_TAG
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 
 MAX_AGE_S = 15 * 60
 ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
@@ -83,8 +83,8 @@ def analytics_sensor(context: SensorEvaluationContext) -> list[RunRequest]:
 
 @sensor(minimum_interval_seconds=10, default_status=DefaultSensorStatus.RUNNING)
 def purchases_outbox_sensor(context: SensorEvaluationContext,
-                            mongo: MongoResource) -> SensorResult:
-    db = mongo.db()
+                            platform: PlatformResource) -> SensorResult:
+    db = platform.db()
     reported: list[str] = json.loads(context.cursor) if context.cursor else []
     if reported:
         outbox.mark_reported(db, reported)

@@ -34,7 +34,7 @@ from pc_core.billing.checks import check_month_totals
 from pc_core.billing.months import has_ended
 from pc_core.billing.stripe_invoices import finalize_month
 from pc_core.store.keys import MONTH_FORMAT
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 
 GROUP = "billing"
 CHECK_NAME = "invoice_totals_match_purchases"
@@ -68,11 +68,11 @@ def month_of_partition(partition_key: str) -> str:
     )],
 )
 def monthly_invoices(context: AssetExecutionContext, config: MonthlyInvoicesConfig,
-                     mongo: MongoResource) -> MaterializeResult:
+                     platform: PlatformResource) -> MaterializeResult:
     """Every partner's invoice for the month: purchase lines, refund credits,
     corrections to locked months; sent to Stripe and closed."""
     month = month_of_partition(context.partition_key)
-    db = mongo.db()
+    db = platform.db()
     built = build_month(db, month)
     context.log.info(f"{month}: {built.partners} invoices, {built.created} created, "
                      f"{built.updated} updated, {built.unchanged} unchanged, "
@@ -90,7 +90,7 @@ def monthly_invoices(context: AssetExecutionContext, config: MonthlyInvoicesConf
         context.log.warning(f"{month} has not ended: its invoices stay drafts (not sent, "
                             "not locked)")
     elif config.send_to_stripe:
-        sent = finalize_month(db, mongo.settings(), month)
+        sent = finalize_month(db, platform.settings(), month)
         metadata.update(stripe_finalized=sent.finalized, stripe_paid=sent.paid,
                         closed_empty=sent.closed_empty, stripe_errors=len(sent.errors))
         if sent.errors:

@@ -8,14 +8,13 @@ from dagster import OpExecutionContext, in_process_executor, job, op
 
 from pc_core.hubspot.sync_back.sale_delivery import deliver_due
 from pc_pipelines.lib.run_tags import HUBSPOT_JOB_TAGS
-from pc_pipelines.resources import HubSpotResource, MongoResource
+from pc_pipelines.resources import PlatformResource
 
 
 @op(description="Create the contact, deal and note of each sale due in its buyer's "
                 "HubSpot; failures back off and are recorded per delivery.")
-def deliver_sales(context: OpExecutionContext, mongo: MongoResource,
-                  hubspot: HubSpotResource) -> None:
-    report = deliver_due(mongo.db(), hubspot.settings(mongo), run_id=context.run_id)
+def deliver_sales(context: OpExecutionContext, platform: PlatformResource) -> None:
+    report = deliver_due(platform.db(), platform.settings(), run_id=context.run_id)
     context.log.info(report.summary())
     for error in report.errors[:50]:
         context.log.warning(error)

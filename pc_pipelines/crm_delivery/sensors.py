@@ -29,7 +29,7 @@ from pc_core.marketplace import deliveries
 from pc_pipelines.crm_delivery.jobs import crm_delivery_job
 from pc_pipelines.lib.run_keys import RetryingKeys, digest
 from pc_pipelines.lib.run_tags import TRIGGER_TAG
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 
 PEEK = 1000  # due deliveries read per tick, for the run key
 RETRY_AFTER_S = 60.0
@@ -45,9 +45,9 @@ def _run_active(context: SensorEvaluationContext) -> bool:
 
 @sensor(job=crm_delivery_job, minimum_interval_seconds=5,
         default_status=DefaultSensorStatus.RUNNING)
-def crm_delivery_sensor(context: SensorEvaluationContext, mongo: MongoResource):
+def crm_delivery_sensor(context: SensorEvaluationContext, platform: PlatformResource):
     """One delivery run for every sale due, unless one is already running."""
-    due = deliveries.due(mongo.db(), limit=PEEK)
+    due = deliveries.due(platform.db(), limit=PEEK)
     if not due:
         return SkipReason("no sale waiting for its buyer's CRM")
     if _run_active(context):

@@ -17,15 +17,15 @@ from pc_core.sync import tasks as sync_tasks
 from pc_pipelines.hubspot_sync.jobs import hubspot_sync_job
 from pc_pipelines.lib.partitions import partners_partitions
 from pc_pipelines.lib.run_tags import TASK_TAG, TRIGGER_TAG, partner_tags
-from pc_pipelines.resources import EventsResource, MongoResource
+from pc_pipelines.resources import PlatformResource
 
 
 @sensor(job=hubspot_sync_job, minimum_interval_seconds=10,
         default_status=DefaultSensorStatus.RUNNING)
-def partners_sensor(context: SensorEvaluationContext, mongo: MongoResource) -> SensorResult:
+def partners_sensor(context: SensorEvaluationContext, platform: PlatformResource) -> SensorResult:
     """Add a partition for each newly connected partner (and run its first, full
     sync); drop the partitions of partners that disconnected."""
-    connected = set(connected_partner_ids(mongo.db()))
+    connected = set(connected_partner_ids(platform.db()))
     known = set(context.instance.get_dynamic_partitions(partners_partitions.name))
     added, removed = sorted(connected - known), sorted(known - connected)
     requests = []
@@ -41,18 +41,18 @@ def partners_sensor(context: SensorEvaluationContext, mongo: MongoResource) -> S
 @sensor(job=hubspot_sync_job, minimum_interval_seconds=5,
         default_status=DefaultSensorStatus.RUNNING)
 def hubspot_sync_requests_sensor(
-    context: SensorEvaluationContext, mongo: MongoResource, events: EventsResource
+    context: SensorEvaluationContext, platform: PlatformResource
 ) -> SensorResult:
     """Launch queued "Sync Now" requests; the task id is the run key, so a request
     is launched once however often the sensor sees it."""
-    db = mongo.db()
+    db = platform.db()
     known = set(context.instance.get_dynamic_partitions(partners_partitions.name))
     connected = set(connected_partner_ids(db))
     runs, add = [], []
     for task in sync_tasks.queued_manual_tasks(db):
         partner_id = task["partner_id"]
         if partner_id not in connected:
-            sync_runs.cancel_task(db, task["_id"], events.settings())
+            sync_runs.cancel_task(db, platform.settings(), task["_id"])
             continue
         if partner_id not in known:
             add.append(partner_id)
@@ -66,10 +66,10 @@ def hubspot_sync_requests_sensor(
 
 @run_failure_sensor(monitored_jobs=[hubspot_sync_job],
                     default_status=DefaultSensorStatus.RUNNING)
-def hubspot_sync_failure_sensor(context: RunFailureSensorContext, mongo: MongoResource,
-                                events: EventsResource) -> None:
+def hubspot_sync_failure_sensor(context: RunFailureSensorContext,
+                                platform: PlatformResource) -> None:
     """A failed sync run marks its sync task failed, with the reason."""
     run = context.dagster_run
-    sync_runs.fail_run(mongo.db(), run_id=run.run_id, task_id=run.tags.get(TASK_TAG),
-                       message=context.failure_event.message or "run failed",
-                       live=events.settings())
+    sync_runs.fail_run(platform.db(), platform.settings(), run_id=run.run_id,
+                       task_id=run.tags.get(TASK_TAG),
+                       message=context.failure_event.message or "run failed")

@@ -17,7 +17,7 @@ from dagster import Failure, OpExecutionContext, in_process_executor, job, op
 from pc_core.hubspot.sync_back import partner_runs
 from pc_core.hubspot.webhooks.apply import run_webhook_sync
 from pc_pipelines.lib.run_tags import HUBSPOT_JOB_TAGS
-from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
+from pc_pipelines.resources import PlatformResource
 
 ROUNDS = 3  # passes over "who has pending events" per run
 
@@ -25,9 +25,8 @@ ROUNDS = 3  # passes over "who has pending events" per run
 @op(description="For every partner with pending webhook events: read the current "
                 "HubSpot state of the objects they name, store it, rebuild the leads, "
                 "mark the events done. One partner's failure does not stop the others.")
-def apply_hubspot_webhooks(context: OpExecutionContext, mongo: MongoResource,
-                           hubspot: HubSpotResource, events: EventsResource) -> None:
-    db, settings, live = mongo.db(), hubspot.settings(mongo), events.settings()
+def apply_hubspot_webhooks(context: OpExecutionContext, platform: PlatformResource) -> None:
+    db, settings = platform.db(), platform.settings()
     failed: dict[str, str] = {}
     for _ in range(ROUNDS):
         pending = [p for p in partner_runs.webhook_pending(db) if p not in failed]
@@ -35,8 +34,7 @@ def apply_hubspot_webhooks(context: OpExecutionContext, mongo: MongoResource,
             break
         report = partner_runs.for_each_partner(
             db, pending,
-            lambda p: run_webhook_sync(db, settings, p, events_settings=live,
-                                       run_id=context.run_id),
+            lambda p: run_webhook_sync(db, settings, p, run_id=context.run_id),
             job=context.job_name, run_id=context.run_id)
         for outcome in report.outcomes:
             if outcome.error is not None:

@@ -18,7 +18,7 @@ from dagster import DefaultSensorStatus, SensorEvaluationContext, sensor
 from pc_core.hubspot.sync_back import partner_runs
 from pc_pipelines.hubspot_webhooks.jobs import hubspot_webhook_job
 from pc_pipelines.lib.fanout import one_run
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 
 SEQ_TAG = "pc/webhook_max_seq"
 RETRY_AFTER_S = 60.0
@@ -26,9 +26,9 @@ RETRY_AFTER_S = 60.0
 
 @sensor(job=hubspot_webhook_job, minimum_interval_seconds=3,
         default_status=DefaultSensorStatus.RUNNING)
-def hubspot_webhook_sensor(context: SensorEvaluationContext, mongo: MongoResource):
+def hubspot_webhook_sensor(context: SensorEvaluationContext, platform: PlatformResource):
     """At most one ``hubspot_webhook_job`` run per tick, for every partner pending."""
-    pending = partner_runs.webhook_pending(mongo.db())
+    pending = partner_runs.webhook_pending(platform.db())
     return one_run(context, hubspot_webhook_job.name, prefix="webhook", trigger="webhook",
                    pending={p: [str(seq)] for p, seq in pending.items()},
                    retry_after_s=RETRY_AFTER_S,

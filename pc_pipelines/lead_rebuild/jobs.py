@@ -7,7 +7,7 @@ from dagster import Config, OpExecutionContext, in_process_executor, job, op
 
 from pc_core.hubspot.lead_build.lead_rebuild import rebuild_leads
 from pc_pipelines.lib import run_tags
-from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
+from pc_pipelines.resources import PlatformResource
 
 PARTNER_TAG = run_tags.PARTNER_TAG  # one run per partner at a time, syncs included
 
@@ -19,10 +19,9 @@ class LeadRebuildConfig(Config):
 @op(description="Rebuild the partner's leads from its raw HubSpot deals (stage mapping "
                 "applied again), publish the changes, close the request.")
 def rebuild_partner_leads(context: OpExecutionContext, config: LeadRebuildConfig,
-                          mongo: MongoResource, hubspot: HubSpotResource,
-                          events: EventsResource) -> None:
-    task_id, built = rebuild_leads(mongo.db(), hubspot.settings(mongo), config.partner_id,
-                                   events_settings=events.settings(), run_id=context.run_id)
+                          platform: PlatformResource) -> None:
+    task_id, built = rebuild_leads(platform.db(), platform.settings(), config.partner_id,
+                                   run_id=context.run_id)
     context.log.info(f"sync task {task_id}: leads created {built.created}, updated "
                      f"{built.updated}, unchanged {built.unchanged}, unmapped {built.unmapped}")
 

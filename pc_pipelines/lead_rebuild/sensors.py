@@ -26,7 +26,7 @@ from pc_core.hubspot.lead_build import rebuild_requests
 from pc_pipelines.lead_rebuild.jobs import PARTNER_TAG, lead_rebuild_job, rebuild_run_config
 from pc_pipelines.lib.run_keys import RetryingKeys
 from pc_pipelines.lib.run_tags import TRIGGER_TAG
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 
 RETRY_AFTER_S = 60.0
 ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
@@ -42,9 +42,9 @@ def _run_active(context: SensorEvaluationContext, partner_id: str) -> bool:
 @sensor(job=lead_rebuild_job, minimum_interval_seconds=5,
         default_status=DefaultSensorStatus.RUNNING)
 def lead_rebuild_sensor(context: SensorEvaluationContext,
-                        mongo: MongoResource) -> SensorResult:
+                        platform: PlatformResource) -> SensorResult:
     """One rebuild run per partner with a pending request."""
-    requests = rebuild_requests.pending(mongo.db())
+    requests = rebuild_requests.pending(platform.db())
     keys = RetryingKeys(context.cursor, RETRY_AFTER_S)
     keys.keep_only(r["partner_id"] for r in requests)
     now = time.time()

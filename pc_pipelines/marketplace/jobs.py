@@ -3,7 +3,7 @@ back on the marketplace (``lead-listed``), the reservation-expiring email goes o
 a day ahead, and failed emails are retried.
 
 Job ``reservation_expiry_job``, schedule ``reservation_expiry`` (the Python name
-``reservation_expiry_schedule``). Both need only the ``mongo`` resource, whose
+``reservation_expiry_schedule``). Both need only the ``platform`` resource, whose
 settings carry Redis (events) and Mailgun from the same environment as the API
 (``REDIS_URL``, ``PC_MAILGUN_*``).
 """
@@ -20,12 +20,12 @@ from dagster import (
 
 from pc_core.mail.mailer import retry_failed_emails
 from pc_core.marketplace.expiry import expire_reservations
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 
 
 @op(description="End lapsed reservations, relist their leads, send expiry reminders.")
-def expire_reservations_op(context: OpExecutionContext, mongo: MongoResource) -> None:
-    report = expire_reservations(mongo.db(), mongo.settings())
+def expire_reservations_op(context: OpExecutionContext, platform: PlatformResource) -> None:
+    report = expire_reservations(platform.db(), platform.settings())
     context.log.info(
         f"expired {report.expired}, held for a pending payment {report.held_for_payment}, "
         f"reminded {report.reminded}, orphan leads relisted {report.orphans_relisted}"
@@ -33,8 +33,8 @@ def expire_reservations_op(context: OpExecutionContext, mongo: MongoResource) ->
 
 
 @op(description="Resend emails whose Mailgun send failed, after their back-off.")
-def retry_failed_emails_op(context: OpExecutionContext, mongo: MongoResource) -> None:
-    sent = retry_failed_emails(mongo.db(), mongo.settings())
+def retry_failed_emails_op(context: OpExecutionContext, platform: PlatformResource) -> None:
+    sent = retry_failed_emails(platform.db(), platform.settings())
     context.log.info(f"resent {sent} failed emails")
 
 

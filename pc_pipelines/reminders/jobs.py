@@ -15,12 +15,12 @@ from dagster import (
 )
 
 from pc_core.reminders.daily import run_daily_reminders
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 
 
 @op(description="Send the day's reminders, once each.")
-def daily_reminders_op(context: OpExecutionContext, mongo: MongoResource) -> None:
-    report = run_daily_reminders(mongo.db(), mongo.settings())
+def daily_reminders_op(context: OpExecutionContext, platform: PlatformResource) -> None:
+    report = run_daily_reminders(platform.db(), platform.settings())
     context.log.info(f"sent: reservations {report.reservations}, unmapped stages "
                      f"{report.unmapped_stages}, meetings {report.meetings}")
 

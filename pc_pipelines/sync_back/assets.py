@@ -17,7 +17,7 @@ from pc_core.hubspot.sync_back.partner_runs import run_cross_partner, run_pushba
 from pc_pipelines.hubspot_sync.assets import GROUP, leads
 from pc_pipelines.lib.partitions import partners_partitions
 from pc_pipelines.lib.run_tags import trigger_of
-from pc_pipelines.resources import HubSpotResource, MongoResource
+from pc_pipelines.resources import PlatformResource
 
 
 def pushback_metadata(stats) -> dict:
@@ -39,11 +39,11 @@ def cross_partner_metadata(stats) -> dict:
 @asset(partitions_def=partners_partitions, group_name=GROUP, deps=[leads],
        kinds={"hubspot", "mongodb"})
 def hubspot_pushback(
-    context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpotResource
+    context: AssetExecutionContext, platform: PlatformResource
 ) -> MaterializeResult:
     """Leads edited in the platform (stage, amount, notes) → the partner's HubSpot
     deals, in batches; HubSpot trouble leaves them pending for the next run."""
-    _, stats = run_pushback(mongo.db(), hubspot.settings(mongo), context.partition_key,
+    _, stats = run_pushback(platform.db(), platform.settings(), context.partition_key,
                             run_id=context.run.run_id, trigger=trigger_of(context.run.tags))
     return MaterializeResult(metadata=pushback_metadata(stats))
 
@@ -51,12 +51,12 @@ def hubspot_pushback(
 @asset(partitions_def=partners_partitions, group_name=GROUP, deps=[leads],
        kinds={"hubspot", "mongodb"})
 def cross_partner_sync(
-    context: AssetExecutionContext, mongo: MongoResource, hubspot: HubSpotResource
+    context: AssetExecutionContext, platform: PlatformResource
 ) -> MaterializeResult:
     """For the partition's partner as a buyer: deliver its purchases to its HubSpot
     (a deal per bought lead) and relay those deals' canonical stage to the sellers'
     deals (``pc_buyer_stage`` + a note) and to the sellers' view of the lead."""
-    _, stats = run_cross_partner(mongo.db(), hubspot.settings(mongo), context.partition_key,
+    _, stats = run_cross_partner(platform.db(), platform.settings(), context.partition_key,
                                  run_id=context.run.run_id,
                                  trigger=trigger_of(context.run.tags))
     return MaterializeResult(metadata=cross_partner_metadata(stats))

@@ -22,14 +22,14 @@ from dagster import (
 from pc_core.hubspot.sync_back import partner_runs
 from pc_pipelines.lib.partitions import partners_partitions
 from pc_pipelines.lib.run_tags import HUBSPOT_JOB_TAGS, trigger_of
-from pc_pipelines.resources import HubSpotResource, MongoResource
+from pc_pipelines.resources import PlatformResource
 from pc_pipelines.sync_back.assets import cross_partner_metadata, pushback_metadata
 
 
-def _fan_out(context: OpExecutionContext, mongo: MongoResource, hubspot: HubSpotResource, *,
+def _fan_out(context: OpExecutionContext, platform: PlatformResource, *,
              asset_key: str, pending: dict[str, list[str]], run_one: Callable,
              metadata: Callable) -> None:
-    db, settings = mongo.db(), hubspot.settings(mongo)
+    db, settings = platform.db(), platform.settings()
     run_id, trigger = context.run_id, trigger_of(context.run.tags)
     known = set(context.instance.get_dynamic_partitions(partners_partitions.name))
     report = partner_runs.for_each_partner(
@@ -51,19 +51,17 @@ def _fan_out(context: OpExecutionContext, mongo: MongoResource, hubspot: HubSpot
 
 @op(description="Push every partner's platform lead edits to its HubSpot deals, a "
                 "partner per worker; one partner's failure does not stop the others.")
-def push_pending_edits(context: OpExecutionContext, mongo: MongoResource,
-                       hubspot: HubSpotResource) -> None:
-    _fan_out(context, mongo, hubspot, asset_key="hubspot_pushback",
-             pending=partner_runs.pushback_pending(mongo.db()),
+def push_pending_edits(context: OpExecutionContext, platform: PlatformResource) -> None:
+    _fan_out(context, platform, asset_key="hubspot_pushback",
+             pending=partner_runs.pushback_pending(platform.db()),
              run_one=partner_runs.run_pushback, metadata=pushback_metadata)
 
 
 @op(description="Deliver every buyer's purchases to its HubSpot and relay its deals' "
                 "stages to the sellers, a buyer per worker.")
-def relay_pending_buyers(context: OpExecutionContext, mongo: MongoResource,
-                         hubspot: HubSpotResource) -> None:
-    _fan_out(context, mongo, hubspot, asset_key="cross_partner_sync",
-             pending=partner_runs.cross_partner_pending(mongo.db()),
+def relay_pending_buyers(context: OpExecutionContext, platform: PlatformResource) -> None:
+    _fan_out(context, platform, asset_key="cross_partner_sync",
+             pending=partner_runs.cross_partner_pending(platform.db()),
              run_one=partner_runs.run_cross_partner, metadata=cross_partner_metadata)
 
 

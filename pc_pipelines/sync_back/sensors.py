@@ -13,7 +13,7 @@ from dagster import DefaultSensorStatus, SensorEvaluationContext, sensor
 from pc_core.hubspot.sync_back import partner_runs
 from pc_pipelines.lib.fanout import one_run
 from pc_pipelines.lib.partitions import partners_partitions
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 from pc_pipelines.sync_back.jobs import cross_partner_sync_job, hubspot_pushback_job
 
 
@@ -25,15 +25,15 @@ def _known(context: SensorEvaluationContext, pending: dict[str, list[str]]) -> d
 
 @sensor(job=hubspot_pushback_job, minimum_interval_seconds=5,
         default_status=DefaultSensorStatus.RUNNING)
-def hubspot_pushback_sensor(context: SensorEvaluationContext, mongo: MongoResource):
+def hubspot_pushback_sensor(context: SensorEvaluationContext, platform: PlatformResource):
     """One pushback run for every partner with leads edited in the platform."""
     return one_run(context, hubspot_pushback_job.name, prefix="push", trigger="change",
-                   pending=_known(context, partner_runs.pushback_pending(mongo.db())))
+                   pending=_known(context, partner_runs.pushback_pending(platform.db())))
 
 
 @sensor(job=cross_partner_sync_job, minimum_interval_seconds=10,
         default_status=DefaultSensorStatus.RUNNING)
-def cross_partner_sensor(context: SensorEvaluationContext, mongo: MongoResource):
+def cross_partner_sensor(context: SensorEvaluationContext, platform: PlatformResource):
     """One cross-partner run for every buyer whose bought leads' deals moved."""
     return one_run(context, cross_partner_sync_job.name, prefix="cross", trigger="change",
-                   pending=_known(context, partner_runs.cross_partner_pending(mongo.db())))
+                   pending=_known(context, partner_runs.cross_partner_pending(platform.db())))

@@ -88,7 +88,7 @@ def web_stack(stores, tmp_path_factory) -> Iterator[WebStack]:
         report(f"the web client is not built ({WEB_DIST} has no index.html): run "
                     "`make install` (npm ci && npm run build in web/)")
     assert CHROMIUM.exists(), f"{CHROMIUM} is missing: `make install` installs Debian's chromium"
-    from pc_pipelines.resources import EventsResource, HubSpotResource, MongoResource
+    from pc_pipelines.resources import PlatformResource
 
     api_port = devstack.free_port()
     api_origin = f"http://127.0.0.1:{api_port}"
@@ -106,14 +106,7 @@ def web_stack(stores, tmp_path_factory) -> Iterator[WebStack]:
     httpx.put(f"{sandbox}/hubspot/_sandbox/config", json={"rate_limits": False},
               timeout=10).raise_for_status()
     instance = DagsterInstance.local_temp(str(tmp_path_factory.mktemp("dagster")))
-    resources = {
-        "mongo": MongoResource(uri=settings.mongodb_uri, database=settings.mongodb_db),
-        "hubspot": HubSpotResource(
-            base_url=settings.hubspot_base_url, client_id=settings.hubspot_client_id,
-            client_secret=settings.hubspot_client_secret,
-            token_encryption_key=settings.token_encryption_key, public_url=api_origin),
-        "events": EventsResource(redis_url=settings.redis_url),
-    }
+    resources = {"platform": PlatformResource.of(settings, public_url=api_origin)}
     try:
         with live_api(settings, port=api_port, log_path=logs / "api.log", extra_env={
             "PC_HUBSPOT_BASE_URL": settings.hubspot_base_url,

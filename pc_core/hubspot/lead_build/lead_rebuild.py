@@ -22,7 +22,6 @@ TRIGGER = "stage-mapping"
 
 
 def rebuild_leads(db: Database, settings: Settings, partner_id: str, *,
-                  events_settings: Settings | None = None,
                   run_id: str | None = None) -> tuple[str, LeadBuildStats]:
     """Build the partner's dirty deals into leads, publish the changes, and close the
     request this run answers; returns (sync task id, build figures)."""
@@ -41,7 +40,7 @@ def rebuild_leads(db: Database, settings: Settings, partner_id: str, *,
         "created": built.created, "updated": built.updated, "unchanged": built.unchanged,
         "errors": len(built.errors), "listed": built.listed, "unmapped": built.unmapped,
     }, built.errors, kind="leads")
-    publish_lead_events(db, events_settings or settings, partner_id, built)
+    publish_lead_events(db, settings, partner_id, built)
     sync_tasks.finish(db, task["_id"], "succeeded")
     if request is not None:
         rebuild_requests.finish(db, partner_id, request["request_id"])

@@ -143,8 +143,7 @@ def mark_processed(db: Database, event_ids: list[str], run_id: str | None) -> No
 
 def apply_pending(db: Database, settings: Settings, partner_id: str,
                   tokens: AccessTokenProvider | None = None, *,
-                  events_settings: Settings | None = None, run_id: str | None = None,
-                  task_id: str | None = None,
+                  run_id: str | None = None, task_id: str | None = None,
                   api_factory: Callable[[], HubSpotApi] | None = None) -> ApplyStats:
     """Apply every pending event of the partner (in rounds); returns the figures.
 
@@ -165,7 +164,7 @@ def apply_pending(db: Database, settings: Settings, partner_id: str,
         apply_round(db, api, partner_id, events, stats)
         built = build_leads(db, partner_id, settings=settings, task_id=task_id,
                             source=WEBHOOK)
-        publish_lead_events(db, events_settings or settings, partner_id, built)
+        publish_lead_events(db, settings, partner_id, built)
         _merge(stats.leads, built)
         mark_processed(db, [e["_id"] for e in events], run_id)
         stats.events += len(events)
@@ -183,7 +182,7 @@ def _merge(total: LeadBuildStats, more: LeadBuildStats) -> None:
 
 
 def run_webhook_sync(db: Database, settings: Settings, partner_id: str, *,
-                     events_settings: Settings | None = None, run_id: str | None = None,
+                     run_id: str | None = None,
                      tokens: AccessTokenProvider | None = None) -> tuple[str, ApplyStats]:
     """``apply_pending`` recorded as a ``sync_task`` (trigger "webhook"): counts per
     object type, lead figures, errors and the Dagster run id. Returns (task id, stats);
@@ -191,8 +190,7 @@ def run_webhook_sync(db: Database, settings: Settings, partner_id: str, *,
     task = sync_tasks.create_task(db, partner_id, trigger="webhook", direction="pull",
                                   dagster_run_id=run_id, status="running")
     try:
-        stats = apply_pending(db, settings, partner_id, tokens,
-                              events_settings=events_settings, run_id=run_id,
+        stats = apply_pending(db, settings, partner_id, tokens, run_id=run_id,
                               task_id=task["_id"])
     except Exception as exc:
         sync_tasks.add_counts(db, task["_id"], "failure", {"errors": 1},
