@@ -8,8 +8,10 @@ the error, ``next_attempt_key``) and retried by ``retry_failed_emails``, which t
 reservation-expiry Dagster job calls every minute; a send never raises into the
 request or run that caused it.
 
-Templates are ``templates/{name}.subject|.txt|.html`` (``string.Template``
-with ``$name`` placeholders); values are HTML-escaped for the HTML part.
+Each e-mail is one Jinja2 template, ``templates/{name}.jinja``, with a block
+each for the subject, the text and the HTML part. Jinja2 escapes every value in the
+HTML block (autoescaping); the subject and text blocks turn it off, so a value
+reads there as it was given. A value missing from the context is an error.
 
 Header values (subject, from, to) never carry a line break: a value such as a
 booking's company ``"Acme\r\nBcc: attacker@evil.example"`` would otherwise start a
@@ -20,16 +22,14 @@ emails are built and sent.
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 from datetime import datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
-from string import Template
 from typing import Any
 
 import httpx
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, TemplateError
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -45,19 +45,21 @@ MAX_ATTEMPTS = 8
 TIMEOUT = httpx.Timeout(5.0)
 
 
-@lru_cache(maxsize=32)
-def _template(name: str, part: str) -> Template:
-    return Template((TEMPLATES / f"{name}.{part}").read_text(encoding="utf-8"))
+_templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
+                         undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+def _block(template: Template, block: str, context: dict[str, str]) -> str:
+    return "".join(template.blocks[block](template.new_context(context)))
 
 
 def render(name: str, context: dict[str, Any]) -> tuple[str, str, str]:
-    """(subject, text, html) of template ``name``; a missing value is an error."""
+    """(subject, text, html) of template ``name``; a missing value is an error
+    (``jinja2.UndefinedError``). ``None`` renders as nothing."""
+    template = _templates.get_template(f"{name}.jinja")
     plain = {k: "" if v is None else str(v) for k, v in context.items()}
-    escaped = {k: html.escape(v) for k, v in plain.items()}
-    subject = _template(name, "subject").substitute(plain).strip()
-    return subject, _template(name, "txt").substitute(plain), _template(name, "html").substitute(
-        escaped
-    )
+    return (_block(template, "subject", plain).strip(), _block(template, "text", plain),
+            _block(template, "html", plain))
 
 
 # CR, LF and everything else a mail or MIME parser may treat as a line break.
@@ -149,7 +151,7 @@ def send_email(db: Database, settings: Settings, *, key: str, template: str,
         except DuplicateKeyError:
             return db[c.EMAILS].find_one({"_id": key})
         return _deliver(db, settings, doc)
-    except (PyMongoError, KeyError, ValueError, OSError) as exc:
+    except (PyMongoError, TemplateError, KeyError, ValueError, OSError) as exc:
         log.exception("could not queue email %s: %s", key, exc)
         return None
 
