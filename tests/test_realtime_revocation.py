@@ -237,3 +237,29 @@ def test_room_joins_follow_the_session_rule(api: Api) -> None:
             asyncio.run(authenticate(api.db, r, api.settings, api.token(account)))
     finally:
         r.close()
+
+
+def test_a_user_moved_to_another_partner_is_reconnected_into_its_new_rooms(
+    api: Api, node_client: Path,
+) -> None:
+    """A move does not revoke the session, but the connection sits in the old
+    partner's room: it is disconnected, and its reconnection joins the new one."""
+    account = make_account(api.db, api.settings, Role.USER, api.partner_a)
+    client = JsClient(node_client, api.url, api.token(account))
+    try:
+        client.next(lambda line: line.get("connected") is True)
+        answer = httpx.patch(f"{api.url}/v1/users/{account.id}", headers=api.owner.headers,
+                             json={"partner_id": api.partner_b})
+        assert answer.status_code == 200, answer.text
+        assert client.next(lambda line: "disconnect" in line)["disconnect"] \
+            == "io server disconnect"
+        client.next(lambda line: line.get("connected") is True)
+        marker = uuid.uuid4().hex
+        publish(api, f"events.emit(s, 'probe', {{'m': 'old-{marker}'}}, "
+                     f"[events.partner_room('{api.partner_a}')])\n"
+                     f"events.emit(s, 'probe', {{'m': 'new-{marker}'}}, "
+                     f"[events.partner_room('{api.partner_b}')])\n")
+        got = client.next(lambda line: line.get("event") == "probe")
+        assert got["data"]["m"] == f"new-{marker}"
+    finally:
+        client.close()
