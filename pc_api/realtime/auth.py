@@ -55,7 +55,7 @@ def token_from(environ: dict[str, Any], auth: Any) -> str | None:
     return None
 
 
-async def principal_of(db: Database, r: redis.Redis, user_id: str, version: int) -> Principal:
+async def caller(db: Database, r: redis.Redis, user_id: str, version: int) -> Principal:
     """The caller now, by the one session rule HTTP requests follow too
     (``pc_core.identity.session_cache.caller``); the database is read, in a worker thread,
     only when no sign-in state is published."""
@@ -72,7 +72,7 @@ async def authenticate(db: Database, r: redis.Redis, settings: Settings,
     if not token:
         raise Unauthorized("not signed in")
     claims = decode_access_token(settings, token)
-    principal = await principal_of(db, r, claims.user_id, claims.version)
+    principal = await caller(db, r, claims.user_id, claims.version)
     return Viewer(user_id=principal.user_id, partner_id=principal.partner_id,
                   is_owner=principal.is_owner, version=claims.version,
                   expires_at=claims.expires_at)
@@ -82,4 +82,4 @@ async def current_principal(db: Database, r: redis.Redis, viewer: Viewer) -> Pri
     """The viewer's caller now, at each room join: a revoked session, a deactivation
     or a role change applies at the next join (and the server disconnects the
     connection as soon as it is announced, ``pc_api.realtime.revocation``)."""
-    return await principal_of(db, r, viewer.user_id, viewer.version)
+    return await caller(db, r, viewer.user_id, viewer.version)

@@ -44,7 +44,8 @@ export function connectLive(): Socket {
     liveState.value = 'disconnected'
     droppedOnce = true
     if (reason === 'io server disconnect') {
-      // The server ended it (token expiry): renew the cookie, then reconnect.
+      // The server ended it (token expiry, or a change of the user's session: a
+      // revoked one fails to refresh and stays out): renew the cookie, reconnect.
       await refreshSession()
       s.connect()
     }
