@@ -24,6 +24,7 @@ from pc_api.routes import (
     api_tokens,
     auth,
     billing,
+    buyer_alerts,
     client_config,
     health,
     hubspot,
@@ -97,7 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_observability(app, settings)
     install_openapi_security(app)
     for module in (health, auth, users, partners, leads, hubspot, marketplace, stripe_webhook,
-                   hubspot_webhook, meetings, api_tokens, public, billing, client_config):
+                   hubspot_webhook, meetings, api_tokens, public, billing, client_config,
+                   buyer_alerts):
         app.include_router(module.router)
     # Every error status each route can answer, with its body (pc_api/openapi_errors.py).
     install_openapi_errors(app)

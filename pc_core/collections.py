@@ -32,3 +32,12 @@ LEAD_REBUILDS = "lead_rebuilds"
 ASSET_OUTBOX = "asset_outbox"
 # One document per change of a lead's stage or status (pc_core/journal/stage_events.py).
 STAGE_EVENTS = "stage_events"
+# Buyer alerts (pc_core/buyer_alerts): saved searches, one notice per (search, lead)
+# (its ``_id``), and standing orders with their monthly fills
+# (pc_core/marketplace/standing_orders.py).
+SAVED_SEARCHES = "saved_searches"
+SEARCH_NOTICES = "search_notices"
+STANDING_ORDERS = "standing_orders"
+STANDING_ORDER_FILLS = "standing_order_fills"
+# Price guidance per market segment (pc_core/analytics/price_guidance.py), rebuilt daily.
+PRICE_GUIDANCE = "price_guidance"

@@ -19,6 +19,11 @@ Events and rooms (api.md "Real-time"):
   ``sync-finished`` {sync_task_id, partner_id, status, counts, ...} → ``partner:{id}``
 - ``purchase-updated`` {purchase_id, lead_id, status, failure_message} →
   ``partner:{buyer}``, ``partner:{seller}``
+- ``search-matched`` {notice_id, search_id, search_name, lead_id, listing} →
+  ``user:{id}`` of the search's owner, or ``partner:{buyer}`` for a shared search
+  (``pc_core.buyer_alerts.notices``)
+- ``standing-order-filled`` {order_id, order_name, lead_id, reservation_id} →
+  ``partner:{buyer}`` (``pc_core.marketplace.standing_orders``)
 
 A lead's room may hold buyers of other partners while the lead is listed
 (``pc_core.leads.rooms``), so nothing that identifies the contact or the company goes
@@ -51,6 +56,8 @@ LEAD_UNLISTED = "lead-unlisted"
 SYNC_PROGRESS = "sync-progress"
 SYNC_FINISHED = "sync-finished"
 PURCHASE_UPDATED = "purchase-updated"
+SEARCH_MATCHED = "search-matched"
+STANDING_ORDER_FILLED = "standing-order-filled"
 CHANNEL = "pc-socketio"
 LEAD_ROOM_PREFIX = "lead:"
 # What a listing hides (pc_core/marketplace/listings.py): never sent to a lead's room.
@@ -71,6 +78,11 @@ def lead_room(lead_id: str) -> str:
 
 def partner_room(partner_id: str) -> str:
     return f"partner:{partner_id}"
+
+
+def user_room(user_id: str) -> str:
+    """One signed-in user's connections (a saved search's own notices)."""
+    return f"user:{user_id}"
 
 
 @lru_cache(maxsize=4)

@@ -145,6 +145,7 @@ class Realtime:
         self.connections.add(viewer.user_id, sid)
         if viewer.partner_id is not None:
             await self.sio.enter_room(sid, events.partner_room(viewer.partner_id))
+        await self.sio.enter_room(sid, events.user_room(viewer.user_id))
         await self.sio.enter_room(sid, events.marketplace_room())
         SOCKETIO_CONNECTIONS.inc()
 

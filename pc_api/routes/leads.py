@@ -86,7 +86,7 @@ async def import_leads(
             )
     report = await run_in_threadpool(
         import_leads_csv, db, target, bytes(content), created_by=actor.user_id,
-        max_rows=settings.import_max_rows,
+        max_rows=settings.import_max_rows, settings=settings,
     )
     return {"created": report.created, "updated": report.updated, "errors": report.errors}
 

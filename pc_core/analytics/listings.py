@@ -25,12 +25,14 @@ LISTING_COLUMNS: dict[str, Any] = {
     "location": pl.Utf8, "budget_cents": pl.Int64, "stage": pl.Utf8, "age_days": pl.Int64,
     "created_at": pl.Datetime("us", "UTC"), "price_cents": pl.Int64,
     "commission_cents": pl.Int64, "buyer_total_cents": pl.Int64, "currency": pl.Utf8,
+    "next_price_drop_at": pl.Datetime("us", "UTC"), "next_price_cents": pl.Int64,
 }
 #: Lead fields that identify the contact or the company, never shown before a sale.
 CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone", "company", "title")
 _LEAD_FIELDS = dict.fromkeys(("partner_id", "company_size", "industry", "location",
                               "budget_cents", "stage", "status", "price_cents",
-                              "created_at", *CONTACT_FIELDS), 1)
+                              "created_at", "price_dropped_at", "field_times",
+                              *CONTACT_FIELDS), 1)
 
 
 @dataclass
@@ -47,7 +49,7 @@ class ListingTable:
 def _seller(db: Database, partner_id: str) -> dict[str, Any] | None:
     return db[c.PARTNERS].find_one({"_id": partner_id}, {"name": 1, "is_operator": 1,
                                                          "default_lead_price_cents": 1,
-                                                         "rating": 1})
+                                                         "rating": 1, "price_aging": 1})
 
 
 def listing_rows(leads: list[dict[str, Any]], seller: dict[str, Any] | None,

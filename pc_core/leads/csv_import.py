@@ -28,8 +28,10 @@ from pc_core.errors import BadRequest, PayloadTooLarge
 from pc_core.ids import new_id
 from pc_core.journal.stage_events import PLATFORM, record_lead_change
 from pc_core.leads.inventory import TRACKED_FIELDS, build_lead_doc, search_text
+from pc_core.marketplace.listings import announce_listed
 from pc_core.models.leads import LeadFields
 from pc_core.money import cents_expr
+from pc_core.settings import Settings
 from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
 from pc_core.store import replace_if_unchanged
 from pc_core.timeutil import utcnow
@@ -50,6 +52,8 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # Leads the import put on the market (a non-fit stage lists a lead).
+    listed: list[dict[str, Any]] = field(default_factory=list)
 
     def fail(self, row: int, error: str) -> None:
         self.errors.append({"row": row, "error": error})
@@ -148,7 +152,10 @@ def import_leads_csv(
     *,
     created_by: str | None,
     max_rows: int,
+    settings: Settings | None = None,
 ) -> ImportReport:
+    """``settings`` (for the live events and buyer alerts): leads the import lists
+    are announced as any other listing."""
     if not content.strip():
         raise BadRequest("the file is empty: expected a header row and at least one lead")
     try:
@@ -196,6 +203,8 @@ def import_leads_csv(
     for start in range(0, len(parsed), BATCH_SIZE):
         _write_batch(db, partner_id, parsed[start : start + BATCH_SIZE], created_by, report)
     report.errors.sort(key=lambda e: e["row"])
+    if settings is not None:
+        announce_listed(db, settings, report.listed)
     return report
 
 
@@ -219,6 +228,7 @@ def _write_batch(
     existing = {d["_id"]: d for d in db[c.LEADS].find({"_id": {"$in": ids}})}
     inserts: list[InsertOne] = []
     insert_rows: list[int] = []
+    insert_docs: list[dict[str, Any]] = []
     for (row_number, fields), lead_id in zip(batch, ids, strict=True):
         current = existing.get(lead_id)
         if current is None:
@@ -228,6 +238,7 @@ def _write_batch(
             )
             inserts.append(InsertOne(doc))
             insert_rows.append(row_number)
+            insert_docs.append(doc)
         else:
             _update_existing(db, current, fields, now, row_number, report)
     if not inserts:
@@ -242,6 +253,8 @@ def _write_batch(
             report.fail(row_number, "the lead was created concurrently; retry the row")
         else:
             report.created += 1
+            if insert_docs[index]["status"] == LeadStatus.LISTED.value:
+                report.listed.append(insert_docs[index])
 
 
 def _update_existing(
@@ -276,3 +289,5 @@ def _update_existing(
     else:
         record_lead_change(db, current, after, PLATFORM, now)
         report.updated += 1
+        if after["status"] == LeadStatus.LISTED.value != current["status"]:
+            report.listed.append(after)

@@ -15,7 +15,7 @@ from pc_core.access import Principal
 from pc_core.errors import BadRequest, Conflict, NotFound
 from pc_core.ids import new_id
 from pc_core.journal.stage_events import PLATFORM, record_lead_change
-from pc_core.marketplace.listings import announce_listed
+from pc_core.marketplace.listings import announce_listed, announce_price_drop
 from pc_core.models.leads import (
     LeadCreate,
     LeadFields,
@@ -149,6 +149,14 @@ def announce_edit(db: Database, settings: Settings, before: dict[str, Any] | Non
         announce_listed(db, settings, [after])
     elif before is not None and before["status"] == listed and after["status"] != listed:
         events.lead_unlisted(settings, after["_id"])
+    elif before is not None and after["status"] == listed and _cheaper(before, after):
+        announce_price_drop(db, settings, after)
+
+
+def _cheaper(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """The seller's own price went down (or was set where the default applied)."""
+    new, old = after.get("price_cents"), before.get("price_cents")
+    return new is not None and (old is None or new < old)
 
 
 def get_lead_doc(db: Database, actor: Principal, lead_id: str) -> dict[str, Any]:

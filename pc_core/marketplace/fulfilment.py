@@ -24,7 +24,15 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core.events import lead_sold, purchase_updated
 from pc_core.journal import outbox
-from pc_core.marketplace import deliveries, leadstate, notifications, purchases, reservations, slots
+from pc_core.marketplace import (
+    deliveries,
+    leadstate,
+    notifications,
+    purchases,
+    reservations,
+    slots,
+    standing_orders,
+)
 from pc_core.marketplace.purchases import COMPLETED, FAILED, PENDING, REFUNDED
 from pc_core.payments import stripe_client
 from pc_core.settings import Settings
@@ -114,6 +122,7 @@ def payment_failed(db: Database, settings: Settings, intent: dict[str, Any]) -> 
     after = purchases.fail(db, purchase["_id"], message, intent_id=intent.get("id"))
     if after["status"] == FAILED:
         reservations.clear_pending(db, purchase["reservation_id"], purchase["_id"])
+        standing_orders.card_failed(db, purchase["reservation_id"])
         purchase_updated(settings, after)
         return "failed"
     return f"ignored-{after['status']}"

@@ -12,8 +12,9 @@ a bounded scan; a page can then be short, and ``next_cursor`` carries on.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core import events
 from pc_core.access import Principal
+from pc_core.marketplace import aging
 from pc_core.marketplace.pricing import CURRENCY, quote
 from pc_core.models.marketplace import ListingOut, ListingPage
 from pc_core.settings import Settings
@@ -30,10 +32,11 @@ from pc_core.stages import LeadStatus
 from pc_core.store.pagination import check_limit, decode_cursor, encode_cursor, newest_first
 from pc_core.timeutil import ensure_utc, utcnow
 
+log = logging.getLogger(__name__)
 Doc = dict[str, Any]
 PROJECTION = dict.fromkeys(
     ("partner_id", "company_size", "industry", "location", "budget_cents", "stage",
-     "price_cents", "created_at", "sort_key"),
+     "price_cents", "created_at", "sort_key", "price_dropped_at", "field_times"),
     1,
 )
 # Documents one page may read when a Python-side filter (price_max) discards some.
@@ -85,7 +88,8 @@ def _sellers(db: Database, partner_ids: set[str]) -> dict[str, Doc | None]:
             d["_id"]: d
             for d in db[c.PARTNERS].find(
                 {"_id": {"$in": sorted(missing)}},
-                {"name": 1, "is_operator": 1, "default_lead_price_cents": 1, "rating": 1},
+                {"name": 1, "is_operator": 1, "default_lead_price_cents": 1, "rating": 1,
+                 "price_aging": 1},
             )
         }
         if len(_seller_cache) > 10_000:
@@ -103,6 +107,7 @@ def listing_view(lead: Doc, seller: Doc | None, settings: Settings, viewer: str 
     the analytics listing table, so all show the same price."""
     price = quote(lead, seller, settings)
     created = ensure_utc(lead["created_at"])
+    drop = aging.next_drop(lead, seller, settings)
     return {
         "id": lead["_id"],
         "own": lead["partner_id"] == viewer,
@@ -120,6 +125,8 @@ def listing_view(lead: Doc, seller: Doc | None, settings: Settings, viewer: str 
         "commission_cents": price.commission_cents,
         "buyer_total_cents": price.buyer_total_cents,
         "currency": CURRENCY,
+        "next_price_drop_at": drop.at if drop else None,
+        "next_price_cents": drop.price_cents if drop else None,
     }
 
 
@@ -166,15 +173,55 @@ def list_listings(db: Database, settings: Settings, actor: Principal,
         "next_cursor": next_cursor})
 
 
+#: What else runs when leads come on the market or get cheaper (buyer alerts and
+#: standing orders, ``pc_core.buyer_alerts.dispatch``): called with the listings as
+#: ``listing_view`` builds them. Registered by the module that implements them, so
+#: the marketplace does not import the features built on it.
+ListingHook = Callable[[Database, Settings, list[Doc]], None]
+_hooks: list[ListingHook] = []
+
+
+def after_listed(hook: ListingHook) -> None:
+    """Run ``hook`` for every lead listed from now on (once per hook)."""
+    if hook not in _hooks:
+        _hooks.append(hook)
+
+
+def _views(db: Database, settings: Settings, leads: list[Doc]) -> list[Doc]:
+    sellers = _sellers(db, {lead["partner_id"] for lead in leads})
+    now = utcnow()
+    return [listing_view(lead, sellers.get(lead["partner_id"]), settings, None, now)
+            for lead in leads]
+
+
+def _run_hooks(db: Database, settings: Settings, views: list[Doc]) -> None:
+    """Each hook on its own: a failing alert must not fail the listing that caused it."""
+    for hook in _hooks:
+        try:
+            hook(db, settings, views)
+        except Exception:  # noqa: BLE001
+            log.exception("listing hook %s failed", getattr(hook, "__name__", hook))
+
+
 def announce_listed(db: Database, settings: Settings, leads: Iterable[Doc]) -> None:
     """Publish ``lead-listed`` for leads just (re)listed, each carrying the listing as
-    ``GET /v1/marketplace/listings`` shows it (the price included)."""
+    ``GET /v1/marketplace/listings`` shows it (the price included), then run the
+    listing hooks. Every path that lists a lead calls this: a person's edit or new
+    lead, the CSV import, the HubSpot lead builder (webhook and pull), a reservation
+    that ends (release, expiry, an orphan relisted) and whatever relists later."""
     leads = list(leads)
     if not leads:
         return
-    sellers = _sellers(db, {lead["partner_id"] for lead in leads})
-    now = utcnow()
-    for lead in leads:
-        listing = ListingOut.model_validate(
-            listing_view(lead, sellers.get(lead["partner_id"]), settings, None, now))
+    views = _views(db, settings, leads)
+    for view in views:
+        listing = ListingOut.model_validate(view)
         events.lead_listed(settings, listing.model_dump(mode="json"))
+    _run_hooks(db, settings, views)
+
+
+def announce_price_drop(db: Database, settings: Settings, lead: Doc) -> None:
+    """A listed lead got cheaper: the listing hooks see it again (a search or an
+    order whose maximum price it now meets matches; one that matched before is not
+    told twice)."""
+    if lead.get("status") == LeadStatus.LISTED.value:
+        _run_hooks(db, settings, _views(db, settings, [lead]))

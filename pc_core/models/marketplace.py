@@ -36,6 +36,9 @@ class ListingOut(BaseModel):
     commission_cents: int
     buyer_total_cents: int
     currency: str
+    next_price_drop_at: datetime | None = Field(
+        default=None, description="When the seller's aging rule next lowers the price")
+    next_price_cents: int | None = Field(default=None, description="The price after that drop")
 
 
 class ListingPage(BaseModel):

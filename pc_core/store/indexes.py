@@ -134,6 +134,23 @@ INDEXES: dict[str, list[IndexModel]] = {
                    _idx(("partner_id", ASCENDING), ("needs_history", ASCENDING)),
                    _idx(("lead_id", ASCENDING))],
     c.ASSET_OUTBOX: [_idx(("status", ASCENDING))],
+    # Buyer alerts (pc_core/buyer_alerts/criteria.py): a listing's candidates are an
+    # $in of at most 16 match keys plus the bounds, among active searches and orders;
+    # a user's and a partner's searches; a user's notices waiting for the digest;
+    # orders oldest first; a reservation's fill (a failed card step).
+    c.SAVED_SEARCHES: [
+        _idx(("active", ASCENDING), ("match_key", ASCENDING), ("price_max", ASCENDING)),
+        _idx(("partner_id", ASCENDING), ("sort_key", DESCENDING)),
+    ],
+    c.SEARCH_NOTICES: [
+        _idx(("digest", ASCENDING), ("user_id", ASCENDING)),
+        _idx(("partner_id", ASCENDING), ("sort_key", DESCENDING)),
+    ],
+    c.STANDING_ORDERS: [
+        _idx(("active", ASCENDING), ("match_key", ASCENDING), ("price_max", ASCENDING)),
+        _idx(("partner_id", ASCENDING), ("sort_key", DESCENDING)),
+    ],
+    c.STANDING_ORDER_FILLS: [_idx(("reservation_id", ASCENDING))],
     c.SYNC_TASKS: [
         _idx(("partner_id", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("status", ASCENDING)),

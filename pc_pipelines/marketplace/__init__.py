@@ -1,8 +1,11 @@
 """Marketplace upkeep: reservation expiry and reminders, failed email retries, every
-minute (``pc_core.marketplace.expiry``, ``pc_core.mail.mailer``)."""
+minute (``pc_core.marketplace.expiry``, ``pc_core.mail.mailer``); aging prices' weekly
+drops, hourly (``pc_core.marketplace.price_drops``)."""
 
 from dagster import Definitions
 
+from pc_pipelines.marketplace.aging import price_aging_job, price_aging_schedule
 from pc_pipelines.marketplace.jobs import reservation_expiry_job, reservation_expiry_schedule
 
-defs = Definitions(jobs=[reservation_expiry_job], schedules=[reservation_expiry_schedule])
+defs = Definitions(jobs=[reservation_expiry_job, price_aging_job],
+                   schedules=[reservation_expiry_schedule, price_aging_schedule])

@@ -31,6 +31,7 @@ export const routes: RouteRecordRaw[] = [
       { path: 'leads/:id', name: 'lead', component: () => import('@/features/leads/LeadDetailPage.vue'), meta: { title: 'Lead' }, props: true },
       { path: 'marketplace', name: 'marketplace', component: () => import('@/features/marketplace/MarketplacePage.vue'), meta: { title: 'Marketplace' } },
       { path: 'marketplace/reservations', name: 'reservations', component: () => import('@/features/marketplace/ReservationsPage.vue'), meta: { title: 'My reservations' } },
+      { path: 'marketplace/matches', name: 'matches', component: () => import('@/features/marketplace/MatchesPage.vue'), meta: { title: 'Saved searches and matches' } },
       { path: 'marketplace/purchases', name: 'purchases', component: () => import('@/features/marketplace/PurchasesPage.vue'), meta: { title: 'Purchases' } },
       { path: 'settings/hubspot', name: 'hubspot', component: () => import('@/features/hubspot/HubSpotPage.vue'), meta: { title: 'HubSpot' } },
       { path: 'meetings', name: 'meetings', component: () => import('@/features/meetings/MeetingsPage.vue'), meta: { title: 'Meetings', roles: ['owner'] } },

@@ -4,6 +4,7 @@
  * query refetches and every view of that data updates.
  */
 import type { QueryClient } from '@tanstack/vue-query'
+import { noticeMatched, orderFilled } from '@/features/marketplace/searchAlerts'
 import { connectLive } from './socket'
 
 export const EV = {
@@ -18,6 +19,8 @@ export const EV = {
   syncProgress: 'sync-progress',
   syncFinished: 'sync-finished',
   purchaseUpdated: 'purchase-updated',
+  searchMatched: 'search-matched',
+  standingOrderFilled: 'standing-order-filled',
 } as const
 
 export interface LeadEvent {
@@ -66,6 +69,14 @@ export function installLiveInvalidation(qc: QueryClient): void {
   s.on(EV.purchaseUpdated, (p: PurchaseEvent) =>
     inv(['purchases'], ['reservations'], ['lead', p.lead_id], ['leads'], ['stats']),
   )
+  s.on(EV.searchMatched, (p: Parameters<typeof noticeMatched>[0]) => {
+    noticeMatched(p)
+    inv(['search-notices'])
+  })
+  s.on(EV.standingOrderFilled, (p: Parameters<typeof orderFilled>[0]) => {
+    orderFilled(p)
+    inv(['reservations'], ['listings'])
+  })
   s.on(EV.syncProgress, () => inv(['sync-tasks']))
   s.on(EV.syncFinished, () => inv(['sync-tasks'], ['hubspot-status'], ['stage-mapping'], ['leads'], ['stats']))
 }
