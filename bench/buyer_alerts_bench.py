@@ -43,20 +43,21 @@ from _stack import pct
 from pc_core import collections as c
 from pc_core.access import Principal, Role
 from pc_core.buyer_alerts import dispatch, matching
-from pc_core.buyer_alerts.criteria import Criteria, stored_fields
 from pc_core.db import get_db
+from pc_core.identity.partners import create_partner
+from pc_core.identity.users import create_user
 from pc_core.ids import new_id
-from pc_core.lead_models import LeadFields
-from pc_core.leads import build_lead_doc
+from pc_core.leads.inventory import build_lead_doc
 from pc_core.marketplace import listings
-from pc_core.partners import create_partner
+from pc_core.marketplace.criteria import stored_fields
+from pc_core.models.buyer_alerts import Criteria
+from pc_core.models.leads import LeadFields
 from pc_core.security.jwt_tokens import create_access_token
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus
 from pc_core.store import sort_key
 from pc_core.store.indexes import ensure_indexes
 from pc_core.timeutil import utcnow
-from pc_core.users import create_user
 from pc_dev import devstack
 
 NAME = "Buyer alerts"

@@ -201,7 +201,8 @@ FLOORS: dict[str, list[tuple[str, set[str]]]] = {
         ("models", {"pc_core.models"}),
         ("identity", {"pc_core.identity", "pc_core.sync"}),
         ("features", {"pc_core.marketplace", "pc_core.leads", "pc_core.hubspot",
-                      "pc_core.meetings", "pc_core.billing", "pc_core.reminders"}),
+                      "pc_core.meetings", "pc_core.billing", "pc_core.reminders",
+                      "pc_core.buyer_alerts"}),
         ("reporting", {"pc_core.analytics"}),
     ],
     "pc_sandbox": [

@@ -17,8 +17,8 @@ from pc_core.buyer_alerts import dispatch
 from pc_core.buyer_alerts.digests import send_digests
 from pc_core.buyer_alerts.unsubscribe import link_for
 from pc_core.db import redis_client
-from pc_core.hubspot.lead_builder import build_leads, publish_lead_events
-from pc_core.hubspot.stage_mapping import store_pipeline_stages
+from pc_core.hubspot.lead_build.lead_builder import build_leads, publish_lead_events
+from pc_core.hubspot.lead_build.stage_mapping import store_pipeline_stages
 from pc_core.marketplace import listings
 from pc_core.marketplace.expiry import expire_reservations
 from pc_core.settings import Settings

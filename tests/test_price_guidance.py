@@ -11,7 +11,7 @@ from dagster import materialize
 
 from pc_core import collections as c
 from pc_core.analytics import price_guidance as pg
-from pc_core.analytics.stage_events import event_doc
+from pc_core.journal.stage_events import event_doc
 from pc_pipelines.analytics.warehouse import IO_MANAGER_KEY, warehouse_io_manager
 from pc_pipelines.price_guidance import (
     price_guidance,

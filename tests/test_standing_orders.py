@@ -12,8 +12,8 @@ import pytest
 from pc_core import collections as c
 from pc_core.access import Role
 from pc_core.buyer_alerts import dispatch
+from pc_core.identity.partners import create_partner
 from pc_core.marketplace import listings, standing_orders
-from pc_core.partners import create_partner
 from pc_core.settings import Settings
 from pc_core.timeutil import utcnow
 from tests.conftest import SYSTEM, make_account, market_settings

@@ -1,8 +1,8 @@
 """Buyers hear of matching leads: saved searches, their live notices and e-mails.
 
-One module per job: ``criteria`` (what a search or standing order asks for, and the
-match keys that let MongoDB pick candidates), ``matching`` (the candidate query for
-one listing), ``searches`` (saving, listing, deleting a user's searches),
+One module per job (what a search asks for and its match keys are
+``pc_core.marketplace.criteria``, shared with standing orders): ``matching`` (the
+saved searches one listing matches), ``searches`` (saving, listing, deleting a user's searches),
 ``notices`` (a match recorded once, told live and by e-mail), ``digests`` (the daily
 e-mail), ``unsubscribe`` (the signed one-click link) and ``dispatch`` (what runs for
 every listing: standing orders first, then notices; it registers itself with

@@ -26,7 +26,7 @@ from pc_core.buyer_alerts.notices import (
     owner_email,
 )
 from pc_core.buyer_alerts.unsubscribe import link_for
-from pc_core.mailer import send_email
+from pc_core.mail.mailer import send_email
 from pc_core.settings import Settings
 from pc_core.store.queues import mark, waiting
 from pc_core.timeutil import utcnow

@@ -8,7 +8,7 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.buyer_alerts.criteria import candidates
+from pc_core.marketplace.criteria import candidates
 
 Doc = dict[str, Any]
 

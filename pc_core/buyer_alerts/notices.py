@@ -22,9 +22,9 @@ from pymongo.errors import BulkWriteError
 from pc_core import collections as c
 from pc_core import events
 from pc_core.buyer_alerts.unsubscribe import link_for
-from pc_core.mailer import send_email
-from pc_core.marketplace.notifications import money
+from pc_core.mail.mailer import send_email
 from pc_core.models.marketplace import ListingOut
+from pc_core.money import format_cents
 from pc_core.settings import Settings
 from pc_core.store import sort_key
 
@@ -81,8 +81,9 @@ def listing_line(listing: Doc) -> str:
     parts = [listing.get("industry") or "industry not given",
              listing.get("company_size") and f"{listing['company_size']} employees",
              listing.get("location") or "location not given",
-             f"budget {money(listing['budget_cents'])}" if listing.get("budget_cents") else None,
-             f"price {money(listing['buyer_total_cents'])}"]
+             f"budget {format_cents(listing['budget_cents'])}"
+             if listing.get("budget_cents") else None,
+             f"price {format_cents(listing['buyer_total_cents'])}"]
     return ", ".join(p for p in parts if p)
 
 

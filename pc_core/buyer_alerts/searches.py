@@ -15,9 +15,9 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.access import Principal
-from pc_core.buyer_alerts.criteria import stored_fields
 from pc_core.errors import BadRequest, Conflict, NotFound
 from pc_core.ids import new_id
+from pc_core.marketplace.criteria import stored_fields
 from pc_core.models.buyer_alerts import (
     SavedSearchIn,
     SavedSearchList,

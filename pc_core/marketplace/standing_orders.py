@@ -2,7 +2,7 @@
 than P", placed by a buyer's admin and filled as leads are listed.
 
 When a lead is listed (or gets cheaper), the candidate orders are picked by the
-same match keys as saved searches (``pc_core.buyer_alerts.criteria``), then tried
+same match keys as saved searches (``pc_core.marketplace.criteria``), then tried
 **oldest first** (creation order, ``sort_key``); the first eligible one reserves the
 lead through the ordinary reservation service (``reservations.reserve``, so the lead
 compare-and-set, the per-buyer cap on active reservations and the seller ≠ buyer rule
@@ -37,12 +37,12 @@ from pymongo.errors import DuplicateKeyError
 from pc_core import collections as c
 from pc_core import events
 from pc_core.access import Principal, Role
-from pc_core.buyer_alerts import criteria
 from pc_core.errors import BadRequest, Conflict, NotFound
 from pc_core.ids import new_id
-from pc_core.mailer import send_email
-from pc_core.marketplace import notifications, reservations
+from pc_core.mail.mailer import send_email
+from pc_core.marketplace import criteria, notifications, reservations
 from pc_core.models.buyer_alerts import StandingOrderIn, StandingOrderList, StandingOrderOut
+from pc_core.money import format_cents
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus
 from pc_core.store import month_key, sort_key, update_with_retry
@@ -200,7 +200,7 @@ def _tell(db: Database, settings: Settings, order: Doc, listing: Doc,
                context={"order_name": order["name"], "reservation_id": reservation_id,
                         "industry": listing.get("industry") or "industry not given",
                         "location": listing.get("location") or "location not given",
-                        "price": notifications.money(listing["buyer_total_cents"]),
+                        "price": format_cents(listing["buyer_total_cents"]),
                         "days": order["days"],
                         "url": f"{settings.app_url.rstrip('/')}/marketplace/reservations"})
 

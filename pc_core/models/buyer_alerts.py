@@ -7,10 +7,25 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pc_core.buyer_alerts.criteria import Criteria
+from pc_core.models.leads import CompanySize
 from pc_core.models.marketplace import ListingOut
+from pc_core.stages import Stage
 
 EmailMode = Literal["immediate", "daily", "off"]
+
+
+class Criteria(BaseModel):
+    """The marketplace's filters, as a buyer saves them."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    industry: str | None = Field(default=None, max_length=100)
+    company_size: CompanySize | None = None
+    location: str | None = Field(default=None, max_length=100)
+    budget_min: int | None = Field(default=None, ge=0, le=10_000_000_000, description="cents")
+    price_max: int | None = Field(default=None, ge=0, le=10_000_000_000, description="cents")
+    stage: Stage | None = None
+    max_age_days: int | None = Field(default=None, ge=0, le=3650)
 
 
 class SavedSearchIn(BaseModel):

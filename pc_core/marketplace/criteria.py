@@ -1,5 +1,5 @@
-"""What a saved search or a standing order asks of a listing, and the keys that let
-the database pick the few that can match it.
+"""What a saved search or a standing order asks of a listing (``Criteria``), and the
+keys that let the database pick the few that can match it.
 
 A criteria has four equality dimensions (industry, company size, location, stage;
 each either a value or "any") and three bounds (minimum budget, maximum price,
@@ -20,30 +20,14 @@ import itertools
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from pymongo.collection import Collection
 
-from pc_core.models.leads import CompanySize
-from pc_core.stages import Stage
+from pc_core.models.buyer_alerts import Criteria
 
 Doc = dict[str, Any]
 DIMENSIONS = ("industry", "company_size", "location", "stage")
 NO_PRICE_LIMIT = 10**13
 NO_AGE_LIMIT = 100_000
-
-
-class Criteria(BaseModel):
-    """The marketplace's filters, as a buyer saves them."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    industry: str | None = Field(default=None, max_length=100)
-    company_size: CompanySize | None = None
-    location: str | None = Field(default=None, max_length=100)
-    budget_min: int | None = Field(default=None, ge=0, le=10_000_000_000, description="cents")
-    price_max: int | None = Field(default=None, ge=0, le=10_000_000_000, description="cents")
-    stage: Stage | None = None
-    max_age_days: int | None = Field(default=None, ge=0, le=3650)
 
 
 def match_key(values: tuple[str | None, ...]) -> str:
