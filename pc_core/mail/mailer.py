@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
