@@ -18,7 +18,7 @@ from pc_pipelines.price_guidance import (
     price_guidance_fresh,
     price_guidance_sample,
 )
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 
 NOW = datetime(2026, 6, 30, tzinfo=UTC)
 
@@ -130,7 +130,7 @@ def test_the_asset_reads_listings_and_sales(db, settings, tmp_path):
                                             "platform"))
     result = materialize([price_guidance, price_guidance_sample, price_guidance_fresh],
                          resources={
-        "mongo": MongoResource(uri=settings.mongodb_uri, database=settings.mongodb_db),
+        "platform": PlatformResource.of(settings),
         IO_MANAGER_KEY: warehouse_io_manager(str(tmp_path))},
         )
     assert result.success

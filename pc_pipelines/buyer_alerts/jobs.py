@@ -13,15 +13,15 @@ from dagster import (
 
 from pc_core.buyer_alerts import dispatch
 from pc_core.buyer_alerts.digests import send_digests
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 
 #: Leads listed in Dagster's runs reach the alerts (pc_core.buyer_alerts.dispatch).
 LISTING_HOOK = dispatch.on_listed
 
 
 @op(description="Send each user's digest of the day's saved-search matches.")
-def send_digests_op(context: OpExecutionContext, mongo: MongoResource) -> None:
-    context.log.info(f"sent {send_digests(mongo.db(), mongo.settings())} digests")
+def send_digests_op(context: OpExecutionContext, platform: PlatformResource) -> None:
+    context.log.info(f"sent {send_digests(platform.db(), platform.settings())} digests")
 
 
 @job(description="Daily: saved-search digests.", tags={"dagster/max_runtime": 900})

@@ -14,15 +14,15 @@ from dagster import (
 
 from pc_core.buyer_alerts import dispatch
 from pc_core.marketplace.price_drops import apply_drops
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 
 #: Drops applied in this run reach the alerts (pc_core.buyer_alerts.dispatch).
 LISTING_HOOK = dispatch.on_listed
 
 
 @op(description="Apply the sellers' due weekly price drops.")
-def apply_price_drops_op(context: OpExecutionContext, mongo: MongoResource) -> None:
-    report = apply_drops(mongo.db(), mongo.settings())
+def apply_price_drops_op(context: OpExecutionContext, platform: PlatformResource) -> None:
+    report = apply_drops(platform.db(), platform.settings())
     context.log.info(f"{report.dropped} prices dropped for {report.sellers} sellers "
                      f"({report.lost_races} left for the next run after a concurrent change)")
 

@@ -32,20 +32,21 @@ from pc_core.timeutil import ensure_utc, utcnow
 from pc_pipelines.analytics.assets import marketplace_listings, marketplace_purchases
 from pc_pipelines.analytics.metadata import preview
 from pc_pipelines.analytics.warehouse import IO_MANAGER_KEY
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 
 MAX_AGE = timedelta(hours=26)
 
 
 @asset(group_name="marketplace", deps=[marketplace_listings, marketplace_purchases],
        io_manager_key=IO_MANAGER_KEY, kinds={"polars", "parquet", "mongodb"})
-def price_guidance(context: AssetExecutionContext, mongo: MongoResource) -> Output[pl.DataFrame]:
+def price_guidance(context: AssetExecutionContext,
+                   platform: PlatformResource) -> Output[pl.DataFrame]:
     """Per segment (industry × company size × region, and broader): sell-through in
     7/14/30 days, median days to sell, sold and unsold price quartiles. Stored in
     MongoDB for the API's ``GET /v1/marketplace/price-guidance``."""
-    db = mongo.db()
+    db = platform.db()
     now = utcnow()
-    outcomes = pg.listing_outcomes(db, mongo.settings().default_lead_price_cents)
+    outcomes = pg.listing_outcomes(db, platform.settings().default_lead_price_cents)
     table = pg.guidance_table(outcomes, now)
     stored = pg.store(db, table, now)
     market = table.filter(pl.col("level") == len(pg.LEVELS) - 1)
@@ -61,8 +62,8 @@ def price_guidance(context: AssetExecutionContext, mongo: MongoResource) -> Outp
 
 @asset_check(asset=price_guidance, description="Enough sales for guidance: the whole "
              "market has at least the minimum; segments below it fall back to broader ones")
-def price_guidance_sample(mongo: MongoResource) -> AssetCheckResult:
-    docs = list(mongo.db()[c.PRICE_GUIDANCE].find({}, {"level": 1, "sales": 1}))
+def price_guidance_sample(platform: PlatformResource) -> AssetCheckResult:
+    docs = list(platform.db()[c.PRICE_GUIDANCE].find({}, {"level": 1, "sales": 1}))
     market = next((d for d in docs if d["level"] == len(pg.LEVELS) - 1), None)
     narrow = [d for d in docs if d["level"] == 0]
     short = [d for d in narrow if d["sales"] < pg.MIN_SALES]
@@ -77,8 +78,8 @@ def price_guidance_sample(mongo: MongoResource) -> AssetCheckResult:
 
 @asset_check(asset=price_guidance, description="The guidance was rebuilt within the "
              "last 26 hours (evaluated hourly by price_guidance_freshness_job)")
-def price_guidance_fresh(mongo: MongoResource) -> AssetCheckResult:
-    latest = max((ensure_utc(d["computed_at"]) for d in mongo.db()[c.PRICE_GUIDANCE].find(
+def price_guidance_fresh(platform: PlatformResource) -> AssetCheckResult:
+    latest = max((ensure_utc(d["computed_at"]) for d in platform.db()[c.PRICE_GUIDANCE].find(
         {"level": len(pg.LEVELS) - 1}, {"computed_at": 1})), default=None)
     age_h = (utcnow() - latest).total_seconds() / 3600 if latest else None
     return AssetCheckResult(
