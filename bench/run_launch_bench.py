@@ -7,11 +7,14 @@ receives a webhook event at some moment of the minute (spread evenly), written t
 inbox as the API writes it. When the sensor requests a run, ``hubspot_webhook_job``
 is executed in-process (the real fan-out: a worker thread per partner, the sandbox's
 HubSpot answering), and the run stays "in progress" for the following ticks until the
-assumed pod start (``--pod-start``, K8sRunLauncher) plus the measured run time has
-passed in simulated time. Webhook → lead latency of a partner = from its event's
-arrival to its webhook ``sync_task`` finishing (the leads rebuilt), in simulated time:
-the wait for the tick, the wait for a run in progress, the pod start, and the real
-time the run took to reach that partner.
+pod start (``--pod-start``, a stated parameter: K8sRunLauncher's Job start, not
+measured here) plus the measured run time has passed in simulated time. The pod start
+is counted once per run, in the latency of every partner of that run; everything
+else (the sensor's query, the run's apply against the sandbox) is measured.
+Webhook → lead latency of a partner = from its event's arrival to its webhook
+``sync_task`` finishing (the leads rebuilt), in simulated time: the wait for the
+tick, the wait for a run in progress, the pod start, and the real time the run took
+to reach that partner.
 
 Set-up: nx-27017, redis-server and the vendor sandbox on free ports. All partners'
 connections point at one sandbox portal (the per-partner work and records are the
@@ -52,6 +55,9 @@ from pc_pipelines.resources import PlatformResource
 BENCH = "Run launches (webhook sensor)"
 TICK_S = 3.0
 MINUTE_S = 60.0
+# Webhook runs the run coordinator can start per minute beside the scheduled pulls
+# (docs/capacity.md "Dagster run pods": ~40 starts a minute for all HubSpot runs).
+LAUNCH_BUDGET = 5
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -94,7 +100,9 @@ def simulate(settings: Settings, partners: int, portal: str, pod_start: float) -
     os.environ.update({"MONGODB_URI": sim_settings.mongodb_uri, "MONGODB_DB": db.name,
                        "REDIS_URL": sim_settings.redis_url,
                        "PC_HUBSPOT_CLIENT_SECRET": sim_settings.hubspot_client_secret,
-                       "PC_TOKEN_ENCRYPTION_KEY": sim_settings.token_encryption_key})
+                       "PC_TOKEN_ENCRYPTION_KEY": sim_settings.token_encryption_key,
+                       # the run-per-tick design: no hot path, so no backstop threshold
+                       "PC_BACKSTOP_AFTER_SECONDS": "0"})
     latencies: list[float] = []
     launches, run_seconds, partners_per_run = 0, [], []
     busy_until, busy_run = -1.0, None
@@ -170,22 +178,26 @@ def main() -> None:
               f"{args.pod_start:.0f} s assumed ({os.cpu_count()} cores, load average "
               f"{os.getloadavg()[0]:.1f})")
         print(f"{'partners':>9} {'launches/min':>13} {'per-partner design':>19} "
-              f"{'runs: partners, s':>22} {'webhook->lead p50 / p95 / max':>32}")
+              f"{'runs: partners, s':>22} {'webhook->lead p50 / p95 / p99 / max':>38}")
         for n in args.partners:
             out = simulate(settings, n, portal, args.pod_start)
             lat = out["latencies"] or [float("nan")]
             label = f"{BENCH}: {n} partners"
+            # Targets the design can miss: the launch budget of the cluster's run
+            # coordinator (LAUNCH_BUDGET, not the sensor's tick rate, which bounds it by
+            # construction) and issue 22's latency targets (p95 <= 3 s, p99 <= 5 s).
             figure(label, "run launches per minute", out["launches"], "/min",
-                   at_most=MINUTE_S / TICK_S)
+                   at_most=LAUNCH_BUDGET)
             figure(label, "per-partner design launches per minute", n, "/min")
             figure(label, "partners applied", out["applied"], equals=n)
             figure(label, "webhook -> lead p50", pct(lat, 50), "s")
-            figure(label, "webhook -> lead p95", pct(lat, 95), "s",
-                   below=3 * TICK_S + 2 * args.pod_start + 10)
+            figure(label, "webhook -> lead p95", pct(lat, 95), "s", at_most=3.0)
+            figure(label, "webhook -> lead p99", pct(lat, 99), "s", at_most=5.0)
             runs = out["partners_per_run"]
             print(f"{n:>9} {out['launches']:>13} {n:>19} "
                   f"{max(runs, default=0):>8} max, {max(out['run_seconds'], default=0):6.2f} s"
-                  f"   {pct(lat, 50):7.1f} / {pct(lat, 95):5.1f} / {max(lat):5.1f} s")
+                  f"   {pct(lat, 50):7.1f} / {pct(lat, 95):5.1f} / {pct(lat, 99):5.1f} / "
+                  f"{max(lat):5.1f} s")
     finally:
         group.stop_all()
 

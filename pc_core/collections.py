@@ -17,6 +17,9 @@ ROUTING_STATE = "routing_state"
 ROUTING_COUNTS = "routing_counts"
 WEBHOOK_EVENTS = "webhook_events"
 SYNC_TASKS = "sync_tasks"
+# Which worker holds which partner's share of the hot path, until when
+# (pc_core/store/leases.py).
+WORKER_LEASES = "worker_leases"
 API_TOKENS = "api_tokens"
 EMAILS = "emails"
 RESERVATION_SLOTS = "reservation_slots"

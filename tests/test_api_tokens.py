@@ -9,6 +9,7 @@ from pc_core import collections as c
 from pc_core.security.opaque_tokens import hash_secret
 from pc_core.settings import Settings
 from pc_core.timeutil import utcnow
+from tests.test_sessions import commands_of, counting_client
 
 
 def _token(client, account, **body) -> dict:
@@ -138,7 +139,7 @@ def test_owner_sets_a_tokens_own_limit(client, world):
     assert codes == [200, 200, 429]
 
 
-def test_last_used_at_is_written_at_most_once_a_minute(client, world, db):
+def test_last_used_at_is_written_at_most_once_a_minute(client, world, db, redis_conn):
     created = _token(client, world.admin_a)
     assert db[c.API_TOKENS].find_one({"_id": created["id"]})["last_used_at"] is None
     client.get("/v1/public/leads", headers=_key(created))
@@ -147,9 +148,28 @@ def test_last_used_at_is_written_at_most_once_a_minute(client, world, db):
     for _ in range(3):
         client.get("/v1/public/leads", headers=_key(created))
     assert db[c.API_TOKENS].find_one({"_id": created["id"]})["rev"] == 2
-    # A minute later the next request records again (a date, not a string).
+    # A minute later (the once-a-minute mark in Redis gone) the next request records
+    # again (a date, not a string).
     db[c.API_TOKENS].replace_one({"_id": created["id"]},
                                  {**first, "last_used_at": utcnow() - timedelta(minutes=2)})
+    redis_conn.delete(f"api-token-used:{created['id']}")
     client.get("/v1/public/leads", headers=_key(created))
     after = db[c.API_TOKENS].find_one({"_id": created["id"]})
     assert after["rev"] == 3 and after["last_used_at"] > first["last_used_at"] - timedelta(1)
+
+
+def test_a_public_list_page_is_one_database_command(settings, db, redis_conn, world):
+    """As for a session (tests/test_sessions.py): once the token's check is kept in
+    Redis, the page's own query is the only MongoDB command; a revoke is seen at once."""
+    with counting_client(settings, db) as (client, commands):
+        created = _token(client, world.admin_a)
+        for url in ("/v1/public/leads?limit=20", "/v1/public/marketplace/listings?limit=20"):
+            client.get(url, headers=_key(created))  # first use: token read, use recorded
+            page = []
+            seen = commands_of(commands, lambda url=url: page.append(
+                client.get(url, headers=_key(created))))
+            assert page[0].status_code == 200, page[0].text
+            assert len(seen) == 1, (url, seen)
+        assert client.delete(f"/v1/api-tokens/{created['id']}",
+                             headers=world.admin_a.headers).status_code == 204
+        assert client.get("/v1/public/leads", headers=_key(created)).status_code == 401

@@ -204,6 +204,8 @@ FLOORS: dict[str, list[tuple[str, set[str]]]] = {
                       "pc_core.meetings", "pc_core.billing", "pc_core.reminders",
                       "pc_core.buyer_alerts"}),
         ("reporting", {"pc_core.analytics"}),
+        # the standing worker: the features' event-driven work as it arrives
+        ("hot path", {"pc_core.worker"}),
     ],
     "pc_sandbox": [
         ("ground", {"pc_sandbox"}),

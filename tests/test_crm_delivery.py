@@ -31,6 +31,13 @@ from tests.marketplace_helpers import listed_lead, reserve
 from tests.test_marketplace_purchases import _events_for, _forward
 
 
+@pytest.fixture(autouse=True)
+def _backstop_at_once(monkeypatch):
+    """These tests are about the backstop run's launch rule, not its threshold (the
+    hot-path worker's tests cover that): events count as left behind at once."""
+    monkeypatch.setenv("PC_BACKSTOP_AFTER_SECONDS", "0")
+
+
 @pytest.fixture
 def settings(stores, sandbox_url, hubspot_host) -> Settings:
     """Stripe, Mailgun and HubSpot at the one sandbox process."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from dagster import DagsterInstance, DagsterRunStatus, build_sensor_context
 
 from pc_core import collections as c
@@ -16,17 +17,28 @@ from pc_pipelines.definitions import defs, feature_modules
 from pc_pipelines.hubspot_webhooks.sensors import hubspot_webhook_sensor
 from pc_pipelines.resources import PlatformResource
 
+
+@pytest.fixture(autouse=True)
+def _backstop_at_once(monkeypatch):
+    """These tests are about the backstop run's launch rule, not its threshold (the
+    hot-path worker's tests cover that): events count as left behind at once."""
+    monkeypatch.setenv("PC_BACKSTOP_AFTER_SECONDS", "0")
+
+
 ASSETS = {"hubspot_pipelines", "hubspot_contacts", "hubspot_deals", "leads",
           "hubspot_pushback", "cross_partner_sync", "monthly_invoices", "lead_stage_history",
-          "marketplace_listings", "marketplace_purchases", "partner_funnel", "price_guidance"}
+          "marketplace_listings", "marketplace_purchases", "partner_funnel", "price_guidance",
+          "pruned_history"}
 JOBS = {"hubspot_sync_job", "hubspot_webhook_job", "hubspot_pushback_job",
         "cross_partner_sync_job", "crm_delivery_job", "lead_rebuild_job",
         "reservation_expiry_job", "monthly_invoices_job", "daily_reminders_job",
         "ensure_indexes_job", "analytics_job", "data_quality_job", "buyer_alert_digest_job",
-        "price_guidance_job", "price_guidance_freshness_job", "price_aging_job"}
+        "price_guidance_job", "price_guidance_freshness_job", "price_aging_job",
+        "retention_job"}
 SCHEDULES = {"hubspot_sync_schedule", "reservation_expiry", "monthly_invoices_schedule",
              "daily_reminders_schedule", "data_quality_schedule", "buyer_alert_digest",
-             "price_guidance_schedule", "price_guidance_freshness_schedule", "price_aging"}
+             "price_guidance_schedule", "price_guidance_freshness_schedule", "price_aging",
+             "retention_schedule"}
 SENSORS = {"partners_sensor", "hubspot_sync_requests_sensor", "hubspot_sync_failure_sensor",
            "hubspot_webhook_sensor", "hubspot_pushback_sensor", "cross_partner_sensor",
            "crm_delivery_sensor", "lead_rebuild_sensor", "run_failure_alert_sensor",
@@ -60,6 +72,7 @@ def test_the_exact_set_of_asset_checks():
         ("monthly_invoices", "invoice_totals_match_purchases"),
         ("price_guidance", "price_guidance_fresh"),
         ("price_guidance", "price_guidance_sample"),
+        ("pruned_history", "nothing_past_retention"),
         *ANALYTICS_CHECKS,
     }
 

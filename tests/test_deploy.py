@@ -204,6 +204,42 @@ def test_config_map_names_real_settings_with_valid_values(env, monkeypatch):
     assert settings.log_format == "json"
 
 
+@pytest.mark.parametrize("env", sorted(OVERLAYS))
+def test_worker_deployment_runs_pc_worker_reporting_to_dagster_locked_down(env):
+    docs = rendered(env)
+    deployment = docs[("Deployment", "pc-worker")]
+    pod = deployment["spec"]["template"]["spec"]
+    worker = container(docs, name="pc-worker")
+    assert worker["command"] == ["pc", "worker"]
+    assert deployment["spec"]["replicas"] >= 2  # one may die; the other takes its partners
+    name, tag = image_name(worker["image"])
+    assert name == IMAGE and tag not in (None, "latest")
+    # the same settings as the API, and the Dagster instance (Helm chart) to report to
+    assert [next(iter(s.values()))["name"] for s in worker["envFrom"]] == \
+        ["pc-config", SECRET_NAME]
+    env_vars = {e["name"]: e for e in worker["env"]}
+    home = env_vars["DAGSTER_HOME"]["value"]
+    assert env_vars["DAGSTER_PG_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == \
+        "dagster-postgresql-secret"
+    mount = next(m for m in worker["volumeMounts"] if m["name"] == "dagster-instance")
+    assert mount["mountPath"] == f"{home}/dagster.yaml" and mount["readOnly"]
+    volume = next(v for v in pod["volumes"] if v["name"] == "dagster-instance")
+    assert volume["configMap"]["name"] == "dagster-instance"
+    # its pass ends inside the grace period; locked down like the API
+    assert pod["terminationGracePeriodSeconds"] >= 30
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert worker["securityContext"]["readOnlyRootFilesystem"] is True
+    assert worker["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert pod["automountServiceAccountToken"] is False
+    # no traffic in; out to the stores, the vendors and Dagster's Postgres
+    policy = docs[("NetworkPolicy", "pc-worker")]["spec"]
+    assert policy["podSelector"]["matchLabels"].items() <= \
+        deployment["spec"]["template"]["metadata"]["labels"].items()
+    assert policy["ingress"] == []
+    ports = {p["port"] for rule in policy["egress"] for p in rule["ports"]}
+    assert {443, 5432, 27017, 6379} <= ports
+
+
 def test_example_secret_has_placeholders_only_and_covers_the_required_secrets():
     docs = load_documents(K8S / "examples" / "secret.example.yaml")
     for doc in docs:

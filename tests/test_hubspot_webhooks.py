@@ -40,6 +40,14 @@ from pc_pipelines.hubspot_webhooks.jobs import hubspot_webhook_job
 from pc_pipelines.hubspot_webhooks.sensors import hubspot_webhook_sensor
 from tests.conftest import SYSTEM, fresh_settings, indexed_db
 
+
+@pytest.fixture(autouse=True)
+def _backstop_at_once(monkeypatch):
+    """These tests are about the backstop run's launch rule, not its threshold (the
+    hot-path worker's tests cover that): events count as left behind at once."""
+    monkeypatch.setenv("PC_BACKSTOP_AFTER_SECONDS", "0")
+
+
 PATH = "/v1/webhooks/hubspot"
 LEAD_FIELDS = ("title", "company", "contact_name", "contact_email", "contact_phone",
                "company_size", "industry", "location", "amount_cents", "stage", "status",

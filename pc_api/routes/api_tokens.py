@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from pc_api.deps import CurrentUser, Db
+from pc_api.deps import CurrentUser, Db, Redis
 from pc_core.identity import api_tokens as service
 from pc_core.models.api_tokens import ApiTokenCreated, ApiTokenIn, ApiTokenOut
 
@@ -32,6 +32,6 @@ def list_tokens(
 
 
 @router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_errors)
-def revoke_token(token_id: str, actor: CurrentUser, db: Db) -> Response:
-    service.revoke_token(db, actor, token_id)
+def revoke_token(token_id: str, actor: CurrentUser, db: Db, r: Redis) -> Response:
+    service.revoke_token(db, actor, token_id, r)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

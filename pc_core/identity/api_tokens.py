@@ -7,10 +7,12 @@ constant time. The full token is shown once, at creation.
 
 A token acts for one partner with one role, never more than its creator's: its
 caller is an ordinary ``Principal``, so the public routes apply exactly the rules
-people get (``pc_core/access.py``). Revoking is immediate: every request reads the
-token document. ``last_used_at`` is written at most once a minute per token
-(whole-document write, see docstore), so a busy script does not turn every read
-into a write. Each token is rate-limited in Redis (shared by API replicas).
+people get (``pc_core/access.py``). Revoking is immediate: the request reads the token
+document, or its check fields kept in Redis for a few seconds and dropped by the
+revoke (``pc_core/security/token_cache.py``), so a public list page is one MongoDB
+command. ``last_used_at`` is written at most once a minute per token, so a busy
+script does not turn every read into a write. Each token is rate-limited in Redis
+(shared by API replicas).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pc_core.access import Principal, Role
 from pc_core.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from pc_core.ids import new_id
 from pc_core.models.api_tokens import ApiTokenCreated, ApiTokenOut
+from pc_core.security import token_cache
 from pc_core.security.opaque_tokens import hash_secret, new_secret, secret_matches, split_token
 from pc_core.security.throttle import WindowCounter
 from pc_core.settings import Settings
@@ -88,14 +91,17 @@ def list_tokens(db: Database, actor: Principal,
             if actor.is_owner or d["role"] != Role.OWNER]
 
 
-def revoke_token(db: Database, actor: Principal, token_id: str) -> None:
-    """Revoked for good; revoking twice is fine."""
+def revoke_token(db: Database, actor: Principal, token_id: str,
+                 r: redis.Redis | None = None) -> None:
+    """Revoked for good (and dropped from ``token_cache`` at once); revoking twice is
+    fine."""
     actor.require_writer()
     _visible(actor, db[c.API_TOKENS].find_one({"_id": token_id}))
     now = utcnow()
     update_with_retry(db[c.API_TOKENS], token_id,
                       lambda d: None if d.get("revoked_at") else {"revoked_at": now},
                       what="token")
+    token_cache.forget(r, token_id)
 
 
 def principal_of_token(doc: dict[str, Any]) -> Principal:
@@ -105,21 +111,39 @@ def principal_of_token(doc: dict[str, Any]) -> Principal:
 
 def authenticate(db: Database, r: redis.Redis, settings: Settings,
                  api_key: str | None) -> Principal:
-    """The caller behind ``X-API-Key``: 401 unless a live token, 429 past its limit."""
+    """The caller behind ``X-API-Key``: 401 unless a live token, 429 past its limit.
+    The token's check fields come from Redis when kept there (``token_cache``), so a
+    request reads MongoDB only for its own query."""
     if not api_key or not api_key.startswith(PREFIX):
         raise Unauthorized("missing or malformed API key")
     parts = split_token(api_key[len(PREFIX):])
     if parts is None:
         raise Unauthorized("missing or malformed API key")
     token_id, secret = parts
-    doc = db[c.API_TOKENS].find_one({"_id": token_id})
-    if doc is None or not secret_matches(secret, doc["secret_hash"]) or doc.get("revoked_at"):
+    doc = token_cache.cached(r, token_id)
+    from_db = doc is None
+    if from_db:
+        doc = db[c.API_TOKENS].find_one({"_id": token_id})
+        if doc is not None:
+            token_cache.keep(r, doc)
+    if doc is None or not secret_matches(secret, doc["secret_hash"]) or \
+            doc.get("revoked_at") or doc.get("revoked"):
         raise Unauthorized("invalid or revoked API key")
     limit = doc.get("rate_limit_per_minute") or settings.api_token_rate_limit
     WindowCounter(r, "api-token", int(limit), settings.api_token_rate_window_seconds) \
         .hit_and_check(token_id, "rate limit exceeded for this API key")
-    _touch(db, doc)
+    first = token_cache.first_use_this_minute(r, token_id)
+    if first:
+        _record_use(db, token_id)
+    elif first is None and from_db:  # no Redis: decide on the stored time, as before
+        _touch(db, doc)
     return principal_of_token(doc)
+
+
+def _record_use(db: Database, token_id: str) -> None:
+    now = utcnow()
+    update_with_retry(db[c.API_TOKENS], token_id, lambda _: {"last_used_at": now},
+                      what="token")
 
 
 def _touch(db: Database, doc: dict[str, Any]) -> None:

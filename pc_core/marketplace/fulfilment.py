@@ -36,6 +36,7 @@ from pc_core.marketplace import (
 from pc_core.marketplace.purchases import COMPLETED, FAILED, PENDING, REFUNDED
 from pc_core.payments import stripe_client
 from pc_core.settings import Settings
+from pc_core.store import wakeups
 from pc_core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -80,9 +81,10 @@ def payment_succeeded(db: Database, settings: Settings, intent: dict[str, Any]) 
         raise RuntimeError(f"lead {purchase['lead_id']} kept changing; retry later")
 
     # The sale's way to the buyer's CRM, recorded before anything else can fail
-    # (``crm_delivery_sensor`` delivers it); keyed by the purchase, so a redelivered
-    # event records nothing new.
+    # (the hot-path worker delivers it, ``crm_delivery_sensor`` is the backstop);
+    # keyed by the purchase, so a redelivered event records nothing new.
     deliveries.record_pending(db, purchase, lead, now)
+    wakeups.announce(settings, wakeups.SALE, [purchase["buyer_partner_id"]])  # hot path
 
     purchase = purchases.complete(db, purchase["_id"], intent_id=intent.get("id"), now=now)
     purchase_updated(settings, purchase)

@@ -120,6 +120,18 @@ class Settings(BaseSettings):
     # Webhooks: v1 signatures carry no timestamp (replayable), so refused unless allowed.
     hubspot_accept_v1_signatures: bool = False
     hubspot_webhook_max_bytes: int = 1024 * 1024
+    # The hot path (`pc worker`, docs/architecture.md "Hot path"): how long a worker's
+    # claim on a partner lasts unless renewed (a killed worker's partners are retaken
+    # after it), how often it looks for work without a Redis wake-up, and how long a
+    # webhook event or a sale due may wait unapplied before a Dagster sensor launches a
+    # backstop run for it.
+    worker_lease_seconds: float = 30.0
+    worker_poll_seconds: float = 1.0
+    backstop_after_seconds: float = 30.0
+    # Retention (pc_pipelines/maintenance): processed webhook events and finished sync
+    # tasks older than these are deleted by the daily retention asset.
+    webhook_event_retention_days: int = 7
+    sync_task_retention_days: int = 90
 
     stripe_api_base: str = "http://127.0.0.1:8090/stripe"
     stripe_secret_key: str = DEV_STRIPE_SECRET_KEY

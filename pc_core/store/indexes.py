@@ -116,7 +116,11 @@ INDEXES: dict[str, list[IndexModel]] = {
     # key; a run reads a partner's unprocessed events by equality, the sensor every
     # partner's (one query per tick, pc_core/hubspot/sync_back/partner_runs.py).
     c.WEBHOOK_EVENTS: [_idx(("partner_id", ASCENDING), ("processed", ASCENDING)),
-                       _idx(("processed", ASCENDING))],
+                       _idx(("processed", ASCENDING)),
+                       # retention (pc_core/store/retention.py): processed, by age
+                       _idx(("processed", ASCENDING), ("processed_key", ASCENDING))],
+    # which worker holds which partner (pc_core/store/leases.py): addressed by _id
+    c.WORKER_LEASES: [],
     # Sold leads' deals in the buyer's portal (pc_core/hubspot/lead_build/deal_links.py): links
     # whose buyer deal changed, and a buyer's links.
     c.DEAL_LINKS: [_idx(("pending", ASCENDING)), _idx(("buyer_partner_id", ASCENDING))],
@@ -154,6 +158,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     c.SYNC_TASKS: [
         _idx(("partner_id", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("status", ASCENDING)),
+        _idx(("status", ASCENDING), ("finished_at", ASCENDING)),  # retention
         _idx(("dagster_run_id", ASCENDING)),
     ],
 }

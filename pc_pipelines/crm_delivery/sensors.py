@@ -1,4 +1,8 @@
-"""``crm_delivery_sensor``: a sale reaches the buyer's CRM by itself.
+"""``crm_delivery_sensor``: a sale reaches the buyer's CRM by itself (the backstop).
+
+The hot-path worker (``pc worker``) delivers a sale within seconds of the payment;
+this sensor launches a run only for deliveries due for longer than
+``backstop_after_seconds`` (worker down, a backlog).
 
 Every few seconds it reads the deliveries due (an equality on the indexed ``status``
 plus a string range on ``due_key``: see pc_core/marketplace/deliveries.py). If there are
@@ -13,6 +17,7 @@ attempts is the deliveries' own (``due_key``).
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from dagster import (
     DagsterRunStatus,
@@ -26,6 +31,7 @@ from dagster import (
 )
 
 from pc_core.marketplace import deliveries
+from pc_core.timeutil import utcnow
 from pc_pipelines.crm_delivery.jobs import crm_delivery_job
 from pc_pipelines.lib.run_keys import RetryingKeys, digest
 from pc_pipelines.lib.run_tags import TRIGGER_TAG
@@ -47,9 +53,10 @@ def _run_active(context: SensorEvaluationContext) -> bool:
         default_status=DefaultSensorStatus.RUNNING)
 def crm_delivery_sensor(context: SensorEvaluationContext, platform: PlatformResource):
     """One delivery run for every sale due, unless one is already running."""
-    due = deliveries.due(platform.db(), limit=PEEK)
+    left_behind = utcnow() - timedelta(seconds=platform.settings().backstop_after_seconds)
+    due = deliveries.due(platform.db(), left_behind, limit=PEEK)
     if not due:
-        return SkipReason("no sale waiting for its buyer's CRM")
+        return SkipReason("no sale left waiting for its buyer's CRM by the hot path")
     if _run_active(context):
         return SkipReason(f"{len(due)} due; a delivery run is in progress")
     keys = RetryingKeys(context.cursor, RETRY_AFTER_S)

@@ -1,4 +1,9 @@
-"""The webhook-triggered HubSpot run: apply every partner's pending inbox events.
+"""The webhook backstop run: apply every partner's pending inbox events.
+
+The hot-path worker (``pc worker``, ``pc_core.worker``) applies events as they arrive;
+this run is launched only for events it left older than
+``backstop_after_seconds`` (worker down, backlog). Both go through
+``webhook_lane.apply_partner``: the partner's lease, then the one apply.
 
 An op job rather than an asset job: the pull assets own the raw collections' and the
 lead table's materialisations; this run is a small, frequent update of the same
@@ -15,7 +20,7 @@ events arrive while the run works are picked up by the run's next round (up to
 from dagster import Failure, OpExecutionContext, in_process_executor, job, op
 
 from pc_core.hubspot.sync_back import partner_runs
-from pc_core.hubspot.webhooks.apply import run_webhook_sync
+from pc_core.worker.webhook_lane import apply_partner
 from pc_pipelines.lib.run_tags import HUBSPOT_JOB_TAGS
 from pc_pipelines.resources import PlatformResource
 
@@ -34,13 +39,17 @@ def apply_hubspot_webhooks(context: OpExecutionContext, platform: PlatformResour
             break
         report = partner_runs.for_each_partner(
             db, pending,
-            lambda p: run_webhook_sync(db, settings, p, run_id=context.run_id),
+            lambda p: apply_partner(db, settings, p, f"dagster:{context.run_id}",
+                                    run_id=context.run_id),
             job=context.job_name, run_id=context.run_id)
         for outcome in report.outcomes:
             if outcome.error is not None:
                 failed[outcome.partner_id] = outcome.error
                 continue
-            task_id, stats = outcome.result
+            if outcome.result is None:
+                context.log.info(f"{outcome.partner_id}: a hot-path worker is applying it")
+                continue
+            task_id, stats = outcome.result.task_id, outcome.result.stats
             context.log.info(
                 f"{outcome.partner_id}: sync task {task_id}: {stats.events} events, "
                 f"{stats.objects} objects, leads created {stats.leads.created} updated "

@@ -28,12 +28,11 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.hubspot.connection import sync_health
-from pc_core.hubspot.connection.oauth import PartnerTokens, connected_partner_ids
+from pc_core.hubspot.connection.oauth import PartnerTokens, connected_among
 from pc_core.hubspot.lead_build.deal_links import pending_links
 from pc_core.hubspot.sync_back.cross_partner import CrossStats, sync_buyer
 from pc_core.hubspot.sync_back.pushback import PushStats, pending_leads, push_partner
 from pc_core.settings import Settings
-from pc_core.store import queues
 from pc_core.sync import tasks as sync_tasks
 
 log = logging.getLogger(__name__)
@@ -44,16 +43,28 @@ PEEK = 5_000  # pending items read per query
 # -- pending work ---------------------------------------------------------------------
 
 
-def webhook_pending(db: Database, limit: int = PEEK) -> dict[str, int]:
+def webhook_pending(db: Database, limit: int = PEEK,
+                    received_before: int | None = None) -> dict[str, int]:
     """Connected partners with unprocessed inbox events → the highest inbox sequence
-    seen (one indexed query; events of a partner that disconnected are left alone)."""
-    connected = set(connected_partner_ids(db))
+    seen (one indexed aggregation grouping by partner, so a backlog of thousands of
+    events is not shipped to the caller; events of a partner that disconnected are
+    left alone). With ``received_before`` (an inbox sequence), only partners with an
+    event received before it: the backstop's "left behind by the hot path"."""
+    rows = list(db[c.WEBHOOK_EVENTS].aggregate([
+        {"$match": {"processed": False}},
+        {"$group": {"_id": "$partner_id", "max_seq": {"$max": "$seq"},
+                    "min_seq": {"$min": "$seq"}}}]))
+    connected = connected_among(db, [r["_id"] for r in rows if r["_id"]])
     seqs: dict[str, int] = {}
-    for event in queues.waiting(db[c.WEBHOOK_EVENTS], {"processed": False}, limit=limit,
-                                projection={"partner_id": 1, "seq": 1}):
-        partner_id = event.get("partner_id")
-        if partner_id in connected:
-            seqs[partner_id] = max(seqs.get(partner_id, 0), int(event.get("seq") or 0))
+    for row in rows:
+        partner_id = row["_id"]
+        if partner_id not in connected:
+            continue
+        if received_before is not None and int(row.get("min_seq") or 0) >= received_before:
+            continue
+        seqs[partner_id] = int(row.get("max_seq") or 0)
+        if len(seqs) >= limit:
+            break
     return seqs
 
 

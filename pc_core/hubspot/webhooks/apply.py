@@ -48,6 +48,7 @@ class ApplyStats:
     requests: int = 0
     leads: LeadBuildStats = field(default_factory=LeadBuildStats)
     max_seq: int = 0
+    min_seq: int = 0  # the oldest event applied (its receipt time: ``webhooks.seq_time``)
     duration_s: float = 0.0
 
 
@@ -103,7 +104,9 @@ def apply_round(db: Database, api: HubSpotApi, partner_id: str, events: list[dic
             by_type[otype].extend(str(i) for i in event.get("related_ids") or [])
         else:
             stats.ignored += 1
-        stats.max_seq = max(stats.max_seq, int(event.get("seq") or 0))
+        seq = int(event.get("seq") or 0)
+        stats.max_seq = max(stats.max_seq, seq)
+        stats.min_seq = min(stats.min_seq, seq) if stats.min_seq else seq
     # contacts first: a deal built in this run then sees its contact's new state
     for otype in ("contacts", "deals"):
         ids = list(dict.fromkeys(by_type[otype]))
@@ -183,34 +186,36 @@ def _merge(total: LeadBuildStats, more: LeadBuildStats) -> None:
 
 def run_webhook_sync(db: Database, settings: Settings, partner_id: str, *,
                      run_id: str | None = None,
-                     tokens: AccessTokenProvider | None = None) -> tuple[str, ApplyStats]:
+                     tokens: AccessTokenProvider | None = None,
+                     applied_by: str | None = None) -> tuple[str, ApplyStats]:
     """``apply_pending`` recorded as a ``sync_task`` (trigger "webhook"): counts per
-    object type, lead figures, errors and the Dagster run id. Returns (task id, stats);
-    a failure marks the task failed and is raised again."""
+    object type, lead figures, errors and the Dagster run id (none when the hot-path
+    worker applies). Events are marked processed by ``applied_by`` (else the run id).
+    Returns (task id, stats); a failure marks the task failed and is raised again."""
     task = sync_tasks.create_task(db, partner_id, trigger="webhook", direction="pull",
                                   dagster_run_id=run_id, status="running")
     try:
-        stats = apply_pending(db, settings, partner_id, tokens, run_id=run_id,
+        stats = apply_pending(db, settings, partner_id, tokens, run_id=applied_by or run_id,
                               task_id=task["_id"])
     except Exception as exc:
         sync_tasks.add_counts(db, task["_id"], "failure", {"errors": 1},
                               [f"{type(exc).__name__}: {exc}"[:500]])
         sync_tasks.finish(db, task["_id"], "failed")
         raise
-    for otype, counts in stats.stored.items():
-        sync_tasks.add_counts(db, task["_id"], otype, {
-            "fetched": counts.created + counts.updated + counts.unchanged + counts.archived,
-            "created": counts.created, "updated": counts.updated,
-            "unchanged": counts.unchanged, "archived": counts.archived, "errors": 0})
+    steps: list[tuple[str, dict[str, int], str]] = [
+        (otype, {"fetched": counts.created + counts.updated + counts.unchanged
+                 + counts.archived, "created": counts.created, "updated": counts.updated,
+                 "unchanged": counts.unchanged, "archived": counts.archived, "errors": 0},
+         "pull") for otype, counts in stats.stored.items()]
     lead = stats.leads
-    sync_tasks.add_counts(db, task["_id"], "leads", {
+    steps.append(("leads", {
         "created": lead.created, "updated": lead.updated, "unchanged": lead.unchanged,
-        "listed": lead.listed, "unmapped": lead.unmapped}, kind="leads")
-    sync_tasks.add_counts(db, task["_id"], "webhook", {
+        "listed": lead.listed, "unmapped": lead.unmapped}, "leads"))
+    steps.append(("webhook", {
         "events": stats.events, "ignored_events": stats.ignored, "missing": stats.missing,
         "deals": stats.objects["deals"], "contacts": stats.objects["contacts"],
-        "requests": stats.requests, "max_seq": stats.max_seq}, kind="details")
-    sync_tasks.finish(db, task["_id"], "succeeded")
+        "requests": stats.requests, "max_seq": stats.max_seq}, "details"))
+    sync_tasks.finish_with_counts(db, task["_id"], steps, "succeeded")
     if stats.events:
         mark_synced(db, partner_id)
     return task["_id"], stats

@@ -18,7 +18,7 @@ import itertools
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -30,6 +30,7 @@ from pymongo.errors import BulkWriteError
 from pc_core import collections as c
 from pc_core.errors import BadRequest, Unauthorized
 from pc_core.settings import Settings
+from pc_core.store import wakeups
 from pc_core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -221,6 +222,17 @@ def _next_seqs(n: int) -> list[int]:
         return [base + next(_seq_counter) % 1000 for _ in range(n)]
 
 
+def seq_time(seq: int) -> float:
+    """When the event with this inbox sequence was received (epoch seconds): the
+    sequence is the receipt time in nanoseconds, with a counter in the last digits."""
+    return seq / 1e9
+
+
+def seq_of(moment: float) -> int:
+    """The inbox sequence of an event received at ``moment`` (epoch seconds)."""
+    return int(moment * 1e9)
+
+
 def inbox_doc(event: dict[str, Any], partner_id: str, seq: int,
               received_at: Any) -> dict[str, Any] | None:
     """The inbox document, or ``None`` for an event without the fields we key on."""
@@ -256,6 +268,7 @@ class IngestResult:
     stored: int = 0
     duplicates: int = 0
     ignored: int = 0  # unknown portal or unusable event
+    partners: set[str] = field(default_factory=set)  # partners with events stored
 
 
 def store_events(db: Database, events: list[dict[str, Any]],
@@ -290,11 +303,15 @@ def store_events(db: Database, events: list[dict[str, Any]],
             result.duplicates += len(errors)
             inserted = int(exc.details.get("nInserted", len(chunk) - len(errors)))
         result.stored += inserted
+        result.partners.update(d["partner_id"] for d in chunk)
     return result
 
 
 def handle_delivery(db: Database, settings: Settings, headers: dict[str, str], body: bytes,
                     uris: list[str]) -> IngestResult:
-    """Verify, parse and store one webhook request (the route's whole job)."""
+    """Verify, parse and store one webhook request (the route's whole job), then wake
+    the hot-path workers for the partners concerned (best effort: they poll too)."""
     verify_signature(settings, headers, body, uris)
-    return store_events(db, parse_batch(body))
+    result = store_events(db, parse_batch(body))
+    wakeups.announce(settings, wakeups.WEBHOOK, result.partners)
+    return result

@@ -1,0 +1,348 @@
+"""The hot path (issue 22): HubSpot change → lead visible through the API, measured end
+to end with 1, 100 and 1,000 active partners, and the worker's throughput.
+
+Processes, as ``pc run`` starts them: nx-27017 (memory), redis-server, the vendor
+sandbox, the API (uvicorn, one worker) and ``pc worker`` (reporting each batch to a
+Dagster instance under a temporary DAGSTER_HOME, as in production). Every partner is
+connected to a sandbox portal of its own and synced once.
+
+1. Latency, per partner count P: ``--changes`` deal renames (at least one per partner)
+   spread evenly over ``--window`` seconds, each on a partner in turn. For each: the
+   deal is renamed in the sandbox portal (as a HubSpot user would), then the clock
+   starts, HubSpot's signed v3 webhook is POSTed to ``/v1/webhooks/hubspot`` and
+   ``GET /v1/leads/{id}`` is polled (every 200 ms, an owner's token: a sample may read
+   up to 0.2 s late) until the new
+   name shows; that is one sample. Meanwhile ``hubspot_webhook_sensor`` (the
+   backstop) is evaluated every 3 s against the same database: the runs it would
+   launch per minute are printed (target: none while the worker keeps up).
+   Targets p95 ≤ 3 s and p99 ≤ 5 s. Nothing is simulated: no pod start is involved,
+   since no run is.
+2. Throughput: ``--events`` webhook events (batches of 100 as HubSpot sends them,
+   several property changes per deal) for ``--throughput-partners`` partners are
+   stored through the API, then the worker drains the inbox; events/s = events /
+   (first POST → inbox empty). Afterwards every lead's title is checked against its
+   deal in the sandbox. Target ≥ 2,000 events/s.
+
+The run-per-tick design's figures for the same partner counts come from
+``bench/run_launch_bench.py`` (docs/capacity.md prints both side by side).
+
+    .venv/bin/python bench/hot_path_bench.py [--partners 1 100 1000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import redis
+from _figures import figure, parse, quick_flag
+from _stack import pct
+from dagster import DagsterInstance, build_sensor_context
+from hubspot.utils.signature import Signature
+
+from pc_core import collections as c
+from pc_core.access import Principal, Role
+from pc_core.db import get_db
+from pc_core.hubspot.connection.oauth import PartnerTokens
+from pc_core.hubspot.lead_build.lead_builder import build_leads, lead_id_for_deal
+from pc_core.hubspot.lead_build.stage_mapping import store_pipeline_stages
+from pc_core.hubspot.pull.engine import pull_objects, pull_pipelines
+from pc_core.identity.partners import create_partner
+from pc_core.identity.users import create_user
+from pc_core.security.encryption import encrypt_secret
+from pc_core.security.jwt_tokens import create_access_token
+from pc_core.settings import Settings
+from pc_core.store import wakeups
+from pc_core.store.indexes import ensure_indexes
+from pc_core.timeutil import utcnow
+from pc_dev import devstack
+from pc_pipelines.hubspot_webhooks.sensors import hubspot_webhook_sensor
+from pc_pipelines.resources import PlatformResource
+
+BENCH = "Hot path (pc worker)"
+PATH = "/v1/webhooks/hubspot"
+POLL_S = 0.2  # a sample is late by at most this (faster polling loads the API it measures)
+GIVE_UP_S = 60.0
+TICK_S = 3.0
+
+
+class Partner:
+    def __init__(self, partner_id: str, portal: str, token: str, deals: list[str]) -> None:
+        self.id, self.portal, self.token, self.deals = partner_id, portal, token, deals
+
+
+def connect_partners(db, settings: Settings, n: int, prefix: str) -> list[Partner]:
+    """``n`` partners, each connected to a new sandbox portal and synced once."""
+    host = settings.hubspot_base_url
+    key = settings.token_encryption_key
+    out: list[Partner] = []
+
+    def one(i: int) -> Partner:
+        portal = str(httpx.post(f"{host}/_sandbox/portals", json={
+            "contacts": 5, "deals": 5, "pipelines": 1, "seed": i}, timeout=30).json()["id"])
+        tokens = httpx.post(f"{host}/_sandbox/portals/{portal}/tokens", timeout=30).json()
+        pid = f"{prefix}-{i:05d}"
+        now = utcnow()
+        db[c.PARTNERS].insert_one({
+            "_id": pid, "name": pid, "status": "active", "active": True, "rev": 1,
+            "created_at": now, "updated_at": now,
+            "hubspot": {"portal_id": portal, "scopes": [], "last_synced_at": None,
+                        "access_token": encrypt_secret(key, tokens["access_token"]),
+                        "refresh_token": encrypt_secret(key, tokens["refresh_token"]),
+                        "expires_at": now + timedelta(seconds=tokens["expires_in"])}})
+        provider = PartnerTokens(db, settings, pid)
+        store_pipeline_stages(db, pid, pull_pipelines(db, settings, pid, provider))
+        for otype in ("contacts", "deals"):
+            pull_objects(db, settings, pid, otype, provider)
+        build_leads(db, pid)
+        deals = [d["hubspot_deal_id"] for d in db[c.LEADS].find(
+            {"partner_id": pid}, {"hubspot_deal_id": 1}) if d.get("hubspot_deal_id")]
+        return Partner(pid, portal, tokens["access_token"], deals)
+
+    with ThreadPoolExecutor(4) as pool:
+        out = list(pool.map(one, range(n)))
+    return out
+
+
+def rename(settings: Settings, partner: Partner, deal: str, name: str) -> None:
+    r = httpx.patch(f"{settings.hubspot_base_url}/crm/v3/objects/deals/{deal}",
+                    json={"properties": {"dealname": name}},
+                    headers={"Authorization": f"Bearer {partner.token}"}, timeout=30)
+    r.raise_for_status()
+
+
+def webhook_body(partner: Partner, deal: str, n: int) -> str:
+    now_ms = int(time.time() * 1000)
+    return json.dumps([{"eventId": n, "subscriptionId": 4100001, "portalId": int(partner.portal),
+                        "appId": 1000001, "occurredAt": now_ms,
+                        "subscriptionType": "deal.propertyChange", "attemptNumber": 0,
+                        "objectId": int(deal), "propertyName": "dealname",
+                        "propertyValue": "x", "changeSource": "CRM_UI"}])
+
+
+def post_signed(client: httpx.Client, url: str, body: str, secret: str) -> None:
+    ts = str(int(time.time() * 1000))
+    r = client.post(PATH, content=body, headers={
+        "Content-Type": "application/json", "X-HubSpot-Request-Timestamp": ts,
+        "X-HubSpot-Signature-v3": Signature.get_signature(
+            secret, body, "v3", http_uri=url + PATH, http_method="POST", timestamp=ts)})
+    r.raise_for_status()
+
+
+def latency_phase(settings: Settings, api: str, owner_headers: dict, partners: list[Partner],
+                  changes: int, window: float) -> dict:
+    db = get_db(settings)
+    samples: list[float] = []
+    missing: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+    launches: list[float] = []
+
+    def backstop() -> None:
+        platform = PlatformResource.of(settings)
+        with tempfile.TemporaryDirectory() as home, DagsterInstance.local_temp(home) as inst:
+            cursor = None
+            while not stop.wait(TICK_S):
+                result = hubspot_webhook_sensor(build_sensor_context(
+                    instance=inst, resources={"platform": platform}, cursor=cursor))
+                cursor = result.cursor
+                launches.extend(time.monotonic() for _ in result.run_requests)
+
+    watcher = threading.Thread(target=backstop, daemon=True)
+    watcher.start()
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    with httpx.Client(base_url=api, timeout=30, limits=limits) as client:
+        deal_locks: dict[tuple[str, str], threading.Lock] = {
+            (p.id, d): threading.Lock() for p in partners for d in p.deals}
+
+        def one(k: int) -> None:
+            partner = partners[k % len(partners)]
+            deal = partner.deals[(k // len(partners)) % len(partner.deals)]
+            with deal_locks[(partner.id, deal)]:  # one change of a deal at a time
+                measure(k, partner, deal)
+
+        def measure(k: int, partner: Partner, deal: str) -> None:
+            name = f"Renamed {k} {uuid.uuid4().hex[:6]}"
+            rename(settings, partner, deal, name)
+            started = time.perf_counter()
+            post_signed(client, api, webhook_body(partner, deal, 10_000_000 + k),
+                        settings.hubspot_client_secret)
+            lead_id = lead_id_for_deal(partner.id, deal)
+            while time.perf_counter() - started < GIVE_UP_S:
+                try:
+                    r = client.get(f"/v1/leads/{lead_id}", headers=owner_headers)
+                except httpx.HTTPError:  # a dropped connection under load: poll again
+                    time.sleep(POLL_S)
+                    continue
+                if r.status_code == 200 and r.json()["title"] == name:
+                    with lock:
+                        samples.append(time.perf_counter() - started)
+                    return
+                time.sleep(POLL_S)
+            with lock:
+                missing.append(lead_id)
+
+        gap = window / changes
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(96) as pool:
+            futures = []
+            for k in range(changes):
+                delay = t0 + k * gap - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                futures.append(pool.submit(one, k))
+            for f in futures:
+                f.result()
+        elapsed = time.monotonic() - t0
+    stop.set()
+    watcher.join(timeout=10)
+    pending = len(list(db[c.WEBHOOK_EVENTS].find({"processed": False}, {"_id": 1})))
+    return {"samples": samples, "missing": missing, "launches": len(launches),
+            "minutes": elapsed / 60, "pending": pending}
+
+
+def throughput_phase(settings: Settings, api: str, partners: list[Partner],
+                     events: int) -> dict:
+    """Rename every deal, then send ``events`` events (several per deal) in batches of
+    100 through the API; time until the worker has drained the inbox."""
+    db = get_db(settings)
+    names: dict[tuple[str, str], str] = {}
+    for p in partners:
+        for d in p.deals:
+            names[(p.id, d)] = f"Bulk {uuid.uuid4().hex[:8]}"
+            rename(settings, p, d, names[(p.id, d)])
+    bodies = []
+    per_partner = max(1, events // len(partners))
+    n = 20_000_000
+    for p in partners:
+        batch = []
+        for k in range(per_partner):
+            deal = p.deals[k % len(p.deals)]
+            batch.append(json.loads(webhook_body(p, deal, n))[0])
+            n += 1
+            if len(batch) == 100:
+                bodies.append(json.dumps(batch))
+                batch = []
+        if batch:
+            bodies.append(json.dumps(batch))
+    total = per_partner * len(partners)
+    started = time.monotonic()
+    with httpx.Client(base_url=api, timeout=60) as client, ThreadPoolExecutor(10) as pool:
+        list(pool.map(lambda b: post_signed(client, api, b, settings.hubspot_client_secret),
+                      bodies))
+    stored_s = time.monotonic() - started
+    # an indexed find_one, not count_documents (which scans on the embedded store)
+    while db[c.WEBHOOK_EVENTS].find_one({"processed": False}, {"_id": 1}) and \
+            time.monotonic() - started < 600:
+        time.sleep(0.05)
+    drained_s = time.monotonic() - started
+    wrong = [lead_id_for_deal(pid, d) for (pid, d), name in names.items()
+             if (db[c.LEADS].find_one({"_id": lead_id_for_deal(pid, d)}, {"title": 1})
+                 or {}).get("title") != name]
+    return {"events": total, "stored_s": stored_s, "drained_s": drained_s, "wrong": wrong,
+            "leads": len(names)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--partners", type=int, nargs="*", default=[1, 100, 1000],
+                        help="partner counts of the latency phase (none: skip it)")
+    parser.add_argument("--changes", type=int, default=300,
+                        help="deal renames per partner count (at least one per partner)")
+    parser.add_argument("--window", type=float, default=60.0, help="seconds they spread over")
+    parser.add_argument("--events", type=int, default=20_000, help="throughput phase events")
+    parser.add_argument("--throughput-partners", type=int, default=100)
+    quick_flag(parser, partners=[1, 20], changes=60, window=20.0, events=4_000,
+               throughput_partners=20)
+    args = parse(parser)
+    group = devstack.ProcessGroup()
+    home = tempfile.mkdtemp(prefix="pc-bench-dagster-")
+    try:
+        mongo = devstack.start_nx(group, devstack.free_port(), "memory", None)
+        redis_url = devstack.start_redis(group, devstack.free_port(), None, None)
+        sport = devstack.free_port()
+        sandbox = f"http://127.0.0.1:{sport}"
+        group.start("sandbox", [devstack.venv_bin("uvicorn"), "pc_sandbox.app:app",
+                                "--port", str(sport), "--log-level", "warning"])
+        devstack.wait_until(lambda: devstack.http_answers(sandbox + "/health"), 60, "sandbox")
+        httpx.put(f"{sandbox}/hubspot/_sandbox/config", json={"rate_limits": False})
+        settings = Settings(mongodb_uri=mongo, redis_url=redis_url,
+                            mongodb_db=f"bench_{uuid.uuid4().hex[:8]}",
+                            hubspot_base_url=f"{sandbox}/hubspot")
+        db = get_db(settings)
+        ensure_indexes(db)
+        port = devstack.free_port()
+        api = f"http://127.0.0.1:{port}"
+        env = {"MONGODB_URI": mongo, "REDIS_URL": redis_url, "MONGODB_DB": settings.mongodb_db,
+               "PC_HUBSPOT_BASE_URL": settings.hubspot_base_url, "PC_API_PORT": str(port),
+               "PC_LOG_FORMAT": "text", "PC_LOG_LEVEL": "WARNING"}
+        proc = group.start("api", [devstack.venv_bin("uvicorn"), "--factory",
+                                   "pc_api.main:app_factory", "--port", str(port),
+                                   "--workers", "1", "--log-level", "warning",
+                                   "--no-access-log"], env=env)
+        devstack.wait_until(lambda: devstack.http_answers(api + "/health"), 60, "API", proc)
+        worker_log = Path(home) / "worker.log"
+        group.start("worker", [devstack.venv_bin("python"), "-m", "pc_dev.cli", "worker"],
+                    env={**env, "DAGSTER_HOME": home, "PC_LOG_LEVEL": "INFO"},
+                    log_path=worker_log)
+        print(f"worker log: {worker_log}")
+        listening = redis.Redis.from_url(redis_url)
+        devstack.wait_until(  # measured from a running worker, not from its start-up
+            lambda: dict(listening.pubsub_numsub(wakeups.CHANNEL)).get(
+                wakeups.CHANNEL.encode(), 0) > 0, 120, "worker")
+        system = Principal(user_id="system", role=Role.OWNER, partner_id=None)
+        operator = create_partner(db, system, name="Operator", is_operator=True).id
+        owner = create_user(db, system, email="owner@bench.example.com",
+                            password="bench-password-123", role=Role.OWNER,
+                            partner_id=operator).id
+        token, _ = create_access_token(settings, owner)
+        headers = {"Authorization": f"Bearer {token}"}
+        print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
+              f"{args.changes} changes over {args.window:.0f} s per partner count")
+        print(f"{'partners':>9} {'samples':>8} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} "
+              f"{'backstop runs/min':>18}")
+        for n in args.partners:
+            t_setup = time.monotonic()
+            partners = connect_partners(db, settings, n, f"lat{n}")
+            setup_s = time.monotonic() - t_setup
+            out = latency_phase(settings, api, headers, partners, max(args.changes, n),
+                                args.window)
+            lat = out["samples"] or [float("nan")]
+            label = f"{BENCH}: {n} active partners"
+            figure(label, "webhook -> lead visible (API) p50", pct(lat, 50), "s")
+            figure(label, "webhook -> lead visible (API) p95", pct(lat, 95), "s", at_most=3.0)
+            figure(label, "webhook -> lead visible (API) p99", pct(lat, 99), "s", at_most=5.0)
+            figure(label, "changes not visible within 60 s", len(out["missing"]), equals=0)
+            per_min = out["launches"] / max(out["minutes"], 1e-9)
+            figure(label, "backstop run launches per minute", round(per_min, 2), "/min",
+                   at_most=1.0)
+            print(f"{n:>9} {len(out['samples']):>8} {pct(lat, 50):6.2f}s {pct(lat, 95):6.2f}s "
+                  f"{pct(lat, 99):6.2f}s {max(lat):6.2f}s {per_min:>17.2f}   "
+                  f"(set-up {setup_s:.0f} s)")
+        if not args.events:
+            return
+        partners = connect_partners(db, settings, args.throughput_partners, "tp")
+        tp = throughput_phase(settings, api, partners, args.events)
+        rate = tp["events"] / tp["drained_s"]
+        label = f"{BENCH}: throughput, {args.throughput_partners} partners"
+        figure(label, "events/s through the worker (POST -> inbox drained)", round(rate),
+               "/s", above=2000)
+        figure(label, "leads wrong afterwards", len(tp["wrong"]), equals=0)
+        print(f"throughput: {tp['events']} events for {args.throughput_partners} partners "
+              f"stored in {tp['stored_s']:.1f} s, applied by {tp['drained_s']:.1f} s = "
+              f"{rate:.0f} events/s; leads checked {tp['leads']}, wrong {len(tp['wrong'])}")
+    finally:
+        group.stop_all()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""The standing worker (``pc worker``): applies webhook events and delivers sales as
+they arrive, instead of waiting for a Dagster run to start.
+
+Each pass of a lane reads its pending work in one indexed query and works on it with
+the same pc_core functions the Dagster runs call:
+
+- ``webhook``: every partner with unprocessed inbox events, a partner per thread, each
+  under its lease (``webhook_lane.apply_partner``); each applied batch is handed to
+  ``report`` (the CLI reports it to Dagster as a runless materialisation of ``leads``);
+- ``sale``: every sale due to reach its buyer's CRM (``sale_delivery.deliver_due``,
+  whose compare-and-set claims keep two workers from delivering one sale twice).
+
+Between passes the worker waits for a Redis wake-up (``wakeups``) or
+``worker_poll_seconds``, whichever comes first. A failing pass (database restarting,
+a partner's portal down) is logged and retried on the next; a partner's failure is
+recorded on its sync task and sync health as in a run, and its events stay pending.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pymongo.database import Database
+
+from pc_core.db import get_db
+from pc_core.hubspot.sync_back import partner_runs
+from pc_core.hubspot.sync_back.sale_delivery import DeliveryReport, deliver_due
+from pc_core.settings import Settings
+from pc_core.store import leases, wakeups
+from pc_core.worker.webhook_lane import Applied, apply_partner, sweep_abandoned_tasks
+
+log = logging.getLogger(__name__)
+
+Report = Callable[[Applied], None]
+
+
+@dataclass
+class PassReport:
+    """What one pass over the lanes did."""
+
+    applied: list[Applied] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # partners leased elsewhere
+    failed: dict[str, str] = field(default_factory=dict)
+    sales: DeliveryReport | None = None
+    closed: list[str] = field(default_factory=list)  # abandoned tasks closed
+
+    @property
+    def events(self) -> int:
+        return sum(a.stats.events for a in self.applied)
+
+
+class Worker:
+    """One worker process's loop. ``lanes`` picks what it does (both by default)."""
+
+    def __init__(self, settings: Settings, *, report: Report | None = None,
+                 holder: str | None = None, lanes: tuple[str, ...] = wakeups.LANES,
+                 db: Database | None = None) -> None:
+        self.settings = settings
+        self.db = db if db is not None else get_db(settings)
+        self.report = report
+        self.holder = holder or leases.holder_name("worker")
+        self.lanes = lanes
+        self.stop = threading.Event()
+
+    # -- one pass -------------------------------------------------------------------
+
+    def webhook_pass(self, result: PassReport) -> None:
+        pending = partner_runs.webhook_pending(self.db)
+        if not pending:
+            return
+        outcomes = partner_runs.for_each_partner(
+            self.db, pending,
+            lambda p: apply_partner(self.db, self.settings, p, self.holder),
+            job="hot-path worker", run_id=self.holder).outcomes
+        for outcome in outcomes:
+            if outcome.error is not None:
+                result.failed[outcome.partner_id] = outcome.error
+            elif outcome.result is None:
+                result.skipped.append(outcome.partner_id)
+            else:
+                result.applied.append(outcome.result)
+                self._report(outcome.result)
+
+    def sale_pass(self, result: PassReport) -> None:
+        result.sales = deliver_due(self.db, self.settings)
+        if result.sales.buyers:
+            log.info("sales: %s", result.sales.summary())
+
+    def run_once(self, lanes: set[str] | None = None) -> PassReport:
+        """One pass over ``lanes`` (default: all of this worker's)."""
+        result = PassReport()
+        if lanes is None and wakeups.WEBHOOK in self.lanes:  # a poll pass: tidy up too
+            try:
+                result.closed = sweep_abandoned_tasks(self.db)
+            except Exception:  # noqa: BLE001 - retried on the next poll
+                log.exception("sweep of abandoned webhook tasks failed")
+        for lane in self.lanes:
+            if lanes is not None and lane not in lanes:
+                continue
+            try:
+                (self.webhook_pass if lane == wakeups.WEBHOOK else self.sale_pass)(result)
+            except Exception:  # noqa: BLE001 - the next pass retries; nothing is lost
+                log.exception("worker pass of lane %s failed", lane)
+        return result
+
+    def _report(self, applied: Applied) -> None:
+        stats = applied.stats
+        log.info("%s: %d events applied, leads created %d updated %d, latency %.2f s",
+                 applied.partner_id, stats.events, stats.leads.created, stats.leads.updated,
+                 applied.latency_s)
+        if self.report is None or not stats.events:
+            return
+        try:
+            self.report(applied)
+        except Exception:  # noqa: BLE001 - the leads are written; only the report is lost
+            log.warning("could not report %s's batch to Dagster", applied.partner_id,
+                        exc_info=True)
+
+    # -- the loop ---------------------------------------------------------------------
+
+    def run_forever(self) -> None:
+        """Pass over every lane, then wait for a wake-up or the poll interval; until
+        ``stop`` is set."""
+        listener = wakeups.Listener(self.settings)
+        log.info("worker %s started (lanes: %s)", self.holder, ", ".join(self.lanes))
+        try:
+            woken: set[str] | None = None  # None: every lane (start, poll)
+            next_poll = 0.0
+            while not self.stop.is_set():
+                if time.monotonic() >= next_poll:
+                    woken = None
+                    next_poll = time.monotonic() + self.settings.worker_poll_seconds
+                if woken is None or woken:
+                    self.run_once(woken)
+                woken = listener.wait(max(0.0, next_poll - time.monotonic()))
+        finally:
+            listener.close()
+            log.info("worker %s stopped", self.holder)
