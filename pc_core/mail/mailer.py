@@ -23,9 +23,7 @@ emails are built and sent.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import threading
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -86,24 +84,6 @@ def safe_recipients(to: list[str]) -> list[str]:
             continue
         kept.add(address.strip())
     return sorted(kept)
-
-
-_client_lock = threading.Lock()
-_clients: dict[int, httpx.Client] = {}
-
-
-def _http() -> httpx.Client:
-    """One HTTP client per process (thread-safe, pooled, keep-alive): building one per
-    email loaded the certificate bundle each time (~20 ms of CPU per booking's
-    e-mail). Keyed by pid, so a forked process builds its own."""
-    pid = os.getpid()
-    client = _clients.get(pid)
-    if client is None:
-        with _client_lock:
-            client = _clients.get(pid)
-            if client is None:
-                client = _clients[pid] = httpx.Client(timeout=TIMEOUT)
-    return client
 
 
 def _backoff(attempts: int) -> timedelta:
