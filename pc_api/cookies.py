@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import Response
 
-from pc_api.csrf import CSRF_COOKIE, new_csrf_token
+from pc_api.csrf import CSRF_COOKIE, CSRF_HEADER, new_csrf_token
 from pc_api.deps import ACCESS_COOKIE, REFRESH_COOKIE
 from pc_core.identity.auth import IssuedTokens
 from pc_core.settings import Settings
@@ -27,9 +27,12 @@ def set_auth_cookies(response: Response, settings: Settings, tokens: IssuedToken
         path=REFRESH_COOKIE_PATH,
         **common,
     )
-    # As long-lived as the refresh cookie, so the refresh call can carry it.
+    # As long-lived as the refresh cookie, so the refresh call can carry it. Also in a
+    # header: a PC_CORS_ORIGINS client cannot read our cookie (pc_api/browser_headers.py).
+    csrf_token = new_csrf_token()
+    response.headers[CSRF_HEADER] = csrf_token
     response.set_cookie(
-        CSRF_COOKIE, new_csrf_token(), max_age=tokens.refresh_expires_in, path="/",
+        CSRF_COOKIE, csrf_token, max_age=tokens.refresh_expires_in, path="/",
         httponly=False, secure=settings.secure_cookies, samesite="lax",
     )
 

@@ -87,7 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.pc = AppContext(settings=settings, db=db, redis=r)
     install_error_handlers(app)
-    app.add_middleware(ServerTimingMiddleware)
+    if settings.env == "development":
+        # Timings tell an attacker which lookups hit the database: developers only.
+        app.add_middleware(ServerTimingMiddleware)
     # Outermost: /socket.io goes to the Socket.IO server, everything else to FastAPI.
     app.state.realtime = realtime
     app.add_middleware(SocketIOMiddleware, sio=realtime.sio)

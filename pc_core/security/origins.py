@@ -2,8 +2,8 @@
 cookie-authenticated writes and for Socket.IO connections.
 
 Ours are: the origin the browser reached this API at (scheme + ``Host``), the
-configured ``PC_APP_URL`` and ``PC_PUBLIC_URL``, the extra ``PC_ALLOWED_ORIGINS``,
-and in development the Vite dev server (``npm run dev``, port 5173).
+configured ``PC_APP_URL`` and ``PC_PUBLIC_URL``, the extra ``PC_ALLOWED_ORIGINS``
+and ``PC_CORS_ORIGINS``, and in development the Vite dev server (``npm run dev``, port 5173).
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ class OriginPolicy:
     """Decides whether an ``Origin`` is one of ours (see the module docstring)."""
 
     def __init__(self, settings: Settings) -> None:
-        configured = [settings.app_url, settings.public_url, *settings.allowed_origin_list]
+        configured = [settings.app_url, settings.public_url, *settings.allowed_origin_list,
+                      *settings.cors_origin_list]
         if settings.env == "development":
             configured += VITE_DEV_ORIGINS
         self.configured = {o for o in map(origin_of, configured) if o}

@@ -15,6 +15,7 @@ import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -76,6 +77,11 @@ class Settings(BaseSettings):
     # Further browser origins (comma-separated, e.g. https://app.example.com) allowed
     # to send cookie-authenticated writes (CSRF check) and to open Socket.IO.
     allowed_origins: str = ""
+    # Browser origins (comma-separated, exact ``scheme://host[:port]``) whose pages may
+    # call the API from script (CORS, credentials included): a web client hosted
+    # apart from the API. Empty: same origin only. They count as ours for the CSRF
+    # and Socket.IO checks too; the cookies stay SameSite=Lax (pc_api/browser_headers.py).
+    cors_origins: str = ""
 
     # Sign-in throttle (pc_core/identity/login_throttle.py), all per window: failures per
     # (email, client address) and per client address → 429; failures per email from
@@ -196,6 +202,27 @@ class Settings(BaseSettings):
                     f"PC_TRUSTED_PROXIES: {item!r} is not an IP address or CIDR range"
                 ) from None
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_cors_origins(cls, value: str) -> str:
+        """Exact origins only: ``*`` with credentials would hand every site the
+        session; a path or a typo would silently never match."""
+        for item in _comma_list(value):
+            parts = urlsplit(item.strip().rstrip("/"))
+            if (parts.scheme.lower() not in ("http", "https") or not parts.hostname
+                    or parts.path or parts.query or parts.fragment or "@" in parts.netloc):
+                raise ValueError(
+                    f"PC_CORS_ORIGINS: {item!r} is not an origin such as "
+                    "https://app.example.com (scheme and host, optional port, no path)"
+                )
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """As configured; pc_core/security/origins.origin_of normalises them for the
+        comparisons."""
+        return _comma_list(self.cors_origins)
 
     @property
     def trusted_proxy_list(self) -> list[str]:
