@@ -32,11 +32,35 @@ def launch(pw: Playwright) -> Browser:
     return pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
 
 
+# Runs before the page's own scripts (injected by the browser, so the page's CSP does
+# not apply to it): every Content-Security-Policy violation the page reports is kept.
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`
+    + ` (${e.sourceFile || ''}:${e.lineNumber || ''})`);
+});
+"""
+
+
 def new_context(browser: Browser, base_url: str) -> BrowserContext:
+    """A fresh context (own cookies) that records CSP violations: every ``check_page``
+    fails on one, so every browser test runs the app under its real CSP."""
     context = browser.new_context(base_url=base_url, viewport=DESKTOP, locale="en-US",
                                   timezone_id="UTC", reduced_motion="reduce")
     context.set_default_timeout(10_000)
+    context.add_init_script(RECORD_CSP_VIOLATIONS)
+    console: list[str] = []
+    context.on("console", lambda msg: console.append(msg.text)
+               if "Content Security Policy" in msg.text else None)
+    context.csp_console = console  # type: ignore[attr-defined]
     return context
+
+
+def csp_violations(page: Page) -> list[str]:
+    """CSP violations seen by the page (events) and by its context's console."""
+    seen = page.evaluate("() => window.__cspViolations || []")
+    return [*seen, *getattr(page.context, "csp_console", [])]
 
 
 def sign_in_ui(page: Page, email: str, password: str) -> None:
@@ -64,9 +88,12 @@ def axe_violations(page: Page) -> list[dict]:
 
 
 def check_page(page: Page, name: str) -> None:
-    """axe-core (no serious/critical violation) and screenshots at 1280×800 and 375×812
-    (``.pc/screenshots/<name>-desktop.png`` / ``-phone.png``, not committed)."""
+    """No CSP violation, axe-core (no serious/critical violation) and screenshots at
+    1280×800 and 375×812 (``.pc/screenshots/<name>-desktop.png`` / ``-phone.png``, not
+    committed)."""
     page.wait_for_load_state("networkidle")
+    blocked = csp_violations(page)
+    assert not blocked, f"CSP violations on {name} ({page.url}): {blocked}"
     bad = axe_violations(page)
     assert not bad, f"axe on {name} ({page.url}): " + "; ".join(
         f"{v['id']} ({v['impact']}): {v['help']} — "
@@ -89,4 +116,5 @@ def check_page(page: Page, name: str) -> None:
         page.set_viewport_size(size)
 
 
-__all__ = ["expect", "launch", "new_context", "sign_in_ui", "sign_in_api", "check_page"]
+__all__ = ["expect", "launch", "new_context", "sign_in_ui", "sign_in_api", "check_page",
+           "csp_violations"]
