@@ -41,9 +41,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pc_api.csrf import CSRF_HEADER
-from pc_core.settings.client_config import stripe_mode
 from pc_core.security.origins import origin_of
 from pc_core.settings import Settings
+from pc_core.settings.client_config import stripe_mode
 
 HSTS = "max-age=31536000"
 REFERRER_POLICY = "same-origin"

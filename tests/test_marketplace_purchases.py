@@ -123,6 +123,10 @@ def test_purchase_end_to_end(client, world, db, settings, stripe_admin,
         listed = client.get("/v1/marketplace/purchases", headers=account.headers).json()
         assert [p["id"] for p in listed["items"]] == [purchase["id"]]
         assert "client_secret" not in listed["items"][0]
+        # Once paid, buyer and seller both see which lead, and where the money went.
+        assert listed["items"][0]["lead_title"] == "Acme deal"
+        assert listed["items"][0]["money_outcome"] == (
+            "Paid $120.01: $100.01 to the seller and $20.00 commission.")
     other = make_account(db, settings, Role.ADMIN, world.operator)
     assert client.get("/v1/marketplace/purchases", headers=other.headers).json()["items"] == []
 
@@ -213,6 +217,23 @@ def test_failed_payment_keeps_the_reservation(client, world, db, stripe_admin,
     retry = client.post("/v1/marketplace/purchases", json={"reservation_id": rid},
                         headers=world.admin_b.headers)
     assert retry.status_code == 201 and retry.json()["id"] != purchase["id"]
+    # The buyer's list describes the lead as its listing does (not yet bought: no title
+    # or company) and says in words that nothing was charged; the processor's own
+    # message stays a detail. The seller's list names its lead.
+    rows = client.get("/v1/marketplace/purchases", headers=world.admin_b.headers).json()
+    row = next(p for p in rows["items"] if p["id"] == purchase["id"])
+    lead = db[c.LEADS].find_one({"_id": lead_id})
+    assert (row["lead_title"], row["lead_company"]) == (None, None)
+    assert row["lead_summary"] == "SaaS · 51-200 staff · US"
+    sellers = client.get("/v1/marketplace/purchases", headers=world.admin_a.headers).json()
+    seller_row = next(p for p in sellers["items"] if p["id"] == purchase["id"])
+    assert (seller_row["lead_title"], seller_row["lead_company"]) == (lead["title"],
+                                                                      lead["company"])
+    assert seller_row["buyer_name"] == db[c.PARTNERS].find_one({"_id": world.partner_b})["name"]
+    assert row["seller_name"] == db[c.PARTNERS].find_one({"_id": world.partner_a})["name"]
+    assert row["money_outcome"].startswith("The card payment did not go through: nothing "
+                                           "was charged")
+    assert row["failure_message"] not in row["money_outcome"]
 
 
 def test_success_for_an_undeliverable_lead_is_refunded(client, world, db, settings,
@@ -236,6 +257,12 @@ def test_success_for_an_undeliverable_lead_is_refunded(client, world, db, settin
     lead = db[c.LEADS].find_one({"_id": lead_id})
     assert lead["status"] == "reserved" and lead["reservation"]["buyer_partner_id"] == \
         world.operator
+    rows = client.get("/v1/marketplace/purchases", headers=world.admin_b.headers).json()
+    row = next(p for p in rows["items"] if p["id"] == purchase["id"])
+    assert row["lead_title"] is None  # never delivered to this buyer
+    assert row["money_outcome"] == (
+        "Refunded $120.01 in full: the payment arrived after the lead was no longer "
+        "available, so the card was not left charged.")
 
 
 def test_purchase_needs_an_active_reservation(client, world, db):

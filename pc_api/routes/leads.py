@@ -13,6 +13,7 @@ from pc_api.fast_json import ModelResponse
 from pc_core.errors import PayloadTooLarge
 from pc_core.leads import inventory as service
 from pc_core.leads.csv_import import import_leads_csv
+from pc_core.leads.seller_quote import QuoteOut, seller_quote
 from pc_core.models.api import ImportResult
 from pc_core.models.leads import (
     LeadCreate,
@@ -101,6 +102,15 @@ def get_lead(lead_id: str, actor: CurrentUser, db: Db) -> LeadOut:
 def update_lead(lead_id: str, body: LeadUpdate, actor: CurrentUser, db: Db,
                 settings: AppSettings) -> LeadOut:
     return service.update_lead(db, actor, lead_id, body, settings)
+
+
+@router.get("/{lead_id}/quote", response_model=QuoteOut, responses=_errors)
+def quote_lead(lead_id: str, actor: CurrentUser, db: Db, settings: AppSettings,
+               price_cents: Annotated[int | None, Query(ge=0, le=10_000_000_000)] = None,
+               ) -> QuoteOut:
+    """What a buyer would pay at ``price_cents`` (default: the lead's current price):
+    the seller's share, the commission and the total. The lead's seller only."""
+    return seller_quote(db, actor, lead_id, price_cents, settings)
 
 
 @router.post(

@@ -19,11 +19,12 @@ from starlette.concurrency import run_in_threadpool
 from pc_api.deps import AppSettings, Context, CurrentUser, Db
 from pc_api.fast_json import ModelResponse
 from pc_core.errors import PayloadTooLarge
-from pc_core.meetings import auth, routing, unassigned, webhook
+from pc_core.meetings import agenda, auth, routing, unassigned, webhook
+from pc_core.meetings.agenda import MeetingView
 from pc_core.meetings.criteria import RoutingConfig
 from pc_core.meetings.custom_webhook import parse_webhook
 from pc_core.meetings.payload import FormAnswers
-from pc_core.models.leads import CompanySize
+from pc_core.models.leads import CompanySize, LeadPage
 from pc_core.models.meetings import AssignIn, AssignOut, UnassignedPage
 from pc_core.store.pagination import MAX_LIMIT
 
@@ -136,6 +137,21 @@ def preview(body: PreviewIn, actor: CurrentUser, db: Db) -> dict:
     """Owner only: which partner would get this form now, and why. Creates nothing
     and does not advance the round-robin."""
     return routing.explain(db, actor, body.meeting_type, body.form)
+
+
+@router.get("/v1/meetings/agenda", response_model=LeadPage, responses=_errors)
+def meeting_agenda(
+    actor: CurrentUser,
+    db: Db,
+    view: MeetingView = MeetingView.UPCOMING,
+    partner_id: Annotated[str | None, Query(description="Owner only")] = None,
+    meeting_type: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> ModelResponse:
+    """The partner's leads with a meeting: ``upcoming`` (soonest first), ``past``,
+    ``no_show`` (past, and the lead still at "meeting scheduled") or ``cancelled``."""
+    return ModelResponse(agenda.list_meetings(db, actor, view=view, partner_id=partner_id,
+                                              meeting_type=meeting_type, limit=limit))
 
 
 @router.get("/v1/meetings/unassigned", response_model=UnassignedPage, responses=_errors)

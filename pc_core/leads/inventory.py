@@ -16,6 +16,7 @@ from pc_core.errors import BadRequest, Conflict, NotFound
 from pc_core.ids import new_id
 from pc_core.journal.stage_events import PLATFORM, record_lead_change
 from pc_core.marketplace.listings import announce_listed, announce_price_drop
+from pc_core.marketplace.names import partner_names
 from pc_core.models.leads import (
     LeadCreate,
     LeadFields,
@@ -51,7 +52,8 @@ PUSHED_FIELDS = ("stage", "amount_cents")
 PAGE_PROJECTION = dict.fromkeys(
     (*TRACKED_FIELDS, "partner_id", "buyer_partner_id", "source", "external_id", "notes",
      "created_at", "updated_at", "sort_key", "buyer_stage", "hubspot_deal_id",
-     "buyer_hubspot_deal_id", "hubspot_synced_at", "push_pending"),
+     "buyer_hubspot_deal_id", "hubspot_synced_at", "push_pending", "scheduled_date",
+     "meeting_status", "meeting_type", "buyer_notes"),
     1,
 )
 
@@ -171,7 +173,16 @@ def get_lead_doc(db: Database, actor: Principal, lead_id: str) -> dict[str, Any]
 
 def get_lead(db: Database, actor: Principal, lead_id: str) -> LeadOut:
     """One lead as its seller or its buyer sees it (404 for everyone else)."""
-    return LeadOut.from_doc(get_lead_doc(db, actor, lead_id), actor.partner_id)
+    doc = get_lead_doc(db, actor, lead_id)
+    return LeadOut.from_doc(doc, actor.partner_id,
+                           _seller_names(db, [doc], actor.partner_id))
+
+
+def _seller_names(db: Database, docs: list[dict[str, Any]], viewer: str | None
+                  ) -> dict[str, str]:
+    """The names of the sellers of the leads ``viewer`` did not bring (none to look up
+    on a page of the viewer's own leads)."""
+    return partner_names(db, (d["partner_id"] for d in docs if d["partner_id"] != viewer))
 
 
 def list_leads(
@@ -217,7 +228,7 @@ def list_leads(
                   LeadOrigin.ALL: ("partner_id", "buyer_partner_id")}[origin]
         matches = [{field: scoped, **match} for field in fields]
     docs, next_cursor = fetch_merged_page(db[c.LEADS], matches, limit, PAGE_PROJECTION)
-    return LeadPage.from_docs(docs, scoped, next_cursor)
+    return LeadPage.from_docs(docs, scoped, next_cursor, _seller_names(db, docs, scoped))
 
 
 def _status_change(current: LeadStatus, wanted: LeadStatus) -> LeadStatus:
@@ -248,7 +259,8 @@ def update_lead(
     changes["status"] = new_status.value
     changed = {k: v for k, v in changes.items() if doc.get(k) != v}
     if not changed:
-        return LeadOut.from_doc(doc, actor.partner_id)
+        return LeadOut.from_doc(doc, actor.partner_id,
+                               _seller_names(db, [doc], actor.partner_id))
     field_times = {**doc.get("field_times", {}), **{f: now for f in changed}}
     merged = {**doc, **changed}
     update: dict[str, Any] = {
@@ -266,7 +278,8 @@ def update_lead(
     record_lead_change(db, doc, after, PLATFORM, now)
     if settings is not None:
         announce_edit(db, settings, doc, after)
-    return LeadOut.from_doc(after, actor.partner_id)
+    return LeadOut.from_doc(after, actor.partner_id,
+                           _seller_names(db, [after], actor.partner_id))
 
 
 def _hubspot_bookkeeping(doc: dict[str, Any], changed: dict[str, Any],
@@ -288,19 +301,25 @@ def _hubspot_bookkeeping(doc: dict[str, Any], changed: dict[str, Any],
 
 
 def add_note(db: Database, actor: Principal, lead_id: str, body: str) -> NoteOut:
+    """A note by the lead's seller (``notes``: pushed to its HubSpot deal, seen by a
+    buyer too), or by the buyer of a sold lead (``buyer_notes``: the buyer's own,
+    seen by the buyer and the owner only, never pushed to the seller's CRM)."""
     doc = get_lead_doc(db, actor, lead_id)
-    actor.require_write_on_partner(doc["partner_id"], "lead")
+    buyer = not actor.can_see_partner(doc["partner_id"])
+    actor.require_write_on_partner(doc["buyer_partner_id"] if buyer else doc["partner_id"],
+                                   "lead")
+    field = "buyer_notes" if buyer else "notes"
     now = utcnow()
     note = {"id": new_id(), "body": body, "author_id": actor.user_id, "created_at": now}
     # Whole-array write under compare-and-set, retried on a concurrent change
     # (pc_core.store: no $push, no $set of dates).
     for _ in range(5):
         update = {
-            "notes": [*doc.get("notes", []), note],
+            field: [*doc.get(field, []), note],
             "updated_at": now,
-            "field_times": {**doc.get("field_times", {}), "notes": now},
+            "field_times": {**doc.get("field_times", {}), field: now},
         }
-        if doc.get("hubspot_deal_id"):
+        if doc.get("hubspot_deal_id") and not buyer:
             update["push_pending"] = True  # the note goes to the deal (pushback)
         if replace_if_unchanged(db[c.LEADS], doc, update) is not None:
             return NoteOut.model_validate(note)

@@ -33,6 +33,7 @@ from pc_core.marketplace import (
     slots,
     standing_orders,
 )
+from pc_core.marketplace.money_words import UNAVAILABLE_REASON
 from pc_core.marketplace.purchases import COMPLETED, FAILED, PENDING, REFUNDED
 from pc_core.payments import stripe_client
 from pc_core.settings import Settings
@@ -72,7 +73,7 @@ def payment_succeeded(db: Database, settings: Settings, intent: dict[str, Any]) 
         if lead is not None and lead.get("purchase_id") == purchase["_id"]:
             break  # sold by an earlier delivery of this event; finish the rest
         if not leadstate.deliverable_to(lead, purchase):
-            return _refund(db, settings, purchase, intent, "lead no longer available")
+            return _refund(db, settings, purchase, intent, UNAVAILABLE_REASON)
         after = leadstate.sell(db, lead, purchase, now)
         if after is not None:
             lead, sold_now = after, True

@@ -26,6 +26,7 @@ from pc_core.access import Principal
 from pc_core.errors import Conflict, NotFound
 from pc_core.ids import new_id
 from pc_core.journal import outbox
+from pc_core.marketplace.names import named
 from pc_core.marketplace.pricing import CURRENCY
 from pc_core.marketplace.reservations import (
     ACTIVE,
@@ -197,4 +198,4 @@ def list_purchases(db: Database, actor: Principal, *, limit: int = 50,
         matches = [{"buyer_partner_id": actor.partner_id, **key_range},
                    {"seller_partner_id": actor.partner_id, **key_range}]
     docs, next_cursor = fetch_merged_page(db[c.PURCHASES], matches, limit)
-    return PurchasePage.from_docs(docs, next_cursor)
+    return PurchasePage.from_docs(named(db, docs, actor.partner_id), next_cursor)

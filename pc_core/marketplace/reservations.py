@@ -26,6 +26,7 @@ from pc_core.access import Principal
 from pc_core.errors import BadRequest, Conflict, NotFound
 from pc_core.ids import new_id
 from pc_core.marketplace import leadstate, listings, slots
+from pc_core.marketplace.names import named
 from pc_core.marketplace.pricing import quote
 from pc_core.models.marketplace import (
     DEFAULT_DAYS,
@@ -157,7 +158,7 @@ def list_reservations(db: Database, actor: Principal, *, status: str | None = No
         match["status"] = status
     add_key_range(match, cursor, None, None)
     docs, next_cursor = fetch_page(db[c.RESERVATIONS], match, limit)
-    return ReservationPage.from_docs(docs, next_cursor)
+    return ReservationPage.from_docs(named(db, docs, actor.partner_id), next_cursor)
 
 
 def end_reservation(db: Database, settings: Settings, reservation: Doc, new_status: str,

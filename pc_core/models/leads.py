@@ -156,16 +156,25 @@ class LeadOut(BaseModel):
     push_pending: bool = Field(
         default=False, description="A platform change (stage, amount, a note) waits to be "
         "pushed to the partner's HubSpot deal; false for the buyer of a sold lead.")
+    seller_name: str | None = Field(
+        default=None, description="The name of the partner the lead belongs to, on a lead "
+        "the caller bought and in the owner's view; null on the caller's own leads.")
+    scheduled_date: datetime | None = Field(
+        default=None, description="The meeting booked through ChiliPiper for this lead.")
+    meeting_status: str | None = Field(
+        default=None, description="scheduled or cancelled (ChiliPiper's booking).")
+    meeting_type: str | None = None
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any], viewer: str | None = None) -> LeadOut:
+    def from_doc(cls, doc: dict[str, Any], viewer: str | None = None,
+                 names: dict[str, str] | None = None) -> LeadOut:
         """The stored lead as ``viewer`` (a partner id; ``None``: the owner's unscoped
         view) sees it. ``hubspot_deal_id`` is the deal in the viewer's own portal:
         the seller's deal for the seller and the owner, the deal the cross-partner
         sync created for the buyer; neither side sees the other's CRM ids."""
-        return cls.model_validate(view_of(doc, viewer))
+        return cls.model_validate(view_of(doc, viewer, names))
 
 
 class LeadPage(BaseModel):
@@ -176,10 +185,10 @@ class LeadPage(BaseModel):
 
     @classmethod
     def from_docs(cls, docs: list[dict[str, Any]], viewer: str | None,
-                  next_cursor: str | None) -> LeadPage:
+                  next_cursor: str | None, names: dict[str, str] | None = None) -> LeadPage:
         """One page, validated in one call (a page is the hot path)."""
         return cls.model_validate(
-            {"items": [view_of(d, viewer) for d in docs], "next_cursor": next_cursor})
+            {"items": [view_of(d, viewer, names) for d in docs], "next_cursor": next_cursor})
 
 
 def lead_origin(doc: dict[str, Any], viewer: str | None) -> LeadOrigin | None:
@@ -196,12 +205,25 @@ def lead_origin(doc: dict[str, Any], viewer: str | None) -> LeadOrigin | None:
 SHOWN_FIELDS = (
     "title", "company", "contact_name", "contact_email", "contact_phone", "company_size",
     "industry", "location", "budget_cents", "amount_cents", "price_cents", "stage", "status",
-    "partner_id", "buyer_partner_id", "external_id", "buyer_stage",
+    "partner_id", "buyer_partner_id", "external_id", "buyer_stage", "scheduled_date",
+    "meeting_status", "meeting_type",
 )
 
 
-def view_of(doc: dict[str, Any], viewer: str | None) -> dict[str, Any]:
-    """The input of ``LeadOut`` for ``doc`` seen by ``viewer``."""
+def _notes_seen(doc: dict[str, Any], origin: LeadOrigin | None,
+                viewer: str | None) -> list[dict[str, Any]]:
+    """The seller's notes for everyone who sees the lead; the buyer's own notes for
+    the buyer and the owner (unscoped) only; oldest first."""
+    notes = list(doc.get("notes", []))
+    if origin is LeadOrigin.PURCHASED or viewer is None:
+        notes = sorted([*notes, *doc.get("buyer_notes", [])], key=lambda n: n["created_at"])
+    return notes
+
+
+def view_of(doc: dict[str, Any], viewer: str | None,
+            names: dict[str, str] | None = None) -> dict[str, Any]:
+    """The input of ``LeadOut`` for ``doc`` seen by ``viewer``; ``names`` (partner id →
+    name) gives the seller's name wherever the viewer is not the seller."""
     origin = lead_origin(doc, viewer)
     deal_field = "buyer_hubspot_deal_id" if origin is LeadOrigin.PURCHASED else "hubspot_deal_id"
     out = {k: doc.get(k) for k in SHOWN_FIELDS}
@@ -211,12 +233,14 @@ def view_of(doc: dict[str, Any], viewer: str | None) -> dict[str, Any]:
     out.update(
         id=doc["_id"],
         source=doc.get("source", "manual"),
-        notes=doc.get("notes", []),
+        notes=_notes_seen(doc, origin, viewer),
         hubspot_deal_id=str(deal) if deal else None,
         origin=origin,
         hubspot_synced_at=doc.get("hubspot_synced_at") if sellers else None,
         # a queue flag: the embedded store keeps a $set True as 1
         push_pending=bool(doc.get("push_pending")) and sellers,
+        seller_name=(names or {}).get(doc["partner_id"]) if origin is not LeadOrigin.OWN
+        else None,
         created_at=doc["created_at"],
         updated_at=doc.get("updated_at", doc["created_at"]),
     )

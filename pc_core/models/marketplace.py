@@ -14,6 +14,8 @@ from pc_core.stages import Stage
 MIN_DAYS, MAX_DAYS, DEFAULT_DAYS = 7, 14, 7
 ReservationStatus = Literal["active", "released", "expired", "converted"]
 PurchaseStatus = Literal["pending", "completed", "failed", "refunded"]
+# Added by pc_core.marketplace.names to the purchases of a page.
+NAME_FIELDS = ("lead_title", "lead_company", "seller_name", "buyer_name")
 
 
 class ListingOut(BaseModel):
@@ -67,6 +69,12 @@ class ReservationOut(BaseModel):
     created_at: datetime
     expires_at: datetime
     ended_at: datetime | None
+    lead_title: str | None = Field(default=None, description="The lead's title, once the "
+                                   "caller bought it")
+    lead_company: str | None = None
+    lead_summary: str = Field(default="", description="Industry, size and location, as "
+                              "its listing shows them")
+    seller_name: str | None = None
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> ReservationOut:
@@ -99,6 +107,8 @@ def _reservation(doc: dict[str, Any]) -> dict[str, Any]:
         "created_at": doc["created_at"],
         "expires_at": doc["expires_at"],
         "ended_at": doc.get("ended_at"),
+        **{k: doc.get(k) for k in ("lead_title", "lead_company", "seller_name")},
+        "lead_summary": doc.get("lead_summary") or "",
     }
 
 
@@ -123,6 +133,15 @@ class PurchaseOut(BaseModel):
     refund_id: str | None
     created_at: datetime
     completed_at: datetime | None
+    lead_title: str | None = Field(default=None, description="The lead's title, once the "
+                                   "caller may see it (its seller, or its buyer once paid)")
+    lead_company: str | None = None
+    lead_summary: str = Field(default="", description="Industry, size and location, as "
+                              "its listing shows them")
+    seller_name: str | None = None
+    buyer_name: str | None = None
+    money_outcome: str = Field(default="", description="What happened to the money, in "
+                               "words (the card processor's message is `failure_message`)")
 
 
 class PurchaseCreated(PurchaseOut):
@@ -161,4 +180,7 @@ def _purchase(doc: dict[str, Any]) -> dict[str, Any]:
         "refund_id": doc.get("refund_id"),
         "created_at": doc["created_at"],
         "completed_at": doc.get("completed_at"),
+        **{k: doc.get(k) for k in NAME_FIELDS},
+        "lead_summary": doc.get("lead_summary") or "",
+        "money_outcome": doc.get("money_outcome") or "",
     }

@@ -49,6 +49,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         _idx(("stage", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("buyer_partner_id", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("partner_id", ASCENDING), ("hubspot_contact_id", ASCENDING)),
+        # A partner's meetings (pc_core/meetings/agenda.py), and the owner's across partners.
+        _idx(("partner_id", ASCENDING), ("scheduled_date", ASCENDING)),
+        _idx(("scheduled_date", ASCENDING)),
         # Pushback (pc_core/hubspot/sync_back/pushback.py): leads edited in the platform since the
         # last push, per partner (the run) and across partners (the sensor).
         _idx(("partner_id", ASCENDING), ("push_pending", ASCENDING)),

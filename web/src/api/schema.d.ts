@@ -416,6 +416,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/leads/{lead_id}/quote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Quote Lead
+         * @description What a buyer would pay at ``price_cents`` (default: the lead's current price):
+         *     the seller's share, the commission and the total. The lead's seller only.
+         */
+        get: operations["quote_lead_v1_leads__lead_id__quote_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/marketplace/listings": {
         parameters: {
             query?: never;
@@ -531,6 +552,27 @@ export interface paths {
          * @description The buyer releases the lead: it is listed again and ``lead-listed`` is emitted.
          */
         delete: operations["release_reservation_v1_marketplace_reservations__reservation_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/meetings/agenda": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Meeting Agenda
+         * @description The partner's leads with a meeting: ``upcoming`` (soonest first), ``past``,
+         *     ``no_show`` (past, and the lead still at "meeting scheduled") or ``cancelled``.
+         */
+        get: operations["meeting_agenda_v1_meetings_agenda_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1634,6 +1676,13 @@ export interface components {
             industry: string | null;
             /** Location */
             location: string | null;
+            /**
+             * Meeting Status
+             * @description scheduled or cancelled (ChiliPiper's booking).
+             */
+            meeting_status?: string | null;
+            /** Meeting Type */
+            meeting_type?: string | null;
             /** Notes */
             notes: components["schemas"]["NoteOut"][];
             /** @description own (the caller's partner brought it) or purchased (bought on the marketplace); null in the owner's unscoped lists. */
@@ -1648,6 +1697,16 @@ export interface components {
              * @default false
              */
             push_pending: boolean;
+            /**
+             * Scheduled Date
+             * @description The meeting booked through ChiliPiper for this lead.
+             */
+            scheduled_date?: string | null;
+            /**
+             * Seller Name
+             * @description The name of the partner the lead belongs to, on a lead the caller bought and in the owner's view; null on the caller's own leads.
+             */
+            seller_name?: string | null;
             /** Source */
             source: string;
             stage: components["schemas"]["Stage"];
@@ -1778,6 +1837,11 @@ export interface components {
             /** Password */
             password: string;
         };
+        /**
+         * MeetingView
+         * @enum {string}
+         */
+        MeetingView: "upcoming" | "past" | "no_show" | "cancelled";
         /** NormalisedOut */
         NormalisedOut: {
             /** Budget Cents */
@@ -2011,6 +2075,8 @@ export interface components {
              * @description What the buyer pays: price + commission
              */
             amount_cents: number;
+            /** Buyer Name */
+            buyer_name?: string | null;
             /** Buyer Partner Id */
             buyer_partner_id: string;
             /**
@@ -2033,8 +2099,27 @@ export interface components {
             failure_message: string | null;
             /** Id */
             id: string;
+            /** Lead Company */
+            lead_company?: string | null;
             /** Lead Id */
             lead_id: string;
+            /**
+             * Lead Summary
+             * @description Industry, size and location, as its listing shows them
+             * @default
+             */
+            lead_summary: string;
+            /**
+             * Lead Title
+             * @description The lead's title, once the caller may see it (its seller, or its buyer once paid)
+             */
+            lead_title?: string | null;
+            /**
+             * Money Outcome
+             * @description What happened to the money, in words (the card processor's message is `failure_message`)
+             * @default
+             */
+            money_outcome: string;
             /** Payment Intent Id */
             payment_intent_id: string | null;
             /** Price Cents */
@@ -2043,6 +2128,8 @@ export interface components {
             refund_id: string | null;
             /** Reservation Id */
             reservation_id: string;
+            /** Seller Name */
+            seller_name?: string | null;
             /** Seller Partner Id */
             seller_partner_id: string;
             /**
@@ -2063,6 +2150,8 @@ export interface components {
              * @description What the buyer pays: price + commission
              */
             amount_cents: number;
+            /** Buyer Name */
+            buyer_name?: string | null;
             /** Buyer Partner Id */
             buyer_partner_id: string;
             /** Commission Cents */
@@ -2080,8 +2169,27 @@ export interface components {
             failure_message: string | null;
             /** Id */
             id: string;
+            /** Lead Company */
+            lead_company?: string | null;
             /** Lead Id */
             lead_id: string;
+            /**
+             * Lead Summary
+             * @description Industry, size and location, as its listing shows them
+             * @default
+             */
+            lead_summary: string;
+            /**
+             * Lead Title
+             * @description The lead's title, once the caller may see it (its seller, or its buyer once paid)
+             */
+            lead_title?: string | null;
+            /**
+             * Money Outcome
+             * @description What happened to the money, in words (the card processor's message is `failure_message`)
+             * @default
+             */
+            money_outcome: string;
             /** Payment Intent Id */
             payment_intent_id: string | null;
             /** Price Cents */
@@ -2090,6 +2198,8 @@ export interface components {
             refund_id: string | null;
             /** Reservation Id */
             reservation_id: string;
+            /** Seller Name */
+            seller_name?: string | null;
             /** Seller Partner Id */
             seller_partner_id: string;
             /**
@@ -2115,6 +2225,29 @@ export interface components {
             sold_cents: number;
             /** Sold Count */
             sold_count: number;
+        };
+        /** QuoteOut */
+        QuoteOut: {
+            /**
+             * Buyer Total Cents
+             * @description What the buyer pays
+             */
+            buyer_total_cents: number;
+            /**
+             * Commission Cents
+             * @description The platform's commission, paid by the buyer
+             */
+            commission_cents: number;
+            /**
+             * Default Price
+             * @description No price was given: the lead's own price, else the partner's default, else the platform's
+             */
+            default_price: boolean;
+            /**
+             * Price Cents
+             * @description What the seller receives
+             */
+            price_cents: number;
         };
         /** RefreshIn */
         RefreshIn: {
@@ -2155,14 +2288,29 @@ export interface components {
             expires_at: string;
             /** Id */
             id: string;
+            /** Lead Company */
+            lead_company?: string | null;
             /** Lead Id */
             lead_id: string;
+            /**
+             * Lead Summary
+             * @description Industry, size and location, as its listing shows them
+             * @default
+             */
+            lead_summary: string;
+            /**
+             * Lead Title
+             * @description The lead's title, once the caller bought it
+             */
+            lead_title?: string | null;
             /** Pending Purchase Id */
             pending_purchase_id: string | null;
             /** Price Cents */
             price_cents: number;
             /** Purchase Id */
             purchase_id: string | null;
+            /** Seller Name */
+            seller_name?: string | null;
             /** Seller Partner Id */
             seller_partner_id: string;
             /**
@@ -4469,6 +4617,84 @@ export interface operations {
             };
         };
     };
+    quote_lead_v1_leads__lead_id__quote_get: {
+        parameters: {
+            query?: {
+                price_cents?: number | null;
+            };
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuoteOut"];
+                };
+            };
+            /** @description Bad input the schema cannot express (e.g. a bad cursor, an unparsable or malformed body, a missing partner_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the token or API key is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The lead changed or is reserved/sold */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_listings_v1_marketplace_listings_get: {
         parameters: {
             query?: {
@@ -5164,6 +5390,77 @@ export interface operations {
             };
             /** @description Request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    meeting_agenda_v1_meetings_agenda_get: {
+        parameters: {
+            query?: {
+                view?: components["schemas"]["MeetingView"];
+                /** @description Owner only */
+                partner_id?: string | null;
+                meeting_type?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadPage"];
+                };
+            };
+            /** @description Bad input the schema cannot express (e.g. a bad cursor, an unparsable or malformed body, a missing partner_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the token or API key is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Owner only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

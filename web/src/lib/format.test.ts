@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { centsToInput, formatMoney, formatRelative, humanize, parseMoneyToCents } from './format'
+import { centsToInput, enumLabel, formatMoney, formatRelative, humanize, parseMoneyToCents } from './format'
 
 describe('money', () => {
   it('formats integer cents in the currency', () => {
@@ -33,6 +33,16 @@ describe('time and words', () => {
     expect(formatRelative('2026-01-10T11:55:00Z', now)).toMatch(/5 minutes ago/)
     expect(formatRelative('2026-01-09T12:00:00Z', now)).toMatch(/yesterday|1 day ago/)
     expect(formatRelative(null, now)).toBe('—')
+  })
+
+  it('labels HubSpot enumerations and keeps words and codes', () => {
+    expect(enumLabel('INFORMATION_TECHNOLOGY_AND_SERVICES')).toBe('Information technology and services')
+    expect(enumLabel('COMPUTER_SOFTWARE')).toBe('Computer software')
+    expect(enumLabel('ACCOUNTING')).toBe('Accounting')
+    expect(enumLabel('SaaS')).toBe('SaaS')
+    expect(enumLabel('US')).toBe('US')
+    expect(enumLabel('EMEA')).toBe('EMEA')
+    expect(enumLabel(null)).toBe('—')
   })
 
   it('humanizes enum values', () => {

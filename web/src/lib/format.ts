@@ -88,6 +88,20 @@ export function formatRelative(
 }
 
 /** `meeting_scheduled` → `Meeting scheduled`. */
+/**
+ * An enumeration's value as people read it: `INFORMATION_TECHNOLOGY_AND_SERVICES` →
+ * `Information technology and services`, `COMPUTER_SOFTWARE` → `Computer software`;
+ * `ACCOUNTING` → `Accounting`; text that already reads as words (`SaaS`, `Health
+ * care`) and short codes (`US`, `EMEA`) are kept as they are.
+ */
+export function enumLabel(value: string | null | undefined): string {
+  if (!value) return '—'
+  const enumLike = /^[A-Z0-9]+(_[A-Z0-9]+)+$/.test(value) || /^[A-Z]{5,}$/.test(value) || /^[a-z0-9]+(_[a-z0-9]+)+$/.test(value)
+  if (!enumLike) return value
+  const s = value.toLowerCase().replace(/_/g, ' ')
+  return s.charAt(0).toUpperCase() + s.slice(1)
+}
+
 export function humanize(value: string | null | undefined): string {
   if (!value) return '—'
   const s = value.replace(/_/g, ' ')

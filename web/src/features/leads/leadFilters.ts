@@ -1,7 +1,7 @@
 /** The lead list's filters (kept in the URL) → the API's query parameters. */
 import type { Query } from '@/api/http'
 
-export const LEAD_FILTER_DEFAULTS = { status: '', stage: '', q: '', from: '', to: '' }
+export const LEAD_FILTER_DEFAULTS = { status: '', stage: '', q: '', from: '', to: '', origin: '' }
 export type LeadFilters = typeof LEAD_FILTER_DEFAULTS
 
 /** `YYYY-MM-DD` (a date input) → the start of that day in the viewer's zone, as ISO. */
@@ -25,8 +25,16 @@ export function leadQuery(f: LeadFilters): Query {
     q: f.q.trim() || undefined,
     created_from: f.from ? startOfLocalDay(f.from) : undefined,
     created_to: f.to ? endOfLocalDay(f.to) : undefined,
+    origin: ORIGINS.includes(f.origin) ? f.origin : undefined,
   }
 }
+
+/** The API's `origin`: mine (the default, left out of the URL), bought, or both. */
+export const ORIGINS = ['purchased', 'all']
+export const ORIGIN_OPTIONS = [
+  { value: 'purchased', label: 'Bought' },
+  { value: 'all', label: 'Mine and bought' },
+]
 
 /** A date range that ends before it starts is a mistake worth naming. */
 export function rangeError(f: LeadFilters): string | null {
