@@ -33,6 +33,7 @@ from pc_api.routes import (
     marketplace,
     meetings,
     partners,
+    platform,
     public,
     stripe_webhook,
     users,
@@ -101,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi_security(app)
     for module in (health, auth, users, partners, leads, hubspot, marketplace, stripe_webhook,
                    hubspot_webhook, meetings, api_tokens, public, billing, client_config,
-                   buyer_alerts):
+                   buyer_alerts, platform):
         app.include_router(module.router)
     # Every error status each route can answer, with its body (pc_api/openapi_errors.py).
     install_openapi_errors(app)

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pc_api.deps import AppSettings, CurrentUser, Db, Redis
 from pc_core.hubspot.connection import oauth as connection
+from pc_core.hubspot.connection.failure_advice import explain_failed_tasks
 from pc_core.models.api import AuthorizeOut, HubSpotStatusOut, SyncQueuedOut
 from pc_core.models.sync_tasks import SyncTaskPage
 from pc_core.store.pagination import MAX_LIMIT
@@ -107,4 +108,4 @@ def sync_history(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,
 ) -> SyncTaskPage:
-    return sync_tasks.list_tasks(db, actor, partner_id, limit, cursor)
+    return explain_failed_tasks(sync_tasks.list_tasks(db, actor, partner_id, limit, cursor))

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from pc_core.models.sync_tasks import Advice
 from pc_core.models.users import UserOut
 from pc_core.stages import Stage
 
@@ -62,6 +63,9 @@ class HubSpotStatusOut(BaseModel):
     last_sync_error: str | None = None
     last_sync_failed_at: datetime | None = None
     last_failed_job: str | None = None
+    sync_failure: Advice | None = Field(
+        None, description="While the sync is failed: what went wrong in words and the one "
+        "action that helps (pc_core/hubspot/connection/failure_advice.py).")
 
 
 class SyncQueuedOut(BaseModel):

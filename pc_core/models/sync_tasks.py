@@ -4,9 +4,18 @@ shows it."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Advice(BaseModel):
+    """A failed sync explained (pc_core/hubspot/connection/failure_advice.py)."""
+
+    model_config = ConfigDict(frozen=True)
+    action: Literal["reconnect", "map_stages", "wait", "retry"]
+    explanation: str
+    what_to_do: str
 
 
 class SyncTaskOut(BaseModel):
@@ -25,6 +34,9 @@ class SyncTaskOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    failure: Advice | None = Field(
+        default=None, description="A failed sync's error in words and the action to take "
+        "(filled by the API route from ``errors``).")
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> SyncTaskOut:

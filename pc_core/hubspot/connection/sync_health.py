@@ -15,6 +15,7 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
+from pc_core.hubspot.connection.failure_advice import advise
 from pc_core.observability.log_redaction import redact_text
 from pc_core.store import update_with_retry
 from pc_core.timeutil import utcnow
@@ -57,4 +58,6 @@ def health_fields(hub: dict[str, Any]) -> dict[str, Any]:
         "last_sync_error": hub.get("last_sync_error"),
         "last_sync_failed_at": hub.get("last_sync_failed_at"),
         "last_failed_job": hub.get("last_failed_job"),
+        "sync_failure": advice.model_dump() if connected and hub.get("sync_status") == FAILED
+        and (advice := advise(hub.get("last_sync_error") or "unknown")) else None,
     }

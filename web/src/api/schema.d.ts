@@ -784,6 +784,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/platform/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Overview
+         * @description Partners, leads by status, the marketplace, sales and commission per month for
+         *     the last 12 months, and each partner's sync health with the worst first.
+         */
+        get: operations["overview_v1_platform_overview_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/public/leads": {
         parameters: {
             query?: never;
@@ -1063,6 +1084,21 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * Advice
+         * @description A failed sync explained (pc_core/hubspot/connection/failure_advice.py).
+         */
+        Advice: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "reconnect" | "map_stages" | "wait" | "retry";
+            /** Explanation */
+            explanation: string;
+            /** What To Do */
+            what_to_do: string;
+        };
         /** ApiTokenCreated */
         ApiTokenCreated: {
             /** Active */
@@ -1423,6 +1459,8 @@ export interface components {
             portal_id: string | null;
             /** Scopes */
             scopes: string[];
+            /** @description While the sync is failed: what went wrong in words and the one action that helps (pc_core/hubspot/connection/failure_advice.py). */
+            sync_failure?: components["schemas"]["Advice"] | null;
             /**
              * Sync Status
              * @description `failed` after a failed HubSpot run for the partner, until the next successful sync; null when not connected.
@@ -1842,6 +1880,23 @@ export interface components {
          * @enum {string}
          */
         MeetingView: "upcoming" | "past" | "no_show" | "cancelled";
+        /** MonthSales */
+        MonthSales: {
+            /** Commission Cents */
+            commission_cents: number;
+            /**
+             * Month
+             * @description YYYY-MM (UTC)
+             */
+            month: string;
+            /**
+             * Revenue Cents
+             * @description What buyers paid (price + commission)
+             */
+            revenue_cents: number;
+            /** Sales */
+            sales: number;
+        };
         /** NormalisedOut */
         NormalisedOut: {
             /** Budget Cents */
@@ -1886,6 +1941,27 @@ export interface components {
             name: string;
             /** Website */
             website?: string | null;
+        };
+        /** PartnerHealth */
+        PartnerHealth: {
+            /** Active */
+            active: boolean;
+            failure: components["schemas"]["Advice"] | null;
+            /** Hubspot Connected */
+            hubspot_connected: boolean;
+            /** Last Sync Error */
+            last_sync_error: string | null;
+            /** Last Synced At */
+            last_synced_at: string | null;
+            /** Name */
+            name: string;
+            /** Partner Id */
+            partner_id: string;
+            /**
+             * Sync Status
+             * @description failed, stale (no sync for a day), ok, or not_connected; the list is sorted in that order
+             */
+            sync_status: string;
         };
         /** PartnerOut */
         PartnerOut: {
@@ -1958,6 +2034,31 @@ export interface components {
             current_password: string;
             /** New Password */
             new_password: string;
+        };
+        /** PlatformOverview */
+        PlatformOverview: {
+            /** Active Reservations */
+            active_reservations: number;
+            /** Leads By Status */
+            leads_by_status: {
+                [key: string]: number;
+            };
+            /**
+             * Listings
+             * @description Leads listed on the marketplace now
+             */
+            listings: number;
+            /** Partners Active */
+            partners_active: number;
+            /** Partners Total */
+            partners_total: number;
+            /**
+             * Sales By Month
+             * @description The last 12 months, oldest first
+             */
+            sales_by_month: components["schemas"]["MonthSales"][];
+            /** Sync Health */
+            sync_health: components["schemas"]["PartnerHealth"][];
         };
         /** PreviewIn */
         PreviewIn: {
@@ -2612,6 +2713,8 @@ export interface components {
             direction: string;
             /** Errors */
             errors: string[];
+            /** @description A failed sync's error in words and the action to take (filled by the API route from ``errors``). */
+            failure?: components["schemas"]["Advice"] | null;
             /** Finished At */
             finished_at: string | null;
             /** Id */
@@ -6517,6 +6620,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    overview_v1_platform_overview_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlatformOverview"];
+                };
+            };
+            /** @description Not signed in, or the token or API key is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Owner only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };

@@ -5,6 +5,8 @@
  */
 import type { QueryClient } from '@tanstack/vue-query'
 import { noticeMatched, orderFilled } from '@/features/marketplace/searchAlerts'
+import { formatDateTime } from '@/lib/format'
+import { toast } from '@/ui/toast'
 import { connectLive } from './socket'
 
 export const EV = {
@@ -21,6 +23,7 @@ export const EV = {
   purchaseUpdated: 'purchase-updated',
   searchMatched: 'search-matched',
   standingOrderFilled: 'standing-order-filled',
+  leadAssigned: 'lead-assigned',
 } as const
 
 export interface LeadEvent {
@@ -46,6 +49,16 @@ export interface SyncEvent {
   status: string
   step?: string
   counts?: Record<string, number>
+}
+
+/** A meeting booked through ChiliPiper was routed to the partner (its room only). */
+export interface LeadAssignedEvent {
+  lead_id: string
+  partner_id: string
+  meeting_id: string
+  meeting_type: string
+  start_time: string
+  title: string
 }
 
 export interface PurchaseEvent {
@@ -76,6 +89,10 @@ export function installLiveInvalidation(qc: QueryClient): void {
   s.on(EV.standingOrderFilled, (p: Parameters<typeof orderFilled>[0]) => {
     orderFilled(p)
     inv(['reservations'], ['listings'])
+  })
+  s.on(EV.leadAssigned, (p: LeadAssignedEvent) => {
+    inv(['leads'], ['meetings'], ['lead', p.lead_id], ['stats'])
+    toast(`New meeting: ${p.title}, ${formatDateTime(p.start_time)}`, 'info', 10_000)
   })
   s.on(EV.syncProgress, () => inv(['sync-tasks']))
   s.on(EV.syncFinished, () => inv(['sync-tasks'], ['hubspot-status'], ['stage-mapping'], ['leads'], ['stats']))

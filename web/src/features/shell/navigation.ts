@@ -6,15 +6,17 @@ export interface NavItem {
   roles?: Role[]
 }
 
-/** The left navigation (design: web.md "Layout"); Meetings and Partners are the owner's. */
+/** The left navigation (design: web.md "Layout"); Meeting routing, Platform and Partners are the owner's. */
 export const NAV: NavItem[] = [
   { to: '/', label: 'Dashboard' },
   { to: '/leads', label: 'Leads' },
   { to: '/marketplace', label: 'Marketplace' },
-  { to: '/meetings', label: 'Meetings', roles: ['owner'] },
+  { to: '/agenda', label: 'Meetings' },
+  { to: '/meetings', label: 'Meeting routing', roles: ['owner'] },
   { to: '/billing', label: 'Billing' },
   { to: '/settings/hubspot', label: 'HubSpot' },
   { to: '/settings', label: 'Settings' },
+  { to: '/platform', label: 'Platform', roles: ['owner'] },
   { to: '/partners', label: 'Partners', roles: ['owner'] },
 ]
 
