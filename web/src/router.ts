@@ -41,6 +41,7 @@ export const routes: RouteRecordRaw[] = [
       { path: 'billing/invoices/:id', name: 'invoice', component: () => import('@/features/billing/InvoicePage.vue'), meta: { title: 'Invoice' }, props: true },
       { path: 'settings', name: 'settings', component: () => import('@/features/settings/SettingsPage.vue'), meta: { title: 'Settings' } },
       { path: 'account', name: 'account', component: () => import('@/features/account/AccountPage.vue'), meta: { title: 'Your account' } },
+      { path: 'platform/leads', name: 'platform-leads', component: () => import('@/features/owner/AllLeadsPage.vue'), meta: { title: 'All leads', roles: ['owner'] } },
       { path: 'platform', name: 'platform', component: () => import('@/features/owner/PlatformPage.vue'), meta: { title: 'Platform', roles: ['owner'] } },
       { path: 'partners', name: 'partners', component: () => import('@/features/owner/PartnersPage.vue'), meta: { title: 'Partners', roles: ['owner'] } },
       { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('@/features/shell/NotFoundPage.vue'), meta: { title: 'Not found' } },
