@@ -33,7 +33,7 @@ def doc_shot(page: Page, name: str) -> None:
     if os.environ.get("PC_DOC_SCREENSHOTS") != "1":
         return
     DOCS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(DOCS / f"{name}.png"))
 
 
 def _lead(db, partner: str, title: str, **extra) -> str:
