@@ -19,8 +19,8 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from pc_core import collections as c
-from pc_core.lead_models import LeadFields
-from pc_core.leads import build_lead_doc
+from pc_core.leads.inventory import build_lead_doc
+from pc_core.models.leads import LeadFields
 from pc_core.stages import LeadStatus
 from pc_core.timeutil import utcnow
 from tests.web.browser import PHONE, check_page
