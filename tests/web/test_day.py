@@ -147,6 +147,7 @@ def test_a_working_day(open_page, web_stack):
 ADMIN_ROUTES = ["/", "/leads", "/leads?origin=all", "/leads/new", "/leads/import",
                 "/marketplace", "/marketplace/reservations", "/marketplace/purchases",
                 "/settings/hubspot", "/agenda", "/agenda?view=past", "/billing", "/settings",
+                "/account",
                 "/no/such/page"]
 OWNER_ROUTES = ["/platform", "/platform/leads", "/partners", "/meetings", "/leads"]
 
