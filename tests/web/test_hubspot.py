@@ -65,7 +65,7 @@ def test_connect_sync_and_map_stages(open_page, web_stack):
              if lead.get("hubspot_deal_id")]
     assert len(leads) == DEALS
     page.goto("/leads")
-    page.get_by_label("Search").fill(leads[0]["title"])
+    page.get_by_label("Search", exact=True).fill(leads[0]["title"])
     expect(page.get_by_role("table").get_by_role("link", name=leads[0]["title"]).first
            ).to_be_visible()
     # Its page tells when it last synced with HubSpot and that nothing waits to go back.

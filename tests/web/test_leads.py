@@ -49,7 +49,7 @@ def test_csv_import_by_drag_and_drop_reports_the_bad_row(open_page, web_stack):
         {"partner_id": "northwind", "title": {"$regex": f"^Import {tag}"}}) == 2
 
     report.get_by_role("link", name="See the leads").click()
-    page.get_by_label("Search").fill(f"Import {tag}")
+    page.get_by_label("Search", exact=True).fill(f"Import {tag}")
     table = page.get_by_role("table")
     expect(table.get_by_role("link", name=re.compile(f"Import {tag}"))).to_have_count(2)
     expect(page).to_have_url(re.compile(r"[?&]q=|[?&]text="))  # filters live in the URL

@@ -46,7 +46,7 @@ def test_expired_access_token_is_refreshed_silently(open_page):
     page = open_page(ADMIN_NW, "/leads")
     expect(_heading(page, "Leads")).to_be_visible()
     page.context.clear_cookies(name="pc_access")
-    page.get_by_label("Search").fill("zzz-no-such-lead")
+    page.get_by_label("Search", exact=True).fill("zzz-no-such-lead")
     expect(page.get_by_text("No lead matches these filters")).to_be_visible()
     assert any(ck["name"] == "pc_access" for ck in page.context.cookies())
     expect(page.get_by_role("dialog")).to_have_count(0)
