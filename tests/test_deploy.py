@@ -377,12 +377,14 @@ def test_instance_file_is_valid_dagster_config_with_the_same_limits(tmp_path, mo
     assert coordinator["config"]["max_concurrent_runs"] == helm["maxConcurrentRuns"]
 
 
-def test_hubspot_jobs_carry_the_global_tag_and_partner_runs_the_partner_tag(instance):
+def test_hubspot_jobs_carry_the_global_tag_and_partner_runs_the_partner_tag(instance,
+                                                                            resources):
     repo = defs.get_repository_def()
     for name in run_tags.HUBSPOT_JOBS:
         assert repo.get_job(name).tags.get(run_tags.HUBSPOT_TAG) == "true", name
     instance.add_dynamic_partitions(partners_partitions.name, ["p1", "p2"])
-    ctx = build_schedule_context(instance=instance, scheduled_execution_time=utcnow())
+    ctx = build_schedule_context(instance=instance, scheduled_execution_time=utcnow(),
+                                 resources=resources)
     for request in hubspot_sync_schedule(ctx):
         assert request.tags[run_tags.PARTNER_TAG] == request.partition_key
         assert request.tags[run_tags.HUBSPOT_TAG] == "true"

@@ -94,9 +94,10 @@ def test_sync_now_is_launched_once_by_the_sensor(
         (world.partner_a, first.json()["sync_task_id"])]
 
 
-def test_schedule_requests_every_partner(instance):
+def test_schedule_requests_every_partner(instance, resources):
     instance.add_dynamic_partitions(partners_partitions.name, ["p1", "p2"])
-    ctx = build_schedule_context(instance=instance, scheduled_execution_time=utcnow())
+    ctx = build_schedule_context(instance=instance, scheduled_execution_time=utcnow(),
+                                 resources=resources)
     requests = list(hubspot_sync_schedule(ctx))
     assert sorted(r.partition_key for r in requests) == ["p1", "p2"]
     assert len({r.run_key for r in requests}) == 2

@@ -57,15 +57,19 @@ class HubSpotStatusOut(BaseModel):
     portal_id: str | None
     scopes: list[str]
     last_synced_at: datetime | None
-    sync_status: Literal["ok", "failed"] | None = Field(
+    sync_status: Literal["ok", "failed", "needs_reconnect"] | None = Field(
         None, description="`failed` after a failed HubSpot run for the partner, until the "
-        "next successful sync; null when not connected.")
+        "next successful sync; `needs_reconnect` once HubSpot refused the refresh token "
+        "(syncs stop until the partner reconnects); null when not connected.")
     last_sync_error: str | None = None
     last_sync_failed_at: datetime | None = None
     last_failed_job: str | None = None
     sync_failure: Advice | None = Field(
         None, description="While the sync is failed: what went wrong in words and the one "
         "action that helps (pc_core/hubspot/connection/failure_advice.py).")
+    needs_reconnect: bool = Field(
+        False, description="HubSpot refused the refresh token: the partner must reconnect.")
+    needs_reconnect_since: datetime | None = None
 
 
 class SyncQueuedOut(BaseModel):

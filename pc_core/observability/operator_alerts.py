@@ -54,3 +54,15 @@ def notify_run_failed(db: Database, settings: Settings, *, job: str, run_id: str
             "run_url": f"{base}/runs/{run_id}" if base else f"Dagster UI, run {run_id}",
         },
     )
+
+
+def notify_reconnect_needed(db: Database, settings: Settings, *, partner_id: str,
+                            partner_name: str, portal_id: str,
+                            key_suffix: str) -> dict[str, Any] | None:
+    """Email the operator that a partner's HubSpot refresh token died (once per
+    connection: ``key_suffix`` names it)."""
+    return send_email(
+        db, settings, key=f"hubspot-dead-token:{partner_id}:{key_suffix}",
+        template="hubspot_dead_token", to=operator_recipients(db, settings),
+        context={"partner": partner_name, "portal_id": portal_id},
+    )

@@ -56,6 +56,8 @@ def request_manual_sync(db: Database, actor: Principal, partner_id: str | None) 
     partner = db[c.PARTNERS].find_one({"_id": target})
     if partner is None or not (partner.get("hubspot") or {}).get("portal_id"):
         raise Conflict("HubSpot is not connected for this partner")
+    if (partner.get("hubspot") or {}).get("sync_status") == "needs_reconnect":
+        raise Conflict("HubSpot refused this partner's token: reconnect HubSpot first")
     pending = db[c.SYNC_TASKS].find_one({"partner_id": target, "status": "queued",
                                          "trigger": "manual"})
     if pending is not None:

@@ -11,7 +11,7 @@ from dagster import (
     sensor,
 )
 
-from pc_core.hubspot.connection.oauth import connected_partner_ids
+from pc_core.hubspot.connection.oauth import connected_partner_ids, linked_partner_ids
 from pc_core.sync import runs as sync_runs
 from pc_core.sync import tasks as sync_tasks
 from pc_pipelines.hubspot_sync.jobs import hubspot_sync_job
@@ -24,8 +24,9 @@ from pc_pipelines.resources import PlatformResource
         default_status=DefaultSensorStatus.RUNNING)
 def partners_sensor(context: SensorEvaluationContext, platform: PlatformResource) -> SensorResult:
     """Add a partition for each newly connected partner (and run its first, full
-    sync); drop the partitions of partners that disconnected."""
-    connected = set(connected_partner_ids(platform.db()))
+    sync); drop the partitions of partners that disconnected. A connection waiting
+    for a reconnect keeps its partition (and its run history)."""
+    connected = set(linked_partner_ids(platform.db()))
     known = set(context.instance.get_dynamic_partitions(partners_partitions.name))
     added, removed = sorted(connected - known), sorted(known - connected)
     requests = []

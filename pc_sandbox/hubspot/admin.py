@@ -102,6 +102,25 @@ async def delete_portal(portal_id: str) -> Response:
     return Response(status_code=204)
 
 
+@router.post("/portals/{portal_id}/uninstall")
+async def uninstall_app(portal_id: str) -> dict[str, Any]:
+    """What uninstalling the app from the portal does at HubSpot: every refresh token
+    of the portal is revoked and its access tokens stop working; the next refresh
+    answers 400 ``BAD_REFRESH_TOKEN``. The portal's data stays."""
+    portal = _portal(portal_id)
+    state = get_state()
+    now = clock.now_ms()
+    revoked = [r.token for r in state.oauth.refresh.values()
+               if r.portal_id == portal.id and not r.revoked]
+    for token in revoked:
+        state.oauth.refresh[token].revoked = True
+    for access in state.oauth.access.values():
+        if access.refresh_token in revoked:
+            access.expires_at = min(access.expires_at, now)
+    persistence.mark_dirty()
+    return {"revoked": len(revoked)}
+
+
 @router.post("/portals/{portal_id}/tokens", status_code=201)
 async def mint_tokens(portal_id: str, request: Request) -> JSONResponse:
     """Issue tokens for a portal without the browser dance: {scopes?} → token answer."""

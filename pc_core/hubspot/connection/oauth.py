@@ -23,12 +23,13 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core.access import Principal
 from pc_core.errors import BadRequest, Conflict, DomainError, NotFound, Unauthorized
-from pc_core.hubspot.connection import sync_health
+from pc_core.hubspot.connection import reconnect, sync_health
 from pc_core.hubspot.connection.client import build_client
 from pc_core.security import oauth_state
 from pc_core.security.encryption import decrypt_secret, encrypt_secret
 from pc_core.settings import Settings
 from pc_core.store import update_with_retry
+from pc_core.sync import tasks as sync_tasks
 from pc_core.timeutil import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ def complete_callback(db: Database, r: redis.Redis, settings: Settings, code: st
     if other is not None and other["_id"] != partner_id:
         raise CallbackError("portal_already_connected")
     now = utcnow()
+    previous = (db[c.PARTNERS].find_one({"_id": partner_id}, {"hubspot": 1}) or {}).get("hubspot")
     connection = {
         "portal_id": portal_id,
         "scopes": sorted(info.scopes or []),
@@ -137,6 +139,10 @@ def complete_callback(db: Database, r: redis.Redis, settings: Settings, code: st
     except NotFound:
         raise CallbackError("partner_not_found")
     log.info("partner %s connected HubSpot portal %s", partner_id, portal_id)
+    if reconnect.needs_reconnect(previous):
+        # Back from a dead token: sync now, from the saved cursors (kept apart from
+        # the connection), rather than at the next 15-minute tick.
+        sync_tasks.create_task(db, partner_id, trigger="reconnect", requested_by=user_id)
     return partner_id
 
 
@@ -178,9 +184,10 @@ def mark_synced(db: Database, partner_id: str) -> None:
     update_with_retry(db[c.PARTNERS], partner_id, stamp, what="partner")
 
 
-def connected_partner_ids(db: Database) -> list[str]:
-    """Partners with a HubSpot portal. Filtered here rather than with ``$ne: null`` on
-    the nested field, which the embedded store also matches when the field is absent;
+def linked_partner_ids(db: Database) -> list[str]:
+    """Partners with a HubSpot portal, whether or not its token still works (their
+    Dagster partitions stay). Filtered here rather than with ``$ne: null`` on the
+    nested field, which the embedded store also matches when the field is absent;
     partners are few."""
     return sorted(
         d["_id"] for d in db[c.PARTNERS].find({}, {"_id": 1, "hubspot": 1})
@@ -188,14 +195,33 @@ def connected_partner_ids(db: Database) -> list[str]:
     )
 
 
+def reconnect_waiting_ids(db: Database) -> set[str]:
+    """Partners whose refresh token HubSpot refused, waiting for a reconnect."""
+    return {d["_id"] for d in db[c.PARTNERS].find({}, {"_id": 1, "hubspot": 1})
+            if reconnect.needs_reconnect(d.get("hubspot"))}
+
+
+def connected_partner_ids(db: Database) -> list[str]:
+    """Partners whose HubSpot connection can sync: linked, and not waiting for a
+    reconnect after a dead refresh token (``reconnect``). Every schedule, sensor and
+    fan-out run works from this list, so a dead connection is not retried."""
+    return sorted(
+        d["_id"] for d in db[c.PARTNERS].find({}, {"_id": 1, "hubspot": 1})
+        if (d.get("hubspot") or {}).get("portal_id")
+        and not reconnect.needs_reconnect(d.get("hubspot"))
+    )
+
+
 def connected_among(db: Database, partner_ids: list[str]) -> set[str]:
-    """Those of ``partner_ids`` with a HubSpot portal: a batch read by ``_id``, so a
-    worker's pass does not read every partner."""
+    """Those of ``partner_ids`` whose HubSpot connection can sync (linked, not waiting
+    for a reconnect): a batch read by ``_id``, so a worker's pass does not read every
+    partner."""
     found: set[str] = set()
     for start in range(0, len(partner_ids), 100):
         found.update(d["_id"] for d in db[c.PARTNERS].find(
             {"_id": {"$in": partner_ids[start:start + 100]}}, {"_id": 1, "hubspot": 1})
-            if (d.get("hubspot") or {}).get("portal_id"))
+            if (d.get("hubspot") or {}).get("portal_id")
+            and not reconnect.needs_reconnect(d.get("hubspot")))
     return found
 
 
@@ -212,6 +238,10 @@ class PartnerTokens:
         hub = (partner or {}).get("hubspot")
         if not hub:
             raise Conflict(f"partner {self.partner_id} has no HubSpot connection")
+        if reconnect.needs_reconnect(hub):
+            # No call with a token HubSpot already refused: wait for the reconnect.
+            raise reconnect.RefreshTokenDead(
+                f"partner {self.partner_id}'s HubSpot connection needs a reconnect")
         return hub
 
     def get(self) -> str:
@@ -234,6 +264,13 @@ class PartnerTokens:
         except (OAuthApiException, CrmApiException) as exc:
             log.warning("HubSpot token refresh failed for partner %s: HTTP %s",
                         self.partner_id, exc.status)
+            if reconnect.is_dead_refresh_answer(exc.status, exc.body):
+                reconnect.mark_needs_reconnect(
+                    self.db, self.settings, self.partner_id,
+                    "HubSpot refused the refresh token (app uninstalled or access "
+                    "revoked); reconnect HubSpot")
+                raise reconnect.RefreshTokenDead(
+                    "HubSpot refused the refresh token; reconnect HubSpot")
             raise Unauthorized("HubSpot refused the refresh token; reconnect HubSpot")
         now = utcnow()
 
