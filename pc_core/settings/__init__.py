@@ -138,6 +138,12 @@ class Settings(BaseSettings):
     # tasks older than these are deleted by the daily retention asset.
     webhook_event_retention_days: int = 7
     sync_task_retention_days: int = 90
+    # HubSpot's daily request budget is shared by every app in the portal: stop our
+    # calls with this share of it left for the others, and slow down (this pause per
+    # call) once twice that is all that is left (pc_core/hubspot/connection/quota.py).
+    hubspot_daily_reserve_fraction: float = Field(0.2, ge=0.0, lt=1.0)
+    hubspot_daily_slowdown_pause_s: float = Field(0.5, ge=0.0)
+    hubspot_daily_recheck_s: float = Field(900.0, ge=0.0)
 
     stripe_api_base: str = "http://127.0.0.1:8090/stripe"
     stripe_secret_key: str = DEV_STRIPE_SECRET_KEY

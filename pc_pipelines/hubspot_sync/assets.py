@@ -65,7 +65,12 @@ def _pull(context: AssetExecutionContext, platform: PlatformResource,
     counts = _counts(stats)
     sync_tasks.add_counts(db, task_id, object_type, counts, [str(e) for e in stats.errors])
     report_step(db, settings, task_id, object_type)
-    return MaterializeResult(metadata={**counts, "mode": stats.mode, "requests": stats.requests})
+    metadata = {**counts, "mode": stats.mode, "requests": stats.requests}
+    if stats.quota_stop:
+        # Paused for the portal's daily budget: the cursor resumes after the reset.
+        context.log.warning(stats.quota_stop)
+        metadata["paused_for_daily_quota"] = stats.quota_stop
+    return MaterializeResult(metadata=metadata)
 
 
 def _counts(stats: PullStats) -> dict[str, int]:

@@ -24,6 +24,7 @@ from . import (
     mutations,
     oauth,
     persistence,
+    quota,
     webhooks,
 )
 from . import scopes as scope_rules
@@ -100,6 +101,20 @@ async def delete_portal(portal_id: str) -> Response:
             del table[key]
     persistence.mark_dirty()
     return Response(status_code=204)
+
+
+@router.get("/portals/{portal_id}/quota")
+async def get_quota(portal_id: str) -> dict[str, Any]:
+    """The portal's daily budget and 429 storm (``quota``)."""
+    return quota.QUOTAS.view(_portal(portal_id).id)
+
+
+@router.post("/portals/{portal_id}/quota")
+async def set_quota(portal_id: str, request: Request) -> dict[str, Any]:
+    """``{daily_limit?: int|null, used_today?: int, storm_429?: int}``: a daily budget
+    (``used_today: 0`` is a new day) and the next N requests answering 429."""
+    portal = _portal(portal_id)
+    return quota.QUOTAS.configure(portal.id, await json_body(request))
 
 
 @router.post("/portals/{portal_id}/uninstall")
@@ -354,6 +369,7 @@ async def reset(request: Request) -> dict[str, Any]:
     limits.CONFIG.reset()
     limits.STATS.reset()
     limits.LIMITER.reset()
+    quota.QUOTAS.reset()
     clock.set_offset_ms(0)
     if body.get("state"):
         replace_state(SandboxState())

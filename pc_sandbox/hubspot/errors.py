@@ -94,6 +94,7 @@ def rate_limited(policy: str, retry_after: int, group: str) -> HubSpotError:
     message = {
         "SECONDLY": "You have reached your secondly limit.",
         "TEN_SECONDLY_ROLLING": "You have reached your ten_secondly_rolling limit.",
+        "DAILY": "You have reached your daily limit.",
     }.get(policy, "You have reached your secondly limit.")
     body = {
         "status": "error",

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from . import clock, errors, limits
+from . import clock, errors, limits, quota
 from . import scopes as scope_rules
 from .state import Portal, canonical_type, get_state
 
@@ -126,8 +126,12 @@ async def gate(request: Request) -> Portal:
     if missing:
         raise errors.missing_scopes(missing)
     cfg = limits.CONFIG
+    headers: dict[str, str] = {}
     if cfg.rate_limits:
-        request.state.hs_headers = limits.LIMITER.check(portal.id, limits.policy_for(kind))
+        headers.update(limits.LIMITER.check(portal.id, limits.policy_for(kind)))
+    # Search answers carry no rate-limit headers at HubSpot, daily ones neither.
+    headers.update(quota.QUOTAS.check(portal.id, with_headers=kind != "search"))
+    request.state.hs_headers = headers
     fault, slow = limits.draw_fault(cfg)
     if slow:
         limits.STATS.slowed += 1

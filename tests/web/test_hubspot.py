@@ -7,9 +7,12 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
 from pc_core import collections as c
+from pc_core.hubspot.connection.oauth import PartnerTokens
+from pc_core.hubspot.connection.reconnect import RefreshTokenDead
 from tests.web.browser import check_page
 from tests.web.conftest import ADMIN_BB
 
@@ -74,3 +77,23 @@ def test_connect_sync_and_map_stages(open_page, web_stack):
     expect(sync).to_contain_text(f"HubSpot deal: {leads[0]['hubspot_deal_id']}")
     expect(sync.locator("time")).to_have_text(re.compile(r"(now|second|minute)"))
     expect(sync).to_contain_text("No changes waiting to push")
+
+    # The partner uninstalls the app in HubSpot: the next token refresh is refused, the
+    # dashboard and the HubSpot page say so, and "Reconnect HubSpot" brings it back.
+    httpx.post(f"{web_stack.sandbox}/hubspot/_sandbox/portals/{portal['id']}/uninstall",
+               timeout=30).raise_for_status()
+    with pytest.raises(RefreshTokenDead):
+        PartnerTokens(web_stack.db, web_stack.settings, "bluebird").refresh()
+    page.goto("/")
+    banner = page.get_by_test_id("hubspot-reconnect")
+    expect(banner).to_contain_text("HubSpot needs to be reconnected")
+    page.goto("/settings/hubspot")
+    expect(page.get_by_text("Needs reconnect")).to_be_visible()
+    expect(page.get_by_role("button", name="Sync now")).to_be_disabled()
+    with page.expect_response(re.compile(r"/settings/hubspot\?success=true$"), timeout=30_000):
+        page.get_by_test_id("hubspot-reconnect").get_by_role(
+            "button", name="Reconnect HubSpot").click()
+    expect(page.get_by_role("status").filter(has_text="HubSpot is connected")).to_be_visible()
+    expect(page.get_by_test_id("hubspot-reconnect")).to_have_count(0)
+    assert web_stack.db[c.PARTNERS].find_one({"_id": "bluebird"})["hubspot"][
+        "sync_status"] == "ok"

@@ -11,7 +11,11 @@ Resilience, in layers:
 - when those retries are exhausted the call is retried here a few more times, with a
   longer pause, before the pull gives up (its cursor lets the next run resume);
 - a 401 triggers exactly one ``tokens.refresh()`` and one more try (HubSpot: a 401
-  alone is not proof the token expired, so never more than one refresh per call).
+  alone is not proof the token expired, so never more than one refresh per call);
+- every answer's rate-limit headers feed the portal's ``quota.QuotaTracker``, which
+  paces calls before the burst window or the daily budget runs out and stops them
+  (``DailyReserveReached``) at the reserve left to the portal's other apps; a 429
+  naming the ``DAILY`` policy is not retried.
 
 ``requests`` counts HTTP requests actually sent, urllib3's retries included, so a
 pull's figures can be held against the vendor's rate limits.
@@ -35,6 +39,7 @@ from hubspot.crm.pipelines.exceptions import ApiException as PipelinesApiExcepti
 from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
 from urllib3.util.retry import Retry
 
+from pc_core.hubspot.connection import quota
 from pc_core.hubspot.connection.client import AccessTokenProvider, build_client
 from pc_core.hubspot.connection.objects import ObjectType
 from pc_core.observability.vendor_calls import MeteredRetry
@@ -109,8 +114,11 @@ class HubSpotApi:
     def __init__(self, settings: Settings, tokens: AccessTokenProvider,
                  policy: CallPolicy | None = None,
                  on_incident: Callable[[str], None] | None = None,
-                 retry: Retry | None = None) -> None:
+                 retry: Retry | None = None,
+                 tracker: quota.QuotaTracker | None = None) -> None:
         self.policy = policy or CallPolicy()
+        # The portal's budget, shared by every HubSpotApi of the partner in this process.
+        self.quota = tracker or quota.tracker_for(settings, getattr(tokens, "partner_id", None))
         self.tokens = tokens
         self.requests = 0
         self.on_incident = on_incident
@@ -261,16 +269,26 @@ class HubSpotApi:
         while True:
             attempt += 1
             api.api_client.configuration.access_token = self._current_token()
+            try:
+                self.quota.before_call()
+            except quota.DailyReserveReached as exc:
+                raise QuotaStop(what, str(exc)) from exc
             self.requests += 1
             try:
                 response = send()
                 try:
+                    self.quota.observe(response.headers)
                     data = response.data
                 finally:
                     response.release_conn()
                 return orjson.loads(data) if data else {}
             except API_ERRORS as exc:
                 status = int(getattr(exc, "status", 0) or 0)
+                self.quota.observe(getattr(exc, "headers", None))
+                if status == 429 and _policy(exc) == "DAILY":
+                    self.quota.observe_daily_refusal()
+                    raise QuotaStop(what, "HubSpot's daily limit for this portal is spent") \
+                        from exc
                 if status == 401 and not refreshed:
                     refreshed = True
                     attempt -= 1  # the refresh retry is not one of the transient attempts
@@ -287,6 +305,23 @@ class HubSpotApi:
                 self._note(f"{what}: {type(exc).__name__} after urllib3 retries; "
                             f"try {attempt + 1}")
             time.sleep(self.policy.pause_s * 2 ** (attempt - 1))
+
+
+class QuotaStop(HubSpotCallError):
+    """Stopped for the portal's daily budget (nothing failed: resume after the reset)."""
+
+    def __init__(self, what: str, detail: str) -> None:
+        super().__init__(what, 429, detail)
+
+
+def _policy(exc: Exception) -> str | None:
+    """The ``policyName`` of a 429's body (``DAILY``, ``TEN_SECONDLY_ROLLING``...)."""
+    body = getattr(exc, "body", None)
+    try:
+        parsed = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        return None
+    return str(parsed.get("policyName")) if isinstance(parsed, dict) else None
 
 
 def _error_message(exc: Exception) -> str:

@@ -18,21 +18,25 @@ Plain synchronous code: Dagster assets, tests and benchmarks call it the same wa
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pymongo.database import Database
+from urllib3.util.retry import Retry
 
 from pc_core.hubspot.connection import pages
 from pc_core.hubspot.connection.client import AccessTokenProvider
 from pc_core.hubspot.connection.objects import RAW_COLLECTION, ObjectType, check_object_type
-from pc_core.hubspot.connection.transport import CallPolicy, HubSpotApi
+from pc_core.hubspot.connection.transport import CallPolicy, HubSpotApi, QuotaStop
 from pc_core.hubspot.pull.cursors import SyncCursor, load_cursor, save_cursor
 from pc_core.hubspot.pull.prefetch import Prefetcher
 from pc_core.hubspot.pull.raw_store import StoreCounts, store_records
 from pc_core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 Mode = Literal["full", "incremental"]
 
@@ -56,6 +60,9 @@ class PullStats:
     requests: int = 0
     errors: list[str] = field(default_factory=list)
     duration_s: float = 0.0
+    # Why the pull stopped early to spare the portal's daily budget (``quota``); what
+    # it stored stays and the cursor resumes from it next run.
+    quota_stop: str | None = None
 
     def add(self, counts: StoreCounts) -> None:
         self.created += counts.created
@@ -83,6 +90,7 @@ class PullOptions:
     archived_auto_max: int = 200  # "auto": run it while this many archived records or fewer
     prefetch_batches: int = 4
     call: CallPolicy = field(default_factory=CallPolicy)
+    retry: Retry | None = None  # another urllib3 policy than the client's (tests)
 
 
 def pull_objects(
@@ -114,11 +122,18 @@ def pull_objects(
     started = time.perf_counter()
     api: HubSpotApi | None = None
     try:
-        api = HubSpotApi(settings, tokens, opts.call, on_incident=stats.errors.append)
+        api = HubSpotApi(settings, tokens, opts.call, on_incident=stats.errors.append,
+                         retry=opts.retry)
         if mode == "full":
             _full(db, api, cursor, stats, opts, on_progress)
         else:
             _incremental(db, api, cursor, stats, opts, on_progress)
+    except QuotaStop as stop:
+        stats.requests = api.requests if api is not None else 0
+        stats.duration_s = time.perf_counter() - started
+        stats.quota_stop = str(stop)
+        log.warning("%s pull for partner %s paused: %s", otype, partner_id, stop)
+        return stats
     except Exception as exc:
         if api is not None:
             stats.requests = api.requests

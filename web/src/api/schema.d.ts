@@ -1455,6 +1455,14 @@ export interface components {
             last_sync_failed_at?: string | null;
             /** Last Synced At */
             last_synced_at: string | null;
+            /**
+             * Needs Reconnect
+             * @description HubSpot refused the refresh token: the partner must reconnect.
+             * @default false
+             */
+            needs_reconnect: boolean;
+            /** Needs Reconnect Since */
+            needs_reconnect_since?: string | null;
             /** Portal Id */
             portal_id: string | null;
             /** Scopes */
@@ -1463,9 +1471,9 @@ export interface components {
             sync_failure?: components["schemas"]["Advice"] | null;
             /**
              * Sync Status
-             * @description `failed` after a failed HubSpot run for the partner, until the next successful sync; null when not connected.
+             * @description `failed` after a failed HubSpot run for the partner, until the next successful sync; `needs_reconnect` once HubSpot refused the refresh token (syncs stop until the partner reconnects); null when not connected.
              */
-            sync_status?: ("ok" | "failed") | null;
+            sync_status?: ("ok" | "failed" | "needs_reconnect") | null;
         };
         /** ImportError_ */
         ImportError_: {
