@@ -28,24 +28,24 @@ def _backstop_at_once(monkeypatch):
 ASSETS = {"hubspot_pipelines", "hubspot_contacts", "hubspot_deals", "leads",
           "hubspot_pushback", "cross_partner_sync", "monthly_invoices", "lead_stage_history",
           "marketplace_listings", "marketplace_purchases", "partner_funnel", "price_guidance",
-          "pruned_history"}
+          "pruned_history", "hubspot_reconciliation"}
 JOBS = {"hubspot_sync_job", "hubspot_webhook_job", "hubspot_pushback_job",
         "cross_partner_sync_job", "crm_delivery_job", "lead_rebuild_job",
         "reservation_expiry_job", "monthly_invoices_job", "daily_reminders_job",
         "ensure_indexes_job", "analytics_job", "data_quality_job", "buyer_alert_digest_job",
         "price_guidance_job", "price_guidance_freshness_job", "price_aging_job",
-        "retention_job"}
+        "retention_job", "hubspot_reconcile_job"}
 SCHEDULES = {"hubspot_sync_schedule", "reservation_expiry", "monthly_invoices_schedule",
              "daily_reminders_schedule", "data_quality_schedule", "buyer_alert_digest",
              "price_guidance_schedule", "price_guidance_freshness_schedule", "price_aging",
-             "retention_schedule"}
+             "retention_schedule", "hubspot_reconcile_schedule"}
 SENSORS = {"partners_sensor", "hubspot_sync_requests_sensor", "hubspot_sync_failure_sensor",
            "hubspot_webhook_sensor", "hubspot_pushback_sensor", "cross_partner_sensor",
            "crm_delivery_sensor", "lead_rebuild_sensor", "run_failure_alert_sensor",
            "run_success_outcome_sensor", "analytics_sensor", "purchases_outbox_sensor"}
-FEATURES = ["alerts", "analytics", "billing", "buyer_alerts", "crm_delivery", "hubspot_sync",
-            "hubspot_webhooks", "lead_rebuild", "maintenance", "marketplace", "price_guidance",
-            "reminders", "sync_back"]
+FEATURES = ["alerts", "analytics", "billing", "buyer_alerts", "crm_delivery",
+            "hubspot_reconcile", "hubspot_sync", "hubspot_webhooks", "lead_rebuild",
+            "maintenance", "marketplace", "price_guidance", "reminders", "sync_back"]
 
 
 def _repo():
@@ -69,6 +69,7 @@ def test_the_exact_set_of_asset_checks():
               for k in repo_checks(_repo())}
     assert checks == {
         ("hubspot_pipelines", "no_unmapped_stages"),
+        ("hubspot_reconciliation", "no_hubspot_drift"),
         ("monthly_invoices", "invoice_totals_match_purchases"),
         ("price_guidance", "price_guidance_fresh"),
         ("price_guidance", "price_guidance_sample"),

@@ -37,7 +37,7 @@ FULL_TAG = "pc/full"
 HUBSPOT_JOB_TAGS: dict[str, str] = {HUBSPOT_TAG: "true"}
 
 #: HubSpot jobs of one partner per run (partitioned by partner).
-PARTNER_JOBS = frozenset({"hubspot_sync_job"})
+PARTNER_JOBS = frozenset({"hubspot_sync_job", "hubspot_reconcile_job"})
 #: HubSpot jobs whose run covers every partner with pending work.
 FANOUT_JOBS = frozenset({"hubspot_webhook_job", "hubspot_pushback_job",
                          "cross_partner_sync_job"})

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
-from . import clock, errors, persistence, schema
+from . import clock, errors, persistence, render, schema
 from .routing import FastJSON, HubSpotRoute, gate, json_body, object_type_or_404
 from .state import Portal
 
@@ -119,3 +119,30 @@ async def create_property(object_type: str, request: Request,
     portal.custom_properties.setdefault(otype, {})[name] = prop
     persistence.mark_dirty()
     return FastJSON(prop, 201)
+
+
+@router.delete("/crm/v3/pipelines/{object_type}/{pipeline_id}/stages/{stage_id}",
+               status_code=204)
+async def delete_stage(object_type: str, pipeline_id: str, stage_id: str, request: Request,
+                       portal: Portal = Depends(gate)) -> Response:
+    """Delete a stage. As in HubSpot's v3 API, usages are validated only when asked
+    (``validateDealStageUsagesBeforeDelete=true``: 400 while deals are in the stage);
+    otherwise the deals keep the deleted stage's id (the 2026-09 API version validates
+    by default)."""
+    pipeline = await get_pipeline(object_type, pipeline_id, portal)
+    if not any(s["id"] == stage_id for s in pipeline["stages"]):
+        raise errors.not_found(f"Unable to find stage {stage_id}")
+    validate = (request.query_params.get("validateDealStageUsagesBeforeDelete") or "").lower()
+    if validate == "true":
+        store = portal.store("deals")
+        in_use = False
+        for i in store.active_ids:
+            props = render.current_props(portal, "deals", store.records[i])
+            if props.get("dealstage") == stage_id and props.get("pipeline") == pipeline_id:
+                in_use = True
+                break
+        if in_use:
+            raise errors.validation_error(f"Stage {stage_id} has deals; move them first")
+    pipeline["stages"] = [s for s in pipeline["stages"] if s["id"] != stage_id]
+    persistence.mark_dirty()
+    return Response(status_code=204)

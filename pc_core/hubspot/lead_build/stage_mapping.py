@@ -175,7 +175,8 @@ def stage_lookup(db: Database, partner_id: str) -> dict[tuple[str, str], str | N
 
 
 def unmapped_stages(db: Database, partner_id: str | None = None) -> list[dict[str, Any]]:
-    query: dict[str, Any] = {"canonical_stage": None}
+    # A stage HubSpot removed (set aside by the reconciliation) is not the partner's to map.
+    query: dict[str, Any] = {"canonical_stage": None, "removed_in_hubspot_at": None}
     if partner_id is not None:
         query["partner_id"] = partner_id
     return [{**_public(d), "partner_id": d["partner_id"]}
