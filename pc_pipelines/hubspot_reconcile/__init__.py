@@ -6,13 +6,11 @@ deletions and removed stages; its check fails when drift was found. Domain logic
 from dagster import Definitions
 
 from pc_pipelines.hubspot_reconcile.assets import hubspot_reconciliation
-from pc_pipelines.hubspot_reconcile.checks import no_hubspot_drift
 from pc_pipelines.hubspot_reconcile.jobs import hubspot_reconcile_job
 from pc_pipelines.hubspot_reconcile.schedules import hubspot_reconcile_schedule
 
 defs = Definitions(
     assets=[hubspot_reconciliation],
-    asset_checks=[no_hubspot_drift],
     jobs=[hubspot_reconcile_job],
     schedules=[hubspot_reconcile_schedule],
 )

@@ -1,10 +1,19 @@
 """``hubspot_reconciliation``: per partner, HubSpot's deals against ours, drift healed.
 
-Thin over ``pc_core.hubspot.reconcile.drift``; the figures go to the materialisation's
-metadata, where the asset check reads them.
+Thin over ``pc_core.hubspot.reconcile.drift``. The asset carries its check
+(``no_hubspot_drift``): it fails (WARN) for the partition when this run found drift,
+with the numbers as metadata, so missed webhooks and search results show in Dagster
+even though they were healed.
 """
 
-from dagster import AssetExecutionContext, MaterializeResult, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    MaterializeResult,
+    asset,
+)
 
 from pc_core.hubspot.connection.oauth import PartnerTokens
 from pc_core.hubspot.reconcile.drift import reconcile_partner
@@ -12,9 +21,15 @@ from pc_pipelines.lib.partitions import partners_partitions
 from pc_pipelines.resources import HubSpotResource, MongoResource
 
 GROUP = "hubspot_reconcile"
+CHECK = "no_hubspot_drift"
+COUNTS = ("missing", "stale", "deleted", "stages_removed", "drift", "healed",
+          "hubspot_deals", "our_deals", "requests")
 
 
-@asset(partitions_def=partners_partitions, group_name=GROUP, kinds={"hubspot", "mongodb"})
+@asset(partitions_def=partners_partitions, group_name=GROUP, kinds={"hubspot", "mongodb"},
+       check_specs=[AssetCheckSpec(CHECK, asset="hubspot_reconciliation",
+                                   description="The reconciliation found HubSpot and our "
+                                               "leads in step (no drift to heal)")])
 def hubspot_reconciliation(context: AssetExecutionContext, mongo: MongoResource,
                            hubspot: HubSpotResource) -> MaterializeResult:
     """Every HubSpot deal id and modification time compared with our deals and leads;
@@ -22,12 +37,15 @@ def hubspot_reconciliation(context: AssetExecutionContext, mongo: MongoResource,
     partner_id = context.partition_key
     db, settings = mongo.db(), hubspot.settings(mongo)
     report = reconcile_partner(db, settings, partner_id, PartnerTokens(db, settings, partner_id))
-    if report.drift:
-        context.log.warning(f"partner {partner_id}: drift healed {report.as_metadata()}")
     meta = report.as_metadata()
-    samples = meta.pop("samples")
-    leads = meta.pop("leads")
-    return MaterializeResult(metadata={
-        **meta, **{f"leads_{k}": v for k, v in leads.items()},
-        "samples": "\n".join(f"{k}: {', '.join(v)}" for k, v in samples.items() if v) or "none",
-    })
+    counts = {k: meta[k] for k in COUNTS}
+    samples = "\n".join(f"{k}: {', '.join(v)}" for k, v in meta["samples"].items() if v)
+    if report.drift:
+        context.log.warning(f"partner {partner_id}: drift found and healed: {counts}")
+    return MaterializeResult(
+        metadata={**counts, **{f"leads_{k}": v for k, v in meta["leads"].items()},
+                  "samples": samples or "none"},
+        check_results=[AssetCheckResult(
+            check_name=CHECK, passed=not report.drift, severity=AssetCheckSeverity.WARN,
+            metadata={**counts, "samples": samples or "none"})],
+    )
