@@ -75,6 +75,9 @@ class RuntimeConfig:
     fail_429: float = 0.0
     slow_fraction: float = 0.0
     slow_ms: int = 0
+    # Search sees a change only this long after it (HubSpot's index is eventually
+    # consistent): records modified more recently are left out of search answers.
+    search_lag_ms: int = 0
     seed: int | None = None
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
@@ -86,12 +89,14 @@ class RuntimeConfig:
             "fail_429": self.fail_429,
             "slow_fraction": self.slow_fraction,
             "slow_ms": self.slow_ms,
+            "search_lag_ms": self.search_lag_ms,
             "seed": self.seed,
         }
 
     def update(self, changes: dict[str, object]) -> None:
         """Apply a partial update; unknown keys raise ValueError so typos do not pass silently."""
-        allowed = {"rate_limits", "fail_500", "fail_429", "slow_fraction", "slow_ms", "seed"}
+        allowed = {"rate_limits", "fail_500", "fail_429", "slow_fraction", "slow_ms",
+                   "search_lag_ms", "seed"}
         unknown = set(changes) - allowed
         if unknown:
             raise ValueError(f"unknown config keys: {sorted(unknown)}")
@@ -105,6 +110,8 @@ class RuntimeConfig:
                 setattr(self, key, value)
         if "slow_ms" in changes:
             self.slow_ms = max(0, int(changes["slow_ms"]))  # type: ignore[arg-type]
+        if "search_lag_ms" in changes:
+            self.search_lag_ms = max(0, int(changes["search_lag_ms"]))  # type: ignore[arg-type]
         if "seed" in changes:
             seed = changes["seed"]
             self.seed = None if seed is None else int(seed)  # type: ignore[arg-type]

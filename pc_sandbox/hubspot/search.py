@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from . import errors, render, schema
+from . import clock, errors, limits, render, schema
 from .routing import FastJSON, HubSpotRoute, gate, json_body, object_type_or_404
 from .state import ObjectStore, Portal, Record
 
@@ -294,6 +294,14 @@ def run(portal: Portal, otype: str, body: dict[str, Any]) -> tuple[int, list[Rec
             return any(query in (values.get(f) or "").lower() for f in fields)
 
         extra.append(matches)
+    lag = limits.CONFIG.search_lag_ms
+    if lag:
+        indexed_until = clock.now_ms() - lag
+
+        def indexed(rec: Record) -> bool:
+            return rec.updated <= indexed_until
+
+        extra.append(indexed)
     sort_prop, desc = parse_sort(otype, body)
     store = portal.store(otype)
     modified = schema.MODIFIED_PROP[otype]
