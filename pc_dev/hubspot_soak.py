@@ -14,9 +14,10 @@ same mapped stages, no deal with two leads, nothing sold twice.
 Used by ``tests/test_hubspot_soak.py`` (small, fixed seed) and
 ``bench/hubspot_soak_bench.py`` (large, random seed printed).
 
-Merges and restores (issue 17, points 1–2) are done on branch ``hsmerge``;
-``merge_and_restore_step`` is the hook where the soak will do them once that has
-landed: today it does nothing and the report says so.
+Each round also merges deals, restores deleted ones and changes deals' contacts
+(``merges_restores_and_associations``; once, one deal gets a few hundred contacts),
+with their webhook events dropped and repeated like the others. The truth is then the
+set of canonical deals: a merged-away id must have no lead left.
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ class SoakPlan:
     storm_size: int = 12  # 429 answers per storm
     search_lag_ms: int = 1500
     pull_every: int = 2  # a scheduled pull every this many rounds
+    merges_per_round: int = 2
+    restores_per_round: int = 1
+    association_changes_per_round: int = 3
+    big_association: int = 150  # contacts given to one deal, once
 
 
 @dataclass
@@ -141,6 +146,20 @@ class SandboxPortal:
             if not after:
                 return out
 
+    def live_contacts(self) -> list[str]:
+        ids: list[str] = []
+        after: str | None = None
+        while True:
+            params = {"limit": 100, **({"after": after} if after else {})}
+            r = self.http.get(f"{self.host}/crm/v3/objects/contacts", params=params,
+                              headers=self.headers)
+            r.raise_for_status()
+            body = r.json()
+            ids.extend(str(item["id"]) for item in body["results"])
+            after = (body.get("paging") or {}).get("next", {}).get("after")
+            if not after:
+                return ids
+
     def archive_deals(self, ids: list[str]) -> None:
         for start in range(0, len(ids), 100):
             r = self.http.post(f"{self.host}/crm/v3/objects/deals/batch/archive",
@@ -174,11 +193,71 @@ def scheduled_pull(db: Database, settings: Settings, partner_id: str) -> None:
     build_leads(db, partner_id, settings=settings)
 
 
-def merge_and_restore_step(portal: SandboxPortal, rng: random.Random,
-                           report: SoakReport) -> None:
-    """Hook for merges and restores (branch ``hsmerge``, issue 17 points 1–2): not done
-    here until the sandbox can merge and restore; counted so the report says so."""
-    report.did["merges_restores_skipped_hook"] += 1
+@dataclass
+class PortalBook:
+    """What the soak knows of the portal's ids without asking it every round."""
+
+    live: set[str]
+    deleted: set[str]
+    contacts: list[str]
+    big_done: bool = False
+
+    def follow(self, changes: list[dict[str, Any]]) -> None:
+        """Creations and deletions of a ``simulate`` answer."""
+        for change in changes:
+            if change["objectType"] == "contacts":
+                contact_id = str(change["objectId"])
+                if change["action"] == "contact.creation":
+                    self.contacts.append(contact_id)
+                elif change["action"] == "contact.deletion" and contact_id in self.contacts:
+                    self.contacts.remove(contact_id)
+                continue
+            deal_id = str(change["objectId"])
+            if change["action"] == "deal.creation":
+                self.live.add(deal_id)
+            elif change["action"] == "deal.deletion":
+                self.live.discard(deal_id)
+                self.deleted.add(deal_id)
+
+
+def merges_restores_and_associations(portal: SandboxPortal, book: PortalBook, plan: SoakPlan,
+                                     rng: random.Random,
+                                     report: SoakReport) -> list[dict[str, Any]]:
+    """Merge deals, restore deleted ones, change deals' contacts (as users do in the
+    HubSpot UI); returns the webhook events HubSpot would send."""
+    events: list[dict[str, Any]] = []
+    for _ in range(plan.merges_per_round):
+        if len(book.live) < 4:
+            break
+        primary, other = rng.sample(sorted(book.live), 2)
+        out = portal.admin("POST", f"/portals/{portal.id}/merge", json={
+            "object_type": "deals", "primary_id": primary, "merge_id": other})
+        book.live -= {primary, other}
+        book.live.add(str(out["id"]))
+        events.extend(out["events"])
+        report.did["portal_deal.merge"] += 1
+    for _ in range(plan.restores_per_round):
+        if not book.deleted:
+            break
+        deal_id = rng.choice(sorted(book.deleted))
+        out = portal.admin("POST", f"/portals/{portal.id}/restore", json={
+            "object_type": "deals", "ids": [deal_id]})
+        book.deleted.discard(deal_id)
+        book.live.add(deal_id)
+        events.extend(out["events"])
+        report.did["portal_deal.restore"] += 1
+    for _ in range(plan.association_changes_per_round):
+        if not book.live or not book.contacts:
+            break
+        big = not book.big_done and plan.big_association > 0
+        count = min(len(book.contacts), plan.big_association if big else rng.randint(1, 3))
+        book.big_done = book.big_done or big
+        out = portal.admin("POST", f"/portals/{portal.id}/associations", json={
+            "deal_id": rng.choice(sorted(book.live)),
+            "contact_ids": rng.sample(book.contacts, count)})
+        events.extend(out["events"])
+        report.did["portal_association_changes"] += count
+    return events
 
 
 def _deliver(db: Database, events: list[dict[str, Any]], plan: SoakPlan,
@@ -223,6 +302,8 @@ def run_soak(db: Database, settings: Settings, plan: SoakPlan,
     scheduled_pull(db, settings, partner_id)
     report.did["initial_full_pull"] += 1
 
+    book = PortalBook(live=set(portal.live_deals()), deleted=set(),
+                      contacts=portal.live_contacts())
     per_round = max(1, plan.mutations // plan.rounds)
     # Early, so later deletions come after the pull stopped looking at archived records.
     bulk_round = rng.randrange(max(1, plan.rounds // 3))
@@ -232,13 +313,16 @@ def run_soak(db: Database, settings: Settings, plan: SoakPlan,
             sim = portal.admin("POST", f"/portals/{portal.id}/simulate",
                                json={"changes": per_round, "seed": rng.randrange(1 << 30)})
             report.did.update(f"portal_{e['action']}" for e in sim["changes"])
+            book.follow(sim["changes"])
             if n == bulk_round and plan.bulk_deletions:
-                live = sorted(portal.live_deals())
+                live = sorted(book.live)
                 doomed = rng.sample(live, min(plan.bulk_deletions, max(0, len(live) - 20)))
                 portal.archive_deals(doomed)  # a clean-up: no webhook reaches us
+                book.live -= set(doomed)
+                book.deleted |= set(doomed)
                 report.did["portal_bulk_deleted"] += len(doomed)
-            merge_and_restore_step(portal, rng, report)
-            _deliver(db, sim["events"], plan, rng, report)
+            more = merges_restores_and_associations(portal, book, plan, rng, report)
+            _deliver(db, sim["events"] + more, plan, rng, report)
             if rng.random() < plan.storm_rounds:
                 portal.admin("POST", f"/portals/{portal.id}/quota",
                              json={"storm_429": plan.storm_size})

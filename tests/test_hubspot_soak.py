@@ -1,6 +1,7 @@
 """The randomized HubSpot soak, small and with a fixed seed (the large one with random
-seeds is ``bench/hubspot_soak_bench.py``): after random creates, updates, stage moves
-and deletions (past 200), dropped and repeated webhooks, 429 storms and search-index
+seeds is ``bench/hubspot_soak_bench.py``): after random creates, updates, stage moves,
+merges, restores, association changes (one deal with 150 contacts) and deletions
+(past 200), dropped and repeated webhooks, 429 storms and search-index
 lag, our leads equal the portal's truth."""
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ def test_soak_ends_with_our_leads_equal_to_the_portal(db, settings, hubspot_host
     assert report.did["portal_bulk_deleted"] > 200
     assert report.did["webhooks_dropped"] > 0 and report.did["429_storms"] > 0
     assert report.did["webhook_applies"] > 0 and report.did["scheduled_pulls"] > 0
+    assert report.did["portal_deal.merge"] > 0 and report.did["portal_deal.restore"] > 0
+    assert report.did["portal_association_changes"] >= 150
     assert report.portal_deals > 0
     assert report.differences == 0, "\n".join(report.lines())
     assert report.portal_deals == report.our_deals

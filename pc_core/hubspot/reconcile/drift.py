@@ -9,7 +9,8 @@ compared with the raw deals we keep:
 - ``missing``: a live deal we do not have (or have as deleted) — read and stored;
 - ``stale``: HubSpot's modification time is later than ours — read and stored;
 - ``deleted``: a deal we keep as live that HubSpot no longer lists — stored archived
-  (its lead is archived by the lead builder; history stays);
+  (its lead is archived by the lead builder; history stays), unless it was merged
+  into a deal read here (``hs_merged_object_ids``): the lead builder folds that one;
 - ``stages_removed``: a stage of our mapping that HubSpot's pipelines no longer have —
   its mapping is set aside (``removed_in_hubspot_at``, the old mapping kept in
   ``canonical_stage_before_removal``) so its deals' leads become unmapped, keeping
@@ -32,6 +33,7 @@ from pc_core.hubspot.connection.objects import ASSOCIATIONS, PROPERTIES
 from pc_core.hubspot.connection.pages import iso_to_ms, parse_record
 from pc_core.hubspot.connection.transport import BATCH_READ_MAX, HubSpotApi
 from pc_core.hubspot.lead_build.lead_builder import LeadBuildStats, build_leads
+from pc_core.hubspot.lead_build.merges import aliases
 from pc_core.hubspot.lead_build.stage_mapping import store_pipeline_stages
 from pc_core.hubspot.pull.engine import pull_pipelines
 from pc_core.hubspot.pull.raw_store import StoreCounts, store_records
@@ -166,7 +168,9 @@ def reconcile_partner(db: Database, settings: Settings, partner_id: str,
         counts = StoreCounts()
         fresh = _read_deals(api, missing + stale)
         counts.add(store_records(db[c.HUBSPOT_DEALS], partner_id, "deals", fresh))
-        gone = _gone_records(db, partner_id, deleted)
+        # A deal merged into one just read is not deleted: the lead builder folds it in.
+        merged_away = {a for rec in fresh for a in aliases(rec.id, rec.properties)}
+        gone = _gone_records(db, partner_id, [d for d in deleted if d not in merged_away])
         counts.add(store_records(db[c.HUBSPOT_DEALS], partner_id, "deals", gone))
         report.healed = counts.created + counts.updated + counts.archived
         built: LeadBuildStats = build_leads(db, partner_id, settings=settings, task_id=task_id)
