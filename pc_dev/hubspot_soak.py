@@ -321,7 +321,14 @@ def run_soak(db: Database, settings: Settings, plan: SoakPlan,
                 book.live -= set(doomed)
                 book.deleted |= set(doomed)
                 report.did["portal_bulk_deleted"] += len(doomed)
-            more = merges_restores_and_associations(portal, book, plan, rng, report)
+            try:
+                more = merges_restores_and_associations(portal, book, plan, rng, report)
+            except httpx.HTTPStatusError as exc:  # our bookkeeping drifted: re-read it
+                if exc.response.status_code != 404:
+                    raise
+                report.did["book_reread"] += 1
+                book.live, book.contacts = set(portal.live_deals()), portal.live_contacts()
+                more = []
             _deliver(db, sim["events"] + more, plan, rng, report)
             if rng.random() < plan.storm_rounds:
                 portal.admin("POST", f"/portals/{portal.id}/quota",
