@@ -349,7 +349,8 @@ def run_soak(db: Database, settings: Settings, plan: SoakPlan,
     drift: DriftReport = reconcile_partner(db, settings, partner_id,
                                            PartnerTokens(db, settings, partner_id))
     report.reconciliation = {k: v for k, v in drift.as_metadata().items()
-                             if k in ("missing", "stale", "deleted", "stages_removed", "healed")}
+                             if k in ("missing", "stale", "deleted", "stages_removed",
+                                      "leads_missing", "healed")}
     compare(db, partner_id, portal, report)
     report.seconds = time.perf_counter() - started
     for line in report.lines():

@@ -22,7 +22,8 @@ from pc_pipelines.resources import HubSpotResource, MongoResource
 
 GROUP = "hubspot_reconcile"
 CHECK = "no_hubspot_drift"
-COUNTS = ("missing", "stale", "deleted", "stages_removed", "drift", "healed",
+COUNTS = ("missing", "stale", "deleted", "stages_removed", "leads_missing", "drift",
+          "healed",
           "hubspot_deals", "our_deals", "requests")
 
 

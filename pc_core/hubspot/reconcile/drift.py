@@ -11,6 +11,8 @@ compared with the raw deals we keep:
 - ``deleted``: a deal we keep as live that HubSpot no longer lists — stored archived
   (its lead is archived by the lead builder; history stays), unless it was merged
   into a deal read here (``hs_merged_object_ids``): the lead builder folds that one;
+- ``leads_missing``: a live deal we keep as HubSpot has it, without a live lead — its
+  raw deal is marked dirty so the lead builder builds the lead again;
 - ``stages_removed``: a stage of our mapping that HubSpot's pipelines no longer have —
   its mapping is set aside (``removed_in_hubspot_at``, the old mapping kept in
   ``canonical_stage_before_removal``) so its deals' leads become unmapped, keeping
@@ -55,6 +57,7 @@ class DriftReport:
     stale: int = 0
     deleted: int = 0
     stages_removed: int = 0
+    leads_missing: int = 0  # a live deal we keep, without a live lead
     healed: int = 0
     requests: int = 0
     samples: dict[str, list[str]] = field(default_factory=dict)
@@ -62,7 +65,8 @@ class DriftReport:
 
     @property
     def drift(self) -> int:
-        return self.missing + self.stale + self.deleted + self.stages_removed
+        return (self.missing + self.stale + self.deleted + self.stages_removed
+                + self.leads_missing)
 
     def as_metadata(self) -> dict[str, Any]:
         out = asdict(self)
@@ -159,7 +163,15 @@ def reconcile_partner(db: Database, settings: Settings, partner_id: str,
                    if i in ours and not ours[i][1] and ms > ours[i][0])
     deleted = sorted(i for i, (_, archived) in ours.items() if not archived and i not in theirs)
     report.missing, report.stale, report.deleted = len(missing), len(stale), len(deleted)
-    report.samples = {"missing": missing[:10], "stale": stale[:10], "deleted": deleted[:10]}
+    # Deals we keep as HubSpot has them, but whose lead is gone or archived: rebuilt.
+    with_lead = {str(d["hubspot_deal_id"]) for d in db[c.LEADS].find(
+        {"partner_id": partner_id, "hubspot_deal_id": {"$ne": None}},
+        {"hubspot_deal_id": 1, "status": 1}) if d.get("status") != "archived"}
+    leadless = sorted(i for i in theirs if i in ours and not ours[i][1] and i not in stale
+                      and i not in with_lead)
+    report.leads_missing = len(leadless)
+    report.samples = {"missing": missing[:10], "stale": stale[:10], "deleted": deleted[:10],
+                      "leads_missing": leadless[:10]}
     if heal:
         store_pipeline_stages(db, partner_id, stages)
         removed = _set_aside_removed_stages(db, partner_id, stages)
@@ -171,6 +183,10 @@ def reconcile_partner(db: Database, settings: Settings, partner_id: str,
         # A deal merged into one just read is not deleted: the lead builder folds it in.
         merged_away = {a for rec in fresh for a in aliases(rec.id, rec.properties)}
         gone = _gone_records(db, partner_id, [d for d in deleted if d not in merged_away])
+        for start in range(0, len(leadless), 500):
+            db[c.HUBSPOT_DEALS].update_many(
+                {"partner_id": partner_id, "hubspot_id": {"$in": leadless[start:start + 500]}},
+                {"$set": {"dirty": True}})
         counts.add(store_records(db[c.HUBSPOT_DEALS], partner_id, "deals", gone))
         report.healed = counts.created + counts.updated + counts.archived
         built: LeadBuildStats = build_leads(db, partner_id, settings=settings, task_id=task_id)
