@@ -84,6 +84,7 @@ class SoakReport:
     wrong_stage: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     sold_twice: list[str] = field(default_factory=list)
+    detail: list[str] = field(default_factory=list)  # what we hold for missing deals
     seconds: float = 0.0
 
     @property
@@ -103,6 +104,7 @@ class SoakReport:
             f"differences={self.differences}: missing={self.missing[:10]} "
             f"extra={self.extra[:10]} wrong_stage={self.wrong_stage[:10]} "
             f"duplicates={self.duplicates[:10]} sold_twice={self.sold_twice[:10]}",
+            *self.detail[:10],
         ]
 
 
@@ -372,6 +374,19 @@ def compare(db: Database, partner_id: str, portal: SandboxPortal, report: SoakRe
     report.portal_deals, report.our_deals = len(truth), len(live)
     report.missing = sorted(set(truth) - set(live), key=int)
     report.extra = sorted(set(live) - set(truth), key=int)
+    for deal_id in report.missing[:10]:
+        raw = db[c.HUBSPOT_DEALS].find_one({"partner_id": partner_id, "hubspot_id": deal_id},
+                                           {"archived": 1, "dirty": 1, "properties": 1,
+                                            "associations": 1})
+        kept = [(lead["_id"], lead.get("status")) for lead in leads
+                if str(lead["hubspot_deal_id"]) == deal_id]
+        props = (raw or {}).get("properties") or {}
+        state = "none" if raw is None else "archived" if raw.get("archived") else "live"
+        report.detail.append(
+            f"  missing {deal_id}: raw={state}"
+            f" dirty={(raw or {}).get('dirty')} merged={props.get('hs_merged_object_ids')!r}"
+            f" contacts={len(((raw or {}).get('associations') or {}).get('contacts') or [])}"
+            f" leads={kept}")
     for deal_id in sorted(set(truth) & set(live), key=int):
         expected = mapping.get(truth[deal_id])
         lead = live[deal_id]
