@@ -18,7 +18,7 @@ from dagster import (
 from pc_core.hubspot.connection.oauth import PartnerTokens
 from pc_core.hubspot.reconcile.drift import reconcile_partner
 from pc_pipelines.lib.partitions import partners_partitions
-from pc_pipelines.resources import HubSpotResource, MongoResource
+from pc_pipelines.resources import PlatformResource
 
 GROUP = "hubspot_reconcile"
 CHECK = "no_hubspot_drift"
@@ -31,12 +31,12 @@ COUNTS = ("missing", "stale", "deleted", "stages_removed", "leads_missing", "dri
        check_specs=[AssetCheckSpec(CHECK, asset="hubspot_reconciliation",
                                    description="The reconciliation found HubSpot and our "
                                                "leads in step (no drift to heal)")])
-def hubspot_reconciliation(context: AssetExecutionContext, mongo: MongoResource,
-                           hubspot: HubSpotResource) -> MaterializeResult:
+def hubspot_reconciliation(context: AssetExecutionContext,
+                           platform: PlatformResource) -> MaterializeResult:
     """Every HubSpot deal id and modification time compared with our deals and leads;
     missed changes and deletions are read and applied, removed stages set aside."""
     partner_id = context.partition_key
-    db, settings = mongo.db(), hubspot.settings(mongo)
+    db, settings = platform.db(), platform.settings()
     report = reconcile_partner(db, settings, partner_id, PartnerTokens(db, settings, partner_id))
     meta = report.as_metadata()
     counts = {k: meta[k] for k in COUNTS}
