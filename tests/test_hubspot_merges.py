@@ -447,3 +447,27 @@ def test_a_connection_without_the_schema_scopes_is_told_which_scope_it_lacks(db,
     with pytest.raises(HubSpotCallError) as err:
         api.get_property("deals", BUYER_STAGE_PROPERTY)
     assert err.value.status == 403 and "crm.schemas.deals.read" in str(err.value)
+
+
+def test_a_deal_first_seen_deleted_comes_back_when_restored(db, hs, world):
+    """Found by the soak (seed 2088745251): a deal created and deleted between two
+    syncs got an archived lead with nothing to restore to, and stayed archived."""
+    partner = world.partner_a
+    portal_id = connect(db, hs, partner, deals=3, contacts=3, seed=9)
+    portal = Portal(hs, portal_id)
+    sync(db, hs, partner)
+    base = f"{hs.hubspot_base_url}/crm/v3/objects/deals"
+    created = httpx.post(base, headers=portal.headers,
+                         json={"properties": {"dealname": "Born and gone"}})
+    created.raise_for_status()
+    deal_id = created.json()["id"]
+    httpx.delete(f"{base}/{deal_id}", headers=portal.headers).raise_for_status()
+    sync(db, hs, partner)
+    lead = db[c.LEADS].find_one({"_id": lead_id_for_deal(partner, deal_id)})
+    assert lead is not None and lead["status"] == "archived"
+
+    out = act(hs, portal_id, "restore", object_type="deals", ids=[deal_id])
+    deliver(db, hs, partner, out["events"])
+    back = db[c.LEADS].find_one({"_id": lead["_id"]})
+    assert back["status"] != "archived"
+    assert back["title"] == "Born and gone"

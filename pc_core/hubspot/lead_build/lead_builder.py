@@ -329,11 +329,17 @@ def _new_lead(
 ) -> dict[str, Any]:
     """The lead for a deal seen for the first time (``leads.build_lead_doc``), with
     the HubSpot bookkeeping; an archived deal's lead is archived."""
+    stage = mapped or Stage.NEW.value
+    # A deal first seen already archived (deleted in HubSpot) gets an archived lead that
+    # remembers what it would have been, so a later restore brings that back.
+    restorable = ({"status_before_hubspot_archive":
+                   status_for_new_stage(Stage(stage), LeadStatus.OPEN).value}
+                  if deal.get("archived") else {})
     doc = build_lead_doc(
-        partner_id, {**values, "stage": mapped or Stage.NEW.value}, source="hubspot", now=now,
+        partner_id, {**values, "stage": stage}, source="hubspot", now=now,
         lead_id=lead_id, status=LeadStatus.ARCHIVED if deal.get("archived") else None,
         changed_at=changed_at,
-        extra={
+        extra={**restorable,
             "stage_unmapped": mapped is None,
             "hubspot_deal_id": str(deal["hubspot_id"]),
             "hubspot_contact_id": row["contact_id"],
