@@ -71,6 +71,13 @@ CALLS = [
         "/v1/billing/invoices", params={"partner_id": p}, headers=h)),
     Call("POST", "/v1/meetings/unassigned/{lead_id}/assign", lambda cl, h, p, w: cl.post(
         "/v1/meetings/unassigned/no-such-lead/assign", json={"partner_id": p}, headers=h)),
+    Call("GET", "/v1/meetings/agenda", lambda cl, h, p, w: cl.get(
+        "/v1/meetings/agenda", params={"partner_id": p}, headers=h)),
+    Call("GET", "/v1/marketplace/price-aging", lambda cl, h, p, w: cl.get(
+        "/v1/marketplace/price-aging", params={"partner_id": p}, headers=h)),
+    Call("PUT", "/v1/marketplace/price-aging", lambda cl, h, p, w: cl.put(
+        "/v1/marketplace/price-aging", params={"partner_id": p}, headers=h,
+        json={"enabled": True, "percent": 10, "floor_cents": 0})),
 ]
 # The public API authenticates with X-API-Key; the caller's headers are swapped for
 # an API token of the same role on the same partner.
