@@ -12,6 +12,7 @@ from . import (
     admin,
     browser,
     charges,
+    connect,
     customers,
     events_api,
     fallback,
@@ -19,6 +20,7 @@ from . import (
     invoices,
     payment_intents,
     refunds,
+    transfers,
 )
 
 router = APIRouter()
@@ -30,10 +32,15 @@ for _module in (
     invoice_items,
     invoices,
     events_api,
+    connect,
+    transfers,
     admin,
     browser,  # CORS preflights of the browser routes, before the fallback
     fallback,  # last: catches the rest of /v1
 ):
     router.include_router(_module.router)
+# Not Stripe's API (no key): the hosted onboarding page and the sandbox's own switches.
+router.include_router(connect.pages)
+router.include_router(transfers.admin)
 
 __all__ = ["router"]

@@ -22,8 +22,10 @@ def emit(
     event_type: str,
     obj: dict[str, Any],
     previous_attributes: dict[str, Any] | None = None,
+    account: str | None = None,
 ) -> dict[str, Any]:
-    """Record ``event_type`` with a snapshot of ``obj`` and schedule its webhook."""
+    """Record ``event_type`` with a snapshot of ``obj`` and schedule its webhook;
+    ``account`` names the connected account of a Connect event (as Stripe does)."""
     data: dict[str, Any] = {"object": copy.deepcopy(obj)}
     if previous_attributes:
         data["previous_attributes"] = previous_attributes
@@ -38,6 +40,8 @@ def emit(
         "request": dict(CURRENT_REQUEST.get() or {"id": None, "idempotency_key": None}),
         "type": event_type,
     }
+    if account:
+        event["account"] = account
     st.events[event["id"]] = event
     st.event_delivered[event["id"]] = False
     DELIVERER.event_created(st, event["id"])

@@ -17,6 +17,12 @@ PREFIX_KIND: dict[str, str] = {
     "in": "invoice",
     "ii": "invoiceitem",
     "evt": "event",
+    "acct": "account",
+    "tr": "transfer",
+    "trr": "transfer_reversal",
+    "fee": "application_fee",
+    "fr": "fee_refund",
+    "po": "payout",
 }
 
 

@@ -18,6 +18,7 @@ from .events import emit
 from .ids import new_id, now
 from .params import Params, get_bool, get_dict, get_int, get_list, get_str, merge_metadata
 from .test_cards import outcome_for, payment_method_object
+from .transfers import on_destination_charge
 
 CANCELABLE = {
     "requires_payment_method",
@@ -196,6 +197,7 @@ def confirm(st: state.StripeState, pi: dict[str, Any], params: Params) -> dict[s
     pi["status"] = "succeeded"
     pi["amount_received"] = pi["amount"]
     emit(st, "charge.succeeded", charge)
+    on_destination_charge(st, pi, charge)
     emit(st, "payment_intent.succeeded", pi)
     return pi
 
@@ -214,6 +216,7 @@ def capture(st: state.StripeState, pi: dict[str, Any], params: Params) -> dict[s
     charge.update(captured=True, amount_captured=amount)
     pi.update(status="succeeded", amount_received=amount, amount_capturable=0)
     emit(st, "charge.captured", charge)
+    on_destination_charge(st, pi, charge)
     emit(st, "payment_intent.succeeded", pi)
     return pi
 

@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from . import state
+from . import state, transfers
 from .charges import get_charge
 from .errors import StripeError, invalid_param, missing_param, not_found
 from .events import emit
 from .ids import new_id, now
-from .params import Params, form_params, get_int, get_str, merge_metadata
+from .params import Params, form_params, get_bool, get_int, get_str, merge_metadata
 from .payment_flow import get_payment_intent
 from .render import list_page, respond
 from .routing import StripeRoute
@@ -60,6 +60,12 @@ def create_refund(params: Params = Depends(form_params)) -> JSONResponse:
                 "amount",
                 f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})",
             )
+        if charge.get("disputed"):
+            raise StripeError(f"Charge {charge['id']} has been charged back; cannot issue a "
+                              "refund.", code="charge_disputed")
+        reverse_transfer = get_bool(params, "reverse_transfer")
+        refund_fee = get_bool(params, "refund_application_fee")
+        transfers.check_reversible(st, charge, reverse_transfer, refund_fee)
         reason = get_str(params, "reason")
         if reason and reason not in REASONS:
             raise invalid_param("reason", f"Invalid reason: {reason}")
@@ -80,6 +86,7 @@ def create_refund(params: Params = Depends(form_params)) -> JSONResponse:
         previous = {"amount_refunded": charge["amount_refunded"], "refunded": charge["refunded"]}
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
+        transfers.on_refund(st, charge, refund, reverse_transfer, refund_fee)
         emit(st, "refund.created", refund)
         emit(st, "charge.refunded", charge, previous_attributes=previous)
         return respond(st, refund, params)
