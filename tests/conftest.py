@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from pymongo.database import Database
 
 from pc_api.main import create_app
+from pc_core import collections as c
 from pc_core.access import Principal, Role
 from pc_core.db import get_db, redis_client
 from pc_core.identity.partners import create_partner
@@ -143,6 +144,11 @@ def build_world(db: Database, settings: Settings, cls: type[World] = None, **ext
     operator = create_partner(db, SYSTEM, name="Operator", is_operator=True).id
     a = create_partner(db, SYSTEM, name="Agency A").id
     b = create_partner(db, SYSTEM, name="Agency B").id
+    # Both agencies have set up payouts (Stripe Connect, pc_core/marketplace/payouts.py),
+    # so they may list; without a connected account their sales are plain charges.
+    # tests/test_payouts.py starts from a partner that has not.
+    db[c.PARTNERS].update_many({"_id": {"$in": [a, b]}}, {"$set": {"stripe_connect": {
+        "charges_enabled": True, "payouts_enabled": True, "details_submitted": True}}})
     partners = {"operator": operator, "a": a, "b": b}
     more = {name: make_account(db, settings, role, partners[where])
             for name, (role, where) in extra.items()}

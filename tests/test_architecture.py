@@ -365,5 +365,5 @@ def test_the_stripe_endpoint_reaches_marketplace_and_billing() -> None:
     from pc_core.payments.events import handled_types
 
     assert set(route.HANDLED) == {"payment_intent.succeeded", "payment_intent.payment_failed",
-                                  "invoice.paid", "charge.refunded"}
+                                  "invoice.paid", "charge.refunded", "account.updated"}
     assert handled_types() >= set(route.HANDLED)

@@ -17,6 +17,7 @@ from pc_core.ids import new_id
 from pc_core.journal.stage_events import PLATFORM, record_lead_change
 from pc_core.marketplace.listings import announce_listed, announce_price_drop
 from pc_core.marketplace.names import partner_names
+from pc_core.marketplace.payouts import can_list, require_can_list
 from pc_core.models.leads import (
     LeadCreate,
     LeadFields,
@@ -132,6 +133,9 @@ def create_lead(
         partner_id, data, source=source, now=utcnow(), status=data.status,
         created_by=actor.user_id,
     )
+    if doc["status"] == LeadStatus.LISTED.value:
+        doc["status"] = _listable(db, partner_id, data.status == LeadStatus.LISTED,
+                                  LeadStatus.OPEN).value
     db[c.LEADS].insert_one(doc)
     if settings is not None:
         announce_edit(db, settings, None, doc)
@@ -231,6 +235,18 @@ def list_leads(
     return LeadPage.from_docs(docs, scoped, next_cursor, _seller_names(db, docs, scoped))
 
 
+def _listable(db: Database, partner_id: str, explicit: bool,
+              otherwise: LeadStatus) -> LeadStatus:
+    """``listed`` if the seller may list (payouts set up, or the operator); asked for
+    by hand it is a 409 otherwise, reached by a stage change the lead stays as it was."""
+    if explicit:
+        require_can_list(db, partner_id)
+        return LeadStatus.LISTED
+    partner = db[c.PARTNERS].find_one({"_id": partner_id}, {"is_operator": 1,
+                                                            "stripe_connect": 1})
+    return LeadStatus.LISTED if can_list(partner) else otherwise
+
+
 def _status_change(current: LeadStatus, wanted: LeadStatus) -> LeadStatus:
     if wanted == current:
         return current
@@ -256,6 +272,9 @@ def update_lead(
         new_status = _status_change(current_status, LeadStatus(changes["status"]))
     if changes.get("stage"):
         new_status = status_for_new_stage(Stage(changes["stage"]), new_status)
+    if new_status is LeadStatus.LISTED and current_status is not LeadStatus.LISTED:
+        new_status = _listable(db, doc["partner_id"],
+                               changes.get("status") == LeadStatus.LISTED.value, current_status)
     changes["status"] = new_status.value
     changed = {k: v for k, v in changes.items() if doc.get(k) != v}
     if not changed:

@@ -104,7 +104,8 @@ def payment_succeeded(db: Database, settings: Settings, intent: dict[str, Any]) 
 def _refund(db: Database, settings: Settings, purchase: Doc, intent: dict[str, Any],
             reason: str) -> str:
     """Money back for an undeliverable lead; the purchase records the refund."""
-    refund = stripe_client.refund(settings, intent["id"], purchase["_id"], reason)
+    refund = stripe_client.refund(settings, intent["id"], purchase["_id"], reason,
+                                  destination_charge=bool(purchase.get("destination_account")))
     refunded = purchases.refund_undeliverable(db, purchase["_id"], refund_id=refund.id,
                                               reason=reason, intent_id=intent.get("id"),
                                               now=utcnow())

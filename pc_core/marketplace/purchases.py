@@ -26,6 +26,7 @@ from pc_core.access import Principal
 from pc_core.errors import Conflict, NotFound
 from pc_core.ids import new_id
 from pc_core.journal import outbox
+from pc_core.marketplace import payouts
 from pc_core.marketplace.names import named
 from pc_core.marketplace.pricing import CURRENCY
 from pc_core.marketplace.reservations import (
@@ -77,7 +78,7 @@ def create_purchase(db: Database, settings: Settings, actor: Principal,
         "commission_cents": reservation["commission_cents"],
         "amount_cents": reservation["price_cents"] + reservation["commission_cents"],
         "currency": CURRENCY,
-        "destination_account": seller.get("stripe_account_id"),
+        "destination_account": payouts.destination_for(seller),
         "status": PENDING,
         "payment_intent_id": None,
         "client_secret": None,

@@ -66,10 +66,63 @@ def create_payment_intent(settings: Settings, purchase: dict[str, Any],
 
 
 def refund(settings: Settings, payment_intent_id: str, purchase_id: str,
-           reason: str) -> stripe.Refund:
-    """Refund a whole PaymentIntent, once per purchase (idempotency key)."""
+           reason: str, *, destination_charge: bool = False) -> stripe.Refund:
+    """Refund a whole PaymentIntent, once per purchase (idempotency key).
+
+    A destination charge's refund also takes the seller's share back
+    (``reverse_transfer``) and gives the platform's commission back
+    (``refund_application_fee``), both in proportion, as Stripe documents it.
+    """
+    params: dict[str, Any] = {"payment_intent": payment_intent_id,
+                              "reason": "requested_by_customer",
+                              "metadata": {"purchase_id": purchase_id, "why": reason}}
+    if destination_charge:
+        params["reverse_transfer"] = True
+        params["refund_application_fee"] = True
     return client(settings).v1.refunds.create(
-        params={"payment_intent": payment_intent_id, "reason": "requested_by_customer",
-                "metadata": {"purchase_id": purchase_id, "why": reason}},
-        options={"idempotency_key": f"refund-{purchase_id}"},
+        params=params, options={"idempotency_key": f"refund-{purchase_id}"},
     )
+
+
+def create_express_account(settings: Settings, partner_id: str,
+                           email: str | None) -> stripe.Account:
+    """The seller's Express connected account, once per partner (idempotency key)."""
+    params: dict[str, Any] = {"type": "express",
+                              "capabilities": {"transfers": {"requested": True},
+                                               "card_payments": {"requested": True}},
+                              "metadata": {"partner_id": partner_id}}
+    if email:
+        params["email"] = email
+    try:
+        return client(settings).v1.accounts.create(
+            params=params, options={"idempotency_key": f"connect-account-{partner_id}"})
+    except stripe.StripeError as exc:
+        raise PaymentProviderError(f"the payment provider refused: {exc.user_message or exc}")
+
+
+def create_account_link(settings: Settings, account_id: str, return_url: str,
+                        refresh_url: str) -> stripe.AccountLink:
+    """A single-use onboarding URL (expires within minutes: never stored or logged)."""
+    try:
+        return client(settings).v1.account_links.create(params={
+            "account": account_id, "type": "account_onboarding",
+            "return_url": return_url, "refresh_url": refresh_url})
+    except stripe.StripeError as exc:
+        raise PaymentProviderError(f"the payment provider refused: {exc.user_message or exc}")
+
+
+def connected_balance(settings: Settings, account_id: str) -> stripe.Balance:
+    """The connected account's own balance (``Stripe-Account`` header)."""
+    try:
+        return client(settings).v1.balance.retrieve(options={"stripe_account": account_id})
+    except stripe.StripeError as exc:
+        raise PaymentProviderError(f"the payment provider refused: {exc.user_message or exc}")
+
+
+def connected_payouts(settings: Settings, account_id: str, limit: int = 20) -> list[Any]:
+    """The connected account's latest payouts to its bank, newest first."""
+    try:
+        return list(client(settings).v1.payouts.list(
+            params={"limit": limit}, options={"stripe_account": account_id}).data)
+    except stripe.StripeError as exc:
+        raise PaymentProviderError(f"the payment provider refused: {exc.user_message or exc}")
