@@ -32,6 +32,7 @@ from pc_api.routes import (
     leads,
     marketplace,
     meetings,
+    money,
     partners,
     platform,
     public,
@@ -100,9 +101,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the security middleware's refusals.
     install_observability(app, settings)
     install_openapi_security(app)
-    for module in (health, auth, users, partners, leads, hubspot, marketplace, stripe_webhook,
-                   hubspot_webhook, meetings, api_tokens, public, billing, client_config,
-                   buyer_alerts, platform):
+    for module in (health, auth, users, partners, leads, hubspot, marketplace, money,
+                   stripe_webhook, hubspot_webhook, meetings, api_tokens, public, billing,
+                   client_config, buyer_alerts, platform):
         app.include_router(module.router)
     # Every error status each route can answer, with its body (pc_api/openapi_errors.py).
     install_openapi_errors(app)

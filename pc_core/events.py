@@ -24,6 +24,8 @@ Events and rooms (api.md "Real-time"):
   (``pc_core.buyer_alerts.notices``)
 - ``standing-order-filled`` {order_id, order_name, lead_id, reservation_id} →
   ``partner:{buyer}`` (``pc_core.marketplace.standing_orders``)
+- ``return-updated`` {return_id, purchase_id, lead_id, status, reason} →
+  ``partner:{buyer}``, ``partner:{seller}``, ``partner:{operator}`` (the owner's queue)
 
 A lead's room may hold buyers of other partners while the lead is listed
 (``pc_core.leads.rooms``), so nothing that identifies the contact or the company goes
@@ -58,6 +60,7 @@ SYNC_FINISHED = "sync-finished"
 PURCHASE_UPDATED = "purchase-updated"
 SEARCH_MATCHED = "search-matched"
 STANDING_ORDER_FILLED = "standing-order-filled"
+RETURN_UPDATED = "return-updated"
 CHANNEL = "pc-socketio"
 LEAD_ROOM_PREFIX = "lead:"
 # What a listing hides (pc_core/marketplace/listings.py): never sent to a lead's room.
@@ -192,3 +195,17 @@ def purchase_updated(settings: Settings, purchase: dict[str, Any]) -> None:
         "seller_partner_id": purchase["seller_partner_id"],
     }, [partner_room(purchase["buyer_partner_id"]),
         partner_room(purchase["seller_partner_id"])])
+
+
+def return_updated(settings: Settings, doc: dict[str, Any], operator_id: str | None) -> None:
+    """A bad-lead return changed (asked, contested, decided): both partners' purchase
+    pages and the owner's queue follow it live."""
+    rooms = {partner_room(doc["buyer_partner_id"]), partner_room(doc["seller_partner_id"])}
+    if operator_id:
+        rooms.add(partner_room(operator_id))
+    emit(settings, RETURN_UPDATED, {
+        "return_id": doc["_id"], "purchase_id": doc["purchase_id"], "lead_id": doc["lead_id"],
+        "status": doc["status"], "reason": doc["reason"],
+        "buyer_partner_id": doc["buyer_partner_id"],
+        "seller_partner_id": doc["seller_partner_id"],
+    }, sorted(rooms))

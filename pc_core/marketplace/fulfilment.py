@@ -29,6 +29,7 @@ from pc_core.marketplace import (
     leadstate,
     notifications,
     purchases,
+    ratings,
     reservations,
     slots,
     standing_orders,
@@ -97,6 +98,7 @@ def payment_succeeded(db: Database, settings: Settings, intent: dict[str, Any]) 
     if sold_now:
         lead_sold(settings, lead["_id"], purchase["seller_partner_id"],
                   purchase["buyer_partner_id"])
+        ratings.refresh(db, purchase["seller_partner_id"])
     notifications.sale_emails(db, settings, purchase, lead)
     return "completed" if sold_now else "completed-earlier"
 

@@ -89,7 +89,7 @@ def _sellers(db: Database, partner_ids: set[str]) -> dict[str, Doc | None]:
             for d in db[c.PARTNERS].find(
                 {"_id": {"$in": sorted(missing)}},
                 {"name": 1, "is_operator": 1, "default_lead_price_cents": 1, "rating": 1,
-                 "price_aging": 1},
+                 "price_aging": 1, "rating_count": 1},
             )
         }
         if len(_seller_cache) > 10_000:
@@ -114,6 +114,7 @@ def listing_view(lead: Doc, seller: Doc | None, settings: Settings, viewer: str 
         "seller_partner_id": lead["partner_id"],
         "seller_name": (seller or {}).get("name"),
         "seller_rating": (seller or {}).get("rating"),
+        "seller_rating_count": int((seller or {}).get("rating_count") or 0),
         "company_size": lead.get("company_size"),
         "industry": lead.get("industry"),
         "location": lead.get("location"),

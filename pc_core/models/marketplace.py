@@ -26,7 +26,9 @@ class ListingOut(BaseModel):
     own: bool = Field(description="The caller's own partner is the seller")
     seller_partner_id: str
     seller_name: str | None
-    seller_rating: float | None
+    seller_rating: float | None = Field(
+        description="0–5 from the seller's return rate and sell-through (ratings.py)")
+    seller_rating_count: int = Field(default=0, description="The sales the rating rests on")
     company_size: CompanySize | None
     industry: str | None
     location: str | None

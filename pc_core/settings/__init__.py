@@ -106,6 +106,14 @@ class Settings(BaseSettings):
     reservation_reminder_hours: int = 24
     # An unpaid pending purchase holds its reservation past expiry for this long.
     purchase_pending_grace_minutes: int = 60
+    # Bad-lead returns (pc_core/marketplace/returns.py): the buyer's window after the
+    # sale, the seller's window to answer (silence accepts), and the abuse guard: a
+    # buyer whose returns exceed this share of its purchases (once it has made at
+    # least return_guard_min_purchases) needs the owner's approval.
+    return_window_days: int = Field(default=7, ge=1, le=90)
+    return_answer_days: int = Field(default=3, ge=1, le=30)
+    return_guard_rate: float = Field(default=0.3, ge=0, le=1)
+    return_guard_min_purchases: int = Field(default=5, ge=1)
     mail_from: str = "Partner Connector <no-reply@partner-connector.local>"
 
     hubspot_base_url: str = "http://127.0.0.1:8090/hubspot"

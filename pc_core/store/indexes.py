@@ -39,6 +39,16 @@ INDEXES: dict[str, list[IndexModel]] = {
     c.PARTNERS: [
         _idx(("slug", ASCENDING), unique=True, name="uniq_slug"),
         _idx(("hubspot.portal_id", ASCENDING)),
+        # account.updated finds the seller by its connected account.
+        _idx(("stripe_account_id", ASCENDING)),
+    ],
+    # Returns (pc_core/marketplace/returns.py): a partner's as buyer or seller, the
+    # owner's queue by status, the seller deadlines the schedule accepts.
+    c.RETURNS: [
+        _idx(("buyer_partner_id", ASCENDING), ("sort_key", DESCENDING)),
+        _idx(("seller_partner_id", ASCENDING), ("sort_key", DESCENDING)),
+        _idx(("status", ASCENDING), ("sort_key", DESCENDING)),
+        _idx(("status", ASCENDING), ("seller_due_key", ASCENDING)),
     ],
     c.LEADS: [
         _idx(("sort_key", DESCENDING)),
@@ -109,7 +119,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     c.EMAILS: [_idx(("status", ASCENDING))],
     # Raw HubSpot pulls (pc_core/hubspot/pull/raw_store.py): the lead builder reads a
     # partner's dirty documents; everything else is addressed by _id.
-    c.HUBSPOT_CONTACTS: [_idx(("partner_id", ASCENDING), ("dirty", ASCENDING))],
+    c.HUBSPOT_CONTACTS: [_idx(("partner_id", ASCENDING), ("dirty", ASCENDING)),
+                         _idx(("partner_id", ASCENDING))],
     c.HUBSPOT_DEALS: [_idx(("partner_id", ASCENDING), ("dirty", ASCENDING))],
     c.STAGE_MAPPINGS: [
         _idx(("partner_id", ASCENDING)),
