@@ -34,11 +34,11 @@ JOBS = {"hubspot_sync_job", "hubspot_webhook_job", "hubspot_pushback_job",
         "reservation_expiry_job", "monthly_invoices_job", "daily_reminders_job",
         "ensure_indexes_job", "analytics_job", "data_quality_job", "buyer_alert_digest_job",
         "price_guidance_job", "price_guidance_freshness_job", "price_aging_job",
-        "retention_job", "hubspot_reconcile_job"}
+        "retention_job", "hubspot_reconcile_job", "return_deadlines_job"}
 SCHEDULES = {"hubspot_sync_schedule", "reservation_expiry", "monthly_invoices_schedule",
              "daily_reminders_schedule", "data_quality_schedule", "buyer_alert_digest",
              "price_guidance_schedule", "price_guidance_freshness_schedule", "price_aging",
-             "retention_schedule", "hubspot_reconcile_schedule"}
+             "retention_schedule", "hubspot_reconcile_schedule", "return_deadlines"}
 SENSORS = {"partners_sensor", "hubspot_sync_requests_sensor", "hubspot_sync_failure_sensor",
            "hubspot_webhook_sensor", "hubspot_pushback_sensor", "cross_partner_sensor",
            "crm_delivery_sensor", "lead_rebuild_sensor", "run_failure_alert_sensor",

@@ -1,0 +1,38 @@
+"""Return deadlines, every 15 minutes: a return the seller left unanswered past its
+``return_answer_days`` is accepted (silence accepts): the buyer is refunded, the lead
+goes back to the seller (``pc_core.marketplace.returns.accept_overdue``).
+
+Job ``return_deadlines_job``, schedule ``return_deadlines`` (on by default).
+"""
+
+from dagster import (
+    DefaultScheduleStatus,
+    OpExecutionContext,
+    RunRequest,
+    ScheduleEvaluationContext,
+    job,
+    op,
+    schedule,
+)
+
+from pc_core.marketplace.returns import accept_overdue
+from pc_pipelines.resources import MongoResource
+
+
+@op(description="Accept returns whose seller did not answer in time.")
+def accept_overdue_returns_op(context: OpExecutionContext, mongo: MongoResource) -> None:
+    context.log.info(f"accepted {accept_overdue(mongo.db(), mongo.settings())} overdue returns")
+
+
+@job(description="Every 15 minutes: returns the seller left unanswered are accepted.",
+     tags={"dagster/max_runtime": 600})
+def return_deadlines_job() -> None:
+    accept_overdue_returns_op()
+
+
+@schedule(name="return_deadlines", job=return_deadlines_job, cron_schedule="*/15 * * * *",
+          execution_timezone="UTC", default_status=DefaultScheduleStatus.RUNNING)
+def return_deadlines_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    stamp = context.scheduled_execution_time.isoformat() \
+        if context.scheduled_execution_time else "manual"
+    return RunRequest(run_key=f"return-deadlines:{stamp}")
