@@ -42,3 +42,51 @@ def published(pubsub, *needles: str) -> bool:
             if all(n in text for n in needles):
                 return True
     return False
+
+
+def forward_stripe(client, received) -> list:
+    """POST the sandbox's recorded webhook deliveries to the API under test, as sent."""
+    answers = []
+    for r in received:
+        header = next(v for k, v in r.headers.items() if k.lower() == "stripe-signature")
+        answers.append(client.post("/v1/webhooks/stripe", content=r.body,
+                                   headers={"Stripe-Signature": header,
+                                            "Content-Type": "application/json"}))
+    return answers
+
+
+def stripe_events(receiver, object_id: str, types: set[str], count: int = 1,
+                  timeout: float = 15) -> list:
+    """The receiver's deliveries of ``types`` about Stripe object ``object_id``."""
+    import json
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        got = [r for r in list(receiver.requests)
+               if (e := json.loads(r.body))["type"] in types
+               and e["data"]["object"].get("id") == object_id]
+        if len(got) >= count or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)
+
+
+def onboard(client, admin, receiver) -> str:
+    """Take ``admin``'s partner through Stripe Connect onboarding on the sandbox's
+    hosted page and deliver the ``account.updated``; returns the account id."""
+    import httpx
+
+    r = client.post("/v1/payouts/onboarding", headers=admin.headers)
+    assert r.status_code == 200, r.text
+    url = r.json()["url"]
+    page = httpx.get(url)
+    assert page.status_code == 200 and "Get paid" in page.text
+    done = httpx.post(url, data={"business_name": "Seller Co", "routing_number": "110000000",
+                                 "account_number": "000123456789"})
+    assert done.status_code == 303 and "/settings/payouts?onboarding=done" in \
+        done.headers["location"]
+    account_id = url.split("/connect/setup/")[1].split("/")[0]
+    [event] = stripe_events(receiver, account_id, {"account.updated"})
+    [answer] = forward_stripe(client, [event])
+    assert answer.status_code == 200 and answer.json()["result"] == "payouts-enabled", answer.text
+    return account_id

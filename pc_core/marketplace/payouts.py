@@ -91,7 +91,7 @@ def start_onboarding(db: Database, settings: Settings, actor: Principal,
         db[c.PARTNERS].update_one(
             {"_id": partner["_id"], "stripe_account_id": {"$in": [None, ""]}},
             {"$set": {"stripe_account_id": account.id, "updated_at": utcnow(),
-                      "stripe_connect": {**{f: bool(account.get(f)) for f in FLAGS},
+                      "stripe_connect": {**{f: bool(account.to_dict().get(f)) for f in FLAGS},
                                          "updated_at": utcnow()}}})
         account_id = (db[c.PARTNERS].find_one({"_id": partner["_id"]}, {"stripe_account_id": 1})
                       or {}).get("stripe_account_id") or account.id
