@@ -39,6 +39,8 @@ export const routes: RouteRecordRaw[] = [
       { path: 'meetings', name: 'meetings', component: () => import('@/features/meetings/MeetingsPage.vue'), meta: { title: 'Meetings', roles: ['owner'] } },
       { path: 'billing', name: 'billing', component: () => import('@/features/billing/BillingPage.vue'), meta: { title: 'Billing' } },
       { path: 'billing/invoices/:id', name: 'invoice', component: () => import('@/features/billing/InvoicePage.vue'), meta: { title: 'Invoice' }, props: true },
+      // Stripe's onboarding returns here (pc_core/marketplace/payouts.py).
+      { path: 'settings/payouts', redirect: (to) => ({ path: '/settings', query: { ...to.query, tab: 'payouts' } }) },
       { path: 'settings', name: 'settings', component: () => import('@/features/settings/SettingsPage.vue'), meta: { title: 'Settings' } },
       { path: 'account', name: 'account', component: () => import('@/features/account/AccountPage.vue'), meta: { title: 'Your account' } },
       { path: 'platform/leads', name: 'platform-leads', component: () => import('@/features/owner/AllLeadsPage.vue'), meta: { title: 'All leads', roles: ['owner'] } },

@@ -56,6 +56,12 @@ export type UnassignedLead = S['UnassignedLeadOut']
 export type UnassignedPage = S['UnassignedPage']
 export type AssignIn = S['AssignIn']
 export type AssignOut = S['AssignOut']
+export type Payouts = S['PayoutsOut']
+export type OnboardingLink = S['OnboardingLink']
+export type LeadReturn = S['ReturnOut']
+export type ReturnPage = S['ReturnPage']
+export type ReturnReason = LeadReturn['reason']
+export type KnownPage = S['KnownPage']
 /** `GET /v1/client-config`: public settings read before sign-in. */
 export type ClientConfig = S['ClientConfigOut']
 

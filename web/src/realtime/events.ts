@@ -24,6 +24,7 @@ export const EV = {
   searchMatched: 'search-matched',
   standingOrderFilled: 'standing-order-filled',
   leadAssigned: 'lead-assigned',
+  returnUpdated: 'return-updated',
 } as const
 
 export interface LeadEvent {
@@ -94,6 +95,9 @@ export function installLiveInvalidation(qc: QueryClient): void {
     inv(['leads'], ['meetings'], ['lead', p.lead_id], ['stats'])
     toast(`New meeting: ${p.title}, ${formatDateTime(p.start_time)}`, 'info', 10_000)
   })
+  s.on(EV.returnUpdated, (p: PurchaseEvent) =>
+    inv(['returns'], ['purchases'], ['payouts'], ['lead', p.lead_id], ['leads'], ['listings'], ['invoices']),
+  )
   s.on(EV.syncProgress, () => inv(['sync-tasks']))
   s.on(EV.syncFinished, () => inv(['sync-tasks'], ['hubspot-status'], ['stage-mapping'], ['leads'], ['stats']))
 }
