@@ -138,17 +138,22 @@ def make_account(db: Database, settings: Settings, role: Role, partner_id: str |
     return Account(user.id, email, role, partner_id, {"Authorization": f"Bearer {token}"})
 
 
+def enable_payouts(db: Database, *partner_ids: str) -> None:
+    """Mark agencies as having set up payouts (Stripe Connect,
+    pc_core/marketplace/payouts.py), so they may list; without a connected account
+    their sales stay plain charges. tests/test_payouts.py starts from one that has not."""
+    db[c.PARTNERS].update_many({"_id": {"$in": list(partner_ids)}}, {"$set": {
+        "stripe_connect": {"charges_enabled": True, "payouts_enabled": True,
+                           "details_submitted": True}}})
+
+
 def build_world(db: Database, settings: Settings, cls: type[World] = None, **extra) -> World:
     """The operator, two agencies, and an owner, admin and user in each agency;
     ``extra`` builds further accounts: ``name=(role, "operator"|"a"|"b")``."""
     operator = create_partner(db, SYSTEM, name="Operator", is_operator=True).id
     a = create_partner(db, SYSTEM, name="Agency A").id
     b = create_partner(db, SYSTEM, name="Agency B").id
-    # Both agencies have set up payouts (Stripe Connect, pc_core/marketplace/payouts.py),
-    # so they may list; without a connected account their sales are plain charges.
-    # tests/test_payouts.py starts from a partner that has not.
-    db[c.PARTNERS].update_many({"_id": {"$in": [a, b]}}, {"$set": {"stripe_connect": {
-        "charges_enabled": True, "payouts_enabled": True, "details_submitted": True}}})
+    enable_payouts(db, a, b)
     partners = {"operator": operator, "a": a, "b": b}
     more = {name: make_account(db, settings, role, partners[where])
             for name, (role, where) in extra.items()}

@@ -34,7 +34,7 @@ from pc_core.security.jwt_tokens import create_access_token
 from pc_core.settings import Settings
 from pc_core.store.indexes import ensure_indexes
 from pc_dev import devstack
-from tests.conftest import SYSTEM, Account, Stores, make_account
+from tests.conftest import SYSTEM, Account, Stores, enable_payouts, make_account
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT = 10.0
@@ -92,6 +92,7 @@ def api(stores: Stores, tmp_path_factory) -> Iterator[Api]:
     operator = create_partner(db, SYSTEM, name="Operator", is_operator=True).id
     a = create_partner(db, SYSTEM, name="Agency A").id
     b = create_partner(db, SYSTEM, name="Agency B").id
+    enable_payouts(db, a, b)
     env = {"MONGODB_URI": settings.mongodb_uri, "REDIS_URL": settings.redis_url,
            "MONGODB_DB": settings.mongodb_db, "PC_ENV": "development"}
     group = devstack.ProcessGroup()

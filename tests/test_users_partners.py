@@ -27,6 +27,7 @@ from tests.conftest import (
     Stores,
     World,
     build_world,
+    enable_payouts,
     fresh_settings,
     indexed_db,
 )
@@ -493,8 +494,9 @@ def _lead(client, account, **fields):
     return r.json()
 
 
-def test_stats_count_the_partners_leads_by_stage_and_status(client, settings, world):
+def test_stats_count_the_partners_leads_by_stage_and_status(client, settings, world, db):
     partner = _fresh_partner(client, world)
+    enable_payouts(db, partner["id"])  # so a non_fit stage lists
     admin = _fresh_user(client, settings, world, "admin", partner["id"])
     _lead(client, admin)
     _lead(client, admin, stage="new")

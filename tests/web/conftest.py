@@ -24,7 +24,7 @@ from pc_core.settings import Settings
 from pc_core.store.indexes import ensure_indexes
 from pc_dev import devstack
 from pc_dev.demo_seed import seed_demo
-from tests.conftest import REPO, live_api, start_sandbox, stop_sandbox
+from tests.conftest import REPO, enable_payouts, live_api, start_sandbox, stop_sandbox
 from tests.web.browser import CHROMIUM, launch, new_context, sign_in_api
 
 ADMIN_NW = "admin@northwind.example.com"
@@ -103,6 +103,9 @@ def web_stack(stores, tmp_path_factory) -> Iterator[WebStack]:
     db = get_db(settings)
     ensure_indexes(db)
     seed_demo(db)
+    # The two demo agencies have set up payouts (they list and sell in these tests);
+    # tests/web/test_money.py onboards an agency of its own through the sandbox.
+    enable_payouts(db, "northwind", "bluebird")
     httpx.put(f"{sandbox}/hubspot/_sandbox/config", json={"rate_limits": False},
               timeout=10).raise_for_status()
     instance = DagsterInstance.local_temp(str(tmp_path_factory.mktemp("dagster")))
