@@ -124,3 +124,30 @@ def test_bad_account_updated_changes_nothing(client, db, settings, seller, strip
     # A used or forged onboarding link does not enable anything.
     assert httpx.get(f"{settings.stripe_api_base}/connect/setup/{account_id}/alu_nope"
                      ).status_code == 404
+
+
+def _signed(secret: str, body: str) -> dict[str, str]:
+    ts = int(time.time())
+    sig = hmac.new(secret.encode(), f"{ts}.{body}".encode(), hashlib.sha256).hexdigest()
+    return {"Stripe-Signature": f"t={ts},v1={sig}", "Content-Type": "application/json"}
+
+
+def test_connect_endpoint_secret_is_accepted_too(client, db, settings, seller, stripe_admin):
+    """account.updated comes through Stripe's Connect endpoint, signed with its own
+    secret: accepted when configured; a third secret is not."""
+    partner, admin, _ = seller
+    client.post("/v1/payouts/onboarding", headers=admin.headers).raise_for_status()
+    account_id = db[c.PARTNERS].find_one({"_id": partner})["stripe_account_id"]
+    body = json.dumps({"id": "evt_connect1", "type": "account.updated", "created": 1,
+                       "account": account_id,
+                       "data": {"object": {"id": account_id, "charges_enabled": True,
+                                           "payouts_enabled": True,
+                                           "details_submitted": True}}})
+    settings.stripe_connect_webhook_secret = "whsec_connect_endpoint"
+    r = client.post("/v1/webhooks/stripe", content=body, headers=_signed("whsec_other", body))
+    assert r.status_code == 400
+    assert db[c.PARTNERS].find_one({"_id": partner})["stripe_connect"]["payouts_enabled"] is False
+    r = client.post("/v1/webhooks/stripe", content=body,
+                    headers=_signed("whsec_connect_endpoint", body))
+    assert r.status_code == 200 and r.json()["result"] == "payouts-enabled"
+    assert db[c.PARTNERS].find_one({"_id": partner})["stripe_connect"]["payouts_enabled"] is True

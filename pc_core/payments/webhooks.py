@@ -71,13 +71,15 @@ def verify(settings: Settings, payload: bytes, signature: str | None) -> dict[st
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("invalid Stripe event: the body is not UTF-8")
-    try:
-        stripe.WebhookSignature.verify_header(
-            text, signature, settings.stripe_webhook_secret, tolerance=TOLERANCE_SECONDS
-        )
-    except stripe.SignatureVerificationError:
-        raise BadRequest("invalid or stale Stripe signature")
-    return parse_event(payload)
+    secrets = [settings.stripe_webhook_secret, settings.stripe_connect_webhook_secret]
+    for secret in filter(None, secrets):  # the account endpoint's, then the Connect one's
+        try:
+            stripe.WebhookSignature.verify_header(text, signature, secret,
+                                                  tolerance=TOLERANCE_SECONDS)
+            return parse_event(payload)
+        except stripe.SignatureVerificationError:
+            continue
+    raise BadRequest("invalid or stale Stripe signature")
 
 
 def dispatch(db: Database, settings: Settings, event_type: str, obj: dict[str, Any]) -> str:

@@ -156,6 +156,9 @@ class Settings(BaseSettings):
     stripe_api_base: str = "http://127.0.0.1:8090/stripe"
     stripe_secret_key: str = DEV_STRIPE_SECRET_KEY
     stripe_webhook_secret: str = DEV_STRIPE_WEBHOOK_SECRET
+    # The Connect webhook endpoint's own signing secret (account.updated comes through
+    # an endpoint created with connect=true); unset: one endpoint, one secret.
+    stripe_connect_webhook_secret: str = ""
     # Given to the browser (GET /v1/client-config): not a secret. Against the sandbox
     # the client confirms PaymentIntents the way Stripe.js does, with this key.
     stripe_publishable_key: str = DEV_STRIPE_PUBLISHABLE_KEY
