@@ -21,7 +21,8 @@ from pc_core.timeutil import utcnow
 #: What a listing may show; anything else in a listing is a leak (the asset check).
 LISTING_COLUMNS: dict[str, Any] = {
     "id": pl.Utf8, "own": pl.Boolean, "seller_partner_id": pl.Utf8, "seller_name": pl.Utf8,
-    "seller_rating": pl.Float64, "company_size": pl.Utf8, "industry": pl.Utf8,
+    "seller_rating": pl.Float64, "seller_rating_count": pl.Int64, "company_size": pl.Utf8,
+    "industry": pl.Utf8,
     "location": pl.Utf8, "budget_cents": pl.Int64, "stage": pl.Utf8, "age_days": pl.Int64,
     "created_at": pl.Datetime("us", "UTC"), "price_cents": pl.Int64,
     "commission_cents": pl.Int64, "buyer_total_cents": pl.Int64, "currency": pl.Utf8,
@@ -49,7 +50,8 @@ class ListingTable:
 def _seller(db: Database, partner_id: str) -> dict[str, Any] | None:
     return db[c.PARTNERS].find_one({"_id": partner_id}, {"name": 1, "is_operator": 1,
                                                          "default_lead_price_cents": 1,
-                                                         "rating": 1, "price_aging": 1})
+                                                         "rating": 1, "rating_count": 1,
+                                                         "price_aging": 1})
 
 
 def listing_rows(leads: list[dict[str, Any]], seller: dict[str, Any] | None,
