@@ -128,16 +128,20 @@ def account_updated(db: Database, settings: Settings, account: dict[str, Any]) -
     return "payouts-enabled" if flags["payouts_enabled"] else "recorded"
 
 
-def _sales(db: Database, partner_id: str) -> list[Doc]:
+def _sales(db: Database, partner_id: str, limit: int = 50) -> list[Doc]:
+    """The seller's latest purchases, newest first (the seller + sort_key index)."""
     return list(db[c.PURCHASES].find(
-        {"seller_partner_id": partner_id, "status": {"$in": ["completed", "refunded"]}},
+        {"seller_partner_id": partner_id},
         {"lead_id": 1, "price_cents": 1, "commission_cents": 1, "status": 1,
-         "completed_at": 1, "refund_amount_cents": 1, "refunded_at": 1,
-         "destination_account": 1}).limit(500))
+         "completed_at": 1, "destination_account": 1}).sort("sort_key", -1).limit(limit))
 
 
-def _when(value: Any) -> datetime | None:
-    return value if isinstance(value, datetime) else None
+def _totals(db: Database, partner_id: str) -> dict[str, Doc]:
+    """Per purchase status: how many and the prices' sum (one grouped aggregation)."""
+    rows = db[c.PURCHASES].aggregate([
+        {"$match": {"seller_partner_id": partner_id}},
+        {"$group": {"_id": "$status", "n": {"$sum": 1}, "cents": {"$sum": "$price_cents"}}}])
+    return {r["_id"]: r for r in rows}
 
 
 def payouts_view(db: Database, settings: Settings, actor: Principal,
@@ -155,9 +159,9 @@ def payouts_view(db: Database, settings: Settings, actor: Principal,
                     "arrival_date": datetime.fromtimestamp(int(p.arrival_date),
                                                            tz=utcnow().tzinfo)}
                    for p in stripe_client.connected_payouts(settings, account_id)]
-    sales = sorted(_sales(db, partner["_id"]),
-                   key=lambda d: _when(d.get("completed_at")) or utcnow(), reverse=True)
-    sold = [s for s in sales if s["status"] == "completed"]
+    sales = [s for s in _sales(db, partner["_id"]) if s["status"] in ("completed", "refunded")]
+    totals = _totals(db, partner["_id"])
+    sold = totals.get("completed") or {}
     return {
         "partner_id": partner["_id"],
         "is_operator": bool(partner.get("is_operator")),
@@ -167,14 +171,14 @@ def payouts_view(db: Database, settings: Settings, actor: Principal,
         "details_submitted": bool(connect.get("details_submitted")),
         "can_list": can_list(partner),
         "balance_available_cents": balance,
-        "sold_count": len(sold),
-        "sold_cents": sum(int(s["price_cents"]) for s in sold),
-        "returned_count": sum(1 for s in sales if s["status"] == "refunded"),
+        "sold_count": int(sold.get("n") or 0),
+        "sold_cents": int(sold.get("cents") or 0),
+        "returned_count": int((totals.get("refunded") or {}).get("n") or 0),
         "sales": [{"purchase_id": s["_id"], "lead_id": s["lead_id"],
                    "price_cents": int(s["price_cents"]),
                    "commission_cents": int(s["commission_cents"]),
                    "status": s["status"], "completed_at": s.get("completed_at"),
                    "paid_to_account": bool(s.get("destination_account"))}
-                  for s in sales[:50]],
+                  for s in sales],
         "payouts": payouts,
     }
