@@ -69,6 +69,10 @@ CALLS = [
         "/v1/api-tokens", params={"partner_id": p}, headers=h)),
     Call("GET", "/v1/billing/invoices", lambda cl, h, p, w: cl.get(
         "/v1/billing/invoices", params={"partner_id": p}, headers=h)),
+    Call("GET", "/v1/payouts", lambda cl, h, p, w: cl.get(
+        "/v1/payouts", params={"partner_id": p}, headers=h)),
+    Call("POST", "/v1/payouts/onboarding", lambda cl, h, p, w: cl.post(
+        "/v1/payouts/onboarding", params={"partner_id": p}, headers=h)),
     Call("POST", "/v1/meetings/unassigned/{lead_id}/assign", lambda cl, h, p, w: cl.post(
         "/v1/meetings/unassigned/no-such-lead/assign", json={"partner_id": p}, headers=h)),
     Call("GET", "/v1/meetings/agenda", lambda cl, h, p, w: cl.get(

@@ -50,12 +50,12 @@ def get_payouts(actor: CurrentUser, db: Db, settings: AppSettings,
 
 
 @router.post("/marketplace/known-contacts", response_model=KnownPage)
-def known(body: KnownIn, actor: CurrentUser, db: Db, settings: AppSettings) -> KnownPage:
+def known(body: KnownIn, actor: CurrentUser, db: Db) -> KnownPage:
     """Whether each listing's contact (e-mail) or company (domain) is already in the
     caller's own leads or HubSpot contacts. Says nothing about the seller's data."""
     if actor.partner_id is None:
         raise BadRequest("the check is made for a partner: sign in as one of its users")
-    found = known_contacts.check(db, settings, actor.partner_id, body.lead_ids)
+    found = known_contacts.check(db, actor.partner_id, body.lead_ids)
     return KnownPage(items=[KnownOut(lead_id=i, known=m is not None, match=m)
                             for i, m in found.items()])
 

@@ -28,6 +28,7 @@ from pc_core.errors import BadRequest, PayloadTooLarge
 from pc_core.ids import new_id
 from pc_core.journal.stage_events import PLATFORM, record_lead_change
 from pc_core.leads.inventory import TRACKED_FIELDS, build_lead_doc, search_text
+from pc_core.marketplace.known_contacts import contact_keys
 from pc_core.marketplace.listings import announce_listed
 from pc_core.models.leads import LeadFields
 from pc_core.money import cents_expr
@@ -282,6 +283,7 @@ def _update_existing(
             "updated_at": now,
             "field_times": times,
             "search_text": search_text({**current, **values}),
+            "match_keys": contact_keys({**current, **values}),
         },
     )
     if after is None:

@@ -15,6 +15,7 @@ from pc_core.access import Principal
 from pc_core.errors import BadRequest, Conflict, NotFound
 from pc_core.ids import new_id
 from pc_core.journal.stage_events import PLATFORM, record_lead_change
+from pc_core.marketplace.known_contacts import contact_keys
 from pc_core.marketplace.listings import announce_listed, announce_price_drop
 from pc_core.marketplace.names import partner_names
 from pc_core.marketplace.payouts import can_list, require_can_list
@@ -102,6 +103,7 @@ def build_lead_doc(
         "buyer_partner_id": None,
         "notes": [],
         "search_text": search_text(values),
+        "match_keys": contact_keys(values),
         "created_at": now,
         "updated_at": now,
         "sort_key": sort_key(now, doc_id),
@@ -287,6 +289,7 @@ def update_lead(
         "updated_at": now,
         "field_times": field_times,
         "search_text": search_text(merged),
+        "match_keys": contact_keys(merged),
         **_hubspot_bookkeeping(doc, changed, now),
     }
     # Compare-and-set on the revision: a reservation or another edit that lands

@@ -1,34 +1,33 @@
 """The known-contact check: does a listing's contact (e-mail) or company (domain)
 match something the buyer already has (its own leads, its synced HubSpot contacts)?
 
-Computed server-side on normalised, keyed-hashed match keys: ``e:{email}`` and
+Computed server-side on normalised, hashed match keys: SHA-256 of ``e:{email}`` and
 ``d:{domain}`` (lower-cased, trimmed, ``www.`` dropped; free-mail domains such as
-gmail.com never count as a company). Keys are HMAC-SHA256 under the platform's
-secret, so neither side's data leaves the server and the answer says only
-"known (by e-mail / by company) in your own data" — never the seller's contact,
-which the buyer has not paid for.
-
-Cost: one indexed scan of the buyer's own leads and HubSpot contacts (e-mail and
-website fields only) per check, for up to 50 listings at once.
+gmail.com never count as a company). Every lead and synced HubSpot contact stores
+its keys as ``match_keys`` (written with its contact fields: ``contact_keys``), indexed
+with its partner; a check hashes the listings' contacts and asks, with two ``$in``
+queries, which of those keys the buyer's own data holds. Nothing of either side
+leaves the server, and the answer says only "known (by e-mail / by company) in your
+own data" — never the seller's contact, which the buyer has not paid for.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
+from pymongo import UpdateOne
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.settings import Settings
 from pc_core.timeutil import ensure_utc
 
 Doc = dict[str, Any]
 Match = Literal["email", "domain"]
 MAX_IDS = 50
+LIMIT = 500  # matching documents read per query: enough to see every wanted key
 # Mailbox providers: a shared domain says nothing about the company.
 FREE_MAIL = frozenset({
     "gmail.com", "googlemail.com", "yahoo.com", "outlook.com", "hotmail.com", "live.com",
@@ -55,22 +54,28 @@ def normal_domain(value: Any) -> str | None:
     return text
 
 
-def _key(settings: Settings, kind: str, value: str) -> str:
-    mac = hmac.new(settings.secret_key.encode(), f"{kind}:{value}".encode(), hashlib.sha256)
-    return mac.hexdigest()
+def _key(kind: str, value: str) -> str:
+    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
 
 
-def keys_of(settings: Settings, email: Any, website: Any = None) -> dict[str, Match]:
+def keys_of(email: Any, website: Any = None) -> dict[str, Match]:
     """The hashed match keys of one contact: its e-mail, and its company's domain
     (from the website, else from the e-mail)."""
     out: dict[str, Match] = {}
     mail = normal_email(email)
     if mail:
-        out[_key(settings, "e", mail)] = "email"
+        out[_key("e", mail)] = "email"
     domain = normal_domain(website) or normal_domain(mail)
     if domain:
-        out[_key(settings, "d", domain)] = "domain"
+        out[_key("d", domain)] = "domain"
     return out
+
+
+def contact_keys(fields: Doc) -> list[str]:
+    """What a lead or a HubSpot contact stores as ``match_keys`` (indexed with its
+    partner), recomputed wherever its contact fields are written."""
+    return sorted(keys_of(fields.get("contact_email") or fields.get("email"),
+                          fields.get("website")))
 
 
 def _created_before(value: Any, before: datetime | None) -> bool:
@@ -86,31 +91,41 @@ def _created_before(value: Any, before: datetime | None) -> bool:
     return True
 
 
-def buyer_keys(db: Database, settings: Settings, buyer_partner_id: str, *,
+def known_keys(db: Database, buyer_partner_id: str, wanted: Iterable[str], *,
                before: datetime | None = None, exclude_lead: str | None = None) -> set[str]:
-    """Every match key of the buyer's own data (created before ``before``, if given:
-    what it knew before a purchase, not the contact the purchase delivered)."""
-    keys: set[str] = set()
-    for lead in db[c.LEADS].find({"partner_id": buyer_partner_id},
-                                 {"contact_email": 1, "website": 1, "created_at": 1}):
+    """Which of ``wanted`` the buyer's own leads or synced HubSpot contacts hold (those
+    created before ``before``, if given: what it knew before a purchase, not the
+    contact the purchase delivered). Two index-served ``$in`` queries."""
+    wanted = sorted(set(wanted))
+    if not wanted:
+        return set()
+    found: set[str] = set()
+    match = {"partner_id": buyer_partner_id, "match_keys": {"$in": wanted}}
+    for lead in db[c.LEADS].find(match, {"match_keys": 1, "created_at": 1}).limit(LIMIT):
         if lead["_id"] != exclude_lead and _created_before(lead.get("created_at"), before):
-            keys.update(keys_of(settings, lead.get("contact_email"), lead.get("website")))
-    for contact in db[c.HUBSPOT_CONTACTS].find({"partner_id": buyer_partner_id},
-                                               {"properties": 1}):
-        props = contact.get("properties") or {}
-        if _created_before(props.get("createdate"), before):
-            keys.update(keys_of(settings, props.get("email"), props.get("website")))
-    return keys
+            found.update(lead.get("match_keys") or [])
+    for contact in db[c.HUBSPOT_CONTACTS].find(match, {"match_keys": 1, "properties": 1}
+                                               ).limit(LIMIT):
+        if _created_before((contact.get("properties") or {}).get("createdate"), before):
+            found.update(contact.get("match_keys") or [])
+    return found & set(wanted)
 
 
-def match_of(settings: Settings, lead: Doc, known: set[str]) -> Match | None:
+def match_of(lead: Doc, known: set[str]) -> Match | None:
     """How the lead's contact is known to the holder of ``known`` (e-mail beats domain)."""
-    found = [m for k, m in keys_of(settings, lead.get("contact_email"),
-                                   lead.get("website")).items() if k in known]
+    found = [m for k, m in keys_of(lead.get("contact_email"), lead.get("website")).items()
+             if k in known]
     return "email" if "email" in found else (found[0] if found else None)
 
 
-def check(db: Database, settings: Settings, buyer_partner_id: str,
+def known_before(db: Database, buyer_partner_id: str, lead: Doc, before: datetime) -> bool:
+    """Whether the buyer had this lead's contact before ``before`` (its own data only)."""
+    keys = keys_of(lead.get("contact_email"), lead.get("website"))
+    known = known_keys(db, buyer_partner_id, keys, before=before, exclude_lead=lead["_id"])
+    return match_of(lead, known) is not None
+
+
+def check(db: Database, buyer_partner_id: str,
           lead_ids: Iterable[str]) -> dict[str, Match | None]:
     """For each listed lead id (others are left out, so nothing is said about leads
     the buyer cannot see): how its contact is known to the buyer, or None."""
@@ -120,5 +135,23 @@ def check(db: Database, settings: Settings, buyer_partner_id: str,
     leads = [d for d in leads if d["partner_id"] != buyer_partner_id]
     if not leads:
         return {}
-    known = buyer_keys(db, settings, buyer_partner_id)
-    return {d["_id"]: match_of(settings, d, known) for d in leads}
+    wanted = {k for d in leads for k in keys_of(d.get("contact_email"), d.get("website"))}
+    known = known_keys(db, buyer_partner_id, wanted)
+    return {d["_id"]: match_of(d, known) for d in leads}
+
+
+def backfill(db: Database, batch: int = 100) -> int:
+    """Give ``match_keys`` to leads and HubSpot contacts written before they existed
+    (one pass; what the ``ensure_indexes_job`` maintenance run does after the
+    indexes). Returns how many documents it changed."""
+    changed = 0
+    for name, fields in ((c.LEADS, {"contact_email": 1, "website": 1}),
+                         (c.HUBSPOT_CONTACTS, {"properties": 1})):
+        while True:
+            docs = list(db[name].find({"match_keys": {"$exists": False}}, fields).limit(batch))
+            if not docs:
+                break
+            ops = [UpdateOne({"_id": d["_id"], "match_keys": {"$exists": False}}, {"$set": {
+                "match_keys": contact_keys(d.get("properties") or d)}}) for d in docs]
+            changed += db[name].bulk_write(ops, ordered=False).modified_count
+    return changed

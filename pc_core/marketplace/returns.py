@@ -196,10 +196,8 @@ def _known_before_sale(db: Database, settings: Settings, purchase: Doc) -> bool:
     lead = db[c.LEADS].find_one({"_id": purchase["lead_id"]}, {"contact_email": 1, "website": 1})
     if lead is None:
         return False
-    known = known_contacts.buyer_keys(db, settings, purchase["buyer_partner_id"],
-                                      before=ensure_utc(purchase["created_at"]),
-                                      exclude_lead=purchase["lead_id"])
-    return known_contacts.match_of(settings, lead, known) is not None
+    return known_contacts.known_before(db, purchase["buyer_partner_id"], lead,
+                                       ensure_utc(purchase["created_at"]))
 
 
 def get_return_doc(db: Database, actor: Principal, return_id: str) -> Doc:

@@ -70,6 +70,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         _idx(("status", ASCENDING), ("industry", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("status", ASCENDING), ("company_size", ASCENDING), ("sort_key", DESCENDING)),
         _idx(("status", ASCENDING), ("location", ASCENDING), ("sort_key", DESCENDING)),
+        # The known-contact check (pc_core/marketplace/known_contacts.py): a partner's
+        # leads by hashed e-mail / domain key (multikey).
+        _idx(("partner_id", ASCENDING), ("match_keys", ASCENDING)),
         # The operator's unassigned queue (pc_core/meetings/unassigned.py).
         _idx(("unassigned", ASCENDING), ("status", ASCENDING), ("sort_key", DESCENDING)),
     ],
@@ -120,7 +123,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     # Raw HubSpot pulls (pc_core/hubspot/pull/raw_store.py): the lead builder reads a
     # partner's dirty documents; everything else is addressed by _id.
     c.HUBSPOT_CONTACTS: [_idx(("partner_id", ASCENDING), ("dirty", ASCENDING)),
-                         _idx(("partner_id", ASCENDING))],
+                         _idx(("partner_id", ASCENDING), ("match_keys", ASCENDING))],
     c.HUBSPOT_DEALS: [_idx(("partner_id", ASCENDING), ("dirty", ASCENDING))],
     c.STAGE_MAPPINGS: [
         _idx(("partner_id", ASCENDING)),

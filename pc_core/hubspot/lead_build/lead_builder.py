@@ -33,6 +33,7 @@ from pc_core.hubspot.lead_build.stage_mapping import stage_lookup
 from pc_core.journal import stage_events
 from pc_core.leads.inventory import TRACKED_FIELDS, build_lead_doc, search_text
 from pc_core.marketplace import listings
+from pc_core.marketplace.known_contacts import contact_keys
 from pc_core.models.leads import CompanySize
 from pc_core.money import cents_expr
 from pc_core.settings import Settings
@@ -396,6 +397,7 @@ def _update_lead(
             times[k] = decision.take[k][1] if k in decision.take else changed_at
     update = {**changed, "field_times": times, "updated_at": now,
               "search_text": search_text({**current, **changed}),
+              "match_keys": contact_keys({**current, **changed}),
               "hubspot_seen_at": changed_at, "hubspot_synced_at": pulled_at(deal, now)}
     if edits:
         update["local_edits"] = remaining

@@ -24,6 +24,7 @@ from pymongo.errors import BulkWriteError
 
 from pc_core.hubspot.connection.objects import ASSOCIATIONS, MODIFIED_PROPERTY, ObjectType
 from pc_core.hubspot.connection.pages import HsRecord, iso_to_ms
+from pc_core.marketplace.known_contacts import contact_keys
 from pc_core.store.documents import BATCH
 from pc_core.timeutil import utcnow
 
@@ -69,6 +70,8 @@ def raw_doc(partner_id: str, object_type: ObjectType, rec: HsRecord, pulled_at: 
         "pulled_at": pulled_at,
         "dirty": dirty,
     }
+    if object_type == "contacts":  # the buyer's known-contact check (known_contacts)
+        doc["match_keys"] = contact_keys(rec.properties or {})
     if ASSOCIATIONS[object_type]:
         doc["associations"] = rec.associations or {t: [] for t in ASSOCIATIONS[object_type]}
     return doc
