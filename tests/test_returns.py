@@ -14,6 +14,9 @@ from pc_core import collections as c
 from pc_core.access import Principal, Role
 from pc_core.billing.build import build_month
 from pc_core.errors import Conflict
+from pc_core.hubspot.pages import HsRecord
+from pc_core.hubspot.raw_store import raw_doc
+from pc_core.marketplace import known_contacts
 from pc_core.marketplace.returns import accept_overdue, request_return
 from pc_core.settings import Settings
 from pc_core.store.keys import month_key
@@ -214,3 +217,27 @@ def test_abuse_guard_needs_the_owner(client, world, db, settings, stripe_admin,
                     json={"accept": True, "note": "fine"}, headers=world.owner.headers)
     assert r.status_code == 200 and r.json()["status"] == "requested"
     assert r.json()["seller_due_at"]
+
+
+def test_synced_hubspot_contacts_and_older_leads_count_as_known(client, world, db):
+    """A contact pulled from the buyer's HubSpot (raw_store writes its keys), and a lead
+    stored before match keys existed (the maintenance backfill gives it keys)."""
+    rec = HsRecord(id="901", properties={"email": "Grace@Navy.example.mil",
+                                         "createdate": "2020-01-01T00:00:00Z"},
+                   archived=False, updated_at="2020-01-01T00:00:00Z", modified_ms=0)
+    db[c.HUBSPOT_CONTACTS].insert_one(raw_doc(world.partner_b, "contacts", rec, utcnow(),
+                                              dirty=False))
+    old = listed_lead(db, world.partner_b, contact_email="linus@kernel.example.org")
+    db[c.LEADS].update_one({"_id": old}, {"$unset": {"match_keys": 1}})
+    grace = listed_lead(db, world.partner_a, contact_email="grace@navy.example.mil")
+    linus = listed_lead(db, world.partner_a, contact_email="linus@kernel.example.org")
+
+    def ask():
+        r = client.post("/v1/marketplace/known-contacts", json={"lead_ids": [grace, linus]},
+                        headers=world.user_b.headers)
+        return {i["lead_id"]: i["match"] for i in r.json()["items"]}
+
+    assert ask() == {grace: "email", linus: None}
+    assert known_contacts.backfill(db) >= 1
+    assert ask() == {grace: "email", linus: "email"}
+    assert known_contacts.backfill(db) == 0
