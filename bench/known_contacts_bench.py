@@ -19,9 +19,9 @@ from _stack import pct
 
 from pc_core import collections as c
 from pc_core.db import get_db
-from pc_core.lead_models import LeadFields
-from pc_core.leads import build_lead_doc
+from pc_core.leads.inventory import build_lead_doc
 from pc_core.marketplace import known_contacts
+from pc_core.models.leads import LeadFields
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus
 from pc_core.store.indexes import ensure_indexes

@@ -44,5 +44,5 @@ STANDING_ORDERS = "standing_orders"
 STANDING_ORDER_FILLS = "standing_order_fills"
 # Price guidance per market segment (pc_core/analytics/price_guidance.py), rebuilt daily.
 PRICE_GUIDANCE = "price_guidance"
-# Bad-lead returns, one per purchase (pc_core/marketplace/returns.py).
+# Bad-lead returns, one per purchase (pc_core/returns/flow.py).
 RETURNS = "returns"

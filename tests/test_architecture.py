@@ -202,7 +202,7 @@ FLOORS: dict[str, list[tuple[str, set[str]]]] = {
         ("identity", {"pc_core.identity", "pc_core.sync"}),
         ("features", {"pc_core.marketplace", "pc_core.leads", "pc_core.hubspot",
                       "pc_core.meetings", "pc_core.billing", "pc_core.reminders",
-                      "pc_core.buyer_alerts"}),
+                      "pc_core.buyer_alerts", "pc_core.returns"}),
         ("reporting", {"pc_core.analytics"}),
         # the standing worker: the features' event-driven work as it arrives
         ("hot path", {"pc_core.worker"}),

@@ -15,7 +15,7 @@ import stripe
 
 from pc_core import collections as c
 from pc_core.access import Role
-from pc_core.partners import create_partner
+from pc_core.identity.partners import create_partner
 from pc_core.settings import Settings
 from tests.conftest import SYSTEM, make_account, market_settings
 from tests.marketplace_helpers import forward_stripe, onboard, reserve, stripe_events

@@ -14,10 +14,10 @@ from pc_core import collections as c
 from pc_core.access import Principal, Role
 from pc_core.billing.build import build_month
 from pc_core.errors import Conflict
-from pc_core.hubspot.pages import HsRecord
-from pc_core.hubspot.raw_store import raw_doc
+from pc_core.hubspot.connection.pages import HsRecord
+from pc_core.hubspot.pull.raw_store import raw_doc
 from pc_core.marketplace import known_contacts
-from pc_core.marketplace.returns import accept_overdue, request_return
+from pc_core.returns.flow import accept_overdue, request_return
 from pc_core.settings import Settings
 from pc_core.store.keys import month_key
 from pc_core.timeutil import utcnow

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, status
 
 from pc_api.deps import AppSettings, CurrentUser, Db
 from pc_core.errors import BadRequest
-from pc_core.marketplace import known_contacts, payouts, returns
+from pc_core.marketplace import known_contacts, payouts
 from pc_core.models.money import (
     KnownIn,
     KnownOut,
@@ -23,6 +23,7 @@ from pc_core.models.money import (
     ReturnPage,
     ReturnStatus,
 )
+from pc_core.returns import flow as returns
 from pc_core.store.pagination import MAX_LIMIT
 
 router = APIRouter(prefix="/v1", tags=["payouts and returns"])

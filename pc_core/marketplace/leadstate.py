@@ -78,14 +78,16 @@ def deliverable_to(lead: Doc | None, purchase: Doc) -> bool:
     return lead["status"] == LeadStatus.LISTED.value
 
 
-def give_back(db: Database, lead: Doc, purchase: Doc, now: datetime) -> Doc | None:
-    """sold (by ``purchase``) → open, back in the seller's inventory after an accepted
-    return: the buyer loses access to the contact (no ``buyer_partner_id`` /
-    ``owner_partner_id`` any more); the seller may list it again. ``None`` if the lead
-    is not sold by this purchase (already given back)."""
+def give_back(db: Database, lead: Doc, purchase: Doc, now: datetime, *,
+              relist: bool) -> Doc | None:
+    """sold (by ``purchase``) → listed again (``relist``: the seller may list) or open,
+    back with the seller after an accepted return: the buyer loses access to the
+    contact (no ``buyer_partner_id`` / ``owner_partner_id`` any more). ``None`` if the
+    lead is not sold by this purchase (already given back) or changed meanwhile."""
     if lead.get("purchase_id") != purchase["_id"] or lead["status"] != LeadStatus.SOLD.value:
         return None
-    return _replace(db, lead, LeadStatus.SOLD, LeadStatus.OPEN, {
+    to = LeadStatus.LISTED if relist else LeadStatus.OPEN
+    return _replace(db, lead, LeadStatus.SOLD, to, {
         "buyer_partner_id": None, "owner_partner_id": None, "buyer_id": None,
         "purchase_id": None, "sold_at": None, "sold_price_cents": None,
         "returned_purchase_ids": [*lead.get("returned_purchase_ids", []), purchase["_id"]],

@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     reservation_reminder_hours: int = 24
     # An unpaid pending purchase holds its reservation past expiry for this long.
     purchase_pending_grace_minutes: int = 60
-    # Bad-lead returns (pc_core/marketplace/returns.py): the buyer's window after the
+    # Bad-lead returns (pc_core/returns/flow.py): the buyer's window after the
     # sale, the seller's window to answer (silence accepts), and the abuse guard: a
     # buyer whose returns exceed this share of its purchases (once it has made at
     # least return_guard_min_purchases) needs the owner's approval.

@@ -42,7 +42,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         # account.updated finds the seller by its connected account.
         _idx(("stripe_account_id", ASCENDING)),
     ],
-    # Returns (pc_core/marketplace/returns.py): a partner's as buyer or seller, the
+    # Returns (pc_core/returns/flow.py): a partner's as buyer or seller, the
     # owner's queue by status, the seller deadlines the schedule accepts.
     c.RETURNS: [
         _idx(("buyer_partner_id", ASCENDING), ("sort_key", DESCENDING)),

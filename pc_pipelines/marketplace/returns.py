@@ -1,6 +1,6 @@
 """Return deadlines, every 15 minutes: a return the seller left unanswered past its
 ``return_answer_days`` is accepted (silence accepts): the buyer is refunded, the lead
-goes back to the seller (``pc_core.marketplace.returns.accept_overdue``).
+goes back to the seller (``pc_core.returns.flow.accept_overdue``).
 
 Job ``return_deadlines_job``, schedule ``return_deadlines`` (on by default).
 """
@@ -15,7 +15,7 @@ from dagster import (
     schedule,
 )
 
-from pc_core.marketplace.returns import accept_overdue
+from pc_core.returns.flow import accept_overdue
 from pc_pipelines.resources import MongoResource
 
 

@@ -15,14 +15,14 @@ from playwright.sync_api import Page, expect
 from pc_core import collections as c
 from pc_core.access import Principal, Role
 from pc_core.billing.build import build_month
-from pc_core.lead_models import LeadFields
-from pc_core.leads import build_lead_doc
+from pc_core.identity.partners import create_partner
+from pc_core.identity.users import create_user
+from pc_core.leads.inventory import build_lead_doc
 from pc_core.marketplace import purchases, reservations
-from pc_core.partners import create_partner
+from pc_core.models.leads import LeadFields
 from pc_core.stages import LeadStatus
 from pc_core.store.keys import month_key
 from pc_core.timeutil import utcnow
-from pc_core.users import create_user
 from tests.conftest import SYSTEM
 from tests.web.browser import check_page
 from tests.web.conftest import ADMIN_BB, ADMIN_NW, DEMO_PASSWORD, OWNER

@@ -33,18 +33,15 @@ from pymongo.errors import DuplicateKeyError
 
 from pc_core import collections as c
 from pc_core import events
-from pc_core.access import Principal, Role
+from pc_core.access import Principal
 from pc_core.billing.refunds import record_refund
 from pc_core.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
-from pc_core.leads import update_lead
-from pc_core.mailer import send_email
-from pc_core.marketplace import known_contacts, leadstate, ratings
+from pc_core.mail.mailer import send_email
+from pc_core.marketplace import known_contacts, leadstate, listings, payouts, ratings
 from pc_core.marketplace.notifications import partner_recipients
 from pc_core.marketplace.purchases import COMPLETED
-from pc_core.models.leads import LeadUpdate
 from pc_core.payments import stripe_client
 from pc_core.settings import Settings
-from pc_core.stages import LeadStatus
 from pc_core.store import sort_key, transition
 from pc_core.store.counts import count_by
 from pc_core.store.keys import time_key
@@ -222,22 +219,20 @@ def _refund(settings: Settings, purchase: Doc, reason: str) -> Any:
 
 
 def _give_lead_back(db: Database, settings: Settings, purchase: Doc, now: datetime) -> None:
+    """The lead back with its seller: listed again (and announced like any listing:
+    ``listings.announce_listed``, the live event and saved searches) when the seller
+    may list, else open in its inventory."""
+    seller = db[c.PARTNERS].find_one({"_id": purchase["seller_partner_id"]},
+                                     {"is_operator": 1, "stripe_connect": 1})
     for _ in range(5):
         lead = db[c.LEADS].find_one({"_id": purchase["lead_id"]})
-        if lead is None:
+        if lead is None or lead.get("purchase_id") != purchase["_id"]:
             return
-        after = leadstate.give_back(db, lead, purchase, now)
-        if after is not None or lead.get("purchase_id") != purchase["_id"]:
-            break
-    else:
-        return
-    seller = Principal(user_id="system", role=Role.OWNER, partner_id=None)
-    try:  # the ordinary listing path: live event, saved searches, the listing rule
-        update_lead(db, seller, purchase["lead_id"],
-                    LeadUpdate(status=LeadStatus.LISTED), settings)
-    except Conflict as exc:
-        log.info("returned lead %s stays with its seller unlisted: %s", purchase["lead_id"],
-                 exc.detail)
+        after = leadstate.give_back(db, lead, purchase, now, relist=payouts.can_list(seller))
+        if after is not None:
+            if after["status"] == "listed":
+                listings.announce_listed(db, settings, [after])
+            return
 
 
 def accept(db: Database, settings: Settings, doc: Doc, *, by: str, actor: Principal | None,
