@@ -15,10 +15,13 @@ import stripe
 
 from pc_core import collections as c
 from pc_core.access import Role
+from pc_core.hubspot.lead_build.lead_builder import build_leads, lead_id_for_deal
+from pc_core.hubspot.lead_build.stage_mapping import store_pipeline_stages
 from pc_core.identity.partners import create_partner
 from pc_core.settings import Settings
-from tests.conftest import SYSTEM, make_account, market_settings
+from tests.conftest import SYSTEM, enable_payouts, make_account, market_settings
 from tests.marketplace_helpers import forward_stripe, onboard, reserve, stripe_events
+from tests.test_stage_mapping_and_leads import _deal, _stages
 
 
 @pytest.fixture
@@ -151,3 +154,19 @@ def test_connect_endpoint_secret_is_accepted_too(client, db, settings, seller, s
                     headers=_signed("whsec_connect_endpoint", body))
     assert r.status_code == 200 and r.json()["result"] == "payouts-enabled"
     assert db[c.PARTNERS].find_one({"_id": partner})["stripe_connect"]["payouts_enabled"] is True
+
+
+def test_a_hubspot_non_fit_deal_lists_only_for_a_seller_with_payouts(db, seller):
+    """The HubSpot sync's automatic listing follows the same rule: an unconnected
+    seller's non_fit deal becomes an open lead; once payouts are enabled, a non_fit
+    deal is listed."""
+    partner, _, _ = seller
+    store_pipeline_stages(db, partner, _stages())
+    db[c.HUBSPOT_DEALS].insert_one(_deal(partner, "7", "901", pipeline="77"))
+    stats = build_leads(db, partner)
+    lead = db[c.LEADS].find_one({"_id": lead_id_for_deal(partner, "7")})
+    assert lead["stage"] == "non_fit" and lead["status"] == "open" and stats.listed == 0
+    enable_payouts(db, partner)
+    db[c.HUBSPOT_DEALS].insert_one(_deal(partner, "8", "901", pipeline="77"))
+    build_leads(db, partner)
+    assert db[c.LEADS].find_one({"_id": lead_id_for_deal(partner, "8")})["status"] == "listed"

@@ -32,7 +32,7 @@ from pc_core.hubspot.lead_build import conflicts, deal_links, merges
 from pc_core.hubspot.lead_build.stage_mapping import stage_lookup
 from pc_core.journal import stage_events
 from pc_core.leads.inventory import TRACKED_FIELDS, build_lead_doc, search_text
-from pc_core.marketplace import listings
+from pc_core.marketplace import listings, payouts
 from pc_core.marketplace.known_contacts import contact_keys
 from pc_core.models.leads import CompanySize
 from pc_core.money import cents_expr
@@ -171,12 +171,16 @@ def build_leads(
     _touch_deals_of_changed_contacts(db, partner_id)
     stages = stage_lookup(db, partner_id)
     reader = _LazyHistory(db, partner_id, settings, history)
+    # A non_fit stage lists the lead only for a seller that may list (payouts set up,
+    # or the operator: pc_core/marketplace/payouts.py); otherwise it stays open.
+    listable = payouts.can_list(db[c.PARTNERS].find_one(
+        {"_id": partner_id}, {"is_operator": 1, "stripe_connect": 1}))
     for _ in range(MAX_ROUNDS):
         deals = queues.waiting(db[c.HUBSPOT_DEALS], {"partner_id": partner_id, "dirty": True},
                                limit=BATCH)
         if not deals:
             break
-        if _build_batch(db, partner_id, deals, stages, stats, reader) == 0:
+        if _build_batch(db, partner_id, deals, stages, stats, reader, listable) == 0:
             break  # only conflicting deals are left; the next run retries them
     if stats.resolved:
         target = task_id or sync_tasks.current_task_id(db, partner_id)
@@ -207,6 +211,7 @@ def _build_batch(
     stages: dict[tuple[str, str], str | None],
     stats: LeadBuildStats,
     history: conflicts.HistoryReader,
+    listable: bool = True,
 ) -> int:
     """Build one batch; returns how many deals were marked clean (or folded away)."""
     folded = merges.fold_merged_deals(db, partner_id, deals)
@@ -265,10 +270,10 @@ def _build_batch(
         current = existing.get(lead_id)
         if current is None:
             inserts.append(_new_lead(partner_id, lead_id, deal, row, values, mapped, at,
-                                     now, stats))
+                                     now, stats, listable))
             insert_deals.append(deal["_id"])
         elif not _update_lead(db, current, deal, target, mapped, at, now, stats,
-                              prop_times.get(str(deal["hubspot_id"]))):
+                              prop_times.get(str(deal["hubspot_id"])), listable):
             retry.add(deal["_id"])
     for start in range(0, len(inserts), 100):
         try:
@@ -326,7 +331,7 @@ def pulled_at(deal: dict[str, Any], now: datetime) -> datetime:
 def _new_lead(
     partner_id: str, lead_id: str, deal: dict[str, Any], row: dict[str, Any],
     values: dict[str, Any], mapped: str | None, changed_at: datetime, now: datetime,
-    stats: LeadBuildStats,
+    stats: LeadBuildStats, listable: bool = True,
 ) -> dict[str, Any]:
     """The lead for a deal seen for the first time (``leads.build_lead_doc``), with
     the HubSpot bookkeeping; an archived deal's lead is archived."""
@@ -350,6 +355,8 @@ def _new_lead(
             "hubspot_synced_at": pulled_at(deal, now),
         },
     )
+    if doc["status"] == LeadStatus.LISTED.value and not listable:
+        doc["status"] = LeadStatus.OPEN.value
     if doc["status"] == LeadStatus.LISTED.value:
         stats.listed += 1
         stats.listed_ids.append(lead_id)
@@ -361,6 +368,7 @@ def _update_lead(
     db: Database, current: dict[str, Any], deal: dict[str, Any], target: dict[str, Any],
     mapped: str | None, changed_at: datetime, now: datetime, stats: LeadBuildStats,
     prop_times: dict[str, tuple[str | None, datetime]] | None,
+    listable: bool = True,
 ) -> bool:
     """Apply the deal to its lead field by field (``conflicts.resolve``); ``False`` when
     a concurrent edit won the race (the deal stays dirty and is redone)."""
@@ -368,7 +376,8 @@ def _update_lead(
     update_fields = {f: v for f, (v, _) in decision.take.items()}
     status = LeadStatus(current["status"])
     if "stage" in update_fields and status in MANUAL_STATUSES:
-        status = status_for_new_stage(Stage(update_fields["stage"]), status)
+        wanted = status_for_new_stage(Stage(update_fields["stage"]), status)
+        status = status if wanted == LeadStatus.LISTED and not listable else wanted
     if deal.get("archived") and status in MANUAL_STATUSES:
         if status != LeadStatus.ARCHIVED:  # kept, so that a restore brings it back
             update_fields["status_before_hubspot_archive"] = status.value
