@@ -13,7 +13,7 @@ from pc_pipelines.resources import PlatformResource
 def create_indexes(context: OpExecutionContext, platform: PlatformResource) -> None:
     ensure_indexes(platform.db())
     context.log.info(f"indexes ensured on {len(INDEXES)} collections")
-    changed = known_contacts.backfill(mongo.db())
+    changed = known_contacts.backfill(platform.db())
     context.log.info(f"match_keys written on {changed} leads and HubSpot contacts")
 
 @job(description="Create every MongoDB index declared in pc_core.store.indexes.")

@@ -16,12 +16,13 @@ from dagster import (
 )
 
 from pc_core.returns.flow import accept_overdue
-from pc_pipelines.resources import MongoResource
+from pc_pipelines.resources import PlatformResource
 
 
 @op(description="Accept returns whose seller did not answer in time.")
-def accept_overdue_returns_op(context: OpExecutionContext, mongo: MongoResource) -> None:
-    context.log.info(f"accepted {accept_overdue(mongo.db(), mongo.settings())} overdue returns")
+def accept_overdue_returns_op(context: OpExecutionContext, platform: PlatformResource) -> None:
+    context.log.info(f"accepted {accept_overdue(platform.db(), platform.settings())} overdue "
+                     "returns")
 
 
 @job(description="Every 15 minutes: returns the seller left unanswered are accepted.",
