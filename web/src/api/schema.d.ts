@@ -437,6 +437,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/marketplace/known-contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Known
+         * @description Whether each listing's contact (e-mail) or company (domain) is already in the
+         *     caller's own leads or HubSpot contacts. Says nothing about the seller's data.
+         */
+        post: operations["known_v1_marketplace_known_contacts_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/marketplace/listings": {
         parameters: {
             query?: never;
@@ -552,6 +573,81 @@ export interface paths {
          * @description The buyer releases the lead: it is listed again and ``lead-listed`` is emitted.
          */
         delete: operations["release_reservation_v1_marketplace_reservations__reservation_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/marketplace/returns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Returns */
+        get: operations["list_returns_v1_marketplace_returns_get"];
+        put?: never;
+        /** Request Return */
+        post: operations["request_return_v1_marketplace_returns_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/marketplace/returns/{return_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Return */
+        get: operations["get_return_v1_marketplace_returns__return_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/marketplace/returns/{return_id}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Seller Answer
+         * @description The seller accepts (the buyer is refunded) or contests (the owner decides).
+         */
+        post: operations["seller_answer_v1_marketplace_returns__return_id__answer_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/marketplace/returns/{return_id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Owner Decide
+         * @description The owner decides a contested return, or approves a held one.
+         */
+        post: operations["owner_decide_v1_marketplace_returns__return_id__decision_post"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -778,6 +874,46 @@ export interface paths {
         get: operations["partner_stats_v1_partners__partner_id__stats_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Payouts
+         * @description The seller's Connect state, Stripe balance, payouts and sales.
+         */
+        get: operations["get_payouts_v1_payouts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payouts/onboarding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Onboarding
+         * @description Start (or resume) Stripe Express onboarding: open the returned URL.
+         */
+        post: operations["start_onboarding_v1_payouts_onboarding_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1635,6 +1771,28 @@ export interface components {
              */
             updated_at: string;
         };
+        /** KnownIn */
+        KnownIn: {
+            /** Lead Ids */
+            lead_ids: string[];
+        };
+        /** KnownOut */
+        KnownOut: {
+            /** Known */
+            known: boolean;
+            /** Lead Id */
+            lead_id: string;
+            /**
+             * Match
+             * @description How the buyer's own data knows it: same e-mail, or same company domain
+             */
+            match: ("email" | "domain") | null;
+        };
+        /** KnownPage */
+        KnownPage: {
+            /** Items */
+            items: components["schemas"]["KnownOut"][];
+        };
         /** LeadCreate */
         LeadCreate: {
             /** Amount Cents */
@@ -1862,8 +2020,17 @@ export interface components {
             seller_name: string | null;
             /** Seller Partner Id */
             seller_partner_id: string;
-            /** Seller Rating */
+            /**
+             * Seller Rating
+             * @description 0–5 from the seller's return rate and sell-through (ratings.py)
+             */
             seller_rating: number | null;
+            /**
+             * Seller Rating Count
+             * @description The sales the rating rests on
+             * @default 0
+             */
+            seller_rating_count: number;
             stage: components["schemas"]["Stage"];
         };
         /** ListingPage */
@@ -1935,6 +2102,14 @@ export interface components {
             created_at: string;
             /** Id */
             id: string;
+        };
+        /** OnboardingLink */
+        OnboardingLink: {
+            /**
+             * Url
+             * @description Stripe's hosted onboarding; single use, expires in minutes
+             */
+            url: string;
         };
         /** PartnerCreate */
         PartnerCreate: {
@@ -2042,6 +2217,49 @@ export interface components {
             current_password: string;
             /** New Password */
             new_password: string;
+        };
+        /** PayoutOut */
+        PayoutOut: {
+            /** Amount Cents */
+            amount_cents: number;
+            /**
+             * Arrival Date
+             * Format: date-time
+             */
+            arrival_date: string;
+            /** Id */
+            id: string;
+            /** Status */
+            status: string;
+        };
+        /** PayoutsOut */
+        PayoutsOut: {
+            /** Balance Available Cents */
+            balance_available_cents: number | null;
+            /** Can List */
+            can_list: boolean;
+            /** Charges Enabled */
+            charges_enabled: boolean;
+            /** Connected */
+            connected: boolean;
+            /** Details Submitted */
+            details_submitted: boolean;
+            /** Is Operator */
+            is_operator: boolean;
+            /** Partner Id */
+            partner_id: string;
+            /** Payouts */
+            payouts: components["schemas"]["PayoutOut"][];
+            /** Payouts Enabled */
+            payouts_enabled: boolean;
+            /** Returned Count */
+            returned_count: number;
+            /** Sales */
+            sales: components["schemas"]["SaleOut"][];
+            /** Sold Cents */
+            sold_cents: number;
+            /** Sold Count */
+            sold_count: number;
         };
         /** PlatformOverview */
         PlatformOverview: {
@@ -2435,6 +2653,74 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** ReturnAnswer */
+        ReturnAnswer: {
+            /** Accept */
+            accept: boolean;
+            /** Note */
+            note?: string | null;
+        };
+        /** ReturnIn */
+        ReturnIn: {
+            /** Note */
+            note?: string | null;
+            /** Purchase Id */
+            purchase_id: string;
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "unreachable" | "wrong_data" | "outside_criteria" | "already_known" | "duplicate";
+        };
+        /** ReturnOut */
+        ReturnOut: {
+            /** Amount Cents */
+            amount_cents: number;
+            /** Buyer Partner Id */
+            buyer_partner_id: string;
+            /** Closed At */
+            closed_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Decided By */
+            decided_by: string | null;
+            /** Id */
+            id: string;
+            /** Lead Id */
+            lead_id: string;
+            /** Note */
+            note: string | null;
+            /** Purchase Id */
+            purchase_id: string;
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "unreachable" | "wrong_data" | "outside_criteria" | "already_known" | "duplicate";
+            /** Refund Id */
+            refund_id: string | null;
+            /** Seller Due At */
+            seller_due_at: string | null;
+            /** Seller Partner Id */
+            seller_partner_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "requested" | "contested" | "needs_approval" | "accepted" | "rejected";
+            /** Timeline */
+            timeline: components["schemas"]["TimelineStep"][];
+        };
+        /** ReturnPage */
+        ReturnPage: {
+            /** Items */
+            items: components["schemas"]["ReturnOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /**
          * Role
          * @enum {string}
@@ -2505,6 +2791,26 @@ export interface components {
              * @default 1
              */
             weight: number;
+        };
+        /** SaleOut */
+        SaleOut: {
+            /** Commission Cents */
+            commission_cents: number;
+            /** Completed At */
+            completed_at: string | null;
+            /** Lead Id */
+            lead_id: string;
+            /**
+             * Paid To Account
+             * @description A destination charge: Stripe paid the seller
+             */
+            paid_to_account: boolean;
+            /** Price Cents */
+            price_cents: number;
+            /** Purchase Id */
+            purchase_id: string;
+            /** Status */
+            status: string;
         };
         /**
          * SavedSearchIn
@@ -2742,6 +3048,20 @@ export interface components {
             items: components["schemas"]["SyncTaskOut"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /** TimelineStep */
+        TimelineStep: {
+            /** Action */
+            action: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** By */
+            by: string;
+            /** Note */
+            note: string | null;
         };
         /** TokenOut */
         TokenOut: {
@@ -4806,6 +5126,93 @@ export interface operations {
             };
         };
     };
+    known_v1_marketplace_known_contacts_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KnownIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KnownPage"];
+                };
+            };
+            /** @description Bad input the schema cannot express (e.g. a bad cursor, an unparsable or malformed body, a missing partner_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the token or API key is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Forbidden (role, or a failed CSRF check on a cookie session) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found: missing, or another partner's object or partner_id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict: a duplicate, or the object changed meanwhile or is in a state that does not allow this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_listings_v1_marketplace_listings_get: {
         parameters: {
             query?: {
@@ -5516,6 +5923,444 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    list_returns_v1_marketplace_returns_get: {
+        parameters: {
+            query?: {
+                status?: ("requested" | "contested" | "needs_approval" | "accepted" | "rejected") | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnPage"];
+                };
+            };
+            /** @description Bad input the schema cannot express (e.g. a bad cursor, an unparsable or malformed body, a missing partner_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the token or API key is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found: missing, or another partner's object or partner_id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    request_return_v1_marketplace_returns_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReturnIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnOut"];
+                };
+            };
+            /** @description Bad input the schema cannot express (e.g. a bad cursor, an unparsable or malformed body, a missing partner_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the token or API key is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Read-only role, or not the party that decides */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found (or another partner's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Window over, already asked, or already decided */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Stripe refused (nothing was changed) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_return_v1_marketplace_returns__return_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                return_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnOut"];
+                };
+            };
+            /** @description Bad input the schema cannot express (e.g. a bad cursor, an unparsable or malformed body, a missing partner_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the token or API key is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Read-only role, or not the party that decides */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found (or another partner's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Window over, already asked, or already decided */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Stripe refused (nothing was changed) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    seller_answer_v1_marketplace_returns__return_id__answer_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                return_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReturnAnswer"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnOut"];
+                };
+            };
+            /** @description Bad input the schema cannot express (e.g. a bad cursor, an unparsable or malformed body, a missing partner_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the token or API key is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Read-only role, or not the party that decides */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found (or another partner's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Window over, already asked, or already decided */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Stripe refused (nothing was changed) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    owner_decide_v1_marketplace_returns__return_id__decision_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                return_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReturnAnswer"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnOut"];
+                };
+            };
+            /** @description Bad input the schema cannot express (e.g. a bad cursor, an unparsable or malformed body, a missing partner_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the token or API key is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Read-only role, or not the party that decides */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found (or another partner's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Window over, already asked, or already decided */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Stripe refused (nothing was changed) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -6629,6 +7474,181 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    get_payouts_v1_payouts_get: {
+        parameters: {
+            query?: {
+                partner_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayoutsOut"];
+                };
+            };
+            /** @description Bad input the schema cannot express (e.g. a bad cursor, an unparsable or malformed body, a missing partner_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the token or API key is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Read-only role, or not the party that decides */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found (or another partner's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Window over, already asked, or already decided */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Stripe refused (nothing was changed) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    start_onboarding_v1_payouts_onboarding_post: {
+        parameters: {
+            query?: {
+                partner_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OnboardingLink"];
+                };
+            };
+            /** @description Bad input the schema cannot express (e.g. a bad cursor, an unparsable or malformed body, a missing partner_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the token or API key is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Read-only role, or not the party that decides */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found (or another partner's) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Window over, already asked, or already decided */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Stripe refused (nothing was changed) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
