@@ -206,6 +206,8 @@ FLOORS: dict[str, list[tuple[str, set[str]]]] = {
         ("reporting", {"pc_core.analytics"}),
         # the standing worker: the features' event-driven work as it arrives
         ("hot path", {"pc_core.worker"}),
+        # what the owner does to a whole partner or a person's data, across features
+        ("governance", {"pc_core.governance"}),
     ],
     "pc_sandbox": [
         ("ground", {"pc_sandbox"}),

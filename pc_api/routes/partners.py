@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from pc_api.deps import CurrentUser, Db
+from pc_api.deps import AppSettings, CurrentUser, Db, Redis
 from pc_core.analytics import queries as analytics
+from pc_core.governance import partner_lifecycle
 from pc_core.hubspot.lead_build import stage_mapping
 from pc_core.identity import partners as service
 from pc_core.models.api import StageMappingIn, StageMappingItem
@@ -36,9 +37,16 @@ def get_partner(partner_id: str, actor: CurrentUser, db: Db) -> PartnerOut:
     return PartnerOut.from_doc(service.get_partner_doc(db, actor, partner_id))
 
 
-@router.patch("/{partner_id}", response_model=PartnerOut, responses=_errors)
-def update_partner(partner_id: str, body: PartnerUpdate, actor: CurrentUser, db: Db) -> PartnerOut:
-    return service.update_partner(db, actor, partner_id, body.model_dump(exclude_unset=True))
+@router.patch(
+    "/{partner_id}", response_model=PartnerOut,
+    responses={**_errors, 409: {"description": "Deactivating the operator's partner"}},
+)
+def update_partner(partner_id: str, body: PartnerUpdate, actor: CurrentUser, db: Db,
+                   r: Redis, settings: AppSettings) -> PartnerOut:
+    """An edit. Setting ``active`` (the owner) deactivates or reactivates the partner
+    and the answer's ``lifecycle`` says what that did (docs/lifecycle.md)."""
+    return partner_lifecycle.update_partner(db, r, settings, actor, partner_id,
+                                            body.model_dump(exclude_unset=True))
 
 
 @router.get(

@@ -104,6 +104,24 @@ def revoke_token(db: Database, actor: Principal, token_id: str,
     token_cache.forget(r, token_id)
 
 
+def revoke_partner_tokens(db: Database, partner_id: str) -> int:
+    """Revoke every live token of a partner (its deactivation); returns how many.
+    Revoked for good: a reactivated partner's admin creates new ones."""
+    now = utcnow()
+    revoked: list[str] = []
+
+    def revoke(doc: dict[str, Any]) -> dict[str, Any] | None:
+        if doc.get("revoked_at"):
+            return None
+        revoked.append(doc["_id"])
+        return {"revoked_at": now}
+
+    for doc in db[c.API_TOKENS].find({"partner_id": partner_id, "revoked_at": None},
+                                     {"_id": 1}).limit(10_000):
+        update_with_retry(db[c.API_TOKENS], doc["_id"], revoke, what="token")
+    return len(set(revoked))
+
+
 def principal_of_token(doc: dict[str, Any]) -> Principal:
     return Principal(user_id=PRINCIPAL_PREFIX + doc["_id"], role=Role(doc["role"]),
                      partner_id=doc.get("partner_id"), email="")

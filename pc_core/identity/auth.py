@@ -20,6 +20,7 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core.access import Principal, Role
 from pc_core.errors import Unauthorized
+from pc_core.identity import partners
 from pc_core.identity.login_throttle import LoginThrottle, notify_locked
 from pc_core.identity.session_state import publish_user, token_version
 from pc_core.identity.users import normalise_email
@@ -79,12 +80,20 @@ def login(
             notify_locked(db, settings, user, throttle)
         raise Unauthorized(BAD_CREDENTIALS)
     throttle.succeeded(email, client_ip)
+    _require_partner_active(db, user)
     publish_user(r, user)  # the first request after sign-in reads no user
     if needs_rehash(user["password_hash"]):
         db[c.USERS].update_one(
             {"_id": user["_id"]}, {"$set": {"password_hash": hash_password(password)}}
         )
     return _issue(db, settings, user, family_id=new_id())
+
+
+def _require_partner_active(db: Database, user: dict[str, Any]) -> None:
+    """A deactivated partner's people cannot sign in (403, said only after the right
+    password, so it reveals nothing to a guesser); the owner always can."""
+    if user["role"] != Role.OWNER:
+        partners.require_active(db, user.get("partner_id"))
 
 
 def _issue(db: Database, settings: Settings, user: dict[str, Any], family_id: str) -> IssuedTokens:
@@ -148,6 +157,9 @@ def refresh(db: Database, settings: Settings, token: str) -> IssuedTokens:
     if user is None or not user.get("active", True):
         _revoke_family(db, stored["family_id"])
         raise Unauthorized("account no longer active")
+    if not partners.is_active(db, user.get("partner_id")) and user["role"] != Role.OWNER:
+        _revoke_family(db, stored["family_id"])
+        raise Unauthorized("your partner is deactivated; sign in again once it is reactivated")
     if int(stored.get("token_version") or 0) != token_version(user):
         # Issued before a password change, a reset or "sign out everywhere".
         _revoke_family(db, stored["family_id"])

@@ -76,6 +76,21 @@ def get_partner_doc(db: Database, actor: Principal, partner_id: str) -> dict[str
     return doc
 
 
+def is_active(db: Database, partner_id: str | None) -> bool:
+    """Whether the partner may act (sign in, buy, sell, sync); no partner (the owner)
+    and an unknown one count as active, their own checks refuse them."""
+    if partner_id is None:
+        return True
+    doc = db[c.PARTNERS].find_one({"_id": partner_id}, {"active": 1})
+    return doc is None or bool(doc.get("active", True))
+
+
+def require_active(db: Database, partner_id: str | None) -> None:
+    """403 for a deactivated partner: its people may not buy or act for it."""
+    if not is_active(db, partner_id):
+        raise Forbidden("your partner is deactivated; the platform owner can reactivate it")
+
+
 def list_partners(db: Database, actor: Principal) -> list[PartnerOut]:
     if actor.is_owner:
         docs = list(db[c.PARTNERS].find({}).limit(5000))

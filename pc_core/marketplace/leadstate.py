@@ -48,6 +48,13 @@ def relist(db: Database, lead: Doc, reservation_id: str, now: datetime) -> Doc |
                     now)
 
 
+def withdraw(db: Database, lead: Doc, now: datetime) -> Doc | None:
+    """listed or reserved → open: its seller was deactivated, so it leaves the market
+    (``withdrawn_at`` tells a reactivated seller which leads to list again)."""
+    return _replace(db, lead, LeadStatus(lead["status"]), LeadStatus.OPEN,
+                    {"reservation": None, "withdrawn_at": now}, now)
+
+
 def sell(db: Database, lead: Doc, purchase: Doc, now: datetime) -> Doc | None:
     """reserved or listed → sold to the purchase's buyer.
 

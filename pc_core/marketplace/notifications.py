@@ -2,7 +2,8 @@
 
 Recipients are the partner's active admins (falling back to any active user), the
 people who act on a sale. Dedupe keys: ``lead-sold:{purchase}``,
-``purchase-confirmed:{purchase}``, ``reservation-expiring:{reservation}``.
+``purchase-confirmed:{purchase}``, ``reservation-expiring:{reservation}``,
+``reservation-withdrawn:{reservation}``.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def sale_emails(db: Database, settings: Settings, purchase: Doc, lead: Doc) -> N
                to=partner_recipients(db, purchase["buyer_partner_id"]), context=context)
 
 
-def reservation_expiring(db: Database, settings: Settings, reservation: Doc) -> None:
+def _unbought_lead_context(db: Database, reservation: Doc) -> Doc:
     lead = db[c.LEADS].find_one({"_id": reservation["lead_id"]}) or {"_id": reservation["lead_id"]}
     # Not bought yet: nothing that identifies the company or the contact (as in the
     # listings), so the lead is named by its id and company size.
@@ -72,6 +73,25 @@ def reservation_expiring(db: Database, settings: Settings, reservation: Doc) -> 
     size = lead.get("company_size")
     public.update(company="", lead_title=f"#{lead['_id'][-6:]}" + (f", {size} employees"
                                                                      if size else ""))
+    return public
+
+
+def reservation_withdrawn(db: Database, settings: Settings, reservation: Doc) -> bool:
+    """The seller was deactivated: the buyer's hold is released and the lead is off
+    the market; once per reservation. Returns whether an e-mail was recorded."""
+    context = {
+        **_unbought_lead_context(db, reservation), "reservation_id": reservation["_id"],
+        "buyer_name": _partner_name(db, reservation["buyer_partner_id"]),
+    }
+    sent = send_email(db, settings, key=f"reservation-withdrawn:{reservation['_id']}",
+                      template="reservation_withdrawn",
+                      to=partner_recipients(db, reservation["buyer_partner_id"]),
+                      context=context)
+    return sent is not None
+
+
+def reservation_expiring(db: Database, settings: Settings, reservation: Doc) -> None:
+    public = _unbought_lead_context(db, reservation)
     context = {
         **public, **_amounts(reservation), "reservation_id": reservation["_id"],
         "buyer_name": _partner_name(db, reservation["buyer_partner_id"]),

@@ -24,6 +24,7 @@ from pc_core import collections as c
 from pc_core import events
 from pc_core.access import Principal
 from pc_core.errors import Conflict, NotFound
+from pc_core.identity import partners
 from pc_core.ids import new_id
 from pc_core.journal import outbox
 from pc_core.marketplace import payouts
@@ -60,6 +61,7 @@ def create_purchase(db: Database, settings: Settings, actor: Principal,
     answers that same purchase (a client retry must not open a second payment)."""
     reservation = get_reservation_doc(db, actor, reservation_id)
     actor.require_writer()
+    partners.require_active(db, reservation["buyer_partner_id"])  # 403: deactivated
     now = utcnow()
     _reservation_usable(reservation, now)
     existing = _pending_purchase(db, reservation)

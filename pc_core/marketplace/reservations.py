@@ -24,6 +24,7 @@ from pc_core import collections as c
 from pc_core import events
 from pc_core.access import Principal
 from pc_core.errors import BadRequest, Conflict, NotFound
+from pc_core.identity import partners
 from pc_core.ids import new_id
 from pc_core.marketplace import leadstate, listings, slots
 from pc_core.marketplace.names import named
@@ -56,10 +57,11 @@ Doc = dict[str, Any]
 
 
 
-def _buyer_partner(actor: Principal) -> str:
+def _buyer_partner(db: Database, actor: Principal) -> str:
     actor.require_writer()
     if actor.partner_id is None:
         raise BadRequest("reservations are made for a partner: sign in as one of its users")
+    partners.require_active(db, actor.partner_id)
     return actor.partner_id
 
 
@@ -67,7 +69,7 @@ def reserve(db: Database, settings: Settings, actor: Principal, lead_id: str,
             days: int = DEFAULT_DAYS, *, now: datetime | None = None) -> ReservationOut:
     """Hold ``lead_id`` for the caller's partner for ``days`` days.
 
-    - 403: a read-only user.
+    - 403: a read-only user, or a user of a deactivated partner.
     - 404: no such lead, or another partner's lead that was never listed.
     - 409: the lead is not available (reserved, sold, unlisted), it is the caller's
       own lead, or the caller's partner already holds its cap of active
@@ -76,7 +78,7 @@ def reserve(db: Database, settings: Settings, actor: Principal, lead_id: str,
       makes it impossible (api.md: "409 if the lead is not available"), and a 403
       would read as "ask an admin".
     """
-    buyer = _buyer_partner(actor)
+    buyer = _buyer_partner(db, actor)
     if not MIN_DAYS <= days <= MAX_DAYS:
         raise BadRequest(f"days must be between {MIN_DAYS} and {MAX_DAYS}")
     now = now or utcnow()
@@ -214,11 +216,19 @@ def mark_reminded(db: Database, reservation: Doc, now: datetime) -> None:
 
 def relist_lead(db: Database, settings: Settings, lead_id: str, reservation_id: str,
                 now: datetime) -> Doc | None:
-    """Put a lead held by ``reservation_id`` back on the market; emits lead-listed."""
+    """Put a lead held by ``reservation_id`` back on the market; emits lead-listed.
+    A deactivated seller's lead is withdrawn instead (open, ``lead-unlisted``): a
+    deactivation never leaves its leads on sale."""
     for _ in range(5):
         lead = db[c.LEADS].find_one({"_id": lead_id})
         if lead is None or (lead.get("reservation") or {}).get("id") != reservation_id:
             return None
+        if not partners.is_active(db, lead["partner_id"]):
+            after = leadstate.withdraw(db, lead, now)
+            if after is not None:
+                events.lead_unlisted(settings, lead_id)
+                return after
+            continue
         after = leadstate.relist(db, lead, reservation_id, now)
         if after is not None:
             listings.announce_listed(db, settings, [after])

@@ -33,6 +33,48 @@ PartnerUpdate = all_optional(
 )
 
 
+class PartnerLifecycleOut(BaseModel):
+    """What a deactivation or reactivation did (docs/lifecycle.md); counts, never data."""
+
+    change: str = Field(description="`deactivated` or `reactivated`")
+    users_signed_out: int = 0
+    sign_ins_revoked: int = 0
+    api_tokens_revoked: int = 0
+    listings_withdrawn: int = 0
+    reservations_released: int = Field(
+        0, description="Other buyers' holds on the partner's leads, released; each "
+                       "buyer is told by e-mail")
+    buyers_notified: int = 0
+    own_reservations_released: int = Field(
+        0, description="The partner's own holds on other leads, given back to the market")
+    payments_in_flight: int = Field(
+        0, description="Holds left alone because a payment for them is pending")
+    users_can_sign_in: int = 0
+    syncs_paused: bool = False
+    syncs_resumed: bool = False
+    listings_to_relist: int = Field(
+        0, description="Leads withdrawn at deactivation: not re-listed automatically")
+    notes: list[str] = []
+
+
+class PartnerDeleteIn(BaseModel):
+    """The owner types the partner's name to confirm: the deletion cannot be undone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    confirm_name: str = Field(min_length=1, max_length=200)
+
+
+class PartnerRemovalOut(BaseModel):
+    """What deleting a partner removed and what it kept, anonymised (counts only)."""
+
+    partner_id: str
+    anonymised_as: str = Field(description="The reference kept on financial records")
+    removed: dict[str, int]
+    anonymised: dict[str, int]
+    lifecycle: PartnerLifecycleOut
+
+
 class PartnerOut(BaseModel):
     id: str
     name: str
@@ -44,6 +86,8 @@ class PartnerOut(BaseModel):
     hubspot_connected: bool
     created_at: datetime
     updated_at: datetime
+    lifecycle: PartnerLifecycleOut | None = Field(
+        None, description="Only in the answer to an `active` change: what it did")
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> PartnerOut:

@@ -202,12 +202,13 @@ def reconnect_waiting_ids(db: Database) -> set[str]:
 
 
 def connected_partner_ids(db: Database) -> list[str]:
-    """Partners whose HubSpot connection can sync: linked, and not waiting for a
-    reconnect after a dead refresh token (``reconnect``). Every schedule, sensor and
-    fan-out run works from this list, so a dead connection is not retried."""
+    """Partners whose HubSpot connection can sync: active, linked, and not waiting for
+    a reconnect after a dead refresh token (``reconnect``). Every schedule, sensor and
+    fan-out run works from this list, so a dead connection is not retried and a
+    deactivated partner's syncs pause (and resume when it is reactivated)."""
     return sorted(
-        d["_id"] for d in db[c.PARTNERS].find({}, {"_id": 1, "hubspot": 1})
-        if (d.get("hubspot") or {}).get("portal_id")
+        d["_id"] for d in db[c.PARTNERS].find({}, {"_id": 1, "hubspot": 1, "active": 1})
+        if (d.get("hubspot") or {}).get("portal_id") and d.get("active", True)
         and not reconnect.needs_reconnect(d.get("hubspot"))
     )
 
