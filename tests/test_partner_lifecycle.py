@@ -151,3 +151,91 @@ def test_who_may_deactivate(client, world, db):
     r = client.patch(f"/v1/partners/{world.partner_a}", json={"website": "https://a.example"},
                      headers=world.admin_a.headers)
     assert r.status_code == 200 and r.json()["lifecycle"] is None
+
+
+def _delete(client, account, partner_id: str, confirm_name: str | None = "Agency A"):
+    body = {} if confirm_name is None else {"confirm_name": confirm_name}
+    return client.request("DELETE", f"/v1/partners/{partner_id}", json=body,
+                          headers=account.headers)
+
+
+def test_deleting_a_partner_erases_its_data_and_keeps_the_books(client, world, db):
+    unsold = listed_lead(db, world.partner_a)
+    sold = listed_lead(db, world.partner_a, contact_email="sold@acme.example.com")
+    bought = listed_lead(db, world.partner_b)
+    db[c.LEADS].update_one({"_id": sold}, {"$set": {
+        "status": "sold", "buyer_partner_id": world.partner_b,
+        "owner_partner_id": world.partner_b, "buyer_id": world.partner_b}})
+    db[c.LEADS].update_one({"_id": bought}, {"$set": {
+        "status": "sold", "buyer_partner_id": world.partner_a,
+        "owner_partner_id": world.partner_a, "buyer_id": world.partner_a}})
+    db[c.PURCHASES].insert_many([
+        {"_id": "p-sold", "lead_id": sold, "seller_partner_id": world.partner_a,
+         "buyer_partner_id": world.partner_b, "buyer_user_id": world.admin_b.id,
+         "status": "completed", "price_cents": 100, "amount_cents": 120},
+        {"_id": "p-bought", "lead_id": bought, "seller_partner_id": world.partner_b,
+         "buyer_partner_id": world.partner_a, "buyer_user_id": world.admin_a.id,
+         "status": "completed", "price_cents": 100, "amount_cents": 120}])
+    db[c.INVOICES].insert_one({"_id": f"{world.partner_a}:2026-11",
+                               "partner_id": world.partner_a, "total_cents": 120})
+    client.post("/v1/api-tokens", json={"name": "script", "role": "admin"},
+                headers=world.admin_a.headers)
+    db[c.EMAILS].insert_one({"_id": "e1", "to": f"x@example.com,{world.admin_a.email}"})
+
+    r = _delete(client, world.owner, world.partner_a)
+
+    assert r.status_code == 200, r.text
+    body = r.json()
+    ref = body["anonymised_as"]
+    assert ref.startswith("deleted-partner-") and world.partner_a not in ref
+    assert body["removed"]["users"] == 2 and body["removed"]["leads"] == 1
+    assert body["removed"]["api_tokens"] == 1 and body["removed"]["partners"] == 1
+    assert body["removed"]["emails"] == 1 and db[c.EMAILS].find_one({"_id": "e1"}) is None
+    assert body["anonymised"]["purchases"] == 2 and body["anonymised"]["invoices"] == 1
+    assert body["anonymised"]["leads"] == 2
+    assert body["lifecycle"]["listings_withdrawn"] == 1
+    # Gone: the partner, its people, its unsold lead.
+    assert client.get(f"/v1/partners/{world.partner_a}",
+                      headers=world.owner.headers).status_code == 404
+    assert db[c.USERS].count_documents({"partner_id": world.partner_a}) == 0
+    assert db[c.LEADS].find_one({"_id": unsold}) is None
+    assert _sign_in(client, world.admin_a.email).status_code == 401
+    # Kept, anonymised: the books and the buyer's contact.
+    assert db[c.PURCHASES].find_one({"_id": "p-sold"})["seller_partner_id"] == ref
+    kept = db[c.PURCHASES].find_one({"_id": "p-bought"})
+    assert kept["buyer_partner_id"] == ref and kept["buyer_user_id"] is None
+    assert kept["amount_cents"] == 120
+    assert db[c.INVOICES].find_one({"_id": f"{world.partner_a}:2026-11"})["partner_id"] == ref
+    lead = client.get(f"/v1/leads/{sold}", headers=world.admin_b.headers)
+    assert lead.status_code == 200 and lead.json()["contact_email"] == "sold@acme.example.com"
+    assert db[c.LEADS].find_one({"_id": bought})["buyer_partner_id"] == ref
+    # Nothing anywhere still names the partner.
+    for name in db.list_collection_names():
+        for field in ("partner_id", "buyer_partner_id", "seller_partner_id"):
+            assert db[name].count_documents({field: world.partner_a}) == 0, (name, field)
+    # Deleting again: it is gone.
+    assert _delete(client, world.owner, world.partner_a).status_code == 404
+
+
+def test_who_may_delete_and_bad_confirmation(client, world, db):
+    listed_lead(db, world.partner_a)
+    assert _delete(client, world.admin_a, world.partner_a).status_code == 403
+    assert _delete(client, world.admin_b, world.partner_a).status_code == 404
+    assert _delete(client, world.owner, "no-such-partner").status_code == 404
+    assert _delete(client, world.owner, world.partner_a, "agency a").status_code == 400
+    assert _delete(client, world.owner, world.partner_a, None).status_code == 422
+    assert _delete(client, world.owner, world.operator, "Operator").status_code == 409
+    # Nothing happened on any refusal.
+    partner = db[c.PARTNERS].find_one({"_id": world.partner_a})
+    assert partner is not None and partner["active"] is True
+    assert db[c.LEADS].count_documents({"partner_id": world.partner_a, "status": "listed"}) == 1
+    assert _sign_in(client, world.admin_a.email).status_code == 200
+
+
+def test_delete_waits_for_a_pending_payment(client, world, db):
+    lead_id = listed_lead(db, world.partner_a)
+    rid = reserve(client, world.admin_b, lead_id).json()["id"]
+    db[c.RESERVATIONS].update_one({"_id": rid}, {"$set": {"pending_purchase_id": "p1"}})
+    r = _delete(client, world.owner, world.partner_a)
+    assert r.status_code == 409 and "pending" in r.text
+    assert db[c.PARTNERS].find_one({"_id": world.partner_a})["active"] is True

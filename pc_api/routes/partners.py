@@ -9,12 +9,19 @@ from fastapi import APIRouter, Query, status
 
 from pc_api.deps import AppSettings, CurrentUser, Db, Redis
 from pc_core.analytics import queries as analytics
-from pc_core.governance import partner_lifecycle
+from pc_core.governance import partner_lifecycle, partner_removal
 from pc_core.hubspot.lead_build import stage_mapping
 from pc_core.identity import partners as service
 from pc_core.models.api import StageMappingIn, StageMappingItem
 from pc_core.models.funnel import FunnelOut
-from pc_core.models.partners import PartnerCreate, PartnerOut, PartnerStatsOut, PartnerUpdate
+from pc_core.models.partners import (
+    PartnerCreate,
+    PartnerDeleteIn,
+    PartnerOut,
+    PartnerRemovalOut,
+    PartnerStatsOut,
+    PartnerUpdate,
+)
 
 router = APIRouter(prefix="/v1/partners", tags=["partners"])
 _errors = {403: {"description": "Role not allowed"}, 404: {"description": "Not found"}}
@@ -47,6 +54,20 @@ def update_partner(partner_id: str, body: PartnerUpdate, actor: CurrentUser, db:
     and the answer's ``lifecycle`` says what that did (docs/lifecycle.md)."""
     return partner_lifecycle.update_partner(db, r, settings, actor, partner_id,
                                             body.model_dump(exclude_unset=True))
+
+
+@router.delete(
+    "/{partner_id}", response_model=PartnerRemovalOut,
+    responses={**_errors, 400: {"description": "confirm_name is not the partner's name"},
+               409: {"description": "The operator's partner, or a payment still pending"}},
+)
+def delete_partner(partner_id: str, body: PartnerDeleteIn, actor: CurrentUser, db: Db,
+                   r: Redis, settings: AppSettings) -> PartnerRemovalOut:
+    """The owner deletes a partner for good: its data erased, its financial records
+    kept with an anonymised reference; the answer counts what was removed and kept
+    (docs/lifecycle.md)."""
+    return partner_removal.delete_partner(db, r, settings, actor, partner_id,
+                                          body.confirm_name)
 
 
 @router.get(

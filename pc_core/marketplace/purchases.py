@@ -202,3 +202,17 @@ def list_purchases(db: Database, actor: Principal, *, limit: int = 50,
                    {"seller_partner_id": actor.partner_id, **key_range}]
     docs, next_cursor = fetch_merged_page(db[c.PURCHASES], matches, limit)
     return PurchasePage.from_docs(named(db, docs, actor.partner_id), next_cursor)
+
+
+def anonymise_partner(db: Database, partner_id: str, ref: str, user_ids: list[str]) -> int:
+    """A deleted partner's purchases stay (financial records), naming it ``ref`` and
+    none of its people (pc_core/governance/partner_removal.py); returns how many."""
+    changed: set[str] = set()
+    for field in ("buyer_partner_id", "seller_partner_id"):
+        for doc in db[c.PURCHASES].find({field: partner_id}, {"_id": 1}).limit(100_000):
+            db[c.PURCHASES].update_one({"_id": doc["_id"]}, {"$set": {field: ref}})
+            changed.add(doc["_id"])
+    if user_ids:
+        db[c.PURCHASES].update_many({"buyer_user_id": {"$in": user_ids}},
+                                    {"$set": {"buyer_user_id": None}})
+    return len(changed)

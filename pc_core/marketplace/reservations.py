@@ -251,3 +251,24 @@ def release(db: Database, settings: Settings, actor: Principal,
     if ended is None:
         raise Conflict("the reservation changed meanwhile; reload and try again")
     return ReservationOut.from_doc(ended)
+
+
+def forget_partner(db: Database, partner_id: str, ref: str,
+                   user_ids: list[str]) -> tuple[int, int]:
+    """A deleted partner's reservations (pc_core/governance/partner_removal.py): those
+    that never became a sale are removed, converted ones (behind a purchase) kept
+    with ``ref`` for the partner and no user. Returns (removed, anonymised)."""
+    removed = anonymised = 0
+    query: Doc = {"$or": [{"seller_partner_id": partner_id},
+                          {"buyer_partner_id": partner_id}]}
+    for doc in db[c.RESERVATIONS].find(query).limit(100_000):
+        if doc["status"] != CONVERTED:
+            removed += db[c.RESERVATIONS].delete_one({"_id": doc["_id"]}).deleted_count
+            continue
+        changes: Doc = {f: ref for f in ("seller_partner_id", "buyer_partner_id")
+                        if doc.get(f) == partner_id}
+        if doc.get("buyer_user_id") in user_ids:
+            changes["buyer_user_id"] = None
+        db[c.RESERVATIONS].update_one({"_id": doc["_id"]}, {"$set": changes})
+        anonymised += 1
+    return removed, anonymised
