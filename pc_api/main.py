@@ -26,6 +26,7 @@ from pc_api.routes import (
     billing,
     buyer_alerts,
     client_config,
+    erasures,
     health,
     hubspot,
     hubspot_webhook,
@@ -103,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi_security(app)
     for module in (health, auth, users, partners, leads, hubspot, marketplace, money,
                    stripe_webhook, hubspot_webhook, meetings, api_tokens, public, billing,
-                   client_config, buyer_alerts, platform):
+                   client_config, buyer_alerts, platform, erasures):
         app.include_router(module.router)
     # Every error status each route can answer, with its body (pc_api/openapi_errors.py).
     install_openapi_errors(app)

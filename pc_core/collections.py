@@ -46,3 +46,6 @@ STANDING_ORDER_FILLS = "standing_order_fills"
 PRICE_GUIDANCE = "price_guidance"
 # Bad-lead returns, one per purchase (pc_core/returns/flow.py).
 RETURNS = "returns"
+# One audit record per erasure of a contact: who, when, how many; never the data
+# (pc_core/governance/erasure.py).
+ERASURES = "erasures"

@@ -2,9 +2,10 @@
 ``PolarsParquetIOManager`` (one file per partition under
 ``{base}/{asset}/{partition}.parquet``), so analysts query them with polars or DuckDB.
 
-``PC_WAREHOUSE_URL`` picks the place: a local folder (default ``.pc/warehouse``) or
-an object-store URL such as ``s3://bucket/partner-connector`` (install ``s3fs``;
-credentials come from the usual AWS environment variables, read by fsspec).
+``PC_WAREHOUSE_URL`` picks the place (``pc_core/analytics/warehouse_files.py``): a
+local folder (default ``.pc/warehouse``) or an object-store URL such as
+``s3://bucket/partner-connector`` (install ``s3fs``; credentials come from the usual
+AWS environment variables, read by fsspec).
 
 dagster-polars 0.27.12 (the newest release, for dagster 1.13) passes ``rechunk`` and
 ``retries`` to ``polars.scan_parquet``, which polars 2 removed; this subclass reads
@@ -13,8 +14,6 @@ with polars 2's arguments and leaves writing, paths and partitions to the librar
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -22,20 +21,14 @@ from dagster import InputContext
 from dagster_polars import PolarsParquetIOManager
 from dagster_polars.io_managers.parquet import _remap_fsspec_storage_options
 
+from pc_core.analytics.warehouse_files import WAREHOUSE_ENV, warehouse_url
+
 if TYPE_CHECKING:
     from upath import UPath
 
-WAREHOUSE_ENV = "PC_WAREHOUSE_URL"
 IO_MANAGER_KEY = "warehouse_io_manager"
-
-
-def warehouse_url() -> str:
-    """``PC_WAREHOUSE_URL``, else ``.pc/warehouse`` beside the data of ``pc run``."""
-    url = os.environ.get(WAREHOUSE_ENV, "").strip()
-    if url:
-        return url
-    data_dir = os.environ.get("PC_DATA_DIR", ".pc")
-    return str(Path(data_dir).resolve() / "warehouse")
+__all__ = ["IO_MANAGER_KEY", "WAREHOUSE_ENV", "WarehouseParquetIOManager", "warehouse_io_manager",
+           "warehouse_url"]
 
 
 class WarehouseParquetIOManager(PolarsParquetIOManager):
