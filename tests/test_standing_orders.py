@@ -187,3 +187,14 @@ def test_races_reserve_each_lead_once_and_keep_caps(client, db, world, settings,
     assert len(per_lead) == len(reservations) == 5  # 2 + 3; the sixth stays listed
     by_buyer = sorted(r["buyer_partner_id"] for r in reservations)
     assert by_buyer.count(world.partner_b) == 2 and by_buyer.count(admin_c.partner_id) == 3
+
+
+def test_a_deactivated_buyers_order_passes_to_the_next(client, db, world, settings, admin_c):
+    """Issue 18: a deactivated partner cannot buy, so its (older) standing order is
+    skipped, not an error that keeps the lead from the next buyer."""
+    _place(client, world.admin_b)
+    _place(client, admin_c)
+    db[c.PARTNERS].update_one({"_id": world.partner_b}, {"$set": {"active": False}})
+    assert _announce(db, settings, _list(db, world.partner_a)) == admin_c.partner_id
+    assert db[c.STANDING_ORDER_FILLS].count_documents(
+        {"partner_id": world.partner_b}) == 0

@@ -37,7 +37,7 @@ from pymongo.errors import DuplicateKeyError
 from pc_core import collections as c
 from pc_core import events
 from pc_core.access import Principal, Role
-from pc_core.errors import BadRequest, Conflict, NotFound
+from pc_core.errors import BadRequest, Conflict, Forbidden, NotFound
 from pc_core.ids import new_id
 from pc_core.mail.mailer import send_email
 from pc_core.marketplace import criteria, notifications, reservations
@@ -176,7 +176,7 @@ def fill(db: Database, settings: Settings, listing: Doc,
         try:
             made = reservations.reserve(db, settings, actor, listing["id"], order["days"],
                                         now=now)
-        except (Conflict, NotFound):
+        except (Conflict, NotFound, Forbidden):  # Forbidden: a deactivated buyer
             db[c.STANDING_ORDER_FILLS].delete_one({"_id": fill_id})
             lead = db[c.LEADS].find_one({"_id": listing["id"]}, {"status": 1})
             if lead is None or lead["status"] != LeadStatus.LISTED.value:
