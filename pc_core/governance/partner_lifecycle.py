@@ -78,7 +78,7 @@ def deactivate(db: Database, r: redis.Redis, settings: Settings,
         sign_out_everywhere(db, r, user["_id"])
         out.users_signed_out += 1
         out.sign_ins_revoked += live
-    out.api_tokens_revoked = api_tokens.revoke_partner_tokens(db, partner_id)
+    out.api_tokens_revoked = api_tokens.revoke_partner_tokens(db, r, partner_id)
     _release_holds(db, settings, partner_id, out)
     for lead in db[c.LEADS].find({"partner_id": partner_id,
                                   "status": LeadStatus.LISTED.value}).limit(BATCH):

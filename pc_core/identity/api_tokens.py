@@ -104,9 +104,10 @@ def revoke_token(db: Database, actor: Principal, token_id: str,
     token_cache.forget(r, token_id)
 
 
-def revoke_partner_tokens(db: Database, partner_id: str) -> int:
-    """Revoke every live token of a partner (its deactivation); returns how many.
-    Revoked for good: a reactivated partner's admin creates new ones."""
+def revoke_partner_tokens(db: Database, r: redis.Redis | None, partner_id: str) -> int:
+    """Revoke every live token of a partner (its deactivation), each dropped from
+    ``token_cache`` at once; returns how many. Revoked for good: a reactivated
+    partner's admin creates new ones."""
     now = utcnow()
     revoked: list[str] = []
 
@@ -119,6 +120,7 @@ def revoke_partner_tokens(db: Database, partner_id: str) -> int:
     for doc in db[c.API_TOKENS].find({"partner_id": partner_id, "revoked_at": None},
                                      {"_id": 1}).limit(10_000):
         update_with_retry(db[c.API_TOKENS], doc["_id"], revoke, what="token")
+        token_cache.forget(r, doc["_id"])
     return len(set(revoked))
 
 
