@@ -224,6 +224,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/erasures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Erasures
+         * @description Who erased, when and how many (never the e-mail).
+         */
+        get: operations["list_erasures_v1_erasures_get"];
+        put?: never;
+        /**
+         * Erase Contact
+         * @description Erase the contact with this e-mail from the leads the caller may erase (the
+         *     owner: every partner's, or ``partner_id``'s; an admin: its partner's), with their
+         *     notes, stage history, queued e-mails and work, and the warehouse rows; then check
+         *     no trace is left (``check``). The audit record keeps who, when and how many.
+         */
+        post: operations["erase_contact_v1_erasures_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/integrations/hubspot": {
         parameters: {
             query?: never;
@@ -789,10 +816,20 @@ export interface paths {
         get: operations["get_partner_v1_partners__partner_id__get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete Partner
+         * @description The owner deletes a partner for good: its data erased, its financial records
+         *     kept with an anonymised reference; the answer counts what was removed and kept
+         *     (docs/lifecycle.md).
+         */
+        delete: operations["delete_partner_v1_partners__partner_id__delete"];
         options?: never;
         head?: never;
-        /** Update Partner */
+        /**
+         * Update Partner
+         * @description An edit. Setting ``active`` (the owner) deactivates or reactivates the partner
+         *     and the answer's ``lifecycle`` says what that did (docs/lifecycle.md).
+         */
         patch: operations["update_partner_v1_partners__partner_id__patch"];
         trace?: never;
     };
@@ -1446,6 +1483,78 @@ export interface components {
              */
             price_max?: number | null;
             stage?: components["schemas"]["Stage"] | null;
+        };
+        /**
+         * ErasureAuditOut
+         * @description Who erased, when and how many; the e-mail and the data are not kept.
+         */
+        ErasureAuditOut: {
+            /** Actor Role */
+            actor_role: string;
+            /** Actor User Id */
+            actor_user_id: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Check Passed */
+            check_passed: boolean;
+            /** Id */
+            id: string;
+            /** Partner Id */
+            partner_id: string | null;
+            /** Removed */
+            removed: {
+                [key: string]: number;
+            };
+        };
+        /**
+         * ErasureCheckOut
+         * @description The data-quality check run right after the erasure: where a trace is left.
+         */
+        ErasureCheckOut: {
+            /** Passed */
+            passed: boolean;
+            /**
+             * Traces
+             * @description Place → matching records; empty when passed
+             */
+            traces: {
+                [key: string]: number;
+            };
+        };
+        /** ErasureIn */
+        ErasureIn: {
+            /**
+             * Email
+             * Format: email
+             * @description The contact's e-mail (matched case-insensitively)
+             */
+            email: string;
+            /**
+             * Partner Id
+             * @description The owner only: erase from this partner's leads alone; default every partner's. An admin always erases its own.
+             */
+            partner_id?: string | null;
+        };
+        /** ErasureOut */
+        ErasureOut: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            check: components["schemas"]["ErasureCheckOut"];
+            /**
+             * Id
+             * @description The audit record's id
+             */
+            id: string;
+            /** Removed */
+            removed: {
+                [key: string]: number;
+            };
         };
         /**
          * ErrorOut
@@ -2125,6 +2234,14 @@ export interface components {
             /** Website */
             website?: string | null;
         };
+        /**
+         * PartnerDeleteIn
+         * @description The owner types the partner's name to confirm: the deletion cannot be undone.
+         */
+        PartnerDeleteIn: {
+            /** Confirm Name */
+            confirm_name: string;
+        };
         /** PartnerHealth */
         PartnerHealth: {
             /** Active */
@@ -2146,6 +2263,86 @@ export interface components {
              */
             sync_status: string;
         };
+        /**
+         * PartnerLifecycleOut
+         * @description What a deactivation or reactivation did (docs/lifecycle.md); counts, never data.
+         */
+        PartnerLifecycleOut: {
+            /**
+             * Api Tokens Revoked
+             * @default 0
+             */
+            api_tokens_revoked: number;
+            /**
+             * Buyers Notified
+             * @default 0
+             */
+            buyers_notified: number;
+            /**
+             * Change
+             * @description `deactivated` or `reactivated`
+             */
+            change: string;
+            /**
+             * Listings To Relist
+             * @description Leads withdrawn at deactivation: not re-listed automatically
+             * @default 0
+             */
+            listings_to_relist: number;
+            /**
+             * Listings Withdrawn
+             * @default 0
+             */
+            listings_withdrawn: number;
+            /**
+             * Notes
+             * @default []
+             */
+            notes: string[];
+            /**
+             * Own Reservations Released
+             * @description The partner's own holds on other leads, given back to the market
+             * @default 0
+             */
+            own_reservations_released: number;
+            /**
+             * Payments In Flight
+             * @description Holds left alone because a payment for them is pending
+             * @default 0
+             */
+            payments_in_flight: number;
+            /**
+             * Reservations Released
+             * @description Other buyers' holds on the partner's leads, released; each buyer is told by e-mail
+             * @default 0
+             */
+            reservations_released: number;
+            /**
+             * Sign Ins Revoked
+             * @default 0
+             */
+            sign_ins_revoked: number;
+            /**
+             * Syncs Paused
+             * @default false
+             */
+            syncs_paused: boolean;
+            /**
+             * Syncs Resumed
+             * @default false
+             */
+            syncs_resumed: boolean;
+            /**
+             * Users Can Sign In
+             * @default 0
+             */
+            users_can_sign_in: number;
+            /**
+             * Users Signed Out
+             * @default 0
+             */
+            users_signed_out: number;
+        };
         /** PartnerOut */
         PartnerOut: {
             /** Active */
@@ -2163,6 +2360,8 @@ export interface components {
             id: string;
             /** Is Operator */
             is_operator: boolean;
+            /** @description Only in the answer to an `active` change: what it did */
+            lifecycle?: components["schemas"]["PartnerLifecycleOut"] | null;
             /** Name */
             name: string;
             /** Slug */
@@ -2174,6 +2373,28 @@ export interface components {
             updated_at: string;
             /** Website */
             website: string | null;
+        };
+        /**
+         * PartnerRemovalOut
+         * @description What deleting a partner removed and what it kept, anonymised (counts only).
+         */
+        PartnerRemovalOut: {
+            /** Anonymised */
+            anonymised: {
+                [key: string]: number;
+            };
+            /**
+             * Anonymised As
+             * @description The reference kept on financial records
+             */
+            anonymised_as: string;
+            lifecycle: components["schemas"]["PartnerLifecycleOut"];
+            /** Partner Id */
+            partner_id: string;
+            /** Removed */
+            removed: {
+                [key: string]: number;
+            };
         };
         /** PartnerStatsOut */
         PartnerStatsOut: {
@@ -4123,6 +4344,140 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ClientConfigOut"];
+                };
+            };
+        };
+    };
+    list_erasures_v1_erasures_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureAuditOut"][];
+                };
+            };
+            /** @description Not signed in, or the token or API key is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A read-only user */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Another partner named */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    erase_contact_v1_erasures_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ErasureIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureOut"];
+                };
+            };
+            /** @description Bad input the schema cannot express (e.g. a bad cursor, an unparsable or malformed body, a missing partner_id) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the token or API key is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A read-only user */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Another partner named */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict: a duplicate, or the object changed meanwhile or is in a state that does not allow this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -6937,6 +7292,95 @@ export interface operations {
             };
         };
     };
+    delete_partner_v1_partners__partner_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                partner_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PartnerDeleteIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PartnerRemovalOut"];
+                };
+            };
+            /** @description confirm_name is not the partner's name */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in, or the token or API key is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Role not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The operator's partner, or a payment still pending */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     update_partner_v1_partners__partner_id__patch: {
         parameters: {
             query?: never;
@@ -6997,7 +7441,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Conflict: a duplicate, or the object changed meanwhile or is in a state that does not allow this */
+            /** @description Deactivating the operator's partner */
             409: {
                 headers: {
                     [name: string]: unknown;
