@@ -26,7 +26,11 @@ from pc_core.analytics import sources
 from pc_core.analytics.funnel import STAGES, funnel_table
 from pc_core.analytics.hubspot_history import api_reader, refresh_from_hubspot
 from pc_core.analytics.listings import partner_listings
-from pc_core.hubspot.connection.oauth import PartnerTokens, connected_partner_ids
+from pc_core.hubspot.connection.oauth import (
+    PartnerTokens,
+    connected_partner_ids,
+    linked_partner_ids,
+)
 from pc_core.hubspot.connection.transport import HubSpotApi
 from pc_pipelines.analytics.metadata import counts, preview
 from pc_pipelines.analytics.warehouse import IO_MANAGER_KEY
@@ -75,6 +79,13 @@ def lead_stage_history(context: AssetExecutionContext, config: StageHistoryConfi
             context.log.warning(f"{partner_id}: HubSpot history not read ({exc})")
             refreshed = None
             figures["hubspot_history_error"] = str(exc)[:300]
+    elif partner_id in linked_partner_ids(db):
+        # Linked, but its syncs are paused (HubSpot refused the refresh token, or the
+        # partner is deactivated): nothing to read until it reconnects.
+        paused = "HubSpot connection paused: reconnect HubSpot (or reactivate the partner)"
+        if full:
+            raise RuntimeError(f"{partner_id}: {paused}; the history was not rebuilt")
+        figures["hubspot_history_error"] = paused
     if refreshed is not None:
         figures.update(hubspot_history_requests=refreshed.requests,
                        deals_read=refreshed.deals, events_from_hubspot=refreshed.events_written,
