@@ -13,6 +13,7 @@ from dagster import (
 
 from pc_core.buyer_alerts import dispatch
 from pc_core.buyer_alerts.digests import send_digests
+from pc_pipelines.lib.run_keys import scheduled_run_key
 from pc_pipelines.resources import PlatformResource
 
 #: Leads listed in Dagster's runs reach the alerts (pc_core.buyer_alerts.dispatch).
@@ -32,6 +33,4 @@ def buyer_alert_digest_job() -> None:
 @schedule(name="buyer_alert_digest", job=buyer_alert_digest_job, cron_schedule="0 7 * * *",
           execution_timezone="UTC", default_status=DefaultScheduleStatus.RUNNING)
 def buyer_alert_digest_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    stamp = context.scheduled_execution_time.isoformat() \
-        if context.scheduled_execution_time else "manual"
-    return RunRequest(run_key=f"buyer-alert-digest:{stamp}")
+    return RunRequest(run_key=scheduled_run_key(context, "buyer-alert-digest"))

@@ -6,7 +6,7 @@ again. But if that run fails before changing anything, the same set stays pendin
 under the same key and would never run again: ``RetryingKeys`` hands out the key once,
 then, while the same set is still pending ``retry_after_s`` later, the key with a
 ``:retryN`` suffix. State lives in the sensor's cursor (JSON text), one entry per scope
-(e.g. a partner).
+(e.g. a partner). Schedules key each run by its tick (``scheduled_run_key``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+
+from dagster import ScheduleEvaluationContext
 
 
 def digest(items: Iterable[str]) -> str:
@@ -45,3 +47,10 @@ class RetryingKeys:
 
     def cursor(self) -> str:
         return json.dumps(self.last, sort_keys=True)
+
+
+def scheduled_run_key(context: ScheduleEvaluationContext, name: str) -> str:
+    """``name:<tick time>``: one run per schedule tick, so a daemon evaluating the same
+    tick twice (a restart) launches nothing new; a manual evaluation has no tick time."""
+    when = context.scheduled_execution_time
+    return f"{name}:{when.isoformat() if when else 'manual'}"

@@ -14,6 +14,7 @@ from dagster import (
 
 from pc_core.buyer_alerts import dispatch
 from pc_core.marketplace.price_drops import apply_drops
+from pc_pipelines.lib.run_keys import scheduled_run_key
 from pc_pipelines.resources import PlatformResource
 
 #: Drops applied in this run reach the alerts (pc_core.buyer_alerts.dispatch).
@@ -35,6 +36,4 @@ def price_aging_job() -> None:
 @schedule(name="price_aging", job=price_aging_job, cron_schedule="7 * * * *",
           execution_timezone="UTC", default_status=DefaultScheduleStatus.RUNNING)
 def price_aging_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    stamp = context.scheduled_execution_time.isoformat() \
-        if context.scheduled_execution_time else "manual"
-    return RunRequest(run_key=f"price-aging:{stamp}")
+    return RunRequest(run_key=scheduled_run_key(context, "price-aging"))

@@ -20,6 +20,7 @@ from dagster import (
 
 from pc_core.mail.mailer import retry_failed_emails
 from pc_core.marketplace.expiry import expire_reservations
+from pc_pipelines.lib.run_keys import scheduled_run_key
 from pc_pipelines.resources import PlatformResource
 
 
@@ -49,6 +50,4 @@ def reservation_expiry_job() -> None:
           execution_timezone="UTC", default_status=DefaultScheduleStatus.RUNNING)
 def reservation_expiry_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     """One run per minute; the run key makes a daemon restart not double a minute."""
-    stamp = context.scheduled_execution_time.isoformat() \
-        if context.scheduled_execution_time else "manual"
-    return RunRequest(run_key=f"reservation-expiry:{stamp}")
+    return RunRequest(run_key=scheduled_run_key(context, "reservation-expiry"))

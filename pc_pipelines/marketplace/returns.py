@@ -16,6 +16,7 @@ from dagster import (
 )
 
 from pc_core.returns.flow import accept_overdue
+from pc_pipelines.lib.run_keys import scheduled_run_key
 from pc_pipelines.resources import PlatformResource
 
 
@@ -34,6 +35,4 @@ def return_deadlines_job() -> None:
 @schedule(name="return_deadlines", job=return_deadlines_job, cron_schedule="*/15 * * * *",
           execution_timezone="UTC", default_status=DefaultScheduleStatus.RUNNING)
 def return_deadlines_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    stamp = context.scheduled_execution_time.isoformat() \
-        if context.scheduled_execution_time else "manual"
-    return RunRequest(run_key=f"return-deadlines:{stamp}")
+    return RunRequest(run_key=scheduled_run_key(context, "return-deadlines"))

@@ -32,6 +32,7 @@ from pc_core.timeutil import ensure_utc, utcnow
 from pc_pipelines.analytics.assets import marketplace_listings, marketplace_purchases
 from pc_pipelines.analytics.metadata import preview
 from pc_pipelines.analytics.warehouse import IO_MANAGER_KEY
+from pc_pipelines.lib.run_keys import scheduled_run_key
 from pc_pipelines.resources import PlatformResource
 
 MAX_AGE = timedelta(hours=26)
@@ -97,9 +98,7 @@ price_guidance_freshness_job = define_asset_job(
 @schedule(job=price_guidance_freshness_job, cron_schedule="17 * * * *",
           execution_timezone="UTC", default_status=DefaultScheduleStatus.RUNNING)
 def price_guidance_freshness_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    stamp = context.scheduled_execution_time.isoformat() \
-        if context.scheduled_execution_time else "manual"
-    return RunRequest(run_key=f"price-guidance-fresh:{stamp}")
+    return RunRequest(run_key=scheduled_run_key(context, "price-guidance-fresh"))
 
 
 price_guidance_job = define_asset_job(
@@ -110,9 +109,7 @@ price_guidance_job = define_asset_job(
 @schedule(job=price_guidance_job, cron_schedule="0 6 * * *", execution_timezone="UTC",
           default_status=DefaultScheduleStatus.RUNNING)
 def price_guidance_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    stamp = context.scheduled_execution_time.isoformat() \
-        if context.scheduled_execution_time else "manual"
-    return RunRequest(run_key=f"price-guidance:{stamp}")
+    return RunRequest(run_key=scheduled_run_key(context, "price-guidance"))
 
 
 defs = Definitions(assets=[price_guidance],
