@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { effectScope, nextTick } from 'vue'
 import { expiresSoon, formatRemaining, remaining } from './countdown'
-import { useCountdown } from './useCountdown'
+import { useCountdown } from '@/composables/useCountdown'
 
 const now = Date.parse('2026-03-01T00:00:00Z')
 

@@ -6,9 +6,9 @@
  */
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
-import { api, request } from '@/api/http'
+import { authApi } from '@/api/auth'
 import { ApiError } from '@/api/errors'
-import type { TokenOut, User } from '@/api/types'
+import type { User } from '@/api/types'
 
 export type SessionStatus = 'unknown' | 'authenticated' | 'anonymous'
 
@@ -34,7 +34,7 @@ export const useSessionStore = defineStore('session', () => {
   function load(force = false): Promise<User | null> {
     if (status.value !== 'unknown' && !force) return Promise.resolve(user.value)
     if (!loading) {
-      loading = request<User>('/v1/auth/me', { noAuthRetry: false })
+      loading = authApi.me()
         .then((u) => {
           setUser(u)
           return u
@@ -54,11 +54,7 @@ export const useSessionStore = defineStore('session', () => {
   }
 
   async function login(email: string, password: string): Promise<User> {
-    const out = await request<TokenOut>('/v1/auth/login', {
-      method: 'POST',
-      body: { email, password },
-      noAuthRetry: true,
-    })
+    const out = await authApi.login(email, password)
     const sameUser = !user.value || user.value.id === out.user.id
     setUser(out.user)
     if (expired.value) resolveExpired(sameUser)
@@ -67,8 +63,8 @@ export const useSessionStore = defineStore('session', () => {
 
   async function logout(everywhere = false): Promise<void> {
     try {
-      if (everywhere) await api.post('/v1/auth/logout-all')
-      else await request('/v1/auth/logout', { method: 'POST', noAuthRetry: true })
+      if (everywhere) await authApi.logoutEverywhere()
+      else await authApi.logout()
     } finally {
       setUser(null)
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { effectScope } from 'vue'
-import { useCursorPager } from './cursorPager'
+import { useCursorPager } from '@/composables/useCursorPager'
 import { endOfLocalDay, leadQuery, rangeError, startOfLocalDay } from './leadFilters'
 
 describe('lead filters', () => {

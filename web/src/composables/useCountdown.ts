@@ -1,5 +1,5 @@
 import { computed, onScopeDispose, ref, toValue, type MaybeRefOrGetter } from 'vue'
-import { expiresSoon, formatRemaining, remaining } from './countdown'
+import { expiresSoon, formatRemaining, remaining } from '@/lib/countdown'
 
 /** A live countdown to `expiresAt`, ticking every second while in scope. */
 export function useCountdown(expiresAt: MaybeRefOrGetter<string | Date>, tickMs = 1000) {

@@ -1,0 +1,28 @@
+/** The marketplace (`/v1/marketplace`): listings, reservations, purchases, returns, known contacts. */
+import { api, type Query } from './http'
+import type {
+  KnownPage,
+  LeadReturn,
+  ListingPage,
+  PurchaseCreated,
+  PurchasePage,
+  Reservation,
+  ReservationPage,
+  ReturnPage,
+} from './types'
+
+export const marketplaceApi = {
+  listings: (query: Query, signal?: AbortSignal) =>
+    api.get<ListingPage>('/v1/marketplace/listings', query, signal),
+  reservations: (query: Query) => api.get<ReservationPage>('/v1/marketplace/reservations', query),
+  reserve: (leadId: string, days: number) =>
+    api.post<Reservation>('/v1/marketplace/reservations', { lead_id: leadId, days }),
+  release: (reservationId: string) =>
+    api.del<Reservation>(`/v1/marketplace/reservations/${encodeURIComponent(reservationId)}`),
+  purchases: (query: Query) => api.get<PurchasePage>('/v1/marketplace/purchases', query),
+  purchase: (reservationId: string) =>
+    api.post<PurchaseCreated>('/v1/marketplace/purchases', { reservation_id: reservationId }),
+  /** Which of these listings' contacts (or companies) the buyer already knows. */
+  knownContacts: (leadIds: string[]) => api.post<KnownPage>('/v1/marketplace/known-contacts', { lead_ids: leadIds }),
+  returns: (query: Query) => api.get<ReturnPage>('/v1/marketplace/returns', query),
+}

@@ -1,0 +1,69 @@
+/**
+ * What each live event makes stale, as query keys from the factories in
+ * `@/api/keys`. Invalidation is the single reaction: the query refetches and
+ * every view of that data updates. A table (not handlers) so it can be tested.
+ */
+import type { QueryClient } from '@tanstack/vue-query'
+import {
+  hubspotKeys,
+  leadKeys,
+  listingKeys,
+  partnerKeys,
+  purchaseKeys,
+  reservationKeys,
+  stageMappingKeys,
+  syncTaskKeys,
+  type Key,
+} from '@/api/keys'
+import { EV, type LiveEventName, type LivePayloads } from './events'
+import { connectLive } from './socket'
+
+type Rule<E extends LiveEventName> = (payload: LivePayloads[E]) => Key[]
+
+/** Events absent here (viewer counts, meetings) invalidate nothing: their pages follow them directly. */
+export const INVALIDATIONS: { [E in LiveEventName]?: Rule<E> } = {
+  [EV.leadListed]: () => [listingKeys.all(), leadKeys.lists(), partnerKeys.allStats()],
+  [EV.leadReserved]: (p) => [listingKeys.all(), reservationKeys.all(), leadKeys.detail(p.lead_id), leadKeys.lists()],
+  [EV.leadReleased]: (p) => [listingKeys.all(), reservationKeys.all(), leadKeys.detail(p.lead_id), leadKeys.lists()],
+  [EV.leadUnlisted]: (p) => [listingKeys.all(), leadKeys.detail(p.lead_id), leadKeys.lists()],
+  [EV.leadSold]: (p) => [
+    listingKeys.all(),
+    reservationKeys.all(),
+    purchaseKeys.all(),
+    leadKeys.detail(p.lead_id),
+    leadKeys.lists(),
+    partnerKeys.allStats(),
+  ],
+  [EV.stageUpdated]: (p) => [leadKeys.detail(p.lead_id), leadKeys.lists(), partnerKeys.allStats()],
+  [EV.purchaseUpdated]: (p) => [
+    purchaseKeys.all(),
+    reservationKeys.all(),
+    leadKeys.detail(p.lead_id),
+    leadKeys.lists(),
+    partnerKeys.allStats(),
+  ],
+  [EV.syncProgress]: () => [syncTaskKeys.all()],
+  [EV.syncFinished]: () => [
+    syncTaskKeys.all(),
+    hubspotKeys.allStatus(),
+    stageMappingKeys.all(),
+    leadKeys.lists(),
+    partnerKeys.allStats(),
+  ],
+}
+
+/** The keys `event` with `payload` makes stale (none for an event not in the table). */
+export function staleKeys<E extends LiveEventName>(event: E, payload: LivePayloads[E]): Key[] {
+  const rule = INVALIDATIONS[event] as Rule<E> | undefined
+  return rule ? rule(payload) : []
+}
+
+/** Wire the app-wide invalidations once, after sign-in. */
+export function installLiveInvalidation(qc: QueryClient): void {
+  const s = connectLive()
+  for (const event of Object.keys(INVALIDATIONS) as LiveEventName[]) {
+    s.on(event, (payload: LivePayloads[typeof event]) => {
+      for (const queryKey of staleKeys(event, payload)) qc.invalidateQueries({ queryKey })
+    })
+  }
+}
