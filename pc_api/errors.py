@@ -3,10 +3,14 @@ bad input."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from pc_core.errors import DomainError, TooManyRequests, Unauthorized
+from pc_api.conditional import etag
+from pc_core.errors import DomainError, PreconditionFailed, TooManyRequests, Unauthorized
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -17,4 +21,9 @@ def install_error_handlers(app: FastAPI) -> None:
             headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, Unauthorized):
             headers["WWW-Authenticate"] = "Bearer"
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+        body: dict[str, Any] = {"detail": exc.detail}
+        if isinstance(exc, PreconditionFailed):
+            # The version the caller missed, so it can show it (RFC 9110 §13.1.1).
+            body["current"] = jsonable_encoder(exc.current)
+            headers["ETag"] = etag(exc.revision)
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)

@@ -5,6 +5,8 @@ Keeping HTTP out of ``pc_core`` lets the Dagster runs call the same services.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     status_code = 400
@@ -34,6 +36,20 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     status_code = 409
+
+
+class PreconditionFailed(DomainError):
+    """A conditional write whose condition (the revision the caller last read) no
+    longer holds: nothing was written. ``current`` is what is stored now, as the
+    caller may see it, and ``revision`` its revision, so the caller can show the
+    newer version and decide again."""
+
+    status_code = 412
+
+    def __init__(self, detail: str, current: Any, revision: int) -> None:
+        super().__init__(detail)
+        self.current = current
+        self.revision = revision
 
 
 class PayloadTooLarge(DomainError):

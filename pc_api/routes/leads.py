@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
+from pc_api.conditional import revisions_matching, set_etag
 from pc_api.deps import AppSettings, CurrentUser, Db
 from pc_api.fast_json import ModelResponse
 from pc_core.errors import PayloadTooLarge
@@ -16,6 +17,7 @@ from pc_core.leads.csv_import import import_leads_csv
 from pc_core.leads.seller_quote import QuoteOut, seller_quote
 from pc_core.models.api import ImportResult
 from pc_core.models.leads import (
+    LeadChanged,
     LeadCreate,
     LeadOrigin,
     LeadOut,
@@ -92,16 +94,37 @@ async def import_leads(
     return {"created": report.created, "updated": report.updated, "errors": report.errors}
 
 
-@router.get("/{lead_id}", response_model=LeadOut, responses=_errors)
-def get_lead(lead_id: str, actor: CurrentUser, db: Db) -> LeadOut:
-    """The seller's or the buyer's view of one lead; anyone else gets 404."""
-    return service.get_lead(db, actor, lead_id)
+_etag_header = {"ETag": {"description": "The lead's revision (a strong validator): send it "
+                          "back as If-Match to edit only that version",
+                          "schema": {"type": "string"}}}
 
 
-@router.patch("/{lead_id}", response_model=LeadOut, responses=_errors)
-def update_lead(lead_id: str, body: LeadUpdate, actor: CurrentUser, db: Db,
-                settings: AppSettings) -> LeadOut:
-    return service.update_lead(db, actor, lead_id, body, settings)
+@router.get("/{lead_id}", response_model=LeadOut, responses={
+    **_errors, 200: {"description": "The lead", "headers": _etag_header}})
+def get_lead(lead_id: str, actor: CurrentUser, db: Db, response: Response) -> LeadOut:
+    """The seller's or the buyer's view of one lead; anyone else gets 404. The
+    ``ETag`` names the version shown."""
+    lead = service.get_lead(db, actor, lead_id)
+    set_etag(response, lead.revision)
+    return lead
+
+
+@router.patch("/{lead_id}", response_model=LeadOut, responses={
+    **_errors, 200: {"description": "The lead as saved", "headers": _etag_header},
+    412: {"model": LeadChanged, "headers": _etag_header,
+          "description": "If-Match names a version the lead is no longer at: nothing was "
+                         "saved; the body holds the current lead"}})
+def update_lead(
+    lead_id: str, body: LeadUpdate, actor: CurrentUser, db: Db, settings: AppSettings,
+    response: Response,
+    if_match: Annotated[str | None, Header(
+        description="The ETag of the version this edit was made on (from GET); a "
+                    "stale one answers 412. Without it the edit is unconditional.")] = None,
+) -> LeadOut:
+    lead = service.update_lead(db, actor, lead_id, body, settings,
+                               expected_revisions=revisions_matching(if_match))
+    set_etag(response, lead.revision)
+    return lead
 
 
 @router.get("/{lead_id}/quote", response_model=QuoteOut, responses=_errors)

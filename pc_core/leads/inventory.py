@@ -4,6 +4,7 @@ status, notes, and the per-field change times that conflict resolution relies on
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core import events
 from pc_core.access import Principal
-from pc_core.errors import BadRequest, Conflict, NotFound
+from pc_core.errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from pc_core.ids import new_id
 from pc_core.journal.stage_events import PLATFORM, record_lead_change
 from pc_core.marketplace.known_contacts import contact_keys
@@ -262,10 +263,17 @@ def _status_change(current: LeadStatus, wanted: LeadStatus) -> LeadStatus:
 
 def update_lead(
     db: Database, actor: Principal, lead_id: str, data: LeadUpdate,
-    settings: Settings | None = None,
+    settings: Settings | None = None, *, expected_revisions: Collection[int] | None = None,
 ) -> LeadOut:
+    """Apply a person's edit. ``expected_revisions`` (an HTTP ``If-Match``): the edit
+    holds only if the lead is still at one of them; otherwise ``PreconditionFailed``
+    with the current lead and nothing written. The check is the write's own
+    compare-and-set filter, so an edit landing between our read and our write also
+    fails it."""
     doc = get_lead_doc(db, actor, lead_id)
     actor.require_write_on_partner(doc["partner_id"], "lead")
+    if expected_revisions is not None and (doc.get("rev") or 0) not in expected_revisions:
+        raise _changed_since_read(doc, actor)
     changes = data.model_dump(mode="json", exclude_unset=True)
     now = utcnow()
     current_status = LeadStatus(doc["status"])
@@ -295,6 +303,8 @@ def update_lead(
     # Compare-and-set on the revision: a reservation or another edit that lands
     # between our read and our write wins, and this caller gets a 409.
     after = replace_if_unchanged(db[c.LEADS], doc, update)
+    if after is None and expected_revisions is not None:
+        raise _changed_since_read(get_lead_doc(db, actor, lead_id), actor)
     if after is None:
         raise Conflict("the lead changed meanwhile; reload and try again")
     record_lead_change(db, doc, after, PLATFORM, now)
@@ -302,6 +312,12 @@ def update_lead(
         announce_edit(db, settings, doc, after)
     return LeadOut.from_doc(after, actor.partner_id,
                            _seller_names(db, [after], actor.partner_id))
+
+
+def _changed_since_read(current: dict[str, Any], actor: Principal) -> PreconditionFailed:
+    return PreconditionFailed(
+        "the lead changed since you read it; nothing was saved", current=LeadOut.from_doc(
+            current, actor.partner_id), revision=int(current.get("rev") or 0))
 
 
 def _hubspot_bookkeeping(doc: dict[str, Any], changed: dict[str, Any],

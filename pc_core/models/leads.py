@@ -10,7 +10,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from pc_core.models.base import all_optional
 from pc_core.stages import LeadStatus, Stage
@@ -166,6 +174,14 @@ class LeadOut(BaseModel):
     meeting_type: str | None = None
     created_at: datetime
     updated_at: datetime
+    # The stored revision this answer was read at (``rev``): not a field of the
+    # answer, it travels as the HTTP ``ETag`` (pc_api/conditional.py).
+    _revision: int = PrivateAttr(default=0)
+
+    @property
+    def revision(self) -> int:
+        """The stored lead's revision when this answer was built (0 if unknown)."""
+        return self._revision
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any], viewer: str | None = None,
@@ -174,7 +190,17 @@ class LeadOut(BaseModel):
         view) sees it. ``hubspot_deal_id`` is the deal in the viewer's own portal:
         the seller's deal for the seller and the owner, the deal the cross-partner
         sync created for the buyer; neither side sees the other's CRM ids."""
-        return cls.model_validate(view_of(doc, viewer, names))
+        out = cls.model_validate(view_of(doc, viewer, names))
+        out._revision = int(doc.get("rev") or 0)
+        return out
+
+
+class LeadChanged(BaseModel):
+    """The answer to an edit sent with a stale ``If-Match``: nothing was written;
+    ``current`` is the lead as stored now (its ETag in the answer's header)."""
+
+    detail: str
+    current: LeadOut
 
 
 class LeadPage(BaseModel):

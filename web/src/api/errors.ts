@@ -16,6 +16,7 @@ const FALLBACK: Record<number, string> = {
   403: 'You do not have permission to do this.',
   404: 'Not found. It may have been removed, or it belongs to another partner.',
   409: 'This changed since you loaded it.',
+  412: 'This changed since you loaded it.',
   413: 'The file is too large.',
   422: 'Some fields need attention.',
   429: 'Too many attempts. Please wait a moment and try again.',
@@ -32,7 +33,11 @@ export class ApiError extends Error {
   /** Messages that belong to no field. */
   readonly general: string[]
 
-  constructor(status: number, detail: unknown, fallback?: string) {
+  /** The whole error body (e.g. a 412's `current` version), and the answer's headers. */
+  readonly body: unknown
+  readonly headers: Headers | null
+
+  constructor(status: number, detail: unknown, fallback?: string, body?: unknown, headers?: Headers | null) {
     const { fields, general } = describeDetail(status, detail, fallback)
     super(general[0] ?? Object.values(fields)[0] ?? fallback ?? FALLBACK[status] ?? `Error ${status}`)
     this.name = 'ApiError'
@@ -40,6 +45,8 @@ export class ApiError extends Error {
     this.detail = detail
     this.fields = fields
     this.general = general
+    this.body = body
+    this.headers = headers ?? null
   }
 
   /** Every message, fields included, as `field: message` lines. */

@@ -115,7 +115,7 @@ async function toError(res: Response): Promise<ApiError> {
     if (after) fallback = `Too many attempts. Try again in ${after} seconds.`
   }
   if (typeof detail !== 'string' && !Array.isArray(detail)) detail = undefined
-  return new ApiError(res.status, detail, fallback)
+  return new ApiError(res.status, detail, fallback, body, res.headers)
 }
 
 function isAuthPath(path: string): boolean {
@@ -141,7 +141,18 @@ export async function withSessionRetry<T extends { status: number }>(
   return first
 }
 
+/** An answer's body and headers (e.g. a resource's `ETag`). */
+export interface Exchange<T> {
+  body: T
+  headers: Headers
+}
+
 export async function request<T = unknown>(path: string, opts: RequestOptions = {}): Promise<T> {
+  return (await exchange<T>(path, opts)).body
+}
+
+/** `request`, keeping the answer's headers. */
+export async function exchange<T = unknown>(path: string, opts: RequestOptions = {}): Promise<Exchange<T>> {
   const method = opts.method ?? 'GET'
   const url = buildUrl(path, opts.query)
   const isForm = typeof FormData !== 'undefined' && opts.body instanceof FormData
@@ -170,7 +181,7 @@ export async function request<T = unknown>(path: string, opts: RequestOptions = 
   }
   const res = await withSessionRetry(path, send, opts.noAuthRetry)
   if (!res.ok) throw await toError(res)
-  return (await parseBody(res)) as T
+  return { body: (await parseBody(res)) as T, headers: res.headers }
 }
 
 export const api = {

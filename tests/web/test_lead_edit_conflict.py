@@ -1,0 +1,54 @@
+"""Two people edit one lead: the second save is refused (the API's ``If-Match``
+check, 412), the colleague's change is kept, and the page shows their version."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Route, expect
+
+from pc_core import collections as c
+from pc_core import leads
+from pc_core.models.leads import LeadUpdate
+from tests.conftest import SYSTEM
+from tests.web.browser import check_page
+from tests.web.conftest import ADMIN_NW
+
+
+def test_a_colleagues_save_between_open_and_save_is_shown_not_overwritten(open_page, web_stack):
+    lead = web_stack.db[c.LEADS].find_one(
+        {"partner_id": "northwind", "status": "open", "stage": {"$nin": ["won", "lost"]}})
+    page = open_page(ADMIN_NW, f"/leads/{lead['_id']}")
+    expect(page.get_by_role("heading", level=1, name=lead["title"])).to_be_visible()
+    form = page.get_by_role("form", name="Edit lead")
+    expect(form.get_by_label("Stage")).to_have_value(lead["stage"])  # the form holds the lead
+    form.get_by_label("Stage").select_option("won")
+
+    # The colleague saves at the last moment: after anything the page may re-read,
+    # just as this page's save leaves (the race a re-read before PATCH cannot close).
+    def colleague_saves_first(route: Route) -> None:
+        if route.request.method == "PATCH":
+            leads.update_lead(web_stack.db, SYSTEM, lead["_id"],
+                              LeadUpdate(stage="lost", amount_cents=4242_00))
+        route.continue_()
+
+    page.route(re.compile(rf"/v1/leads/{lead['_id']}$"), colleague_saves_first)
+    form.get_by_role("button", name="Save changes").click()
+
+    alert = page.get_by_role("alert").filter(has_text="Someone else changed this lead")
+    expect(alert).to_contain_text("now Lost")
+    expect(alert).to_contain_text("$4,242.00")
+    expect(alert).to_contain_text("Your change was not saved")
+    stored = web_stack.db[c.LEADS].find_one({"_id": lead["_id"]})
+    assert stored["stage"] == "lost" and stored["amount_cents"] == 4242_00
+    check_page(page, "lead-edit-conflict")
+
+    # Reloading shows their version in the form; saving again then goes through.
+    page.unroute(re.compile(rf"/v1/leads/{lead['_id']}$"))
+    alert.get_by_role("button", name="Reload lead").click()
+    expect(form.get_by_label("Stage")).to_have_value("lost")
+    form.get_by_label("Stage").select_option("won")
+    form.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("Lead saved")).to_be_visible()
+    saved = web_stack.db[c.LEADS].find_one({"_id": lead["_id"]})
+    assert saved["stage"] == "won" and saved["amount_cents"] == 4242_00  # the amount kept
