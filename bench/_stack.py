@@ -102,7 +102,7 @@ from pc_core.settings import Settings
 s = Settings()
 event, rounds, gap = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 for i in range(rounds):
-    events.emit(s, event, {"round": i, "sent_at": time.time()}, [events.marketplace_room()])
+    events.publish(s, event, {"round": i, "sent_at": time.time()}, [events.marketplace_room()])
     time.sleep(gap)
 """
 

@@ -5,62 +5,59 @@ Transport: python-socketio's Redis manager protocol, through a write-only
 ``socketio.RedisManager`` (``write_only=True``), so an emit from here reaches every
 Socket.IO server subscribed to the same Redis channel (``PC_SOCKETIO_CHANNEL``).
 
-Events and rooms (api.md "Real-time"):
-- ``lead-listed`` {lead_id, partner_id, and the listing as the listings route shows it:
-  price_cents, commission_cents, buyer_total_cents, ...} → room ``marketplace``
-- ``lead-sold`` {lead_id, seller_partner_id, buyer_partner_id} → ``marketplace``,
-  ``lead:{id}``, ``partner:{seller}``, ``partner:{buyer}``
-- ``stage-updated`` {lead_id, partner_id, from, to} → ``lead:{id}``, ``partner:{id}``
-- ``viewer-joined`` / ``viewer-left`` {lead_id, viewers} → ``lead:{id}`` (distinct
-  viewers; who they are is never sent)
-- ``lead-reserved`` / ``lead-released`` {lead_id, reservation_id} → ``marketplace``,
-  ``lead:{id}`` (a listing leaves the market / comes back)
-- ``sync-progress`` {sync_task_id, partner_id, status, step, counts, ...} and
-  ``sync-finished`` {sync_task_id, partner_id, status, counts, ...} → ``partner:{id}``
-- ``purchase-updated`` {purchase_id, lead_id, status, failure_message} →
-  ``partner:{buyer}``, ``partner:{seller}``
-- ``search-matched`` {notice_id, search_id, search_name, lead_id, listing} →
-  ``user:{id}`` of the search's owner, or ``partner:{buyer}`` for a shared search
-  (``pc_core.buyer_alerts.notices``)
-- ``standing-order-filled`` {order_id, order_name, lead_id, reservation_id} →
-  ``partner:{buyer}`` (``pc_core.marketplace.standing_orders``)
-- ``return-updated`` {return_id, purchase_id, lead_id, status, reason} →
-  ``partner:{buyer}``, ``partner:{seller}``, ``partner:{operator}`` (the owner's queue)
+Every event the platform sends is a model in ``pc_core.models.live_events`` (its
+name, its rooms, its payload); the helpers below build each payload through its
+model and ``emit`` it, so a payload that drifts from the contract fails where it is
+built. The web client's event types are generated from the same models.
 
 A lead's room may hold buyers of other partners while the lead is listed
 (``pc_core.leads.rooms``), so nothing that identifies the contact or the company goes
-there: ``emit`` drops ``PRIVATE_FIELDS`` from an event to a lead room (and logs the
-bug).
+there: ``publish`` drops ``PRIVATE_FIELDS`` from an event to a lead room (and logs
+the bug).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 import socketio
 
+from pc_core.models.live_events import (
+    LeadListed,
+    LeadReleased,
+    LeadReserved,
+    LeadSold,
+    LeadUnlisted,
+    LiveEvent,
+    PurchaseUpdated,
+    ReturnUpdated,
+    StageUpdated,
+    SyncFinished,
+    SyncProgress,
+    ViewerJoined,
+    ViewerLeft,
+)
 from pc_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-LEAD_LISTED = "lead-listed"
-LEAD_SOLD = "lead-sold"
-STAGE_UPDATED = "stage-updated"
-VIEWER_JOINED = "viewer-joined"
-VIEWER_LEFT = "viewer-left"
-LEAD_RESERVED = "lead-reserved"
-LEAD_RELEASED = "lead-released"
-LEAD_UNLISTED = "lead-unlisted"
-SYNC_PROGRESS = "sync-progress"
-SYNC_FINISHED = "sync-finished"
-PURCHASE_UPDATED = "purchase-updated"
+LEAD_LISTED = LeadListed.name
+LEAD_SOLD = LeadSold.name
+STAGE_UPDATED = StageUpdated.name
+VIEWER_JOINED = ViewerJoined.name
+VIEWER_LEFT = ViewerLeft.name
+LEAD_RESERVED = LeadReserved.name
+LEAD_RELEASED = LeadReleased.name
+LEAD_UNLISTED = LeadUnlisted.name
+SYNC_PROGRESS = SyncProgress.name
+SYNC_FINISHED = SyncFinished.name
+PURCHASE_UPDATED = PurchaseUpdated.name
 SEARCH_MATCHED = "search-matched"
 STANDING_ORDER_FILLED = "standing-order-filled"
-RETURN_UPDATED = "return-updated"
+RETURN_UPDATED = ReturnUpdated.name
 CHANNEL = "pc-socketio"
 LEAD_ROOM_PREFIX = "lead:"
 # What a listing hides (pc_core/marketplace/listings.py): never sent to a lead's room.
@@ -93,19 +90,26 @@ def _manager(redis_url: str) -> socketio.RedisManager:
     return socketio.RedisManager(redis_url, channel=CHANNEL, write_only=True)
 
 
-def emit(settings: Settings, event: str, payload: dict[str, Any], rooms: Iterable[str]) -> None:
-    """Publish ``event`` to every room; failures are logged, never raised: a missed
-    live update must not fail the sync or the sale that caused it."""
+def emit(settings: Settings, event: LiveEvent, rooms: Iterable[str]) -> None:
+    """Publish the live ``event`` (a model of ``pc_core.models.live_events``) to every
+    room; failures are logged, never raised: a missed live update must not fail the
+    sync or the sale that caused it."""
+    publish(settings, event.name, event.payload(), rooms)
+
+
+def publish(settings: Settings, name: str, payload: dict[str, Any], rooms: Iterable[str]) -> None:
+    """The transport under ``emit``: any payload, for what measures or probes the
+    transport itself (bench/, tests). The platform's events go through ``emit``."""
     targets = list(rooms)
     if not targets:
         return
-    payload = _anonymised(event, payload, targets)
+    payload = _anonymised(name, payload, targets)
     try:
         # One publish with every room: a client in several of them (its partner's
         # room and the marketplace) receives the event once.
-        _manager(settings.redis_url).emit(event, payload, room=targets, namespace="/")
+        _manager(settings.redis_url).emit(name, payload, room=targets, namespace="/")
     except Exception:  # noqa: BLE001
-        log.exception("could not publish %s to %s", event, targets)
+        log.exception("could not publish %s to %s", name, targets)
 
 
 def _anonymised(event: str, payload: dict[str, Any], rooms: list[str]) -> dict[str, Any]:
@@ -124,51 +128,48 @@ def lead_listed(settings: Settings, listing: dict[str, Any]) -> None:
     the event shows what the listings route shows, price included. ``own`` is left
     out: the event goes to every buyer, who compare ``seller_partner_id`` with their
     own partner."""
-    payload = {k: v.isoformat() if isinstance(v, datetime) else v
-               for k, v in listing.items() if k != "own"}
-    payload.update(lead_id=listing["id"], partner_id=listing["seller_partner_id"])
-    emit(settings, LEAD_LISTED, payload, [marketplace_room()])
+    fields = {k: v for k, v in listing.items() if k != "own"}
+    event = LeadListed(**fields, lead_id=listing["id"], partner_id=listing["seller_partner_id"])
+    emit(settings, event, [marketplace_room()])
 
 
 def stage_updated(settings: Settings, lead_id: str, partner_id: str, before: str | None,
                   after: str) -> None:
-    emit(settings, STAGE_UPDATED,
-         {"lead_id": lead_id, "partner_id": partner_id, "from": before, "to": after},
+    emit(settings, StageUpdated(lead_id=lead_id, partner_id=partner_id, from_=before, to=after),
          [lead_room(lead_id), partner_room(partner_id)])
 
 
 def lead_sold(settings: Settings, lead_id: str, seller_partner_id: str,
               buyer_partner_id: str) -> None:
     """A sale: the marketplace drops the listing, both partners' views update."""
-    emit(settings, LEAD_SOLD, {
-        "lead_id": lead_id, "seller_partner_id": seller_partner_id,
-        "buyer_partner_id": buyer_partner_id, "buyerId": buyer_partner_id,
-    }, [marketplace_room(), lead_room(lead_id), partner_room(seller_partner_id),
-        partner_room(buyer_partner_id)])
+    emit(settings, LeadSold(lead_id=lead_id, seller_partner_id=seller_partner_id,
+                            buyer_partner_id=buyer_partner_id),
+         [marketplace_room(), lead_room(lead_id), partner_room(seller_partner_id),
+          partner_room(buyer_partner_id)])
 
 
 def lead_unlisted(settings: Settings, lead_id: str) -> None:
     """The seller took its lead off the market: open marketplace pages drop it."""
-    emit(settings, LEAD_UNLISTED, {"lead_id": lead_id}, [marketplace_room(), lead_room(lead_id)])
+    emit(settings, LeadUnlisted(lead_id=lead_id), [marketplace_room(), lead_room(lead_id)])
 
 
 def lead_reserved(settings: Settings, lead_id: str, reservation_id: str) -> None:
     """A buyer holds the lead: open marketplace pages drop the listing."""
-    emit(settings, LEAD_RESERVED, {"lead_id": lead_id, "reservation_id": reservation_id},
+    emit(settings, LeadReserved(lead_id=lead_id, reservation_id=reservation_id),
          [marketplace_room(), lead_room(lead_id)])
 
 
 def lead_released(settings: Settings, lead_id: str, reservation_id: str | None) -> None:
     """A reservation ended without a sale (released, expired): the listing is back
     (``lead-listed`` carries the listing itself)."""
-    emit(settings, LEAD_RELEASED, {"lead_id": lead_id, "reservation_id": reservation_id},
+    emit(settings, LeadReleased(lead_id=lead_id, reservation_id=reservation_id),
          [marketplace_room(), lead_room(lead_id)])
 
 
-def _sync_payload(task: dict[str, Any], step: str | None = None) -> dict[str, Any]:
+def _sync_fields(task: dict[str, Any]) -> dict[str, Any]:
     return {
         "sync_task_id": task["_id"], "partner_id": task["partner_id"],
-        "status": task["status"], "step": step, "trigger": task.get("trigger"),
+        "status": task["status"], "trigger": task.get("trigger"),
         "direction": task.get("direction"), "dagster_run_id": task.get("dagster_run_id"),
         "counts": {k: int(v) for k, v in (task.get("counts") or {}).items()},
         "errors": len(task.get("errors") or []),
@@ -177,24 +178,24 @@ def _sync_payload(task: dict[str, Any], step: str | None = None) -> dict[str, An
 
 def sync_progress(settings: Settings, task: dict[str, Any], step: str | None = None) -> None:
     """A sync task started or finished a step (``task`` is the stored sync task)."""
-    emit(settings, SYNC_PROGRESS, _sync_payload(task, step), [partner_room(task["partner_id"])])
+    emit(settings, SyncProgress(**_sync_fields(task), step=step),
+         [partner_room(task["partner_id"])])
 
 
 def sync_finished(settings: Settings, task: dict[str, Any]) -> None:
     """A sync task ended: succeeded, failed or cancelled."""
-    emit(settings, SYNC_FINISHED, _sync_payload(task), [partner_room(task["partner_id"])])
+    emit(settings, SyncFinished(**_sync_fields(task)), [partner_room(task["partner_id"])])
 
 
 def purchase_updated(settings: Settings, purchase: dict[str, Any]) -> None:
     """A purchase changed status (pending, completed, failed, refunded): the buyer's
     checkout and both partners' purchase lists follow it live."""
-    emit(settings, PURCHASE_UPDATED, {
-        "purchase_id": purchase["_id"], "lead_id": purchase["lead_id"],
-        "status": purchase["status"], "failure_message": purchase.get("failure_message"),
-        "buyer_partner_id": purchase["buyer_partner_id"],
-        "seller_partner_id": purchase["seller_partner_id"],
-    }, [partner_room(purchase["buyer_partner_id"]),
-        partner_room(purchase["seller_partner_id"])])
+    emit(settings, PurchaseUpdated(
+        purchase_id=purchase["_id"], lead_id=purchase["lead_id"], status=purchase["status"],
+        failure_message=purchase.get("failure_message"),
+        buyer_partner_id=purchase["buyer_partner_id"],
+        seller_partner_id=purchase["seller_partner_id"],
+    ), [partner_room(purchase["buyer_partner_id"]), partner_room(purchase["seller_partner_id"])])
 
 
 def return_updated(settings: Settings, doc: dict[str, Any], operator_id: str | None) -> None:
@@ -203,9 +204,8 @@ def return_updated(settings: Settings, doc: dict[str, Any], operator_id: str | N
     rooms = {partner_room(doc["buyer_partner_id"]), partner_room(doc["seller_partner_id"])}
     if operator_id:
         rooms.add(partner_room(operator_id))
-    emit(settings, RETURN_UPDATED, {
-        "return_id": doc["_id"], "purchase_id": doc["purchase_id"], "lead_id": doc["lead_id"],
-        "status": doc["status"], "reason": doc["reason"],
-        "buyer_partner_id": doc["buyer_partner_id"],
-        "seller_partner_id": doc["seller_partner_id"],
-    }, sorted(rooms))
+    emit(settings, ReturnUpdated(
+        return_id=doc["_id"], purchase_id=doc["purchase_id"], lead_id=doc["lead_id"],
+        status=doc["status"], reason=doc["reason"],
+        buyer_partner_id=doc["buyer_partner_id"], seller_partner_id=doc["seller_partner_id"],
+    ), sorted(rooms))

@@ -14,6 +14,7 @@ from dagster import build_sensor_context, materialize
 from pc_core import collections as c
 from pc_core import events
 from pc_core.marketplace.expiry import expire_reservations
+from pc_core.models.live_events import LIVE_EVENTS
 from pc_core.settings import Settings
 from pc_core.timeutil import utcnow
 from pc_pipelines.hubspot_sync.assets import (
@@ -33,6 +34,9 @@ from tests.test_pipelines_hubspot import _connect
 def settings(stores, sandbox_url) -> Settings:
     """Stripe and Mailgun at the sandbox (the purchase events need a PaymentIntent)."""
     return market_settings(stores, sandbox_url)
+
+
+CONTRACT = {model.name: model for model in LIVE_EVENTS}
 
 
 class Listener:
@@ -56,7 +60,10 @@ class Listener:
             if message and message["type"] == "message":
                 body = json.loads(message["data"])
                 room = body["room"] if isinstance(body["room"], list) else [body["room"]]
-                self.seen.append((body["event"], body["data"][0], room))
+                data = body["data"][0]
+                if body["event"] in CONTRACT:  # the wire matches the event's model
+                    CONTRACT[body["event"]].model_validate(data)
+                self.seen.append((body["event"], data, room))
         pytest.fail(f"{event} {match} not published ({count} wanted); saw "
                     f"{[(e, d) for e, d, _ in self.seen]}")
 

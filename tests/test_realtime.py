@@ -188,6 +188,16 @@ def publish(api: Api, code: str) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+def _listing(lead_id: str, seller: str, price_cents: int) -> dict:
+    """A listing as ``ListingOut`` JSON, what ``events.lead_listed`` takes."""
+    return {"id": lead_id, "own": False, "seller_partner_id": seller, "seller_name": "B",
+            "seller_rating": None, "company_size": None, "industry": None, "location": None,
+            "budget_cents": None, "stage": "new", "age_days": 0,
+            "created_at": "2026-01-01T00:00:00Z", "price_cents": price_cents,
+            "commission_cents": price_cents // 10, "buyer_total_cents": price_cents,
+            "currency": "usd"}
+
+
 def is_event(name: str, **fields) -> Callable[[str, object], bool]:
     def match(event: str, data: object) -> bool:
         return event == name and isinstance(data, dict) and all(
@@ -271,11 +281,10 @@ def test_events_from_another_process_reach_the_right_rooms(api, connect):
     b = connect(api.admin_b)
     marker = uuid.uuid4().hex
     publish(api, (
-        f"events.lead_listed(s, {{'id': 'L-{marker}', 'seller_partner_id': '{api.partner_b}',"
-        " 'stage': 'new', 'price_cents': 12345})\n"
-        f"events.emit(s, events.LEAD_SOLD, {{'lead_id': 'S-{marker}'}},"
+        f"events.lead_listed(s, {_listing(f'L-{marker}', api.partner_b, 12345)})\n"
+        f"events.publish(s, events.LEAD_SOLD, {{'lead_id': 'S-{marker}'}},"
         f" [events.partner_room('{api.partner_b}')])\n"
-        f"events.emit(s, 'probe', {{'marker': '{marker}'}}, [events.marketplace_room()])\n"
+        f"events.publish(s, 'probe', {{'marker': '{marker}'}}, [events.marketplace_room()])\n"
     ))
     for rec in (a, b):
         _, data = rec.wait_for(is_event(events.LEAD_LISTED, lead_id=f"L-{marker}"))
@@ -306,9 +315,9 @@ def test_owner_may_join_any_partner_room_others_may_not(api, connect):
     assert owner.call("join-partner", {"partner_id": "nope"})["ok"] is False
     marker = uuid.uuid4().hex
     publish(api, (
-        f"events.emit(s, 'probe', {{'marker': '{marker}'}},"
+        f"events.publish(s, 'probe', {{'marker': '{marker}'}},"
         f" [events.partner_room('{api.partner_b}')])\n"
-        f"events.emit(s, 'probe', {{'marker': 'end-{marker}'}}, [events.marketplace_room()])\n"
+        f"events.publish(s, 'probe', {{'marker': 'end-{marker}'}}, [events.marketplace_room()])\n"
     ))
     owner.wait_for(is_event("probe", marker=marker))
     user_a.wait_for(is_event("probe", marker=f"end-{marker}"))
@@ -396,8 +405,8 @@ def test_another_partners_lead_cannot_be_joined(api, connect):
 
     marker = uuid.uuid4().hex
     publish(api, (
-        f"events.emit(s, 'probe', {{'marker': '{marker}'}}, [events.lead_room('{lead}')])\n"
-        f"events.emit(s, 'probe', {{'marker': 'end'}}, [events.marketplace_room()])\n"
+        f"events.publish(s, 'probe', {{'marker': '{marker}'}}, [events.lead_room('{lead}')])\n"
+        f"events.publish(s, 'probe', {{'marker': 'end'}}, [events.marketplace_room()])\n"
     ))
     owner.wait_for(is_event("probe", marker=marker))
     intruder.wait_for(is_event("probe", marker="end"))
@@ -471,7 +480,7 @@ def test_a_javascript_socketio_4_client_connects_and_receives(api, node_client):
     try:
         assert next(lines) == {"connected": True}
         marker = uuid.uuid4().hex
-        publish(api, f"events.lead_listed(s, {{'id': 'JS-{marker}', 'seller_partner_id': 'p'}})\n")
+        publish(api, f"events.lead_listed(s, {_listing(f'JS-{marker}', 'p', 100)})\n")
         got = next(lines)
         assert got["event"] == "lead-listed" and got["data"]["lead_id"] == f"JS-{marker}"
         assert proc.wait(10) == 0

@@ -101,7 +101,7 @@ def test_a_listed_leads_room_carries_no_contact_data(api, connect):
     assert reserved.status_code == 201, reserved.text
     buyer.wait_for(is_event(events.LEAD_RESERVED, lead_id=lead))
     # A bug elsewhere that put contact data into the lead's room would be stripped.
-    publish(api, (f"events.emit(s, 'probe', {{'lead_id': '{lead}', 'contact_email': "
+    publish(api, (f"events.publish(s, 'probe', {{'lead_id': '{lead}', 'contact_email': "
                   f"'{CONTACT['contact_email']}', 'title': 't', 'ok': 1}},"
                   f" [events.lead_room('{lead}'), events.partner_room('{api.partner_a}')])\n"))
     _, probe = buyer.wait_for(is_event("probe", lead_id=lead))

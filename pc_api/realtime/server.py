@@ -49,6 +49,7 @@ from pc_core import events
 from pc_core.errors import NotFound, Unauthorized
 from pc_core.identity import session_cache
 from pc_core.leads.rooms import require_followable
+from pc_core.models.live_events import ViewerJoined, ViewerLeft
 from pc_core.observability.metrics import SOCKETIO_CONNECTIONS
 from pc_core.settings import Settings
 
@@ -216,8 +217,8 @@ class Realtime:
         session["leads"].add(lead_id)
         change = await self.presence.join(lead_id, sid, viewer.user_id)
         if change.count_moved:
-            counted = {"lead_id": lead_id, "viewers": change.viewers, "seq": change.seq}
-            await self.sio.emit(events.VIEWER_JOINED, counted, room=room)
+            counted = ViewerJoined(lead_id=lead_id, viewers=change.viewers, seq=change.seq)
+            await self.sio.emit(counted.name, counted.payload(), room=room)
         return {"ok": True, "lead_id": lead_id, "viewers": change.viewers,
                 "others": max(0, change.viewers - 1), "seq": change.seq}
 
@@ -238,8 +239,8 @@ class Realtime:
             await self.sio.leave_room(sid, room)
         change = await self.presence.leave(lead_id, sid)
         if change.count_moved:
-            counted = {"lead_id": lead_id, "viewers": change.viewers, "seq": change.seq}
-            await self.sio.emit(events.VIEWER_LEFT, counted, room=room)
+            counted = ViewerLeft(lead_id=lead_id, viewers=change.viewers, seq=change.seq)
+            await self.sio.emit(counted.name, counted.payload(), room=room)
         return change.viewers
 
     async def on_join_partner(self, sid: str, data: Any = None) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from pc_core.marketplace.notifications import partner_recipients
 from pc_core.meetings import round_robin, routing
 from pc_core.meetings.payload import ChiliPiperPayload, MeetingEvent
 from pc_core.models.leads import LeadFields
+from pc_core.models.live_events import LeadAssigned, MeetingUpdated
 from pc_core.money import format_cents
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus, Stage
@@ -59,8 +60,6 @@ RESUME_AFTER = timedelta(seconds=30)
 BOOK_ATTEMPTS = 50
 # Where leads go when no operator partner exists (never in a seeded install).
 FALLBACK_QUEUE = "unassigned"
-LEAD_ASSIGNED = "lead-assigned"
-MEETING_UPDATED = "meeting-updated"
 
 
 @dataclass
@@ -227,11 +226,10 @@ def announce_assigned(settings: Settings, lead: Doc, meeting: Doc) -> None:
     """The ``lead-assigned`` event to the partner's room."""
     partner_id = lead["partner_id"]
     start = ensure_utc(meeting["start_time"])
-    events.emit(settings, LEAD_ASSIGNED, {
-        "lead_id": lead["_id"], "partner_id": partner_id, "meeting_id":
-            meeting["chili_meeting_id"], "meeting_type": meeting["meeting_type"],
-        "start_time": start.isoformat(), "title": lead["title"],
-    }, [events.partner_room(partner_id)])
+    events.emit(settings, LeadAssigned(
+        lead_id=lead["_id"], partner_id=partner_id, meeting_id=meeting["chili_meeting_id"],
+        meeting_type=meeting["meeting_type"], start_time=start, title=lead["title"],
+    ), [events.partner_room(partner_id)])
 
 
 def _after_booking(db: Database, settings: Settings, lead: Doc, meeting: Doc,
@@ -370,10 +368,10 @@ def _change(db: Database, settings: Settings, payload: ChiliPiperPayload,
     lead = _sync_lead(db, meeting, note, now)
     if meeting.get("partner_id"):
         pid = meeting["partner_id"]
-        after.append(lambda: events.emit(settings, MEETING_UPDATED, {
-            "lead_id": meeting["lead_id"], "partner_id": pid,
-            "meeting_id": meeting["chili_meeting_id"], "status": meeting["status"],
-            "start_time": start.isoformat()}, [events.partner_room(pid)]))
+        updated = MeetingUpdated(
+            lead_id=meeting["lead_id"], partner_id=pid, meeting_id=meeting["chili_meeting_id"],
+            status=meeting["status"], start_time=start)
+        after.append(lambda: events.emit(settings, updated, [events.partner_room(pid)]))
     return Outcome("cancelled" if cancelling else "rescheduled", meeting, lead, after)
 
 

@@ -18,12 +18,12 @@ PurchaseStatus = Literal["pending", "completed", "failed", "refunded"]
 NAME_FIELDS = ("lead_title", "lead_company", "seller_name", "buyer_name")
 
 
-class ListingOut(BaseModel):
-    """A listed lead as buyers see it (``marketplace.listings.listing_view``), with its
-    price; the ``lead-listed`` event carries the same, without ``own``."""
+class PublicListing(BaseModel):
+    """A listed lead as every buyer sees it (``marketplace.listings.listing_view``),
+    with its price: what the ``lead-listed`` live event carries
+    (``pc_core.models.live_events.LeadListed``)."""
 
     id: str
-    own: bool = Field(description="The caller's own partner is the seller")
     seller_partner_id: str
     seller_name: str | None
     seller_rating: float | None = Field(
@@ -43,6 +43,12 @@ class ListingOut(BaseModel):
     next_price_drop_at: datetime | None = Field(
         default=None, description="When the seller's aging rule next lowers the price")
     next_price_cents: int | None = Field(default=None, description="The price after that drop")
+
+
+class ListingOut(PublicListing):
+    """A listing as the caller sees it: the public listing, and whether it is its own."""
+
+    own: bool = Field(description="The caller's own partner is the seller")
 
 
 class ListingPage(BaseModel):

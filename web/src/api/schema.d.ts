@@ -2082,8 +2082,7 @@ export interface components {
         };
         /**
          * ListingOut
-         * @description A listed lead as buyers see it (``marketplace.listings.listing_view``), with its
-         *     price; the ``lead-listed`` event carries the same, without ``own``.
+         * @description A listing as the caller sees it: the public listing, and whether it is its own.
          */
         ListingOut: {
             /** Age Days */

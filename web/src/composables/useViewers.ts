@@ -4,7 +4,7 @@
  * they are joined again after a reconnect.
  */
 import { onScopeDispose, reactive, toValue, watch, type MaybeRefOrGetter } from 'vue'
-import { EV, type ViewerEvent } from '@/realtime/events'
+import { EV } from '@/realtime/events'
 import { emitWithAck, onLiveConnect, useLiveEvent } from '@/realtime/socket'
 import { ViewerCounts, type ViewerCount } from '@/realtime/viewerCounts'
 
@@ -37,8 +37,8 @@ export function useViewers(leadIds: MaybeRefOrGetter<string[]>) {
 
   watch(() => toValue(leadIds), (ids) => sync(ids), { immediate: true })
   const stop = onLiveConnect(() => sync([...joined], true))
-  useLiveEvent<ViewerEvent>(EV.viewerJoined, (p) => joined.has(p.lead_id) && take(p.lead_id, p))
-  useLiveEvent<ViewerEvent>(EV.viewerLeft, (p) => joined.has(p.lead_id) && take(p.lead_id, p))
+  useLiveEvent(EV.viewerJoined, (p) => joined.has(p.lead_id) && take(p.lead_id, p))
+  useLiveEvent(EV.viewerLeft, (p) => joined.has(p.lead_id) && take(p.lead_id, p))
   onScopeDispose(() => {
     stop()
     for (const id of joined) void emitWithAck('leave-lead', { lead_id: id })

@@ -1,7 +1,15 @@
 /**
- * The live events the client hears (pc_core/events.py is the catalogue) and the
- * payload each one carries. What they make stale: `./invalidation`.
+ * The live events the client hears. Their payload types are GENERATED from the
+ * server's models (pc_core/models/live_events.py → src/api/live-events.json →
+ * src/api/live-events.d.ts, `npm run gen:events`); what each event makes stale is
+ * in `./invalidation`.
  */
+import type { LiveEvents } from '@/api/live-events'
+
+export type { LiveEvents }
+export type LiveEventName = keyof LiveEvents
+/** The payload each event carries, by name. */
+export type LivePayloads = LiveEvents
 
 export const EV = {
   leadListed: 'lead-listed',
@@ -19,45 +27,13 @@ export const EV = {
   standingOrderFilled: 'standing-order-filled',
   leadAssigned: 'lead-assigned',
   returnUpdated: 'return-updated',
-} as const
+  meetingUpdated: 'meeting-updated',
+} as const satisfies Record<string, LiveEventName>
 
-export interface LeadEvent {
-  lead_id: string
-  reservation_id?: string
-  partner_id?: string
-  seller_partner_id?: string
-  buyer_partner_id?: string
-  from?: string | null
-  to?: string
-}
-
-/** Distinct people viewing the lead (this one included); never who they are. */
-export interface ViewerEvent {
-  lead_id: string
-  viewers: number
-  /** The server's per-lead change number: the highest is the newest count. */
-  seq?: number
-}
-
-export interface SyncEvent {
-  sync_task_id: string
-  status: string
-  step?: string
-  counts?: Record<string, number>
-}
-
-/** A meeting booked through ChiliPiper was routed to the partner (its room only). */
-export interface LeadAssignedEvent {
-  lead_id: string
-  partner_id: string
-  meeting_id: string
-  meeting_type: string
-  start_time: string
-  title: string
-}
-
-export interface PurchaseEvent {
-  purchase_id: string
-  lead_id: string
-  status: string
-}
+/** A viewer count (`viewer-joined` and `viewer-left` carry the same). */
+export type ViewerEvent = LiveEvents['viewer-joined']
+/** A sync task's figures (`sync-progress` and `sync-finished`). */
+export type SyncEvent = LiveEvents['sync-progress']
+export type PurchaseEvent = LiveEvents['purchase-updated']
+/** The events that take a listing off the market. */
+export type ListingGoneEvent = LiveEvents['lead-reserved' | 'lead-sold' | 'lead-unlisted']

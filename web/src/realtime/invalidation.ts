@@ -20,7 +20,7 @@ import { connectLive } from './socket'
 
 type Rule<E extends LiveEventName> = (payload: LivePayloads[E]) => Key[]
 
-/** Events absent here (viewer counts, meetings) invalidate nothing: their pages follow them directly. */
+/** Events absent here (viewer counts) invalidate nothing: their pages follow them directly. */
 export const INVALIDATIONS: { [E in LiveEventName]?: Rule<E> } = {
   [EV.leadListed]: () => [listingKeys.all(), leadKeys.lists(), partnerKeys.allStats()],
   [EV.leadReserved]: (p) => [listingKeys.all(), reservationKeys.all(), leadKeys.detail(p.lead_id), leadKeys.lists()],
@@ -42,6 +42,9 @@ export const INVALIDATIONS: { [E in LiveEventName]?: Rule<E> } = {
     leadKeys.lists(),
     partnerKeys.allStats(),
   ],
+  // A booking routed a new lead to the partner; a meeting's change adds a note to its lead.
+  [EV.leadAssigned]: () => [leadKeys.lists(), partnerKeys.allStats()],
+  [EV.meetingUpdated]: (p) => [leadKeys.detail(p.lead_id), leadKeys.lists()],
   [EV.syncProgress]: () => [syncTaskKeys.all()],
   [EV.syncFinished]: () => [
     syncTaskKeys.all(),

@@ -8,6 +8,7 @@
 import { io, type Socket } from 'socket.io-client'
 import { onScopeDispose, ref } from 'vue'
 import { refreshSession } from '@/api/http'
+import type { LiveEventName, LiveEvents } from './events'
 
 export type LiveState = 'idle' | 'connecting' | 'connected' | 'disconnected'
 
@@ -80,11 +81,12 @@ export function onLiveConnect(fn: (s: Socket) => void): () => void {
 }
 
 /** Listen to a server event while the calling component (scope) lives. */
-export function useLiveEvent<T = Record<string, unknown>>(event: string, handler: (payload: T) => void): void {
+export function useLiveEvent<E extends LiveEventName>(event: E, handler: (payload: LiveEvents[E]) => void): void {
   const s = socket ?? connectLive()
-  const h = (p: T) => handler(p)
-  s.on(event, h)
-  onScopeDispose(() => s.off(event, h))
+  // The socket itself is untyped; the payload's type is the generated catalogue's.
+  const h = (p: unknown) => handler(p as LiveEvents[E])
+  s.on(event as string, h)
+  onScopeDispose(() => s.off(event as string, h))
 }
 
 /** Emit with an acknowledgement, resolving to the server's answer (or null on timeout). */
