@@ -7,9 +7,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from pc_core import collections as c
-from pc_core import leads as service
 from pc_core.access import Principal
 from pc_core.errors import PreconditionFailed
+from pc_core.leads import inventory as service
 from pc_core.models.leads import LeadUpdate
 
 

@@ -19,6 +19,7 @@ from pc_core import events
 from pc_core.models.live_events import (
     LIVE_EVENTS,
     LeadSold,
+    LiveEvent,
     StageUpdated,
     live_events_schema,
 )
@@ -57,7 +58,7 @@ def test_the_schema_names_every_event_once_with_its_payload():
     for model in LIVE_EVENTS:
         definition = schema["$defs"][model.__name__]
         assert definition["additionalProperties"] is False
-        assert f"Rooms: {model.rooms}" in definition["description"]
+        assert f"Rooms: {model.audience}" in definition["description"]
     assert "from" in schema["$defs"]["StageUpdated"]["properties"]  # the wire name
 
 
@@ -70,12 +71,23 @@ def test_a_payload_that_drifts_from_its_model_fails_where_it_is_built():
         LeadSold(lead_id="L", seller_partner_id="s")  # a field left out
 
 
+def test_each_event_names_the_rooms_it_goes_to():
+    sold = LeadSold(lead_id="L", seller_partner_id="s", buyer_partner_id="b")
+    assert sold.rooms() == ["marketplace", "lead:L", "partner:s", "partner:b"]
+    moved = StageUpdated(lead_id="L", partner_id="p", from_=None, to="won")
+    assert moved.rooms() == ["lead:L", "partner:p"]
+    assert moved.payload() == {"lead_id": "L", "partner_id": "p", "from": None, "to": "won"}
+    unrouted = [m.__name__ for m in LIVE_EVENTS if m.rooms is LiveEvent.rooms]
+    assert unrouted == []  # every event says where it goes
+
+
 def test_lead_sold_carries_exactly_its_documented_fields(settings, redis_conn):
     """No undocumented ``buyerId``: the buyer is ``buyer_partner_id``."""
     pubsub = redis_conn.pubsub()
     pubsub.subscribe(events.CHANNEL)
     pubsub.get_message(timeout=1)
-    events.lead_sold(settings, "L-sold", "seller-p", "buyer-p")
+    events.emit(settings, LeadSold(lead_id="L-sold", seller_partner_id="seller-p",
+                                   buyer_partner_id="buyer-p"))
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         message = pubsub.get_message(timeout=0.2)

@@ -180,7 +180,9 @@ def connect(api: Api) -> Iterator[Callable[..., Recorder]]:
 
 def publish(api: Api, code: str) -> None:
     """Run ``code`` in a separate Python process with ``s`` = the API's settings."""
-    script = "from pc_core import events\nfrom pc_core.settings import Settings\ns = Settings()\n"
+    script = ("from pc_core import events\nfrom pc_core.models import live_events as le\n"
+              "from pc_core.models.marketplace import ListingOut\n"
+              "from pc_core.settings import Settings\ns = Settings()\n")
     proc = subprocess.run(
         [sys.executable, "-c", script + code], env={**os.environ, **api.env}, cwd=ROOT,
         capture_output=True, text=True, timeout=60,
@@ -281,7 +283,8 @@ def test_events_from_another_process_reach_the_right_rooms(api, connect):
     b = connect(api.admin_b)
     marker = uuid.uuid4().hex
     publish(api, (
-        f"events.lead_listed(s, {_listing(f'L-{marker}', api.partner_b, 12345)})\n"
+        f"events.emit(s, le.LeadListed.of_listing(ListingOut.model_validate("
+        f"{_listing(f'L-{marker}', api.partner_b, 12345)})))\n"
         f"events.publish(s, events.LEAD_SOLD, {{'lead_id': 'S-{marker}'}},"
         f" [events.partner_room('{api.partner_b}')])\n"
         f"events.publish(s, 'probe', {{'marker': '{marker}'}}, [events.marketplace_room()])\n"
@@ -298,7 +301,8 @@ def test_events_from_another_process_reach_the_right_rooms(api, connect):
 def test_a_sale_published_elsewhere_reaches_seller_and_buyer(api, connect):
     seller, buyer, owner = connect(api.admin_a), connect(api.admin_b), connect(api.owner)
     lead = f"sold-{uuid.uuid4().hex}"
-    publish(api, f"events.lead_sold(s, '{lead}', '{api.partner_a}', '{api.partner_b}')\n")
+    publish(api, f"events.emit(s, le.LeadSold(lead_id='{lead}', seller_partner_id="
+                 f"'{api.partner_a}', buyer_partner_id='{api.partner_b}'))\n")
     for rec in (seller, buyer, owner):
         _, data = rec.wait_for(is_event(events.LEAD_SOLD, lead_id=lead))
         assert data["seller_partner_id"] == api.partner_a
@@ -356,7 +360,8 @@ def test_viewers_join_and_leave_a_lead(api, connect):
     assert data["seq"] > second_join["seq"]
 
     # Events to the lead room reach the viewer still in it, not the one who left.
-    publish(api, f"events.stage_updated(s, '{lead}', '{api.partner_a}', 'new', 'won')\n")
+    publish(api, f"events.emit(s, le.StageUpdated(lead_id='{lead}', partner_id="
+                 f"'{api.partner_a}', from_='new', to='won'))\n")
     first.wait_for(is_event(events.STAGE_UPDATED, lead_id=lead, to="won"))
 
     # A disconnect clears the presence.
@@ -480,7 +485,8 @@ def test_a_javascript_socketio_4_client_connects_and_receives(api, node_client):
     try:
         assert next(lines) == {"connected": True}
         marker = uuid.uuid4().hex
-        publish(api, f"events.lead_listed(s, {_listing(f'JS-{marker}', 'p', 100)})\n")
+        publish(api, "events.emit(s, le.LeadListed.of_listing(ListingOut.model_validate("
+                     f"{_listing(f'JS-{marker}', 'p', 100)})))\n")
         got = next(lines)
         assert got["event"] == "lead-listed" and got["data"]["lead_id"] == f"JS-{marker}"
         assert proc.wait(10) == 0

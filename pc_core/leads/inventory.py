@@ -29,6 +29,7 @@ from pc_core.models.leads import (
     LeadUpdate,
     NoteOut,
 )
+from pc_core.models.live_events import LeadUnlisted, StageUpdated
 from pc_core.settings import Settings
 from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
 from pc_core.store import replace_if_unchanged, sort_key, time_key
@@ -151,13 +152,13 @@ def announce_edit(db: Database, settings: Settings, before: dict[str, Any] | Non
     the market (``lead-listed``, so open marketplace pages show it at once) or came off
     it (``lead-unlisted``, so they drop it)."""
     if before is not None and before.get("stage") != after.get("stage"):
-        events.stage_updated(settings, after["_id"], after["partner_id"], before.get("stage"),
-                             after["stage"])
+        events.emit(settings, StageUpdated(lead_id=after["_id"], partner_id=after["partner_id"],
+                                           from_=before.get("stage"), to=after["stage"]))
     listed = LeadStatus.LISTED.value
     if after["status"] == listed and (before is None or before["status"] != listed):
         announce_listed(db, settings, [after])
     elif before is not None and before["status"] == listed and after["status"] != listed:
-        events.lead_unlisted(settings, after["_id"])
+        events.emit(settings, LeadUnlisted(lead_id=after["_id"]))
     elif before is not None and after["status"] == listed and _cheaper(before, after):
         announce_price_drop(db, settings, after)
 

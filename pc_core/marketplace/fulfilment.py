@@ -22,7 +22,7 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.events import lead_sold, purchase_updated
+from pc_core.events import emit
 from pc_core.journal import outbox
 from pc_core.marketplace import (
     deliveries,
@@ -36,6 +36,7 @@ from pc_core.marketplace import (
 )
 from pc_core.marketplace.money_words import UNAVAILABLE_REASON
 from pc_core.marketplace.purchases import COMPLETED, FAILED, PENDING, REFUNDED
+from pc_core.models.live_events import LeadSold, PurchaseUpdated
 from pc_core.payments import stripe_client
 from pc_core.settings import Settings
 from pc_core.store import wakeups
@@ -89,15 +90,16 @@ def payment_succeeded(db: Database, settings: Settings, intent: dict[str, Any]) 
     wakeups.announce(settings, wakeups.SALE, [purchase["buyer_partner_id"]])  # hot path
 
     purchase = purchases.complete(db, purchase["_id"], intent_id=intent.get("id"), now=now)
-    purchase_updated(settings, purchase)
+    emit(settings, PurchaseUpdated.of_purchase(purchase))
     outbox.purchase_changed(db, purchase, "completed")  # → Dagster's marketplace_purchases
 
     reservation = reservations.convert(db, purchase["reservation_id"], purchase["_id"], now)
     if reservation is not None:
         slots.free_slot(db, reservation.get("slot_id"), reservation["_id"])
     if sold_now:
-        lead_sold(settings, lead["_id"], purchase["seller_partner_id"],
-                  purchase["buyer_partner_id"])
+        emit(settings, LeadSold(lead_id=lead["_id"],
+                                seller_partner_id=purchase["seller_partner_id"],
+                                buyer_partner_id=purchase["buyer_partner_id"]))
         ratings.refresh(db, purchase["seller_partner_id"])
     notifications.sale_emails(db, settings, purchase, lead)
     return "completed" if sold_now else "completed-earlier"
@@ -111,7 +113,7 @@ def _refund(db: Database, settings: Settings, purchase: Doc, intent: dict[str, A
     refunded = purchases.refund_undeliverable(db, purchase["_id"], refund_id=refund.id,
                                               reason=reason, intent_id=intent.get("id"),
                                               now=utcnow())
-    purchase_updated(settings, refunded)
+    emit(settings, PurchaseUpdated.of_purchase(refunded))
     outbox.purchase_changed(db, refunded, "refunded")
     reservations.clear_pending(db, purchase["reservation_id"], purchase["_id"])
     return "refunded"
@@ -129,7 +131,7 @@ def payment_failed(db: Database, settings: Settings, intent: dict[str, Any]) -> 
     if after["status"] == FAILED:
         reservations.clear_pending(db, purchase["reservation_id"], purchase["_id"])
         standing_orders.card_failed(db, purchase["reservation_id"])
-        purchase_updated(settings, after)
+        emit(settings, PurchaseUpdated.of_purchase(after))
         return "failed"
     return f"ignored-{after['status']}"
 

@@ -26,6 +26,7 @@ from pc_core import events
 from pc_core.access import Principal
 from pc_core.marketplace import aging
 from pc_core.marketplace.pricing import CURRENCY, quote
+from pc_core.models.live_events import LeadListed
 from pc_core.models.marketplace import ListingOut, ListingPage
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus
@@ -216,7 +217,7 @@ def announce_listed(db: Database, settings: Settings, leads: Iterable[Doc]) -> N
     views = _views(db, settings, leads)
     for view in views:
         listing = ListingOut.model_validate(view)
-        events.lead_listed(settings, listing.model_dump(mode="json"))
+        events.emit(settings, LeadListed.of_listing(listing))
     _run_hooks(db, settings, views)
 
 

@@ -36,6 +36,7 @@ from pc_core.marketplace.reservations import (
     get_reservation_doc,
     hold_for_payment,
 )
+from pc_core.models.live_events import PurchaseUpdated
 from pc_core.models.marketplace import PurchaseCreated, PurchasePage
 from pc_core.payments import stripe_client
 from pc_core.settings import Settings
@@ -108,7 +109,7 @@ def create_purchase(db: Database, settings: Settings, actor: Principal,
             settings, purchase, purchase["destination_account"]
         )
     except stripe_client.PaymentProviderError as exc:
-        events.purchase_updated(settings, fail(db, purchase_id, str(exc.detail)))
+        events.emit(settings, PurchaseUpdated.of_purchase(fail(db, purchase_id, str(exc.detail))))
         clear_pending(db, reservation_id, purchase_id)
         raise
 
@@ -117,7 +118,7 @@ def create_purchase(db: Database, settings: Settings, actor: Principal,
                 "updated_at": utcnow()}
 
     stored = update_with_retry(db[c.PURCHASES], purchase_id, attach, what="purchase")
-    events.purchase_updated(settings, stored)
+    events.emit(settings, PurchaseUpdated.of_purchase(stored))
     return PurchaseCreated.from_doc(stored)
 
 

@@ -29,6 +29,7 @@ from pc_core.ids import new_id
 from pc_core.marketplace import leadstate, listings, slots
 from pc_core.marketplace.names import named
 from pc_core.marketplace.pricing import quote
+from pc_core.models.live_events import LeadReleased, LeadReserved
 from pc_core.models.marketplace import (
     DEFAULT_DAYS,
     MAX_DAYS,
@@ -135,7 +136,7 @@ def reserve(db: Database, settings: Settings, actor: Principal, lead_id: str,
     except BaseException:
         slots.free_slot(db, slot_id, reservation_id)
         raise
-    events.lead_reserved(settings, lead_id, reservation_id)
+    events.emit(settings, LeadReserved(lead_id=lead_id, reservation_id=reservation_id))
     return ReservationOut.from_doc(doc)
 
 
@@ -232,7 +233,7 @@ def relist_lead(db: Database, settings: Settings, lead_id: str, reservation_id: 
         after = leadstate.relist(db, lead, reservation_id, now)
         if after is not None:
             listings.announce_listed(db, settings, [after])
-            events.lead_released(settings, lead_id, reservation_id)
+            events.emit(settings, LeadReleased(lead_id=lead_id, reservation_id=reservation_id))
             return after
     return None
 

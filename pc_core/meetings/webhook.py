@@ -229,7 +229,7 @@ def announce_assigned(settings: Settings, lead: Doc, meeting: Doc) -> None:
     events.emit(settings, LeadAssigned(
         lead_id=lead["_id"], partner_id=partner_id, meeting_id=meeting["chili_meeting_id"],
         meeting_type=meeting["meeting_type"], start_time=start, title=lead["title"],
-    ), [events.partner_room(partner_id)])
+    ))
 
 
 def _after_booking(db: Database, settings: Settings, lead: Doc, meeting: Doc,
@@ -371,7 +371,7 @@ def _change(db: Database, settings: Settings, payload: ChiliPiperPayload,
         updated = MeetingUpdated(
             lead_id=meeting["lead_id"], partner_id=pid, meeting_id=meeting["chili_meeting_id"],
             status=meeting["status"], start_time=start)
-        after.append(lambda: events.emit(settings, updated, [events.partner_room(pid)]))
+        after.append(lambda: events.emit(settings, updated))
     return Outcome("cancelled" if cancelling else "rescheduled", meeting, lead, after)
 
 

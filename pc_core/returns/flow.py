@@ -40,6 +40,7 @@ from pc_core.mail.mailer import send_email
 from pc_core.marketplace import known_contacts, leadstate, listings, payouts, ratings
 from pc_core.marketplace.notifications import partner_recipients
 from pc_core.marketplace.purchases import COMPLETED
+from pc_core.models.live_events import ReturnUpdated
 from pc_core.payments import stripe_client
 from pc_core.settings import Settings
 from pc_core.store import sort_key, transition
@@ -98,7 +99,7 @@ def _tell(db: Database, settings: Settings, doc: Doc, event: str, to: dict[str, 
                        "reason": REASONS.get(doc["reason"], doc["reason"]),
                        "note": doc.get("note") or "—", "status": doc["status"],
                        "return_id": doc["_id"]})
-    events.return_updated(settings, doc, _operator_id(db))
+    events.emit(settings, ReturnUpdated.of_return(doc, _operator_id(db)))
 
 
 def _buyer_over_guard(db: Database, settings: Settings, buyer: str) -> bool:

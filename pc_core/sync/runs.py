@@ -14,6 +14,7 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core import events
+from pc_core.models.live_events import SyncFinished, SyncProgress
 from pc_core.settings import Settings
 from pc_core.sync import tasks as sync_tasks
 
@@ -27,7 +28,7 @@ def task_for_run(db: Database, settings: Settings, partner_id: str, *, run_id: s
         task = db[c.SYNC_TASKS].find_one({"_id": task_id})
         if task is not None and task["status"] == "queued":
             running = sync_tasks.mark_running(db, task_id, run_id)
-            events.sync_progress(settings, running)
+            events.emit(settings, SyncProgress.of_task(running))
         if task is not None:
             return task_id
     existing = db[c.SYNC_TASKS].find_one({"dagster_run_id": run_id})
@@ -35,7 +36,7 @@ def task_for_run(db: Database, settings: Settings, partner_id: str, *, run_id: s
         return existing["_id"]
     task = sync_tasks.create_task(db, partner_id, trigger=trigger, dagster_run_id=run_id,
                                   status="running")
-    events.sync_progress(settings, task)
+    events.emit(settings, SyncProgress.of_task(task))
     return task["_id"]
 
 
@@ -43,14 +44,14 @@ def report_step(db: Database, settings: Settings, task_id: str, step: str) -> No
     """``sync-progress`` after a step recorded its figures (the task's running totals)."""
     task = db[c.SYNC_TASKS].find_one({"_id": task_id})
     if task is not None:
-        events.sync_progress(settings, task, step)
+        events.emit(settings, SyncProgress.of_task(task, step))
 
 
 def report_finished(db: Database, settings: Settings, task_id: str) -> None:
     """``sync-finished`` once the task has its final status."""
     task = db[c.SYNC_TASKS].find_one({"_id": task_id})
     if task is not None:
-        events.sync_finished(settings, task)
+        events.emit(settings, SyncFinished.of_task(task))
 
 
 def fail_run(db: Database, settings: Settings, *, run_id: str, task_id: str | None,

@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import Route, expect
 
 from pc_core import collections as c
-from pc_core import leads
+from pc_core.leads import inventory as leads
 from pc_core.models.leads import LeadUpdate
 from tests.conftest import SYSTEM
 from tests.web.browser import check_page

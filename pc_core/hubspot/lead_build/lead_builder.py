@@ -35,6 +35,7 @@ from pc_core.leads.inventory import TRACKED_FIELDS, build_lead_doc, search_text
 from pc_core.marketplace import listings, payouts
 from pc_core.marketplace.known_contacts import contact_keys
 from pc_core.models.leads import CompanySize
+from pc_core.models.live_events import StageUpdated
 from pc_core.money import cents_expr
 from pc_core.settings import Settings
 from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
@@ -442,5 +443,5 @@ def publish_lead_events(
         listings.announce_listed(db, settings,
                                  db[c.LEADS].find({"_id": {"$in": stats.listed_ids}}))
     for change in stats.stage_changes:
-        events.stage_updated(settings, change["lead_id"], partner_id, change["from"],
-                             change["to"])
+        events.emit(settings, StageUpdated(lead_id=change["lead_id"], partner_id=partner_id,
+                                           from_=change["from"], to=change["to"]))
