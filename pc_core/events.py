@@ -79,7 +79,7 @@ def _manager(redis_url: str) -> socketio.RedisManager:
     return socketio.RedisManager(redis_url, channel=CHANNEL, write_only=True)
 
 
-class LiveEvent(Protocol):
+class RoutedEvent(Protocol):
     """What ``emit`` sends: a model of ``pc_core.models.live_events`` (its name, its
     payload as JSON, the rooms it goes to)."""
 
@@ -90,7 +90,7 @@ class LiveEvent(Protocol):
     def rooms(self) -> list[str]: ...
 
 
-def emit(settings: Settings, event: LiveEvent) -> None:
+def emit(settings: Settings, event: RoutedEvent) -> None:
     """Publish the live ``event`` to its rooms; failures are logged, never raised: a
     missed live update must not fail the sync or the sale that caused it."""
     publish(settings, event.name, event.payload(), event.rooms())
