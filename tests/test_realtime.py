@@ -191,7 +191,7 @@ def publish(api: Api, code: str) -> None:
 
 
 def _listing(lead_id: str, seller: str, price_cents: int) -> dict:
-    """A listing as ``ListingOut`` JSON, what ``events.lead_listed`` takes."""
+    """A listing as ``ListingOut`` JSON, what ``LeadListed.of_listing`` takes."""
     return {"id": lead_id, "own": False, "seller_partner_id": seller, "seller_name": "B",
             "seller_rating": None, "company_size": None, "industry": None, "location": None,
             "budget_cents": None, "stage": "new", "age_days": 0,

@@ -35,7 +35,7 @@ from pc_core.leads.inventory import TRACKED_FIELDS, build_lead_doc, search_text
 from pc_core.marketplace import listings, payouts
 from pc_core.marketplace.known_contacts import contact_keys
 from pc_core.models.leads import CompanySize
-from pc_core.models.live_events import StageUpdated
+from pc_core.models.live_events import LeadUnlisted, StageUpdated
 from pc_core.money import cents_expr
 from pc_core.settings import Settings
 from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
@@ -438,7 +438,7 @@ def publish_lead_events(
     marketplace, stage moves to the lead's and the partner's rooms; leads folded into
     another by a HubSpot merge leave the marketplace."""
     for lead_id in stats.merged_away:
-        events.lead_unlisted(settings, lead_id)
+        events.emit(settings, LeadUnlisted(lead_id=lead_id))
     if stats.listed_ids:
         listings.announce_listed(db, settings,
                                  db[c.LEADS].find({"_id": {"$in": stats.listed_ids}}))
