@@ -8,5 +8,13 @@ export const authApi = {
     request<TokenOut>('/v1/auth/login', { method: 'POST', body: { email, password }, noAuthRetry: true }),
   logout: () => request('/v1/auth/logout', { method: 'POST', noAuthRetry: true }),
   logoutEverywhere: () => api.post('/v1/auth/logout-all'),
+  /** The signed-in person's own name. */
+  updateMe: (body: { name: string }) => api.patch<User>('/v1/auth/me', body),
+  /** A new password (the current one asked); every other session ends. */
+  changePassword: (currentPassword: string, newPassword: string) =>
+    api.post<{ user: User }>('/v1/auth/me/password', {
+      current_password: currentPassword,
+      new_password: newPassword,
+    }),
   clientConfig: () => api.get<ClientConfig>('/v1/client-config'),
 }
