@@ -166,7 +166,7 @@ def test_revocation_disconnects_open_sockets_on_every_replica(
             client.next(lambda line: line.get("connected") is True)
             assert client.call("join-lead", {"lead_id": lead})["ok"] is True
         marker = uuid.uuid4().hex
-        publish(api, f"events.emit(s, 'probe', {{'m': '{marker}'}}, "
+        publish(api, f"events.publish(s, 'probe', {{'m': '{marker}'}}, "
                      f"[events.partner_room('{api.partner_a}')])\n")
         for client in (here, there):  # live before the revocation
             client.next(lambda line: line.get("event") == "probe"
@@ -183,7 +183,7 @@ def test_revocation_disconnects_open_sockets_on_every_replica(
             assert again.get("connect_error") == "unauthorized", again
 
         marker = uuid.uuid4().hex
-        publish(api, f"events.emit(s, 'probe', {{'m': '{marker}'}}, "
+        publish(api, f"events.publish(s, 'probe', {{'m': '{marker}'}}, "
                      f"[events.partner_room('{api.partner_a}'), events.lead_room('{lead}')])\n")
         time.sleep(0.5)
         for client in (here, there):
@@ -255,9 +255,9 @@ def test_a_user_moved_to_another_partner_is_reconnected_into_its_new_rooms(
             == "io server disconnect"
         client.next(lambda line: line.get("connected") is True)
         marker = uuid.uuid4().hex
-        publish(api, f"events.emit(s, 'probe', {{'m': 'old-{marker}'}}, "
+        publish(api, f"events.publish(s, 'probe', {{'m': 'old-{marker}'}}, "
                      f"[events.partner_room('{api.partner_a}')])\n"
-                     f"events.emit(s, 'probe', {{'m': 'new-{marker}'}}, "
+                     f"events.publish(s, 'probe', {{'m': 'new-{marker}'}}, "
                      f"[events.partner_room('{api.partner_b}')])\n")
         got = client.next(lambda line: line.get("event") == "probe")
         assert got["data"]["m"] == f"new-{marker}"

@@ -23,6 +23,7 @@ from pc_core import collections as c
 from pc_core import events
 from pc_core.buyer_alerts.unsubscribe import link_for
 from pc_core.mail.mailer import send_email
+from pc_core.models.live_events import SearchMatched
 from pc_core.models.marketplace import ListingOut
 from pc_core.money import format_cents
 from pc_core.settings import Settings
@@ -57,18 +58,12 @@ def _record(db: Database, listing: Doc, searches: list[Doc], now: datetime) -> l
     return docs
 
 
-def _rooms(notice: Doc) -> list[str]:
-    if notice["shared"]:
-        return [events.partner_room(notice["partner_id"])]
-    return [events.user_room(notice["user_id"])]
-
-
 def announce(settings: Settings, notice: Doc) -> None:
-    events.emit(settings, events.SEARCH_MATCHED, {
-        "notice_id": notice["_id"], "search_id": notice["search_id"],
-        "search_name": notice["search_name"], "lead_id": notice["lead_id"],
-        "listing": notice["listing"],
-    }, _rooms(notice))
+    events.emit(settings, SearchMatched(
+        notice_id=notice["_id"], search_id=notice["search_id"],
+        search_name=notice["search_name"], lead_id=notice["lead_id"], listing=notice["listing"],
+        to_partner_id=notice["partner_id"] if notice["shared"] else None,
+        to_user_id=None if notice["shared"] else notice["user_id"]))
 
 
 def owner_email(db: Database, user_id: str) -> list[str]:

@@ -42,6 +42,7 @@ from pc_core.ids import new_id
 from pc_core.mail.mailer import send_email
 from pc_core.marketplace import criteria, notifications, reservations
 from pc_core.models.buyer_alerts import StandingOrderIn, StandingOrderList, StandingOrderOut
+from pc_core.models.live_events import StandingOrderFilled
 from pc_core.money import format_cents
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus
@@ -191,9 +192,9 @@ def fill(db: Database, settings: Settings, listing: Doc,
 
 def _tell(db: Database, settings: Settings, order: Doc, listing: Doc,
           reservation_id: str) -> None:
-    events.emit(settings, events.STANDING_ORDER_FILLED, {
-        "order_id": order["_id"], "order_name": order["name"], "lead_id": listing["id"],
-        "reservation_id": reservation_id}, [events.partner_room(order["partner_id"])])
+    events.emit(settings, StandingOrderFilled(
+        order_id=order["_id"], order_name=order["name"], lead_id=listing["id"],
+        reservation_id=reservation_id, partner_id=order["partner_id"]))
     send_email(db, settings, key=f"standing-order-filled:{reservation_id}",
                template="standing_order_filled",
                to=notifications.partner_recipients(db, order["partner_id"]),

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from pydantic.json_schema import models_json_schema
 
 from pc_core import events
-from pc_core.events import lead_room, marketplace_room, partner_room
+from pc_core.events import lead_room, marketplace_room, partner_room, user_room
 from pc_core.models.marketplace import ListingOut, PublicListing, PurchaseStatus
 from pc_core.models.money import ReturnReason, ReturnStatus
 from pc_core.stages import Stage
@@ -285,11 +285,47 @@ class MeetingUpdated(LiveEvent):
         return [partner_room(self.partner_id)]
 
 
+class SearchMatched(LiveEvent):
+    """A new listing matches a buyer's saved search (``pc_core/buyer_alerts/notices.py``):
+    to the search's owner, or to the buyer partner for a shared search."""
+
+    name = events.SEARCH_MATCHED
+    audience = "user:{owner}, or partner:{buyer} for a shared search"
+    notice_id: str
+    search_id: str
+    search_name: str
+    lead_id: str
+    listing: PublicListing
+    # Where it goes (not sent): the search's owner, or its partner when shared.
+    to_user_id: str | None = Field(default=None, exclude=True)
+    to_partner_id: str | None = Field(default=None, exclude=True)
+
+    def rooms(self) -> list[str]:
+        if self.to_partner_id is not None:
+            return [partner_room(self.to_partner_id)]
+        return [user_room(self.to_user_id)] if self.to_user_id else []
+
+
+class StandingOrderFilled(LiveEvent):
+    """A buyer's standing order reserved a lead (``pc_core/marketplace/standing_orders.py``)."""
+
+    name = events.STANDING_ORDER_FILLED
+    audience = "partner:{buyer}"
+    order_id: str
+    order_name: str
+    lead_id: str
+    reservation_id: str
+    partner_id: str = Field(exclude=True, description="The buyer (not sent)")
+
+    def rooms(self) -> list[str]:
+        return [partner_room(self.partner_id)]
+
+
 #: Every event the platform sends, in the catalogue's order.
 LIVE_EVENTS: tuple[type[LiveEvent], ...] = (
     LeadListed, LeadUnlisted, LeadReserved, LeadReleased, LeadSold, StageUpdated,
     ViewerJoined, ViewerLeft, SyncProgress, SyncFinished, PurchaseUpdated, ReturnUpdated,
-    LeadAssigned, MeetingUpdated,
+    LeadAssigned, MeetingUpdated, SearchMatched, StandingOrderFilled,
 )
 
 

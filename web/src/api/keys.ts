@@ -110,3 +110,7 @@ export const apiTokenKeys = {
 export const clientConfigKeys = {
   all: () => ['client-config'] as const,
 }
+
+export const searchNoticeKeys = {
+  all: () => ['search-notices'] as const,
+}

@@ -19,7 +19,9 @@ export interface LiveEvents {
   "lead-unlisted": LeadUnlisted;
   "meeting-updated": MeetingUpdated;
   "purchase-updated": PurchaseUpdated;
+  "search-matched": SearchMatched;
   "stage-updated": StageUpdated;
+  "standing-order-filled": StandingOrderFilled;
   "sync-finished": SyncFinished;
   "sync-progress": SyncProgress;
   "viewer-joined": ViewerJoined;
@@ -57,6 +59,14 @@ export interface LeadListed {
   industry: string | null;
   lead_id: string;
   location: string | null;
+  /**
+   * The price after that drop
+   */
+  next_price_cents: number | null;
+  /**
+   * When the seller's aging rule next lowers the price
+   */
+  next_price_drop_at: string | null;
   /**
    * The seller (as seller_partner_id)
    */
@@ -131,6 +141,49 @@ export interface PurchaseUpdated {
   status: "pending" | "completed" | "failed" | "refunded";
 }
 /**
+ * A new listing matches a buyer's saved search (``pc_core/buyer_alerts/notices.py``):
+ * to the search's owner, or to the buyer partner for a shared search.
+ *
+ * Rooms: user:{owner}, or partner:{buyer} for a shared search
+ */
+export interface SearchMatched {
+  lead_id: string;
+  listing: PublicListing;
+  notice_id: string;
+  search_id: string;
+  search_name: string;
+}
+/**
+ * A listed lead as every buyer sees it (``marketplace.listings.listing_view``),
+ * with its price: what the ``lead-listed`` live event carries
+ * (``pc_core.models.live_events.LeadListed``).
+ */
+export interface PublicListing {
+  age_days: number;
+  budget_cents: number | null;
+  buyer_total_cents: number;
+  commission_cents: number;
+  company_size: CompanySize | null;
+  created_at: string;
+  currency: string;
+  id: string;
+  industry: string | null;
+  location: string | null;
+  /**
+   * The price after that drop
+   */
+  next_price_cents?: number | null;
+  /**
+   * When the seller's aging rule next lowers the price
+   */
+  next_price_drop_at?: string | null;
+  price_cents: number;
+  seller_name: string | null;
+  seller_partner_id: string;
+  seller_rating: number | null;
+  stage: Stage;
+}
+/**
  * A lead's canonical stage moved (a person's edit or a HubSpot pull).
  *
  * Rooms: lead:{id}, partner:{id}
@@ -143,6 +196,17 @@ export interface StageUpdated {
   lead_id: string;
   partner_id: string;
   to: Stage;
+}
+/**
+ * A buyer's standing order reserved a lead (``pc_core/marketplace/standing_orders.py``).
+ *
+ * Rooms: partner:{buyer}
+ */
+export interface StandingOrderFilled {
+  lead_id: string;
+  order_id: string;
+  order_name: string;
+  reservation_id: string;
 }
 /**
  * A sync task ended: succeeded, failed or cancelled.

@@ -28,6 +28,8 @@ export const EV = {
   leadAssigned: 'lead-assigned',
   returnUpdated: 'return-updated',
   meetingUpdated: 'meeting-updated',
+  searchMatched: 'search-matched',
+  standingOrderFilled: 'standing-order-filled',
 } as const satisfies Record<string, LiveEventName>
 
 /** A viewer count (`viewer-joined` and `viewer-left` carry the same). */

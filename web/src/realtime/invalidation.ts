@@ -11,10 +11,12 @@ import {
   partnerKeys,
   purchaseKeys,
   reservationKeys,
+  searchNoticeKeys,
   stageMappingKeys,
   syncTaskKeys,
   type Key,
 } from '@/api/keys'
+import { noticeMatched, orderFilled } from '@/features/marketplace/searchAlerts'
 import { EV, type LiveEventName, type LivePayloads } from './events'
 import { connectLive } from './socket'
 
@@ -45,6 +47,8 @@ export const INVALIDATIONS: { [E in LiveEventName]?: Rule<E> } = {
   // A booking routed a new lead to the partner; a meeting's change adds a note to its lead.
   [EV.leadAssigned]: () => [leadKeys.lists(), partnerKeys.allStats()],
   [EV.meetingUpdated]: (p) => [leadKeys.detail(p.lead_id), leadKeys.lists()],
+  [EV.searchMatched]: () => [searchNoticeKeys.all()],
+  [EV.standingOrderFilled]: () => [reservationKeys.all(), listingKeys.all()],
   [EV.syncProgress]: () => [syncTaskKeys.all()],
   [EV.syncFinished]: () => [
     syncTaskKeys.all(),
@@ -69,4 +73,7 @@ export function installLiveInvalidation(qc: QueryClient): void {
       for (const queryKey of staleKeys(event, payload)) qc.invalidateQueries({ queryKey })
     })
   }
+  // Besides invalidation: a toast and the header's badge for buyer alerts.
+  s.on(EV.searchMatched, (p: LivePayloads['search-matched']) => noticeMatched(p))
+  s.on(EV.standingOrderFilled, (p: LivePayloads['standing-order-filled']) => orderFilled(p))
 }

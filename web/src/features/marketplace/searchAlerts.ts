@@ -4,24 +4,13 @@
  * (cleared when the matches page is opened).
  */
 import { ref } from 'vue'
-import type { Listing } from '@/api/types'
+import type { LiveEvents } from '@/api/live-events'
 import { formatMoney } from '@/lib/format'
 import { toast } from '@/ui/toast'
 
-export interface SearchMatchedEvent {
-  notice_id: string
-  search_id: string
-  search_name: string
-  lead_id: string
-  listing: Omit<Listing, 'own'>
-}
-
-export interface OrderFilledEvent {
-  order_id: string
-  order_name: string
-  lead_id: string
-  reservation_id: string
-}
+/** The payloads, generated from the server's models (`@/api/live-events`). */
+export type SearchMatchedEvent = LiveEvents['search-matched']
+export type OrderFilledEvent = LiveEvents['standing-order-filled']
 
 /** Matches heard since the matches page was last opened. */
 export const unseenMatches = ref(0)
