@@ -61,7 +61,7 @@ describe('live event → invalidation table', () => {
   })
 
   it('every key in the table is built by a factory family the pages use', () => {
-    const roots = new Set(['leads', 'lead', 'listings', 'reservations', 'purchases', 'stats', 'sync-tasks', 'hubspot-status', 'stage-mapping'])
+    const roots = new Set(['leads', 'lead', 'listings', 'reservations', 'purchases', 'stats', 'sync-tasks', 'hubspot-status', 'stage-mapping', 'search-notices'])
     for (const [event, rule] of Object.entries(INVALIDATIONS)) {
       const keys = (rule as unknown as (p: unknown) => readonly (readonly unknown[])[])({ lead_id: 'L1' })
       expect(keys.length, event).toBeGreaterThan(0)
