@@ -15,6 +15,8 @@ export const leadKeys = {
   lists: () => ['leads'] as const,
   list: (partnerId: string | null, filters: unknown, cursor: string | null, pageSize: number) =>
     ['leads', partnerId, filters, cursor, pageSize] as const,
+  /** The owner's list of every partner's leads. */
+  platform: (filters: unknown, cursor: string | null) => ['leads', 'platform', filters, cursor] as const,
   /** Every single-lead query. */
   details: () => ['lead'] as const,
   detail: (id: string) => ['lead', id] as const,
@@ -83,6 +85,12 @@ export const routingKeys = {
   of: (partnerId: string | null) => ['routing', partnerId] as const,
   allPreviews: () => ['routing-preview'] as const,
   preview: (input: unknown) => ['routing-preview', input] as const,
+}
+
+export const meetingKeys = {
+  all: () => ['meetings'] as const,
+  /** The agenda with its filters, or the dashboard's `'dashboard'` card. */
+  agenda: (partnerId: string | null, filters: unknown) => ['meetings', partnerId, filters] as const,
 }
 
 export const unassignedKeys = {

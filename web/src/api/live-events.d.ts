@@ -19,6 +19,7 @@ export interface LiveEvents {
   "lead-unlisted": LeadUnlisted;
   "meeting-updated": MeetingUpdated;
   "purchase-updated": PurchaseUpdated;
+  "return-updated": ReturnUpdated;
   "search-matched": SearchMatched;
   "stage-updated": StageUpdated;
   "standing-order-filled": StandingOrderFilled;
@@ -74,7 +75,14 @@ export interface LeadListed {
   price_cents: number;
   seller_name: string | null;
   seller_partner_id: string;
+  /**
+   * 0–5 from the seller's return rate and sell-through (ratings.py)
+   */
   seller_rating: number | null;
+  /**
+   * The sales the rating rests on
+   */
+  seller_rating_count: number;
   stage: Stage;
 }
 /**
@@ -141,6 +149,21 @@ export interface PurchaseUpdated {
   status: "pending" | "completed" | "failed" | "refunded";
 }
 /**
+ * A bad-lead return changed (asked, contested, decided): both partners'
+ * purchase pages and the operator's queue follow it.
+ *
+ * Rooms: partner:{buyer}, partner:{seller}, partner:{operator}
+ */
+export interface ReturnUpdated {
+  buyer_partner_id: string;
+  lead_id: string;
+  purchase_id: string;
+  reason: "unreachable" | "wrong_data" | "outside_criteria" | "already_known" | "duplicate";
+  return_id: string;
+  seller_partner_id: string;
+  status: "requested" | "contested" | "needs_approval" | "accepted" | "rejected";
+}
+/**
  * A new listing matches a buyer's saved search (``pc_core/buyer_alerts/notices.py``):
  * to the search's owner, or to the buyer partner for a shared search.
  *
@@ -180,7 +203,14 @@ export interface PublicListing {
   price_cents: number;
   seller_name: string | null;
   seller_partner_id: string;
+  /**
+   * 0–5 from the seller's return rate and sell-through (ratings.py)
+   */
   seller_rating: number | null;
+  /**
+   * The sales the rating rests on
+   */
+  seller_rating_count?: number;
   stage: Stage;
 }
 /**

@@ -9,6 +9,7 @@ import type {
   Reservation,
   ReservationPage,
   ReturnPage,
+  ReturnReason,
 } from './types'
 
 export const marketplaceApi = {
@@ -25,4 +26,10 @@ export const marketplaceApi = {
   /** Which of these listings' contacts (or companies) the buyer already knows. */
   knownContacts: (leadIds: string[]) => api.post<KnownPage>('/v1/marketplace/known-contacts', { lead_ids: leadIds }),
   returns: (query: Query) => api.get<ReturnPage>('/v1/marketplace/returns', query),
+  /** The buyer asks to return a bad lead it bought. */
+  askReturn: (purchaseId: string, reason: ReturnReason, note: string | null) =>
+    api.post<LeadReturn>('/v1/marketplace/returns', { purchase_id: purchaseId, reason, note }),
+  /** The seller's answer (`answer`) or the owner's decision (`decision`) on a return. */
+  settleReturn: (returnId: string, kind: 'answer' | 'decision', accept: boolean, note: string | null) =>
+    api.post<LeadReturn>(`/v1/marketplace/returns/${encodeURIComponent(returnId)}/${kind}`, { accept, note }),
 }

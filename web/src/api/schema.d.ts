@@ -414,7 +414,8 @@ export interface paths {
         };
         /**
          * Get Lead
-         * @description The seller's or the buyer's view of one lead; anyone else gets 404.
+         * @description The seller's or the buyer's view of one lead; anyone else gets 404. The
+         *     ``ETag`` names the version shown.
          */
         get: operations["get_lead_v1_leads__lead_id__get"];
         put?: never;
@@ -1901,6 +1902,16 @@ export interface components {
         KnownPage: {
             /** Items */
             items: components["schemas"]["KnownOut"][];
+        };
+        /**
+         * LeadChanged
+         * @description The answer to an edit sent with a stale ``If-Match``: nothing was written;
+         *     ``current`` is the lead as stored now (its ETag in the answer's header).
+         */
+        LeadChanged: {
+            current: components["schemas"]["LeadOut"];
+            /** Detail */
+            detail: string;
         };
         /** LeadCreate */
         LeadCreate: {
@@ -5159,9 +5170,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The lead */
             200: {
                 headers: {
+                    /** @description The lead's revision (a strong validator): send it back as If-Match to edit only that version */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5227,7 +5240,10 @@ export interface operations {
     update_lead_v1_leads__lead_id__patch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the version this edit was made on (from GET); a stale one answers 412. Without it the edit is unconditional. */
+                "if-match"?: string | null;
+            };
             path: {
                 lead_id: string;
             };
@@ -5239,9 +5255,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description The lead as saved */
             200: {
                 headers: {
+                    /** @description The lead's revision (a strong validator): send it back as If-Match to edit only that version */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5291,6 +5309,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description If-Match names a version the lead is no longer at: nothing was saved; the body holds the current lead */
+            412: {
+                headers: {
+                    /** @description The lead's revision (a strong validator): send it back as If-Match to edit only that version */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadChanged"];
                 };
             };
             /** @description Request body too large */

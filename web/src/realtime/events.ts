@@ -23,10 +23,8 @@ export const EV = {
   syncProgress: 'sync-progress',
   syncFinished: 'sync-finished',
   purchaseUpdated: 'purchase-updated',
-  searchMatched: 'search-matched',
-  standingOrderFilled: 'standing-order-filled',
-  leadAssigned: 'lead-assigned',
   returnUpdated: 'return-updated',
+  leadAssigned: 'lead-assigned',
   meetingUpdated: 'meeting-updated',
   searchMatched: 'search-matched',
   standingOrderFilled: 'standing-order-filled',
@@ -37,5 +35,7 @@ export type ViewerEvent = LiveEvents['viewer-joined']
 /** A sync task's figures (`sync-progress` and `sync-finished`). */
 export type SyncEvent = LiveEvents['sync-progress']
 export type PurchaseEvent = LiveEvents['purchase-updated']
+/** A ChiliPiper meeting routed to the partner (its room only). */
+export type LeadAssignedEvent = LiveEvents['lead-assigned']
 /** The events that take a listing off the market. */
 export type ListingGoneEvent = LiveEvents['lead-reserved' | 'lead-sold' | 'lead-unlisted']

@@ -1,6 +1,16 @@
 import { QueryClient } from '@tanstack/vue-query'
 import { describe, expect, it } from 'vitest'
-import { leadKeys, listingKeys, partnerKeys, purchaseKeys, reservationKeys, syncTaskKeys } from '@/api/keys'
+import {
+  invoiceKeys,
+  leadKeys,
+  listingKeys,
+  partnerKeys,
+  payoutKeys,
+  purchaseKeys,
+  reservationKeys,
+  returnKeys,
+  syncTaskKeys,
+} from '@/api/keys'
 import { EV } from './events'
 import { INVALIDATIONS, staleKeys } from './invalidation'
 
@@ -55,13 +65,29 @@ describe('live event → invalidation table', () => {
     expect(stale(qc, leadKeys.list('p1', {}, null, 50))).toBe(false)
   })
 
+  it('return-updated refreshes returns, purchases, payouts, the lead, the market and invoices', () => {
+    const qc = loadedCache()
+    for (const k of [returnKeys.list('all'), payoutKeys.of('p1'), invoiceKeys.list('p1', {}, null)]) qc.setQueryData(k, { seeded: true })
+    apply(qc, staleKeys(EV.returnUpdated, {
+      return_id: 'r', purchase_id: 'pu', lead_id: 'L1', status: 'accepted', reason: 'unreachable',
+      buyer_partner_id: 'b', seller_partner_id: 's',
+    }))
+    expect(stale(qc, returnKeys.list('all'))).toBe(true)
+    expect(stale(qc, payoutKeys.of('p1'))).toBe(true)
+    expect(stale(qc, invoiceKeys.list('p1', {}, null))).toBe(true)
+    expect(stale(qc, purchaseKeys.list('recent'))).toBe(true)
+    expect(stale(qc, leadKeys.detail('L1'))).toBe(true)
+    expect(stale(qc, leadKeys.detail('L2'))).toBe(false)
+    expect(stale(qc, syncTaskKeys.history('p1'))).toBe(false)
+  })
+
   it('viewer counts invalidate nothing (the pages follow them directly)', () => {
     expect(staleKeys(EV.viewerJoined, { lead_id: 'L1', viewers: 2, seq: 1 })).toEqual([])
     expect(INVALIDATIONS[EV.viewerLeft]).toBeUndefined()
   })
 
   it('every key in the table is built by a factory family the pages use', () => {
-    const roots = new Set(['leads', 'lead', 'listings', 'reservations', 'purchases', 'stats', 'sync-tasks', 'hubspot-status', 'stage-mapping', 'search-notices'])
+    const roots = new Set(['leads', 'lead', 'listings', 'reservations', 'purchases', 'stats', 'sync-tasks', 'hubspot-status', 'stage-mapping', 'search-notices', 'returns', 'payouts', 'invoices', 'meetings'])
     for (const [event, rule] of Object.entries(INVALIDATIONS)) {
       const keys = (rule as unknown as (p: unknown) => readonly (readonly unknown[])[])({ lead_id: 'L1' })
       expect(keys.length, event).toBeGreaterThan(0)

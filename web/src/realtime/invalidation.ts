@@ -6,17 +6,23 @@
 import type { QueryClient } from '@tanstack/vue-query'
 import {
   hubspotKeys,
+  invoiceKeys,
   leadKeys,
   listingKeys,
+  meetingKeys,
   partnerKeys,
+  payoutKeys,
   purchaseKeys,
   reservationKeys,
+  returnKeys,
   searchNoticeKeys,
   stageMappingKeys,
   syncTaskKeys,
   type Key,
 } from '@/api/keys'
 import { noticeMatched, orderFilled } from '@/features/marketplace/searchAlerts'
+import { formatDateTime } from '@/lib/format'
+import { toast } from '@/ui/toast'
 import { EV, type LiveEventName, type LivePayloads } from './events'
 import { connectLive } from './socket'
 
@@ -44,8 +50,19 @@ export const INVALIDATIONS: { [E in LiveEventName]?: Rule<E> } = {
     leadKeys.lists(),
     partnerKeys.allStats(),
   ],
+  // A bad-lead return moved: both partners' purchases and payouts, the owner's queue,
+  // the lead (relisted when accepted), the market and the credited invoice.
+  [EV.returnUpdated]: (p) => [
+    returnKeys.all(),
+    purchaseKeys.all(),
+    payoutKeys.all(),
+    leadKeys.detail(p.lead_id),
+    leadKeys.lists(),
+    listingKeys.all(),
+    invoiceKeys.lists(),
+  ],
   // A booking routed a new lead to the partner; a meeting's change adds a note to its lead.
-  [EV.leadAssigned]: () => [leadKeys.lists(), partnerKeys.allStats()],
+  [EV.leadAssigned]: (p) => [leadKeys.lists(), leadKeys.detail(p.lead_id), meetingKeys.all(), partnerKeys.allStats()],
   [EV.meetingUpdated]: (p) => [leadKeys.detail(p.lead_id), leadKeys.lists()],
   [EV.searchMatched]: () => [searchNoticeKeys.all()],
   [EV.standingOrderFilled]: () => [reservationKeys.all(), listingKeys.all()],
@@ -73,7 +90,11 @@ export function installLiveInvalidation(qc: QueryClient): void {
       for (const queryKey of staleKeys(event, payload)) qc.invalidateQueries({ queryKey })
     })
   }
-  // Besides invalidation: a toast and the header's badge for buyer alerts.
+  // Besides invalidation: a toast and the header's badge for buyer alerts, a toast
+  // for a newly booked meeting.
   s.on(EV.searchMatched, (p: LivePayloads['search-matched']) => noticeMatched(p))
   s.on(EV.standingOrderFilled, (p: LivePayloads['standing-order-filled']) => orderFilled(p))
+  s.on(EV.leadAssigned, (p: LivePayloads['lead-assigned']) =>
+    toast(`New meeting: ${p.title}, ${formatDateTime(p.start_time)}`, 'info', 10_000),
+  )
 }
