@@ -6,12 +6,16 @@ type Family = Record<string, (...args: never[]) => readonly unknown[]>
 
 /** A key of every exact kind each family builds, with sample arguments. */
 const samples: Record<string, readonly keys.Key[]> = {
-  leadKeys: [keys.leadKeys.list('p1', { q: 'x' }, null, 50), keys.leadKeys.detail('L1')],
+  leadKeys: [keys.leadKeys.list('p1', { q: 'x' }, null, 50), keys.leadKeys.platform({}, null), keys.leadKeys.detail('L1')],
   partnerKeys: [keys.partnerKeys.detail('p1'), keys.partnerKeys.stats('p1')],
   listingKeys: [keys.listingKeys.page({}, null)],
   reservationKeys: [keys.reservationKeys.list('active')],
   purchaseKeys: [keys.purchaseKeys.list('recent')],
   syncTaskKeys: [keys.syncTaskKeys.history('p1'), keys.syncTaskKeys.last('p1')],
+  returnKeys: [keys.returnKeys.list('all')],
+  payoutKeys: [keys.payoutKeys.of('p1')],
+  knownContactKeys: [keys.knownContactKeys.of(['L1'])],
+  meetingKeys: [keys.meetingKeys.agenda('p1', 'dashboard')],
 }
 
 describe('query-key factories', () => {

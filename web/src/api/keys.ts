@@ -20,6 +20,8 @@ export const leadKeys = {
   /** Every single-lead query. */
   details: () => ['lead'] as const,
   detail: (id: string) => ['lead', id] as const,
+  /** What a buyer would pay for the lead at a price. */
+  quote: (id: string, priceCents: number | null) => ['lead-quote', id, priceCents] as const,
 }
 
 export const partnerKeys = {

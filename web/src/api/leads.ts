@@ -1,7 +1,11 @@
 /** The lead inventory (`/v1/leads`). */
 import { ApiError } from './errors'
 import { api, exchange, upload, type Query } from './http'
+import type { components } from './schema'
 import type { ImportResult, Lead, LeadPage, LeadUpdate, Note } from './types'
+
+/** What the seller would be paid and the buyer would pay at a price. */
+export type Quote = components['schemas']['QuoteOut']
 
 const lead = (id: string) => `/v1/leads/${encodeURIComponent(id)}`
 
@@ -13,6 +17,10 @@ export type VersionedLead = Lead & { etag: string | null }
 
 export const leadsApi = {
   list: (query: Query, signal?: AbortSignal) => api.get<LeadPage>('/v1/leads', query, signal),
+  /** A lead typed in by hand (`body` as the form parsed it; the owner names the partner). */
+  create: (body: Record<string, unknown>) => api.post<Lead>('/v1/leads', body),
+  quote: (id: string, priceCents: number | undefined) =>
+    api.get<Quote>(`${lead(id)}/quote`, { price_cents: priceCents }),
   get: async (id: string): Promise<VersionedLead> => {
     const { body, headers } = await exchange<Lead>(lead(id))
     return { ...body, etag: headers.get('ETag') }
