@@ -124,3 +124,21 @@ export const clientConfigKeys = {
 export const searchNoticeKeys = {
   all: () => ['search-notices'] as const,
 }
+
+export const savedSearchKeys = {
+  all: () => ['saved-searches'] as const,
+}
+
+export const priceGuidanceKeys = {
+  all: () => ['price-guidance'] as const,
+  of: (query: unknown) => ['price-guidance', query] as const,
+}
+
+export const priceAgingKeys = {
+  all: () => ['price-aging'] as const,
+  of: (partnerId: string) => ['price-aging', partnerId] as const,
+}
+
+export const platformKeys = {
+  overview: () => ['platform-overview'] as const,
+}

@@ -1,5 +1,6 @@
 /** The marketplace (`/v1/marketplace`): listings, reservations, purchases, returns, known contacts. */
 import { api, type Query } from './http'
+import type { components } from './schema'
 import type {
   KnownPage,
   LeadReturn,
@@ -11,6 +12,10 @@ import type {
   ReturnPage,
   ReturnReason,
 } from './types'
+
+/** The price guidance for a lead's kind; a partner's price-aging rule. */
+export type PriceGuidance = components['schemas']['PriceGuidanceOut']
+export type PriceAging = components['schemas']['PriceAging']
 
 export const marketplaceApi = {
   listings: (query: Query, signal?: AbortSignal) =>
@@ -32,4 +37,10 @@ export const marketplaceApi = {
   /** The seller's answer (`answer`) or the owner's decision (`decision`) on a return. */
   settleReturn: (returnId: string, kind: 'answer' | 'decision', accept: boolean, note: string | null) =>
     api.post<LeadReturn>(`/v1/marketplace/returns/${encodeURIComponent(returnId)}/${kind}`, { accept, note }),
+  priceGuidance: (query: Query, signal?: AbortSignal) =>
+    api.get<PriceGuidance>('/v1/marketplace/price-guidance', query, signal),
+  priceAging: (partnerId: string, signal?: AbortSignal) =>
+    api.get<PriceAging>('/v1/marketplace/price-aging', { partner_id: partnerId }, signal),
+  savePriceAging: (partnerId: string, body: PriceAging) =>
+    api.put<PriceAging>('/v1/marketplace/price-aging', body, { partner_id: partnerId }),
 }
