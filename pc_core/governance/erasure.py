@@ -30,6 +30,7 @@ from pc_core.access import Principal
 from pc_core.analytics import warehouse_files
 from pc_core.ids import new_id
 from pc_core.models.erasure import ErasureAuditOut, ErasureCheckOut, ErasureOut
+from pc_core.models.live_events import LeadUnlisted
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus
 from pc_core.store import update_with_retry
@@ -93,7 +94,7 @@ def erase_contact(db: Database, settings: Settings, actor: Principal, email: str
     for lead in leads:
         db[c.LEADS].delete_one({"_id": lead["_id"]})
         if lead.get("status") == LeadStatus.LISTED.value:
-            events.lead_unlisted(settings, lead["_id"])
+            events.emit(settings, LeadUnlisted(lead_id=lead["_id"]))
     removed[c.LEADS] = len(leads)
     removed["notes"] = _remove_notes(db, scope, email)
     for name in BY_LEAD:

@@ -36,6 +36,7 @@ from pc_core.identity import api_tokens, partners
 from pc_core.identity.sessions import sign_out_everywhere
 from pc_core.marketplace import leadstate, notifications
 from pc_core.marketplace.reservations import ACTIVE, RELEASED, end_reservation
+from pc_core.models.live_events import LeadUnlisted
 from pc_core.models.partners import PartnerLifecycleOut, PartnerOut
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus
@@ -83,7 +84,7 @@ def deactivate(db: Database, r: redis.Redis, settings: Settings,
     for lead in db[c.LEADS].find({"partner_id": partner_id,
                                   "status": LeadStatus.LISTED.value}).limit(BATCH):
         if leadstate.withdraw(db, lead, now) is not None:
-            events.lead_unlisted(settings, lead["_id"])
+            events.emit(settings, LeadUnlisted(lead_id=lead["_id"]))
             out.listings_withdrawn += 1
     partner = db[c.PARTNERS].find_one({"_id": partner_id}) or {}
     out.syncs_paused = bool((partner.get("hubspot") or {}).get("portal_id"))

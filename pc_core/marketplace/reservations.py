@@ -29,7 +29,7 @@ from pc_core.ids import new_id
 from pc_core.marketplace import leadstate, listings, slots
 from pc_core.marketplace.names import named
 from pc_core.marketplace.pricing import quote
-from pc_core.models.live_events import LeadReleased, LeadReserved
+from pc_core.models.live_events import LeadReleased, LeadReserved, LeadUnlisted
 from pc_core.models.marketplace import (
     DEFAULT_DAYS,
     MAX_DAYS,
@@ -227,7 +227,7 @@ def relist_lead(db: Database, settings: Settings, lead_id: str, reservation_id: 
         if not partners.is_active(db, lead["partner_id"]):
             after = leadstate.withdraw(db, lead, now)
             if after is not None:
-                events.lead_unlisted(settings, lead_id)
+                events.emit(settings, LeadUnlisted(lead_id=lead_id))
                 return after
             continue
         after = leadstate.relist(db, lead, reservation_id, now)
