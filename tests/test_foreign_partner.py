@@ -75,6 +75,8 @@ CALLS = [
         "/v1/payouts/onboarding", params={"partner_id": p}, headers=h)),
     Call("POST", "/v1/meetings/unassigned/{lead_id}/assign", lambda cl, h, p, w: cl.post(
         "/v1/meetings/unassigned/no-such-lead/assign", json={"partner_id": p}, headers=h)),
+    Call("POST", "/v1/erasures", lambda cl, h, p, w: cl.post(
+        "/v1/erasures", json={"email": "someone@example.com", "partner_id": p}, headers=h)),
     Call("GET", "/v1/meetings/agenda", lambda cl, h, p, w: cl.get(
         "/v1/meetings/agenda", params={"partner_id": p}, headers=h)),
     Call("GET", "/v1/marketplace/price-aging", lambda cl, h, p, w: cl.get(

@@ -596,8 +596,9 @@ def test_failures_that_outlast_urllib3s_retries_get_a_few_more_tries(settings):
 
     from pc_core.hubspot.connection.transport import HubSpotApi, HubSpotCallError
 
-    class Answer:
+    class Answer:  # the parts of urllib3's response the transport reads
         data = b'{"results": []}'
+        headers: dict[str, str] = {}
 
         def release_conn(self) -> None:
             pass

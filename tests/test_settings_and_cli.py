@@ -84,6 +84,11 @@ def test_demo_seed_is_idempotent(db):
     assert len(list(db[c.USERS].find({}))) == 7
 
 
+# Answers meant for a person's browser, not a client: the one-click unsubscribe link
+# of a saved-search e-mail (no sign-in) answers a small HTML page.
+HTML_PAGES = {("get", "/v1/saved-searches/unsubscribe")}
+
+
 def test_openapi_documents_every_route_with_models(client):
     spec = client.get("/openapi.json").json()
     paths = spec["paths"]
@@ -96,7 +101,7 @@ def test_openapi_documents_every_route_with_models(client):
     for path, ops in paths.items():
         for method, op in ops.items():
             ok = op["responses"].get("200") or op["responses"].get("201")
-            if ok and method != "delete":
+            if ok and method != "delete" and (method, path) not in HTML_PAGES:
                 assert "schema" in ok["content"]["application/json"], (method, path)
     assert client.get("/docs").status_code == 200
 
