@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 from fastapi.testclient import TestClient
 from pymongo.database import Database
 
@@ -335,6 +336,20 @@ def live_api(settings: Settings, *, port: int | None = None,
             proc.wait()
         if log_path:
             log_file.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_stale_dagster_state_storage() -> Iterator[None]:
+    """Each test starts and ends with no "current" Dagster definitions-state storage.
+
+    A sensor or schedule context built from an instance ref opens its own instance
+    (``DagsterInstance.from_ref``), which makes that instance's storage the current one
+    (a context variable) until the context is closed; tests that call a sensor with a
+    context they never close left it set, and once the instance was garbage-collected
+    a later ``materialize()`` without an instance failed ("Attempted to resolve
+    undefined DagsterInstance weakref"), depending on test order."""
+    with set_defs_state_storage(None):
+        yield
 
 
 @pytest.fixture
