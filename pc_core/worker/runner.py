@@ -34,6 +34,8 @@ from pc_core.store import leases, wakeups
 from pc_core.worker.webhook_lane import Applied, apply_partner, sweep_abandoned_tasks
 
 log = logging.getLogger(__name__)
+# How often a waiting worker looks at ``stop`` (a shutdown waits no longer than this).
+STOP_CHECK_S = 0.5
 
 Report = Callable[[Applied], None]
 
@@ -136,7 +138,8 @@ class Worker:
                     next_poll = time.monotonic() + self.settings.worker_poll_seconds
                 if woken is None or woken:
                     self.run_once(woken)
-                woken = listener.wait(max(0.0, next_poll - time.monotonic()))
+                # at most STOP_CHECK_S at a time, so ``stop`` ends even a long poll at once
+                woken = listener.wait(min(STOP_CHECK_S, max(0.0, next_poll - time.monotonic())))
         finally:
             listener.close()
             log.info("worker %s stopped", self.holder)
