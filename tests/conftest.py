@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -382,3 +383,23 @@ def stripe_admin(sandbox_url, market_webhook_receiver) -> Iterator[httpx.Client]
         }).raise_for_status()
         yield admin
         admin.put("/config", json={"out_of_order": False, "webhook_url": None})
+
+
+def install_js_socketio_client(tmp_path_factory, name: str, source: str) -> Path:
+    """``source`` as ``client.js`` in a folder with the official ``socket.io-client@4``
+    installed from npm; the test skips (saying why) without node/npm or the registry."""
+    if not (shutil.which("node") and shutil.which("npm")):
+        pytest.skip("node/npm not installed: cannot run the JavaScript Socket.IO client")
+    where = tmp_path_factory.mktemp(name)
+    try:
+        proc = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--silent", "socket.io-client@4"],
+            cwd=where, capture_output=True, text=True, timeout=180,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.skip("npm install socket.io-client@4 timed out (offline?)")
+    if proc.returncode != 0:
+        pytest.skip(f"npm install socket.io-client@4 failed (offline?): {proc.stderr[-300:]}")
+    script = where / "client.js"
+    script.write_text(source)
+    return script

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -34,7 +33,14 @@ from pc_core.security.jwt_tokens import create_access_token
 from pc_core.settings import Settings
 from pc_core.store.indexes import ensure_indexes
 from pc_dev import devstack
-from tests.conftest import SYSTEM, Account, Stores, enable_payouts, make_account
+from tests.conftest import (
+    SYSTEM,
+    Account,
+    Stores,
+    enable_payouts,
+    install_js_socketio_client,
+    make_account,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT = 10.0
@@ -442,21 +448,7 @@ setTimeout(() => { console.log(JSON.stringify({ timeout: true })); process.exit(
 
 @pytest.fixture(scope="module")
 def node_client(tmp_path_factory) -> Path:
-    if not (shutil.which("node") and shutil.which("npm")):
-        pytest.skip("node/npm not installed: cannot check a JavaScript Socket.IO client")
-    where = tmp_path_factory.mktemp("sio-js")
-    try:
-        proc = subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--silent", "socket.io-client@4"],
-            cwd=where, capture_output=True, text=True, timeout=180,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.skip("npm install socket.io-client@4 timed out (offline?)")
-    if proc.returncode != 0:
-        pytest.skip(f"npm install socket.io-client@4 failed (offline?): {proc.stderr[-300:]}")
-    script = where / "client.js"
-    script.write_text(NODE_CLIENT)
-    return script
+    return install_js_socketio_client(tmp_path_factory, "sio-js", NODE_CLIENT)
 
 
 def _node_lines(proc: subprocess.Popen) -> Iterator[dict]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import queue
-import shutil
 import subprocess
 import threading
 import time
@@ -28,7 +27,7 @@ from pc_core.identity import session_cache
 from pc_core.identity.sessions import sign_out_everywhere
 from pc_dev import devstack
 from tests import test_realtime
-from tests.conftest import PASSWORD, Account, make_account
+from tests.conftest import PASSWORD, Account, install_js_socketio_client, make_account
 from tests.test_realtime import Api, make_lead, publish, start_api
 
 api = test_realtime.api  # the same fixture: one API process for this module too
@@ -67,21 +66,7 @@ setTimeout(() => process.exit(3), 60000);
 
 @pytest.fixture(scope="module")
 def node_client(tmp_path_factory) -> Path:
-    if not (shutil.which("node") and shutil.which("npm")):
-        pytest.skip("node/npm not installed: cannot run the JavaScript Socket.IO client")
-    where = tmp_path_factory.mktemp("sio-js-revoke")
-    try:
-        proc = subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--silent", "socket.io-client@4"],
-            cwd=where, capture_output=True, text=True, timeout=180,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.skip("npm install socket.io-client@4 timed out (offline?)")
-    if proc.returncode != 0:
-        pytest.skip(f"npm install socket.io-client@4 failed (offline?): {proc.stderr[-300:]}")
-    script = where / "client.js"
-    script.write_text(NODE_CLIENT)
-    return script
+    return install_js_socketio_client(tmp_path_factory, "sio-js-revoke", NODE_CLIENT)
 
 
 @pytest.fixture(scope="module")
