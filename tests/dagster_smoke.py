@@ -38,20 +38,31 @@ def instigator_states(dagster_url: str, timeout: float = 240) -> dict[str, Any]:
     """{"schedules": {name: {...}}, "sensors": {name: {...}}} as the webserver reports
     them, once the code location has loaded."""
     found: dict[str, Any] = {}
+    last: list[str] = ["no answer yet"]
 
     def loaded() -> bool:
+        started = time.monotonic()
         try:
-            r = httpx.post(f"{dagster_url}/graphql", json={"query": STATES}, timeout=10)
-        except httpx.HTTPError:
+            r = httpx.post(f"{dagster_url}/graphql", json={"query": STATES}, timeout=30)
+        except httpx.HTTPError as exc:
+            last[0] = f"{type(exc).__name__} after {time.monotonic() - started:.1f} s: {exc}"
             return False
-        nodes = ((r.json().get("data") or {}).get("repositoriesOrError") or {}).get("nodes")
+        answer = r.json()
+        nodes = ((answer.get("data") or {}).get("repositoriesOrError") or {}).get("nodes")
         if not nodes:
+            last[0] = f"HTTP {r.status_code}: {str(answer)[:600]}"
             return False
         found["schedules"] = {s["name"]: s for n in nodes for s in n["schedules"]}
         found["sensors"] = {s["name"]: s for n in nodes for s in n["sensors"]}
         return bool(found["schedules"])
 
-    devstack.wait_until(loaded, timeout, "Dagster GraphQL")
+    try:
+        devstack.wait_until(loaded, timeout, "Dagster GraphQL")
+    except TimeoutError as exc:
+        # Say what the webserver last answered: a code location that failed to load, a
+        # query slower than the client's timeout and a webserver that is not up at all
+        # need different fixes.
+        raise TimeoutError(f"{exc}; last answer: {last[0]}") from None
     return found
 
 

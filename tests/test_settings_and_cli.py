@@ -146,7 +146,14 @@ def test_pc_run_starts_answers_and_stops_on_sigint(tmp_path):
                 headers={"Authorization": f"Bearer {login.json()['access_token']}"},
             ).json()
             assert status["connected"], partner
-        _dagster_runs_the_platform(ports)
+        try:
+            _dagster_runs_the_platform(ports)
+        except (TimeoutError, AssertionError) as exc:
+            logs = tmp_path / ".pc" / "logs"
+            raise AssertionError(
+                f"{exc}\nload {os.getloadavg()}\n--- dagster.log, last lines ---\n"
+                f"{_tail(logs / 'dagster.log')}\n--- worker.log, last lines ---\n"
+                f"{_tail(logs / 'worker.log')}") from exc
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
@@ -162,6 +169,14 @@ def test_pc_run_starts_answers_and_stops_on_sigint(tmp_path):
     for port in ports.values():
         assert not devstack.port_open("127.0.0.1", int(port)), out
     assert (tmp_path / ".pc" / "data" / "pc.db").exists()
+
+
+def _tail(path, lines: int = 60) -> str:
+    """The end of a process's log, for a failure message."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError as exc:
+        return f"({exc})"
 
 
 def _dagster_runs_the_platform(ports: dict[str, str]) -> None:
