@@ -43,6 +43,36 @@ def attach_sandbox_portal(db: Database, settings: Settings, partner_id: str, *,
     return portal, toks
 
 
+def daemon_env(settings: Settings, home: Path) -> dict[str, str]:
+    """The environment ``pc run`` gives the Dagster daemon and the worker: ``settings``'
+    stores and services, and the Dagster instance under ``home``."""
+    return {"DAGSTER_HOME": str(home), "MONGODB_URI": settings.mongodb_uri,
+            "MONGODB_DB": settings.mongodb_db, "REDIS_URL": settings.redis_url,
+            "PC_HUBSPOT_BASE_URL": settings.hubspot_base_url,
+            "PC_STRIPE_API_BASE": settings.stripe_api_base,
+            "PC_MAILGUN_BASE_URL": settings.mailgun_base_url,
+            "PC_HUBSPOT_CLIENT_SECRET": settings.hubspot_client_secret,
+            "PC_TOKEN_ENCRYPTION_KEY": settings.token_encryption_key}
+
+
+def start_worker(group: devstack.ProcessGroup, settings: Settings,
+                 home: Path) -> devstack.ManagedProcess:
+    """``pc worker`` as ``pc run`` starts it, returned once it listens for wake-ups (a
+    benchmark measures a running worker, not its start-up)."""
+    import redis  # noqa: PLC0415 - only the benchmarks that start a worker need it
+
+    from pc_core.store import wakeups  # noqa: PLC0415
+
+    proc = group.start("worker", [devstack.venv_bin("python"), "-m", "pc_dev.cli", "worker"],
+                       env={**daemon_env(settings, home), "PC_LOG_LEVEL": "INFO"},
+                       cwd=REPO, log_path=home / "worker.log")
+    listening = redis.Redis.from_url(settings.redis_url)
+    devstack.wait_until(
+        lambda: dict(listening.pubsub_numsub(wakeups.CHANNEL)).get(
+            wakeups.CHANNEL.encode(), 0) > 0, 120, "worker", proc)
+    return proc
+
+
 def start_daemon(group: devstack.ProcessGroup, settings: Settings, home: Path,
                  partners: list[str]) -> None:
     """``dagster-daemon`` over ``settings``' stores and services, with the partners'
@@ -54,13 +84,7 @@ def start_daemon(group: devstack.ProcessGroup, settings: Settings, home: Path,
         "  class: DefaultRunCoordinator\n"
         "sensors:\n  use_threads: true\n  num_workers: 4\n"
         "telemetry:\n  enabled: false\n")
-    env = {"DAGSTER_HOME": str(home), "MONGODB_URI": settings.mongodb_uri,
-           "MONGODB_DB": settings.mongodb_db, "REDIS_URL": settings.redis_url,
-           "PC_HUBSPOT_BASE_URL": settings.hubspot_base_url,
-           "PC_STRIPE_API_BASE": settings.stripe_api_base,
-           "PC_MAILGUN_BASE_URL": settings.mailgun_base_url,
-           "PC_HUBSPOT_CLIENT_SECRET": settings.hubspot_client_secret,
-           "PC_TOKEN_ENCRYPTION_KEY": settings.token_encryption_key}
+    env = daemon_env(settings, home)
     subprocess.run([devstack.venv_bin("python"), "-c",
                     "from dagster import DagsterInstance as I; "
                     f"I.get().add_dynamic_partitions('partners', {partners!r})"],

@@ -4,11 +4,13 @@
    uvicorn, one worker, over nx-27017): 20 requests/s for ``--seconds``, then as fast as
    10 requests in flight allow (HubSpot's per-account maximum). Prints events/s stored
    (counted in the inbox) and acknowledgement p50/p99.
-2. Webhook → lead: a sandbox portal connected to a partner, a Dagster daemon running
-   ``hubspot_webhook_sensor`` (and launching ``hubspot_webhook_job`` runs in
-   subprocesses, as in production); the sandbox's ``simulate`` changes deal stages and
-   sends its signed webhooks to the API; we poll the leads until each changed deal's
-   stage shows. Prints p50/p95 from the simulate call to the lead being updated.
+2. Webhook → lead: a sandbox portal connected to a partner, the processes ``pc run``
+   starts (the standing worker ``pc worker``, which applies events as they arrive, and
+   a Dagster daemon whose ``hubspot_webhook_sensor`` is the backstop); the sandbox's
+   ``simulate`` changes deal stages and sends its signed webhooks to the API; we poll
+   the leads in MongoDB until each changed deal's stage shows. Prints p50/p95 from the
+   simulate call to the lead being updated (target p95 ≤ 3 s, as for the hot path;
+   ``bench/hot_path_bench.py`` reads the lead back through the API instead).
 
     .venv/bin/python bench/hubspot_webhook_bench.py [--seconds 10] [--rounds 12] [--quick]
 """
@@ -23,7 +25,7 @@ import time
 from pathlib import Path
 
 import httpx
-from _dagster import attach_sandbox_portal, start_daemon
+from _dagster import attach_sandbox_portal, start_daemon, start_worker
 from _figures import figure, parse, quick_flag
 from _stack import pct, running_stack
 from hubspot.utils.signature import Signature
@@ -192,17 +194,18 @@ def latency_phase(db, settings: Settings, api_url: str, args: argparse.Namespace
         home = Path(args.dagster_home or tempfile.mkdtemp(prefix="pc-dagster-"))
         home.mkdir(parents=True, exist_ok=True)
         start_daemon(group, hs_settings, home, [partner])
-        print("\nwebhook -> lead updated, through the sensor and daemon-launched runs "
-              f"({args.rounds} rounds of {args.changes} sandbox changes)")
+        start_worker(group, hs_settings, home)
+        print("\nwebhook -> lead updated, through the worker (daemon running as the "
+              f"backstop; {args.rounds} rounds of {args.changes} sandbox changes)")
         time.sleep(5)  # let the daemon load the code location
         lat = lead_latency(db, hubspot, api_url, portal, partner, args.rounds, args.changes)
         tasks = list(db[c.SYNC_TASKS].find({"partner_id": partner, "trigger": "webhook"}))
         if lat:
             figure("HubSpot webhook -> lead updated", "p50", pct(lat, 50), "s")
-            figure("HubSpot webhook -> lead updated", "p95", pct(lat, 95), "s")
+            figure("HubSpot webhook -> lead updated", "p95", pct(lat, 95), "s", at_most=3)
             print(f"webhook -> lead updated             {len(lat)} changes  "
                   f"p50 {pct(lat, 50):5.2f} s  p95 {pct(lat, 95):5.2f} s  max {max(lat):5.2f} s")
-        print(f"webhook runs recorded as sync tasks: {len(tasks)} "
+        print(f"webhook batches recorded as sync tasks: {len(tasks)} "
               f"({sum(t['status'] == 'succeeded' for t in tasks)} succeeded)")
         bodies = [(t["finished_at"] - t["started_at"]).total_seconds() for t in tasks
                   if t.get("finished_at") and t.get("started_at")]
