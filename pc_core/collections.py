@@ -8,6 +8,9 @@ LEADS = "leads"
 STAGE_MAPPINGS = "stage_mappings"
 HUBSPOT_CONTACTS = "hubspot_contacts"
 HUBSPOT_DEALS = "hubspot_deals"
+# The labels a partner's CRM gives its enumeration values, one document per partner
+# (pc_core/sync/value_labels.py).
+CRM_VALUE_LABELS = "crm_value_labels"
 RESERVATIONS = "reservations"
 PURCHASES = "purchases"
 INVOICES = "invoices"

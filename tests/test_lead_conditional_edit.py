@@ -62,6 +62,32 @@ def test_stale_if_match_answers_412_with_the_current_lead_and_writes_nothing(cli
     assert again.status_code == 200 and again.json()["stage"] == "lost"
 
 
+def test_a_note_moves_the_etag_and_the_412_lets_the_edit_carry_over(client, world):
+    """A note is part of the lead's representation, so adding one moves the ETag (who
+    holds the old one must not take the old notes for current). What a client needs
+    to carry an open edit across it is in the 412: the current lead, whose edited
+    fields did not change, and its ETag; the lead page then makes the same edit on
+    that version, once (web/src/features/leads/LeadDetailPage.vue, ``rebase``)."""
+    lead = _create(client, world.admin_a, amount_cents=100)
+    url = f"/v1/leads/{lead['id']}"
+    opened = _get(client, world.admin_a, lead["id"]).headers["ETag"]
+    note = client.post(f"{url}/notes", json={"body": "Asked for the sign-off"},
+                       headers=world.admin_a.headers)
+    assert note.status_code == 201, note.text
+    assert _get(client, world.admin_a, lead["id"]).headers["ETag"] != opened
+
+    stale = client.patch(url, json={"amount_cents": 500},
+                         headers={**world.admin_a.headers, "If-Match": opened})
+    assert stale.status_code == 412
+    current = stale.json()["current"]
+    assert current["amount_cents"] == 100 and current["stage"] == lead["stage"]
+    assert [n["body"] for n in current["notes"]] == ["Asked for the sign-off"]
+    carried = client.patch(url, json={"amount_cents": 500},
+                           headers={**world.admin_a.headers, "If-Match": stale.headers["ETag"]})
+    assert carried.status_code == 200 and carried.json()["amount_cents"] == 500
+    assert [n["body"] for n in carried.json()["notes"]] == ["Asked for the sign-off"]
+
+
 def test_if_match_uses_the_strong_comparison(client, world):
     lead = _create(client, world.admin_a)
     tag = _get(client, world.admin_a, lead["id"]).headers["ETag"]

@@ -16,13 +16,14 @@ from pc_core import collections as c
 from pc_core.marketplace.listings import listing_view
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus, Stage, status_for_new_stage
+from pc_core.sync import value_labels
 from pc_core.timeutil import utcnow
 
 #: What a listing may show; anything else in a listing is a leak (the asset check).
 LISTING_COLUMNS: dict[str, Any] = {
     "id": pl.Utf8, "own": pl.Boolean, "seller_partner_id": pl.Utf8, "seller_name": pl.Utf8,
     "seller_rating": pl.Float64, "seller_rating_count": pl.Int64, "company_size": pl.Utf8,
-    "industry": pl.Utf8,
+    "industry": pl.Utf8, "industry_label": pl.Utf8,
     "location": pl.Utf8, "budget_cents": pl.Int64, "stage": pl.Utf8, "age_days": pl.Int64,
     "created_at": pl.Datetime("us", "UTC"), "price_cents": pl.Int64,
     "commission_cents": pl.Int64, "buyer_total_cents": pl.Int64, "currency": pl.Utf8,
@@ -48,10 +49,13 @@ class ListingTable:
 
 
 def _seller(db: Database, partner_id: str) -> dict[str, Any] | None:
-    return db[c.PARTNERS].find_one({"_id": partner_id}, {"name": 1, "is_operator": 1,
-                                                         "default_lead_price_cents": 1,
-                                                         "rating": 1, "rating_count": 1,
-                                                         "price_aging": 1})
+    seller = db[c.PARTNERS].find_one({"_id": partner_id}, {"name": 1, "is_operator": 1,
+                                                           "default_lead_price_cents": 1,
+                                                           "rating": 1, "rating_count": 1,
+                                                           "price_aging": 1})
+    if seller is not None:  # the CRM's labels, as the listings routes show them
+        seller["value_labels"] = value_labels.labels_of(db, [partner_id]).get(partner_id, {})
+    return seller
 
 
 def listing_rows(leads: list[dict[str, Any]], seller: dict[str, Any] | None,

@@ -39,6 +39,7 @@ from pc_core.stages import LeadStatus
 
 # Collections whose documents are the partner's alone, found by ``partner_id``.
 PARTNER_OWNED = (c.API_TOKENS, c.STAGE_MAPPINGS, c.HUBSPOT_CONTACTS, c.HUBSPOT_DEALS,
+                 c.CRM_VALUE_LABELS,
                  c.SYNC_TASKS, c.WEBHOOK_EVENTS, c.MEETINGS, c.ROUTING_COUNTS,
                  c.STAGE_EVENTS)
 BUYER_FIELDS = ("buyer_partner_id", "owner_partner_id", "buyer_id")

@@ -34,6 +34,7 @@ from pc_core.settings import Settings
 from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
 from pc_core.store import replace_if_unchanged, sort_key, time_key
 from pc_core.store.pagination import add_key_range, fetch_merged_page
+from pc_core.sync import value_labels
 from pc_core.timeutil import utcnow
 
 # Fields whose last change time is kept, for "most recent change wins".
@@ -143,7 +144,7 @@ def create_lead(
     db[c.LEADS].insert_one(doc)
     if settings is not None:
         announce_edit(db, settings, None, doc)
-    return LeadOut.from_doc(doc, partner_id)
+    return LeadOut.from_doc(doc, partner_id, **_lookups(db, [doc], partner_id))
 
 
 def announce_edit(db: Database, settings: Settings, before: dict[str, Any] | None,
@@ -183,14 +184,17 @@ def get_lead(db: Database, actor: Principal, lead_id: str) -> LeadOut:
     """One lead as its seller or its buyer sees it (404 for everyone else)."""
     doc = get_lead_doc(db, actor, lead_id)
     return LeadOut.from_doc(doc, actor.partner_id,
-                           _seller_names(db, [doc], actor.partner_id))
+                           **_lookups(db, [doc], actor.partner_id))
 
 
-def _seller_names(db: Database, docs: list[dict[str, Any]], viewer: str | None
-                  ) -> dict[str, str]:
-    """The names of the sellers of the leads ``viewer`` did not bring (none to look up
-    on a page of the viewer's own leads)."""
-    return partner_names(db, (d["partner_id"] for d in docs if d["partner_id"] != viewer))
+def _lookups(db: Database, docs: list[dict[str, Any]], viewer: str | None
+             ) -> dict[str, Any]:
+    """What a lead answer shows besides the stored lead: the names of the sellers of
+    the leads ``viewer`` did not bring (none to look up on a page of the viewer's own
+    leads), and the sellers' CRM labels of the leads' values (one read by ``_id``)."""
+    sellers = {d["partner_id"] for d in docs}
+    return {"names": partner_names(db, (p for p in sellers if p != viewer)),
+            "labels": value_labels.labels_of(db, sellers)}
 
 
 def list_leads(
@@ -236,7 +240,7 @@ def list_leads(
                   LeadOrigin.ALL: ("partner_id", "buyer_partner_id")}[origin]
         matches = [{field: scoped, **match} for field in fields]
     docs, next_cursor = fetch_merged_page(db[c.LEADS], matches, limit, PAGE_PROJECTION)
-    return LeadPage.from_docs(docs, scoped, next_cursor, _seller_names(db, docs, scoped))
+    return LeadPage.from_docs(docs, scoped, next_cursor, **_lookups(db, docs, scoped))
 
 
 def _listable(db: Database, partner_id: str, explicit: bool,
@@ -274,7 +278,7 @@ def update_lead(
     doc = get_lead_doc(db, actor, lead_id)
     actor.require_write_on_partner(doc["partner_id"], "lead")
     if expected_revisions is not None and (doc.get("rev") or 0) not in expected_revisions:
-        raise _changed_since_read(doc, actor)
+        raise _changed_since_read(db, doc, actor)
     changes = data.model_dump(mode="json", exclude_unset=True)
     now = utcnow()
     current_status = LeadStatus(doc["status"])
@@ -290,7 +294,7 @@ def update_lead(
     changed = {k: v for k, v in changes.items() if doc.get(k) != v}
     if not changed:
         return LeadOut.from_doc(doc, actor.partner_id,
-                               _seller_names(db, [doc], actor.partner_id))
+                               **_lookups(db, [doc], actor.partner_id))
     field_times = {**doc.get("field_times", {}), **{f: now for f in changed}}
     merged = {**doc, **changed}
     update: dict[str, Any] = {
@@ -305,20 +309,22 @@ def update_lead(
     # between our read and our write wins, and this caller gets a 409.
     after = replace_if_unchanged(db[c.LEADS], doc, update)
     if after is None and expected_revisions is not None:
-        raise _changed_since_read(get_lead_doc(db, actor, lead_id), actor)
+        raise _changed_since_read(db, get_lead_doc(db, actor, lead_id), actor)
     if after is None:
         raise Conflict("the lead changed meanwhile; reload and try again")
     record_lead_change(db, doc, after, PLATFORM, now)
     if settings is not None:
         announce_edit(db, settings, doc, after)
     return LeadOut.from_doc(after, actor.partner_id,
-                           _seller_names(db, [after], actor.partner_id))
+                           **_lookups(db, [after], actor.partner_id))
 
 
-def _changed_since_read(current: dict[str, Any], actor: Principal) -> PreconditionFailed:
+def _changed_since_read(db: Database, current: dict[str, Any],
+                        actor: Principal) -> PreconditionFailed:
     return PreconditionFailed(
         "the lead changed since you read it; nothing was saved", current=LeadOut.from_doc(
-            current, actor.partner_id), revision=int(current.get("rev") or 0))
+            current, actor.partner_id, **_lookups(db, [current], actor.partner_id)),
+        revision=int(current.get("rev") or 0))
 
 
 def _hubspot_bookkeeping(doc: dict[str, Any], changed: dict[str, Any],

@@ -26,11 +26,13 @@ from pc_core import events
 from pc_core.access import Principal
 from pc_core.marketplace import aging
 from pc_core.marketplace.pricing import CURRENCY, quote
+from pc_core.models.leads import value_label
 from pc_core.models.live_events import LeadListed
 from pc_core.models.marketplace import ListingOut, ListingPage
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus
 from pc_core.store.pagination import check_limit, decode_cursor, encode_cursor, newest_first
+from pc_core.sync import value_labels
 from pc_core.timeutil import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,8 @@ def _match(filters: ListingFilters, before: str | None) -> Doc:
     return match
 
 
-# Sellers' names, default prices and operator flag, per database, for a few seconds:
+# Sellers' names, default prices, operator flag and CRM value labels (under
+# ``value_labels``), per database, for a few seconds:
 # every listings page needs them and they rarely change, so a page usually costs
 # one database round trip instead of two. A rename or new default price shows
 # within SELLER_TTL_SECONDS.
@@ -93,6 +96,9 @@ def _sellers(db: Database, partner_ids: set[str]) -> dict[str, Doc | None]:
                  "price_aging": 1, "rating_count": 1},
             )
         }
+        labels = value_labels.labels_of(db, missing)
+        for pid, doc in fetched.items():
+            doc["value_labels"] = labels.get(pid, {})
         if len(_seller_cache) > 10_000:
             _seller_cache.clear()
         for pid in missing:
@@ -105,10 +111,12 @@ def listing_view(lead: Doc, seller: Doc | None, settings: Settings, viewer: str 
                  now: datetime) -> Doc:
     """A listed lead as buyers see it, with its price: the one builder behind the
     listings routes, the ``lead-listed`` event (both validated as ``ListingOut``) and
-    the analytics listing table, so all show the same price."""
+    the analytics listing table, so all show the same price. ``seller`` carries its
+    CRM's value labels under ``value_labels`` (``_sellers``)."""
     price = quote(lead, seller, settings)
     created = ensure_utc(lead["created_at"])
     drop = aging.next_drop(lead, seller, settings)
+    labels = {lead["partner_id"]: (seller or {}).get("value_labels") or {}}
     return {
         "id": lead["_id"],
         "own": lead["partner_id"] == viewer,
@@ -118,6 +126,8 @@ def listing_view(lead: Doc, seller: Doc | None, settings: Settings, viewer: str 
         "seller_rating_count": int((seller or {}).get("rating_count") or 0),
         "company_size": lead.get("company_size"),
         "industry": lead.get("industry"),
+        "industry_label": value_label(labels, lead["partner_id"], "industry",
+                                      lead.get("industry")),
         "location": lead.get("location"),
         "budget_cents": lead.get("budget_cents"),
         "stage": lead.get("stage"),

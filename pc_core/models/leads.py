@@ -6,6 +6,7 @@ lead as the API shows it (``LeadOut``, with its notes and page).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -142,6 +143,10 @@ class LeadOut(BaseModel):
     contact_phone: str | None
     company_size: CompanySize | None
     industry: str | None
+    industry_label: str | None = Field(
+        default=None, description="The seller's CRM label of `industry` (HubSpot's option "
+        "label, e.g. \"Hospital & Health Care\" for HOSPITAL_HEALTH_CARE); null when its "
+        "CRM labels no such value: show a readable form of `industry` then.")
     location: str | None
     budget_cents: int | None
     amount_cents: int | None
@@ -185,12 +190,13 @@ class LeadOut(BaseModel):
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any], viewer: str | None = None,
-                 names: dict[str, str] | None = None) -> LeadOut:
+                 names: dict[str, str] | None = None,
+                 labels: ValueLabels | None = None) -> LeadOut:
         """The stored lead as ``viewer`` (a partner id; ``None``: the owner's unscoped
         view) sees it. ``hubspot_deal_id`` is the deal in the viewer's own portal:
         the seller's deal for the seller and the owner, the deal the cross-partner
         sync created for the buyer; neither side sees the other's CRM ids."""
-        out = cls.model_validate(view_of(doc, viewer, names))
+        out = cls.model_validate(view_of(doc, viewer, names, labels))
         out._revision = int(doc.get("rev") or 0)
         return out
 
@@ -211,10 +217,11 @@ class LeadPage(BaseModel):
 
     @classmethod
     def from_docs(cls, docs: list[dict[str, Any]], viewer: str | None,
-                  next_cursor: str | None, names: dict[str, str] | None = None) -> LeadPage:
+                  next_cursor: str | None, names: dict[str, str] | None = None,
+                  labels: ValueLabels | None = None) -> LeadPage:
         """One page, validated in one call (a page is the hot path)."""
-        return cls.model_validate(
-            {"items": [view_of(d, viewer, names) for d in docs], "next_cursor": next_cursor})
+        return cls.model_validate({"items": [view_of(d, viewer, names, labels) for d in docs],
+                                   "next_cursor": next_cursor})
 
 
 def lead_origin(doc: dict[str, Any], viewer: str | None) -> LeadOrigin | None:
@@ -225,6 +232,19 @@ def lead_origin(doc: dict[str, Any], viewer: str | None) -> LeadOrigin | None:
     if viewer is not None and doc.get("partner_id") == viewer:
         return LeadOrigin.OWN
     return None
+
+
+#: partner id → field → value → label (``pc_core.sync.value_labels``, which stores them).
+ValueLabels = Mapping[str, Mapping[str, Mapping[str, str]]]
+
+
+def value_label(labels: ValueLabels | None, partner_id: str, field: str,
+                value: str | None) -> str | None:
+    """The seller's CRM label of ``value`` in ``field``; ``None`` when it has none
+    (the client then shows a readable form of the value)."""
+    if not value or not labels:
+        return None
+    return labels.get(partner_id, {}).get(field, {}).get(value)
 
 
 # What a lead answer reads of the stored document (besides the computed fields).
@@ -247,9 +267,11 @@ def _notes_seen(doc: dict[str, Any], origin: LeadOrigin | None,
 
 
 def view_of(doc: dict[str, Any], viewer: str | None,
-            names: dict[str, str] | None = None) -> dict[str, Any]:
+            names: dict[str, str] | None = None,
+            labels: ValueLabels | None = None) -> dict[str, Any]:
     """The input of ``LeadOut`` for ``doc`` seen by ``viewer``; ``names`` (partner id →
-    name) gives the seller's name wherever the viewer is not the seller."""
+    name) gives the seller's name wherever the viewer is not the seller; ``labels``
+    (``pc_core.sync.value_labels.labels_of``) the seller's CRM labels of its values."""
     origin = lead_origin(doc, viewer)
     deal_field = "buyer_hubspot_deal_id" if origin is LeadOrigin.PURCHASED else "hubspot_deal_id"
     out = {k: doc.get(k) for k in SHOWN_FIELDS}
@@ -267,6 +289,7 @@ def view_of(doc: dict[str, Any], viewer: str | None,
         push_pending=bool(doc.get("push_pending")) and sellers,
         seller_name=(names or {}).get(doc["partner_id"]) if origin is not LeadOrigin.OWN
         else None,
+        industry_label=value_label(labels, doc["partner_id"], "industry", doc.get("industry")),
         created_at=doc["created_at"],
         updated_at=doc.get("updated_at", doc["created_at"]),
     )

@@ -31,6 +31,9 @@ class PublicListing(BaseModel):
     seller_rating_count: int = Field(default=0, description="The sales the rating rests on")
     company_size: CompanySize | None
     industry: str | None
+    industry_label: str | None = Field(
+        default=None, description="The seller's CRM label of `industry` (HubSpot's option "
+        "label); null when it has none: show a readable form of `industry`.")
     location: str | None
     budget_cents: int | None
     stage: Stage

@@ -124,6 +124,9 @@ class Settings(BaseSettings):
         "crm.objects.deals.read crm.objects.deals.write "
         "crm.schemas.deals.read crm.schemas.deals.write"
     )
+    # How old a partner's stored HubSpot option labels (industry...) may be before a
+    # sync reads the property definitions again (pc_core/hubspot/connection/value_labels.py).
+    hubspot_labels_max_age_hours: float = Field(default=24, ge=0)
     # Where the web client lives; OAuth callbacks redirect there.
     app_url: str = "http://127.0.0.1:8000"
     # The built web client the API serves at ``/`` (``npm run build`` writes it);

@@ -8,6 +8,7 @@ from dagster import AssetExecutionContext, MaterializeResult, asset
 from pymongo.database import Database
 
 from pc_core.hubspot.connection.oauth import PartnerTokens, mark_synced
+from pc_core.hubspot.connection.value_labels import refresh_value_labels
 from pc_core.hubspot.lead_build.lead_builder import build_leads, publish_lead_events
 from pc_core.hubspot.lead_build.stage_mapping import store_pipeline_stages
 from pc_core.hubspot.pull.engine import PullFailed, PullStats, pull_objects, pull_pipelines
@@ -33,16 +34,21 @@ def _task(context: AssetExecutionContext, db: Database, settings: Settings,
 def hubspot_pipelines(
     context: AssetExecutionContext, platform: PlatformResource,
 ) -> MaterializeResult:
-    """The partner's deal pipelines and stages; new stages appear unmapped."""
+    """The partner's deal pipelines and stages (new stages appear unmapped), and the
+    option labels of its enumeration properties when the stored ones are due."""
     partner_id = context.partition_key
     db, settings = platform.db(), platform.settings()
     task_id = _task(context, db, settings, partner_id)
-    stages = pull_pipelines(db, settings, partner_id, PartnerTokens(db, settings, partner_id))
+    tokens = PartnerTokens(db, settings, partner_id)
+    stages = pull_pipelines(db, settings, partner_id, tokens)
     new = store_pipeline_stages(db, partner_id, stages)
-    sync_tasks.add_counts(db, task_id, "pipelines", {"stages": len(stages), "new_stages": new},
-                          kind="details")
+    labels = refresh_value_labels(db, settings, partner_id, tokens)
+    counts = {"stages": len(stages), "new_stages": new, "labels": labels.labels}
+    sync_tasks.add_counts(db, task_id, "pipelines", counts, kind="details")
+    if labels.error:
+        context.log.warning(f"option labels not read (kept the stored ones): {labels.error}")
     report_step(db, settings, task_id, "pipelines")
-    return MaterializeResult(metadata={"stages": len(stages), "new_stages": new})
+    return MaterializeResult(metadata={**counts, "labels_read": labels.read})
 
 
 def _pull(context: AssetExecutionContext, platform: PlatformResource,

@@ -30,12 +30,26 @@ DEFAULT_PROPS = {
 }
 
 COMPANY_SIZES = ("1-10", "11-50", "51-200", "201-500", "501-1000", "1000+")
-INDUSTRIES = (
-    "COMPUTER_SOFTWARE", "MARKETING_AND_ADVERTISING", "FINANCIAL_SERVICES", "HOSPITAL_HEALTH_CARE",
-    "RETAIL", "CONSTRUCTION", "REAL_ESTATE", "EDUCATION_MANAGEMENT", "LOGISTICS_AND_SUPPLY_CHAIN",
-    "MANUFACTURING", "INFORMATION_TECHNOLOGY_AND_SERVICES", "LEGAL_SERVICES", "HOSPITALITY",
-    "RENEWABLES_ENVIRONMENT", "TELECOMMUNICATIONS",
-)
+#: Industry values with the option labels HubSpot's portals show for them (HubSpot's own
+#: industry list: "Hospital & Health Care", not a mechanical "Hospital health care").
+INDUSTRY_LABELS: dict[str, str] = {
+    "COMPUTER_SOFTWARE": "Computer Software",
+    "MARKETING_AND_ADVERTISING": "Marketing and Advertising",
+    "FINANCIAL_SERVICES": "Financial Services",
+    "HOSPITAL_HEALTH_CARE": "Hospital & Health Care",
+    "RETAIL": "Retail",
+    "CONSTRUCTION": "Construction",
+    "REAL_ESTATE": "Real Estate",
+    "EDUCATION_MANAGEMENT": "Education Management",
+    "LOGISTICS_AND_SUPPLY_CHAIN": "Logistics and Supply Chain",
+    "MANUFACTURING": "Manufacturing",
+    "INFORMATION_TECHNOLOGY_AND_SERVICES": "Information Technology and Services",
+    "LEGAL_SERVICES": "Legal Services",
+    "HOSPITALITY": "Hospitality",
+    "RENEWABLES_ENVIRONMENT": "Renewables & Environment",
+    "TELECOMMUNICATIONS": "Telecommunications",
+}
+INDUSTRIES = tuple(INDUSTRY_LABELS)
 
 
 def _prop(
@@ -44,11 +58,13 @@ def _prop(
     type_: str = "string",
     field_type: str = "text",
     group: str = "contactinformation",
-    options: list[str] | None = None,
+    options: list[str] | dict[str, str] | None = None,
     *,
     read_only: bool = False,
 ) -> dict[str, Any]:
-    """A property definition in the shape of ``GET /crm/v3/properties/{type}/{name}``."""
+    """A property definition in the shape of ``GET /crm/v3/properties/{type}/{name}``;
+    ``options``: values (each its own label) or value → label."""
+    labelled = options if isinstance(options, dict) else {o: o for o in options or []}
     return {
         "name": name,
         "label": label,
@@ -57,8 +73,9 @@ def _prop(
         "description": "",
         "groupName": group,
         "options": [
-            {"label": o, "value": o, "displayOrder": i, "hidden": False}
-            for i, o in enumerate(options or [])
+            {"label": label, "value": value, "displayOrder": i, "hidden": False,
+             "description": ""}
+            for i, (value, label) in enumerate(labelled.items())
         ],
         "displayOrder": -1,
         "calculated": False,
@@ -129,7 +146,10 @@ BUILTIN_PROPERTIES: dict[str, dict[str, dict[str, Any]]] = {
             _prop("hs_priority", "Priority", "enumeration", "select", "dealinformation",
                   options=["low", "medium", "high"]),
             _prop("company_name", "Company Name", group="dealinformation"),
-            _prop("industry", "Industry", group="dealinformation"),
+            # an enumeration on deals (as on HubSpot's companies), with HubSpot's labels;
+            # on contacts it stays free text, as at HubSpot
+            _prop("industry", "Industry", "enumeration", "select", "dealinformation",
+                  options=INDUSTRY_LABELS),
             _prop("company_size", "Company Size", "enumeration", "select", "dealinformation",
                   options=list(COMPANY_SIZES)),
             _prop("city", "City", group="dealinformation"),

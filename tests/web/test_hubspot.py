@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from pc_core import collections as c
 from pc_core.hubspot.connection.oauth import PartnerTokens
 from pc_core.hubspot.connection.reconnect import RefreshTokenDead
+from pc_sandbox.hubspot.schema import INDUSTRY_LABELS
 from tests.web.browser import check_page
 from tests.web.conftest import ADMIN_BB
 
@@ -77,6 +78,17 @@ def test_connect_sync_and_map_stages(open_page, web_stack):
     expect(sync).to_contain_text(f"HubSpot deal: {leads[0]['hubspot_deal_id']}")
     expect(sync.locator("time")).to_have_text(re.compile(r"(now|second|minute)"))
     expect(sync).to_contain_text("No changes waiting to push")
+
+    # Industry reads as the portal labels it (HubSpot's option label, read by the
+    # sync), not as a form made up from the value ("Hospital health care").
+    labelled = next(lead for lead in leads
+                    if INDUSTRY_LABELS.get(lead.get("industry") or "", "").count(" "))
+    label = INDUSTRY_LABELS[labelled["industry"]]
+    page.goto(f"/leads/{labelled['_id']}")
+    expect(page.get_by_role("region", name="Details")).to_contain_text(label)
+    page.goto("/leads")
+    page.get_by_label("Search", exact=True).fill(labelled["title"])
+    expect(page.get_by_role("row").filter(has_text=labelled["title"]).first).to_contain_text(label)
 
     # The partner uninstalls the app in HubSpot: the next token refresh is refused, the
     # dashboard and the HubSpot page say so, and "Reconnect HubSpot" brings it back.

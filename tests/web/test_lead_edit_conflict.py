@@ -1,5 +1,7 @@
 """Two people edit one lead: the second save is refused (the API's ``If-Match``
-check, 412), the colleague's change is kept, and the page shows their version."""
+check, 412), the colleague's change is kept, and the page shows their version. A
+change that touches nothing the edit is about (one's own note, a sync time) moves the
+lead's ETag but does not make the open edit stale."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from playwright.sync_api import Route, expect
 from pc_core import collections as c
 from pc_core.leads import inventory as leads
 from pc_core.models.leads import LeadUpdate
+from pc_core.store import replace_if_unchanged
+from pc_core.timeutil import utcnow
 from tests.conftest import SYSTEM
 from tests.web.browser import check_page
 from tests.web.conftest import ADMIN_NW
@@ -52,3 +56,34 @@ def test_a_colleagues_save_between_open_and_save_is_shown_not_overwritten(open_p
     expect(page.get_by_text("Lead saved")).to_be_visible()
     saved = web_stack.db[c.LEADS].find_one({"_id": lead["_id"]})
     assert saved["stage"] == "won" and saved["amount_cents"] == 4242_00  # the amount kept
+
+
+def test_ones_own_note_does_not_make_the_open_edit_stale(open_page, web_stack):
+    db = web_stack.db
+    lead = db[c.LEADS].find_one({"partner_id": "northwind", "status": "open",
+                                 "stage": {"$nin": ["won", "lost"]},
+                                 "hubspot_deal_id": {"$exists": False}},
+                                sort=[("created_at", 1)])
+    page = open_page(ADMIN_NW, f"/leads/{lead['_id']}")
+    form = page.get_by_role("form", name="Edit lead")
+    expect(form.get_by_label("Stage")).to_have_value(lead["stage"])
+    form.get_by_label("Amount", exact=True).fill("1,234")  # typed, not saved yet
+
+    # A note in the middle of the edit: the lead's revision (its ETag) moves; the page
+    # re-reads the lead after it.
+    page.get_by_label("New note").fill("Asked for the budget sign-off")
+    with page.expect_response(lambda r: r.request.method == "GET"
+                              and r.url.endswith(f"/v1/leads/{lead['_id']}")):
+        page.get_by_role("button", name="Add note").click()
+    expect(page.get_by_text("Asked for the budget sign-off")).to_be_visible()
+    expect(form.get_by_label("Amount", exact=True)).to_have_value("1,234")  # what was typed stays
+    # And one more write the page is not told about (a sync stamp, no live event).
+    current = db[c.LEADS].find_one({"_id": lead["_id"]})
+    assert replace_if_unchanged(db[c.LEADS], current, {"hubspot_synced_at": utcnow()})
+
+    form.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("Lead saved")).to_be_visible()
+    expect(page.get_by_role("alert").filter(has_text="Someone else changed")).to_have_count(0)
+    saved = db[c.LEADS].find_one({"_id": lead["_id"]})
+    assert saved["amount_cents"] == 1234_00
+    assert [n["body"] for n in saved["notes"]][-1] == "Asked for the budget sign-off"

@@ -2,7 +2,7 @@
  * Routes, each page its own chunk (route-level code splitting). `meta.public`
  * pages need no session; `meta.roles` limits a page to those roles.
  */
-import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import { createRouter, createWebHistory, type Router, type RouteRecordRaw } from 'vue-router'
 import type { Role } from '@/api/types'
 import { useSessionStore } from '@/stores/session'
 
@@ -80,6 +80,22 @@ export function createAppRouter() {
 }
 
 /** Only same-app paths are followed after sign-in (no open redirect). */
+/**
+ * Start loading the code of the page at `path` (the shell and the page's chunk, with
+ * their CSS and shared chunks) without navigating: the sign-in page does it while the
+ * person types and while the sign-in request runs, so the page after it shows as soon
+ * as the session exists instead of downloading its code then. Every route component
+ * here is a lazy `() => import(...)`; a failed load is left to the navigation, which
+ * loads it again and reports it.
+ */
+export function preloadRoute(router: Router, path: string): void {
+  for (const record of router.resolve(path).matched) {
+    for (const component of Object.values(record.components ?? {})) {
+      if (typeof component === 'function') void (component as () => Promise<unknown>)().catch(() => undefined)
+    }
+  }
+}
+
 export function safeNext(next: unknown): string | null {
   const v = Array.isArray(next) ? next[0] : next
   if (typeof v !== 'string' || !v.startsWith('/') || v.startsWith('//') || v.startsWith('/\\')) return null

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { centsToInput, enumLabel, formatMoney, formatRelative, humanize, parseMoneyToCents } from './format'
+import { centsToInput, enumLabel, formatMoney, formatRelative, humanize, parseMoneyToCents, valueLabel } from './format'
 
 describe('money', () => {
   it('formats integer cents in the currency', () => {
@@ -43,6 +43,13 @@ describe('time and words', () => {
     expect(enumLabel('US')).toBe('US')
     expect(enumLabel('EMEA')).toBe('EMEA')
     expect(enumLabel(null)).toBe('—')
+  })
+
+  it("prefers the CRM's own label and falls back to a readable value", () => {
+    expect(valueLabel('HOSPITAL_HEALTH_CARE', 'Hospital & Health Care')).toBe('Hospital & Health Care')
+    expect(valueLabel('HOSPITAL_HEALTH_CARE', null)).toBe('Hospital health care')
+    expect(valueLabel('HOSPITAL_HEALTH_CARE')).toBe('Hospital health care')
+    expect(valueLabel(null, null)).toBe('—')
   })
 
   it('humanizes enum values', () => {

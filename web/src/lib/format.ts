@@ -87,7 +87,6 @@ export function formatRelative(
   return formatDate(d)
 }
 
-/** `meeting_scheduled` → `Meeting scheduled`. */
 /**
  * An enumeration's value as people read it: `INFORMATION_TECHNOLOGY_AND_SERVICES` →
  * `Information technology and services`, `COMPUTER_SOFTWARE` → `Computer software`;
@@ -102,6 +101,16 @@ export function enumLabel(value: string | null | undefined): string {
   return s.charAt(0).toUpperCase() + s.slice(1)
 }
 
+/**
+ * A value the seller's CRM may label (the API's `industry` with its `industry_label`):
+ * the CRM's own label when it gave one ("Hospital & Health Care"), else the value
+ * made readable (`enumLabel`).
+ */
+export function valueLabel(value: string | null | undefined, label?: string | null): string {
+  return label || enumLabel(value)
+}
+
+/** `meeting_scheduled` → `Meeting scheduled`. */
 export function humanize(value: string | null | undefined): string {
   if (!value) return '—'
   const s = value.replace(/_/g, ' ')

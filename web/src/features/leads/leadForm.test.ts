@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Lead } from '@/api/types'
-import { bodyFromForm, changesFrom, emptyLeadForm, leadFormFrom } from './leadForm'
+import { bodyFromForm, changesFrom, editedView, emptyLeadForm, leadFormFrom } from './leadForm'
 
 const lead = {
   id: 'l1', title: 'Acme deal', company: 'Acme', contact_name: null, contact_email: 'ada@acme.example.com',
@@ -26,5 +26,12 @@ describe('lead form', () => {
     const values = { ...leadFormFrom(lead), price_cents: '650', contact_name: 'Ada' }
     expect(changesFrom(lead, values).body).toEqual({ price_cents: 65_000, contact_name: 'Ada' })
     expect(changesFrom(lead, leadFormFrom(lead)).body).toEqual({})
+  })
+
+  it('sees a note or a sync time as no change to what an edit is made on', () => {
+    const noted = { ...lead, notes: [{ id: 'n1', body: 'Called', created_at: '2026-01-01T00:00:00Z' }], hubspot_synced_at: '2026-01-02T00:00:00Z' } as unknown as Lead
+    expect(editedView(noted)).toBe(editedView(lead))
+    expect(editedView({ ...lead, amount_cents: 100 })).not.toBe(editedView(lead))
+    expect(editedView({ ...lead, status: 'listed' } as Lead)).not.toBe(editedView(lead))
   })
 })

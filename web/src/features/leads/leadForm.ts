@@ -30,6 +30,16 @@ export function leadFormFrom(lead: Lead): LeadFormValues {
   return out
 }
 
+/**
+ * What an edit of `lead` is decided on: the form's fields and the marketplace status
+ * (the buttons beside the form). Two versions with the same view differ only in what
+ * the edit does not touch (notes, sync times, meetings), so an edit made on one holds
+ * on the other; the lead page takes the newer ETag then (`rebase`).
+ */
+export function editedView(lead: Lead): string {
+  return JSON.stringify({ ...leadFormFrom(lead), status: lead.status })
+}
+
 export interface Parsed {
   body: Record<string, string | number | null>
   errors: Record<string, string>
