@@ -15,6 +15,8 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.marketplace.money_words import money_outcome
+from pc_core.models.leads import ValueLabels, value_label
+from pc_core.sync import value_labels
 
 
 def partner_names(db: Database, ids: Iterable[str | None]) -> dict[str, str]:
@@ -30,10 +32,13 @@ LEAD_NAME_FIELDS = {"title": 1, "company": 1, "partner_id": 1, "buyer_partner_id
                     "industry": 1, "company_size": 1, "location": 1}
 
 
-def lead_summary(lead: dict[str, Any]) -> str:
-    """What a listing says about a lead without naming it."""
+def lead_summary(lead: dict[str, Any], labels: ValueLabels | None = None) -> str:
+    """What a listing says about a lead without naming it (its industry as the
+    seller's CRM labels it, where ``labels`` has it)."""
     size = f"{lead['company_size']} staff" if lead.get("company_size") else None
-    parts = [p for p in (lead.get("industry"), size, lead.get("location")) if p]
+    industry = value_label(labels, lead.get("partner_id") or "", "industry",
+                           lead.get("industry")) or lead.get("industry")
+    parts = [p for p in (industry, size, lead.get("location")) if p]
     return " · ".join(parts) or "Lead"
 
 
@@ -47,12 +52,13 @@ def named(db: Database, docs: list[dict[str, Any]], viewer: str | None
     leads = {d["_id"]: d for d in db[c.LEADS].find({"_id": {"$in": ids}}, LEAD_NAME_FIELDS)}
     partners = partner_names(db, [p for d in docs for p in (d.get("seller_partner_id"),
                                                              d.get("buyer_partner_id"))])
+    labels = value_labels.labels_of(db, (lead.get("partner_id") for lead in leads.values()))
     out = []
     for doc in docs:
         lead = leads.get(doc.get("lead_id"), {})
         named_ok = viewer is None or viewer in (lead.get("partner_id"),
                                                 lead.get("buyer_partner_id"))
-        out.append({**doc, "lead_summary": lead_summary(lead),
+        out.append({**doc, "lead_summary": lead_summary(lead, labels),
                     "lead_title": lead.get("title") if named_ok else None,
                     "lead_company": lead.get("company") if named_ok else None,
                     "seller_name": partners.get(doc.get("seller_partner_id")),
