@@ -58,6 +58,10 @@ export interface LeadListed {
   currency: string;
   id: string;
   industry: string | null;
+  /**
+   * The seller's CRM label of `industry` (HubSpot's option label); null when it has none: show a readable form of `industry`.
+   */
+  industry_label: string | null;
   lead_id: string;
   location: string | null;
   /**
@@ -191,6 +195,10 @@ export interface PublicListing {
   currency: string;
   id: string;
   industry: string | null;
+  /**
+   * The seller's CRM label of `industry` (HubSpot's option label); null when it has none: show a readable form of `industry`.
+   */
+  industry_label?: string | null;
   location: string | null;
   /**
    * The price after that drop

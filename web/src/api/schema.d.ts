@@ -1998,6 +1998,11 @@ export interface components {
             id: string;
             /** Industry */
             industry: string | null;
+            /**
+             * Industry Label
+             * @description The seller's CRM label of `industry` (HubSpot's option label, e.g. "Hospital & Health Care" for HOSPITAL_HEALTH_CARE); null when its CRM labels no such value: show a readable form of `industry` then.
+             */
+            industry_label?: string | null;
             /** Location */
             location: string | null;
             /**
@@ -2116,6 +2121,11 @@ export interface components {
             id: string;
             /** Industry */
             industry: string | null;
+            /**
+             * Industry Label
+             * @description The seller's CRM label of `industry` (HubSpot's option label); null when it has none: show a readable form of `industry`.
+             */
+            industry_label?: string | null;
             /** Location */
             location: string | null;
             /**
