@@ -55,6 +55,13 @@ def test_the_portals_labels_reach_the_lead_and_listing_answers(client, db, world
     listings = client.get("/v1/marketplace/listings", headers=world.admin_b.headers).json()
     mine = [i for i in listings["items"] if i["id"] == clinic["id"]]
     assert mine and mine[0]["industry_label"] == "Hospital & Health Care"
+    # Its reservation names it by the same words until the buyer may see its title.
+    held = client.post("/v1/marketplace/reservations", json={"lead_id": clinic["id"]},
+                       headers=world.admin_b.headers)
+    assert held.status_code == 201, held.text
+    reservations = client.get("/v1/marketplace/reservations",
+                              headers=world.admin_b.headers).json()["items"]
+    assert reservations[0]["lead_summary"].startswith("Hospital & Health Care")
 
 
 def test_labels_are_read_again_only_when_due(db, world, hs_settings):
