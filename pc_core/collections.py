@@ -43,6 +43,9 @@ STAGE_EVENTS = "stage_events"
 # (pc_core/marketplace/standing_orders.py).
 SAVED_SEARCHES = "saved_searches"
 SEARCH_NOTICES = "search_notices"
+# One record per change of a saved search, read by every process's in-memory index
+# (pc_core/buyer_alerts/search_index.py); kept a day.
+SAVED_SEARCH_CHANGES = "saved_search_changes"
 STANDING_ORDERS = "standing_orders"
 STANDING_ORDER_FILLS = "standing_order_fills"
 # Price guidance per market segment (pc_core/analytics/price_guidance.py), rebuilt daily.

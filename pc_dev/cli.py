@@ -59,10 +59,12 @@ def seed() -> None:
 
 @app.command()
 def worker(
-    lanes: Annotated[str, typer.Option(help="Comma-separated: webhook, sale")] = "webhook,sale",
+    lanes: Annotated[str, typer.Option(
+        help="Comma-separated: webhook, sale, alert")] = "webhook,sale,alert",
 ) -> None:
-    """The hot path: apply webhook events and deliver sales as they arrive (runs until
-    SIGTERM/Ctrl-C). Applied batches are reported to Dagster when DAGSTER_HOME is set."""
+    """The hot path: apply webhook events, deliver sales and send saved searches'
+    e-mails as they arrive (runs until SIGTERM/Ctrl-C). Applied batches are reported
+    to Dagster when DAGSTER_HOME is set."""
     run_worker(get_settings(), tuple(x.strip() for x in lanes.split(",") if x.strip()))
 
 

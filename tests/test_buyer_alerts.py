@@ -22,7 +22,9 @@ from pc_core.hubspot.lead_build.stage_mapping import store_pipeline_stages
 from pc_core.marketplace import listings
 from pc_core.marketplace.expiry import expire_reservations
 from pc_core.settings import Settings
+from pc_core.store import wakeups
 from pc_core.timeutil import utcnow
+from pc_core.worker.runner import Worker
 from tests.conftest import csrf_headers, market_settings
 from tests.marketplace_helpers import listed_lead, published, reserve
 from tests.test_stage_mapping_and_leads import _deal, _raw, _stages
@@ -57,6 +59,13 @@ def _notices(db, **match):
     return sorted(d["lead_id"] for d in db[c.SEARCH_NOTICES].find(match))
 
 
+def _send_queued(db, settings: Settings) -> int:
+    """One pass of the worker's alert lane: what sends the e-mails listings queued."""
+    report = Worker(settings, lanes=(wakeups.ALERT,), db=db).run_once().mails
+    assert report is not None
+    return report.sent
+
+
 def _mails(mailbox, to, tag="search_match"):
     return [m for m in mailbox.get("/messages", params={"to": to}).json()["items"]
             if tag in m["tags"]]
@@ -77,6 +86,8 @@ def test_manual_listing_tells_the_buyer_live_and_by_one_email(client, db, world,
     lead = _new_lead(client, world.admin_a)
     assert published(pubsub, events.SEARCH_MATCHED, lead, events.user_room(world.user_b.id))
     assert _notices(db, search_id=search["id"]) == [lead]
+    assert _mails(mailbox, world.user_b.email) == []  # queued: the listing sends nothing
+    assert _send_queued(db, settings) == 1
     mails = _mails(mailbox, world.user_b.email)
     assert len(mails) == 1
     assert "SaaS" in mails[0]["subject"] and "/v1/saved-searches/unsubscribe?token=" \
@@ -93,19 +104,22 @@ def test_manual_listing_tells_the_buyer_live_and_by_one_email(client, db, world,
     assert client.patch(f"/v1/leads/{lead}", json={"status": "listed"},
                         headers=world.admin_a.headers).status_code == 200
     assert _notices(db, search_id=search["id"]) == [lead]
+    assert _send_queued(db, settings) == 0
     assert len(_mails(mailbox, world.user_b.email)) == 1
     page = client.get("/v1/saved-searches/notices", headers=world.user_b.headers).json()
     assert [n["listing"]["id"] for n in page["items"]] == [lead]
     assert page["items"][0]["listing"]["price_cents"] == 50_000
 
 
-def test_a_buyer_never_hears_of_its_own_listings(client, db, world, mailbox):
+def test_a_buyer_never_hears_of_its_own_listings(client, db, world, settings, mailbox):
     _save(client, world.user_a)  # agency A's user, matching agency A's lead
     theirs = _save(client, world.user_b)
     lead = _new_lead(client, world.admin_a)
     assert _notices(db, partner_id=world.partner_a) == []
     assert _notices(db, search_id=theirs["id"]) == [lead]
+    assert _send_queued(db, settings) == 1
     assert _mails(mailbox, world.user_a.email) == []
+    assert len(_mails(mailbox, world.user_b.email)) == 1
 
 
 def test_a_shared_search_tells_the_whole_partner(client, db, world, settings):
@@ -180,6 +194,7 @@ def test_daily_digest_once_and_unsubscribe_without_sign_in(client, db, world, se
                                                            mailbox):
     search = _save(client, world.user_b, email="daily")
     first, second = _new_lead(client, world.admin_a), _new_lead(client, world.admin_a)
+    assert _send_queued(db, settings) == 0
     assert _mails(mailbox, world.user_b.email) == []  # nothing until the digest
     assert send_digests(db, settings) == 1
     assert send_digests(db, settings) == 0
@@ -236,6 +251,7 @@ def test_a_failing_mailgun_loses_no_notice(client, db, world, settings, stores):
     lead = listed_lead(db, world.partner_a)
     listings.announce_listed(db, dead, [db[c.LEADS].find_one({"_id": lead})])
     assert _notices(db) == [lead]
+    assert _send_queued(db, dead) == 1
     mail = db[c.EMAILS].find_one({"template": "search_match"})
     assert mail["status"] == "failed"  # retried by the every-minute job
     assert httpx  # the sandbox mailbox is checked in the other tests

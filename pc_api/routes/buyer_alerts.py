@@ -42,23 +42,25 @@ def list_saved_searches(actor: CurrentUser, db: Db) -> SavedSearchList:
 @router.post("/v1/saved-searches", response_model=SavedSearchOut,
              status_code=status.HTTP_201_CREATED,
              responses={409: {"description": "Too many saved searches"}})
-def create_saved_search(body: SavedSearchIn, actor: CurrentUser, db: Db) -> SavedSearchOut:
+def create_saved_search(body: SavedSearchIn, actor: CurrentUser, db: Db,
+                        settings: AppSettings) -> SavedSearchOut:
     """Save the marketplace filters under a name; matching leads listed from now on
     are told live (``search-matched``) and by e-mail (``email``)."""
-    return searches.create_search(db, actor, body)
+    return searches.create_search(db, settings, actor, body)
 
 
 @router.patch("/v1/saved-searches/{search_id}", response_model=SavedSearchOut,
               responses=_errors)
 def update_saved_search(search_id: str, body: SavedSearchUpdate, actor: CurrentUser,
-                        db: Db) -> SavedSearchOut:
-    return searches.update_search(db, actor, search_id, body)
+                        db: Db, settings: AppSettings) -> SavedSearchOut:
+    return searches.update_search(db, settings, actor, search_id, body)
 
 
 @router.delete("/v1/saved-searches/{search_id}", status_code=status.HTTP_204_NO_CONTENT,
                responses=_errors)
-def delete_saved_search(search_id: str, actor: CurrentUser, db: Db) -> Response:
-    searches.delete_search(db, actor, search_id)
+def delete_saved_search(search_id: str, actor: CurrentUser, db: Db,
+                        settings: AppSettings) -> Response:
+    searches.delete_search(db, settings, actor, search_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

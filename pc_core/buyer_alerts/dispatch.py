@@ -6,7 +6,10 @@ process that lists leads: ``tests/test_buyer_alerts.py`` checks both entry point
 so the marketplace, which the alerts build on, does not import them.
 
 Per listing: standing orders first (a lead an order reserves is no longer for sale,
-so nobody is alerted to it), then the matching saved searches' notices.
+so nobody is alerted to it), then the matching saved searches (this process's
+in-memory index, ``search_index``), whose notices are recorded and told live here;
+their e-mails are queued for the worker's alert lane (``mail_queue``), so nothing
+slow runs on the listing path.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ def on_listed(db: Database, settings: Settings, views: list[Doc]) -> None:
     for listing in views:
         if standing_orders.fill(db, settings, listing, now) is not None:
             continue
-        notices.notify(db, settings, listing, matching.matching_searches(db, listing), now)
+        found = matching.matching_searches(db, settings, listing)
+        notices.notify(db, settings, listing, found, now)
 
 
 listings.after_listed(on_listed)

@@ -1,5 +1,6 @@
-"""The saved searches a listing matches (``criteria.candidates``: one indexed
-query, then the exact rule in Python)."""
+"""The saved searches a listing matches: looked up in this process's in-memory index
+(``search_index``: at most 16 buckets by match key, then ``criteria.accepts``), kept
+fresh by the searches' change announcements; no database query per listing."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from typing import Any
 
 from pymongo.database import Database
 
-from pc_core import collections as c
-from pc_core.marketplace.criteria import candidates
+from pc_core.buyer_alerts.search_index import index_for
+from pc_core.settings import Settings
 
 Doc = dict[str, Any]
 
 
-def matching_searches(db: Database, listing: Doc) -> list[Doc]:
-    return candidates(db[c.SAVED_SEARCHES], listing)
+def matching_searches(db: Database, settings: Settings, listing: Doc) -> list[Doc]:
+    return index_for(db, settings).match(db, settings, listing)

@@ -4,10 +4,17 @@ A notice's ``_id`` is ``{search_id}:{lead_id}``: the unique ``_id`` index is wha
 makes "never twice for one lead and search" hold across relistings, price drops,
 duplicate webhook deliveries and concurrent runs; only the writer that inserted a
 notice tells anyone. The live event ``search-matched`` goes to the search owner's
-user room (every user of the partner for a shared search); the e-mail (template
-``search_match``, dedupe key ``search-match:{notice}``) goes to the search's owner
-at once, or waits for the daily digest (``digest: "pending"``), or not at all, as
-the owner chose.
+user room (every user of the partner for a shared search) at once; the e-mail
+(template ``search_match``, dedupe key ``search-match:{notice}``) goes to the
+search's owner soon (``mail: "queued"``, sent by the worker's ``alert`` lane:
+``mail_queue``), or waits for the daily digest (``digest: "pending"``), or not at
+all, as the owner chose.
+
+Why the e-mail is queued rather than sent here: this runs inside whatever listed the
+lead (an API request, a webhook apply, an import); a listing matched by a few dozen
+searches meant a few e-mails, each a Mailgun round trip, before the listing was done.
+The notice itself is the queue item, written before the listing returns, so an
+e-mail acknowledged by a listing survives any process dying before it is sent.
 """
 
 from __future__ import annotations
@@ -27,10 +34,14 @@ from pc_core.models.live_events import SearchMatched
 from pc_core.models.marketplace import ListingOut
 from pc_core.money import format_cents
 from pc_core.settings import Settings
-from pc_core.store import sort_key
+from pc_core.store import sort_key, wakeups
+from pc_core.store.queues import due_at
 
 Doc = dict[str, Any]
 PENDING, NONE, SENT = "pending", "none", "sent"
+# ``mail``: an immediate e-mail waiting for the alert lane, being sent (claimed until
+# its ``due_key``), sent (or recorded by the mailer, which retries it), or none.
+QUEUED, SENDING = "queued", "sending"
 
 
 def notice_id(search_id: str, lead_id: str) -> str:
@@ -46,6 +57,7 @@ def _record(db: Database, listing: Doc, searches: list[Doc], now: datetime) -> l
         "search_name": s["name"], "lead_id": listing["id"], "partner_id": s["partner_id"],
         "user_id": s["user_id"], "shared": bool(s["shared"]), "listing": snapshot,
         "digest": PENDING if s["email"] == "daily" else NONE, "email": s["email"],
+        "mail": QUEUED if s["email"] == "immediate" else NONE, **due_at(now),
         "created_at": now, "sort_key": sort_key(now, notice_id(s["_id"], listing["id"])),
     } for s in searches]
     if not docs:
@@ -98,11 +110,11 @@ def email_now(db: Database, settings: Settings, notice: Doc) -> None:
 
 def notify(db: Database, settings: Settings, listing: Doc, searches: list[Doc],
            now: datetime) -> list[Doc]:
-    """Tell each search's buyer of ``listing`` once; returns the new notices."""
+    """Tell each search's buyer of ``listing`` once, live now, by e-mail through the
+    queue (the alert lane is woken); returns the new notices."""
     fresh = _record(db, listing, searches, now)
     for notice in fresh:
         announce(settings, notice)
-    for notice in fresh:
-        if notice["email"] == "immediate":
-            email_now(db, settings, notice)
+    wakeups.announce(settings, wakeups.ALERT,
+                     [n["partner_id"] for n in fresh if n["mail"] == QUEUED])
     return fresh

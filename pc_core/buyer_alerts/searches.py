@@ -5,6 +5,8 @@ Who may do what: any signed-in user of a partner saves searches for itself (a
 search changes nothing of the partner's, so read-only users may too); the partner's
 users see its shared ones; only the user who saved a search changes or deletes it.
 Anyone else's search is "not found". A user keeps at most ``MAX_PER_USER``.
+Every write is announced (``search_index.announce_change``) once stored, so every
+process's in-memory index matches it from the next listing on.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pymongo.database import Database
 
 from pc_core import collections as c
 from pc_core.access import Principal
+from pc_core.buyer_alerts.search_index import announce_change
 from pc_core.errors import BadRequest, Conflict, NotFound
 from pc_core.ids import new_id
 from pc_core.marketplace.criteria import stored_fields
@@ -25,6 +28,7 @@ from pc_core.models.buyer_alerts import (
     SavedSearchUpdate,
     SearchNoticePage,
 )
+from pc_core.settings import Settings
 from pc_core.store import sort_key, update_with_retry
 from pc_core.store.pagination import MAX_LIMIT, add_key_range, fetch_merged_page
 from pc_core.timeutil import utcnow
@@ -39,7 +43,8 @@ def _buyer(actor: Principal) -> str:
     return actor.partner_id
 
 
-def create_search(db: Database, actor: Principal, body: SavedSearchIn) -> SavedSearchOut:
+def create_search(db: Database, settings: Settings, actor: Principal,
+                  body: SavedSearchIn) -> SavedSearchOut:
     partner_id = _buyer(actor)
     mine = db[c.SAVED_SEARCHES].find({"user_id": actor.user_id, "partner_id": partner_id},
                                       {"_id": 1}).limit(MAX_PER_USER + 1)
@@ -54,6 +59,7 @@ def create_search(db: Database, actor: Principal, body: SavedSearchIn) -> SavedS
         "created_at": now, "updated_at": now, "sort_key": sort_key(now, search_id), "rev": 1,
     }
     db[c.SAVED_SEARCHES].insert_one(doc)
+    announce_change(db, settings, [search_id])
     return SavedSearchOut.from_doc(doc, actor.user_id)
 
 
@@ -82,7 +88,7 @@ def _own(db: Database, actor: Principal, search_id: str) -> Doc:
     return doc
 
 
-def update_search(db: Database, actor: Principal, search_id: str,
+def update_search(db: Database, settings: Settings, actor: Principal, search_id: str,
                   body: SavedSearchUpdate) -> SavedSearchOut:
     _own(db, actor, search_id)
     wanted = body.model_dump(exclude_unset=True, exclude_none=True)
@@ -91,14 +97,16 @@ def update_search(db: Database, actor: Principal, search_id: str,
         diff = {k: v for k, v in wanted.items() if current.get(k) != v}
         return {**diff, "updated_at": utcnow()} if diff else None
 
-    return SavedSearchOut.from_doc(
-        update_with_retry(db[c.SAVED_SEARCHES], search_id, change, what="saved search"),
-        actor.user_id)
+    doc = update_with_retry(db[c.SAVED_SEARCHES], search_id, change, what="saved search")
+    announce_change(db, settings, [search_id])
+    return SavedSearchOut.from_doc(doc, actor.user_id)
 
 
-def delete_search(db: Database, actor: Principal, search_id: str) -> None:
+def delete_search(db: Database, settings: Settings, actor: Principal,
+                  search_id: str) -> None:
     _own(db, actor, search_id)
     db[c.SAVED_SEARCHES].delete_one({"_id": search_id})
+    announce_change(db, settings, [search_id])
 
 
 def list_notices(db: Database, actor: Principal, *, limit: int = 50,

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from pymongo.database import Database
 
 from pc_core import collections as c
+from pc_core.buyer_alerts.search_index import announce_change
 from pc_core.errors import NotFound
 from pc_core.security.jwt_tokens import decode_signed, encode_signed
 from pc_core.settings import Settings
@@ -44,4 +45,6 @@ def unsubscribe(db: Database, settings: Settings, token: str) -> dict:
     def off(current: dict) -> dict | None:
         return None if current["email"] == "off" else {"email": "off", "updated_at": utcnow()}
 
-    return update_with_retry(db[c.SAVED_SEARCHES], search_id, off, what="saved search")
+    doc = update_with_retry(db[c.SAVED_SEARCHES], search_id, off, what="saved search")
+    announce_change(db, settings, [search_id])
+    return doc

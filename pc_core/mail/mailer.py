@@ -164,6 +164,21 @@ def send_email(db: Database, settings: Settings, *, key: str, template: str,
         return None
 
 
+def deliver_pending(db: Database, settings: Settings, key: str) -> dict[str, Any] | None:
+    """Send the e-mail ``key`` now if its record is still ``pending``: its sender died
+    between recording and sending. Only for a caller that holds the one claim on the
+    work that recorded it (so nobody else is sending it); ``None`` if there is no
+    pending record. Never raises."""
+    try:
+        doc = db[c.EMAILS].find_one({"_id": key})
+        if doc is None or doc.get("status") != PENDING:
+            return None
+        return _deliver(db, settings, doc)
+    except PyMongoError as exc:
+        log.exception("could not resume email %s: %s", key, exc)
+        return None
+
+
 def retry_failed_emails(db: Database, settings: Settings, now: datetime | None = None,
                         limit: int = 200) -> int:
     """Resend failed emails whose back-off has passed, and pending ones older than

@@ -165,6 +165,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     c.SEARCH_NOTICES: [
         _idx(("digest", ASCENDING), ("user_id", ASCENDING)),
+        _idx(("mail", ASCENDING), ("due_key", ASCENDING)),  # the alert lane's e-mails
         _idx(("partner_id", ASCENDING), ("sort_key", DESCENDING)),
     ],
     c.STANDING_ORDERS: [

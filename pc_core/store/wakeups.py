@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "pc-worker-wake"
 WEBHOOK = "webhook"
 SALE = "sale"
-LANES = (WEBHOOK, SALE)
+ALERT = "alert"  # saved-search e-mails (pc_core.buyer_alerts.mail_queue)
+LANES = (WEBHOOK, SALE, ALERT)
 
 
 def announce(settings: Settings, lane: str, partner_ids: Iterable[str]) -> None:

@@ -8,7 +8,9 @@ the same pc_core functions the Dagster runs call:
   under its lease (``webhook_lane.apply_partner``); each applied batch is handed to
   ``report`` (the CLI reports it to Dagster as a runless materialisation of ``leads``);
 - ``sale``: every sale due to reach its buyer's CRM (``sale_delivery.deliver_due``,
-  whose compare-and-set claims keep two workers from delivering one sale twice).
+  whose compare-and-set claims keep two workers from delivering one sale twice);
+- ``alert``: saved searches' e-mails queued by listings (``mail_queue.drain``, whose
+  batch claims keep two workers from sending one e-mail twice).
 
 Between passes the worker waits for a Redis wake-up (``wakeups``) or
 ``worker_poll_seconds``, whichever comes first. A failing pass (database restarting,
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 
 from pymongo.database import Database
 
+from pc_core.buyer_alerts import mail_queue
 from pc_core.db import get_db
 from pc_core.hubspot.sync_back import partner_runs
 from pc_core.hubspot.sync_back.sale_delivery import DeliveryReport, deliver_due
@@ -48,6 +51,7 @@ class PassReport:
     skipped: list[str] = field(default_factory=list)  # partners leased elsewhere
     failed: dict[str, str] = field(default_factory=dict)
     sales: DeliveryReport | None = None
+    mails: mail_queue.MailReport | None = None
     closed: list[str] = field(default_factory=list)  # abandoned tasks closed
 
     @property
@@ -56,7 +60,7 @@ class PassReport:
 
 
 class Worker:
-    """One worker process's loop. ``lanes`` picks what it does (both by default)."""
+    """One worker process's loop. ``lanes`` picks what it does (all by default)."""
 
     def __init__(self, settings: Settings, *, report: Report | None = None,
                  holder: str | None = None, lanes: tuple[str, ...] = wakeups.LANES,
@@ -92,6 +96,9 @@ class Worker:
         if result.sales.buyers:
             log.info("sales: %s", result.sales.summary())
 
+    def alert_pass(self, result: PassReport) -> None:
+        result.mails = mail_queue.drain(self.db, self.settings, stop=self.stop)
+
     def run_once(self, lanes: set[str] | None = None) -> PassReport:
         """One pass over ``lanes`` (default: all of this worker's)."""
         result = PassReport()
@@ -104,7 +111,8 @@ class Worker:
             if lanes is not None and lane not in lanes:
                 continue
             try:
-                (self.webhook_pass if lane == wakeups.WEBHOOK else self.sale_pass)(result)
+                {wakeups.WEBHOOK: self.webhook_pass, wakeups.SALE: self.sale_pass,
+                 wakeups.ALERT: self.alert_pass}[lane](result)
             except Exception:  # noqa: BLE001 - the next pass retries; nothing is lost
                 log.exception("worker pass of lane %s failed", lane)
         return result
