@@ -28,6 +28,7 @@ from pc_core.money import MAX_CENTS
 from pc_core.observability import context as log_context
 from pc_core.security.jwt_tokens import decode_access_token
 from pc_core.settings import Settings
+from pc_core.stages import Stage
 
 ACCESS_COOKIE = "pc_access"
 REFRESH_COOKIE = "pc_refresh"
@@ -123,11 +124,16 @@ async def listing_filters(
     location: Annotated[str | None, Query(max_length=100)] = None,
     budget_min: Annotated[int | None, Query(ge=0, le=MAX_CENTS, description="cents")] = None,
     price_max: Annotated[int | None, Query(ge=0, le=MAX_CENTS, description="cents")] = None,
+    stage: Stage | None = None,
+    max_age_days: Annotated[int | None, Query(
+        ge=0, le=3650, description="listed at most this many whole days ago")] = None,
 ) -> ListingFilters:
-    """The marketplace filters, shared by the session and the public listings routes."""
+    """The marketplace filters, shared by the session and the public listings routes
+    (the same as a saved search's criteria)."""
     return ListingFilters(
         industry=industry, company_size=company_size.value if company_size else None,
         location=location, budget_min=budget_min, price_max=price_max,
+        stage=stage.value if stage else None, max_age_days=max_age_days,
     )
 
 

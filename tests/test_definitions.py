@@ -33,6 +33,7 @@ JOBS = {"hubspot_sync_job", "hubspot_webhook_job", "hubspot_pushback_job",
         "cross_partner_sync_job", "crm_delivery_job", "lead_rebuild_job",
         "reservation_expiry_job", "monthly_invoices_job", "daily_reminders_job",
         "ensure_indexes_job", "analytics_job", "data_quality_job", "buyer_alert_digest_job",
+        "buyer_alert_mail_job",
         "price_guidance_job", "price_guidance_freshness_job", "price_aging_job",
         "retention_job", "hubspot_reconcile_job", "return_deadlines_job"}
 SCHEDULES = {"hubspot_sync_schedule", "reservation_expiry", "monthly_invoices_schedule",
@@ -42,7 +43,8 @@ SCHEDULES = {"hubspot_sync_schedule", "reservation_expiry", "monthly_invoices_sc
 SENSORS = {"partners_sensor", "hubspot_sync_requests_sensor", "hubspot_sync_failure_sensor",
            "hubspot_webhook_sensor", "hubspot_pushback_sensor", "cross_partner_sensor",
            "crm_delivery_sensor", "lead_rebuild_sensor", "run_failure_alert_sensor",
-           "run_success_outcome_sensor", "analytics_sensor", "purchases_outbox_sensor"}
+           "run_success_outcome_sensor", "analytics_sensor", "purchases_outbox_sensor",
+           "buyer_alert_mail_sensor"}
 FEATURES = ["alerts", "analytics", "billing", "buyer_alerts", "crm_delivery",
             "hubspot_reconcile", "hubspot_sync", "hubspot_webhooks", "lead_rebuild",
             "maintenance", "marketplace", "price_guidance", "reminders", "sync_back"]

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.database import Database
@@ -31,6 +31,7 @@ from pc_core.models.live_events import LeadListed
 from pc_core.models.marketplace import ListingOut, ListingPage
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus
+from pc_core.store import time_key
 from pc_core.store.pagination import check_limit, decode_cursor, encode_cursor, newest_first
 from pc_core.sync import value_labels
 from pc_core.timeutil import ensure_utc, utcnow
@@ -53,18 +54,27 @@ class ListingFilters:
     location: str | None = None
     budget_min: int | None = None
     price_max: int | None = None
+    stage: str | None = None
+    max_age_days: int | None = None  # listed at most this many whole days ago
 
 
-def _match(filters: ListingFilters, before: str | None) -> Doc:
+def _match(filters: ListingFilters, before: str | None, now: datetime) -> Doc:
     match: Doc = {"status": LeadStatus.LISTED.value}
-    for field in ("industry", "company_size", "location"):
+    for field in ("industry", "company_size", "location", "stage"):
         value = getattr(filters, field)
         if value:
             match[field] = value
     if filters.budget_min is not None:
         match["budget_cents"] = {"$gte": filters.budget_min}
+    keys: Doc = {}
     if before:
-        match["sort_key"] = {"$lt": before}
+        keys["$lt"] = before
+    if filters.max_age_days is not None:
+        # ``age_days`` (listing_view) is whole days since creation, as is ``sort_key``'s
+        # time: age ≤ N ⇔ created after now - (N + 1) days
+        keys["$gt"] = time_key(now - timedelta(days=filters.max_age_days + 1))
+    if keys:
+        match["sort_key"] = keys
     return match
 
 
@@ -155,7 +165,7 @@ def list_listings(db: Database, settings: Settings, actor: Principal,
     scanned = 0
     batch = limit + 1 if filters.price_max is None else max(2 * limit, 100) + 1
     while True:
-        docs = list(collection.aggregate(newest_first(_match(filters, before), batch,
+        docs = list(collection.aggregate(newest_first(_match(filters, before, now), batch,
                                                       PROJECTION)))
         missing = {d["partner_id"] for d in docs} - sellers.keys()
         if missing:

@@ -5618,6 +5618,9 @@ export interface operations {
                 budget_min?: number | null;
                 /** @description cents */
                 price_max?: number | null;
+                stage?: components["schemas"]["Stage"] | null;
+                /** @description listed at most this many whole days ago */
+                max_age_days?: number | null;
             };
             header?: never;
             path?: never;
@@ -8360,6 +8363,9 @@ export interface operations {
                 budget_min?: number | null;
                 /** @description cents */
                 price_max?: number | null;
+                stage?: components["schemas"]["Stage"] | null;
+                /** @description listed at most this many whole days ago */
+                max_age_days?: number | null;
             };
             header?: never;
             path?: never;
