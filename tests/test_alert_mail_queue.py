@@ -21,6 +21,7 @@ from pc_core import collections as c
 from pc_core.buyer_alerts import mail_queue
 from pc_core.buyer_alerts.notices import QUEUED, SENDING, SENT
 from pc_core.buyer_alerts.search_index import ALL, SearchIndex, announce_change
+from pc_core.buyer_alerts.unsubscribe import link_for
 from pc_core.marketplace import listings
 from pc_core.settings import Settings
 from pc_core.store import time_key
@@ -80,22 +81,19 @@ def test_the_index_matches_without_the_database_and_sees_every_change_at_once(
         elsewhere.match(other_db, settings, view)
         assert listener.names == []  # ...once
 
-        # An edit that no longer matches, then one that does; a delete.
+        # An edit (what the notices copy: name, e-mail mode), an unsubscribe, a delete.
         assert client.patch(f"/v1/saved-searches/{search['id']}",
-                            json={"criteria": {"industry": "Retail"}},
+                            json={"email": "daily", "name": "renamed"},
                             headers=world.user_b.headers).status_code == 200
-        assert elsewhere.match(other_db, settings, view) == []
-        assert client.patch(f"/v1/saved-searches/{search['id']}",
-                            json={"criteria": {"industry": "SaaS", "price_max": 40_000}},
-                            headers=world.user_b.headers).status_code == 200
-        assert elsewhere.match(other_db, settings, view) == []  # dearer than its maximum
-        assert client.patch(f"/v1/saved-searches/{search['id']}",
-                            json={"criteria": {"industry": "SaaS"}},
-                            headers=world.user_b.headers).status_code == 200
-        assert len(elsewhere.match(other_db, settings, view)) == 1
+        [seen] = elsewhere.match(other_db, settings, view)
+        assert (seen["email"], seen["name"]) == ("daily", "renamed")
+        link = link_for(settings, search["id"]).replace(settings.public_url, "")
+        assert client.get(link).status_code == 200
+        assert [s["email"] for s in elsewhere.match(other_db, settings, view)] == ["off"]
         assert client.delete(f"/v1/saved-searches/{search['id']}",
                              headers=world.user_b.headers).status_code == 204
         assert elsewhere.match(other_db, settings, view) == []
+        assert here.match(db, settings, view) == []
 
         # A bulk write (a seed, a migration) announced as one change of every search.
         db[c.SAVED_SEARCHES].insert_one({**db[c.SAVED_SEARCHES].find_one(

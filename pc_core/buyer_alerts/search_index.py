@@ -90,6 +90,7 @@ class SearchIndex:
         self._buckets: dict[str, dict[str, Doc]] = {}
         self._key_of: dict[str, str] = {}
         self._since: datetime | None = None  # changes before this moment are applied
+        self._applied: set[str] = set()  # change records of the overlap window, applied
         self._version: str | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
@@ -140,8 +141,15 @@ class SearchIndex:
         return (self._since is not None and token is not None and token == self._version
                 and time.monotonic() - self._checked < MAX_STALE_S)
 
+    def _window(self, db: Database, since: datetime) -> list[Doc]:
+        """The change records from ``since`` less the overlap on."""
+        return list(db[c.SAVED_SEARCH_CHANGES].find(
+            {"_id": {"$gt": time_key(since - OVERLAP)}}, {"search_id": 1}))
+
     def _load_all(self, db: Database) -> None:
         started = utcnow()
+        # read first: the searches read next include what these records announce
+        self._applied = {d["_id"] for d in self._window(db, started)}
         buckets: dict[str, dict[str, Doc]] = {}
         key_of: dict[str, str] = {}
         for doc in db[c.SAVED_SEARCHES].find({"active": True}, FIELDS):
@@ -152,8 +160,8 @@ class SearchIndex:
 
     def _apply_changes(self, db: Database, since: datetime) -> None:
         started = utcnow()
-        changed = {d["search_id"] for d in db[c.SAVED_SEARCH_CHANGES].find(
-            {"_id": {"$gt": time_key(since - OVERLAP)}}, {"search_id": 1})}
+        window = self._window(db, since)
+        changed = {d["search_id"] for d in window if d["_id"] not in self._applied}
         if ALL in changed:
             self._load_all(db)
             return
@@ -172,6 +180,7 @@ class SearchIndex:
                                                  search_id: doc}
                     self._key_of[search_id] = doc["match_key"]
             self._buckets = buckets
+        self._applied = {d["_id"] for d in window}
         self._since = started
 
 
