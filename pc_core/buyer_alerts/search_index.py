@@ -74,7 +74,12 @@ def announce_change(db: Database, settings: Settings, search_ids: Iterable[str])
         return
     changes = db[c.SAVED_SEARCH_CHANGES]
     changes.insert_many([{"_id": sort_key(now, new_id()), "search_id": sid} for sid in ids])
-    changes.delete_many({"_id": {"$lt": time_key(now - KEEP_CHANGES)}})
+    # string ranges through an aggregation: the embedded store's ``find`` misses them
+    old = [d["_id"] for d in changes.aggregate([
+        {"$match": {"_id": {"$lt": time_key(now - KEEP_CHANGES)}}}, {"$limit": 1000},
+        {"$project": {"_id": 1}}])]
+    if old:
+        changes.delete_many({"_id": {"$in": old}})
     try:
         redis_client(settings).set(_version_key(db), new_id())
     except redis.RedisError as exc:  # the indexes re-read the changes every match
@@ -143,8 +148,9 @@ class SearchIndex:
 
     def _window(self, db: Database, since: datetime) -> list[Doc]:
         """The change records from ``since`` less the overlap on."""
-        return list(db[c.SAVED_SEARCH_CHANGES].find(
-            {"_id": {"$gt": time_key(since - OVERLAP)}}, {"search_id": 1}))
+        return list(db[c.SAVED_SEARCH_CHANGES].aggregate([
+            {"$match": {"_id": {"$gt": time_key(since - OVERLAP)}}},
+            {"$project": {"search_id": 1}}]))
 
     def _load_all(self, db: Database) -> None:
         started = utcnow()

@@ -6,8 +6,6 @@ never sends what a live worker sends. One run at a time; a batch is requested on
 per ``RETRY_AFTER_S`` (``pc_pipelines.lib.run_keys``).
 """
 
-from __future__ import annotations
-
 import time
 from datetime import timedelta
 
