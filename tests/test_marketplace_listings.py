@@ -12,6 +12,7 @@ from pc_core.mail.mailer import retry_failed_emails, send_email
 from pc_core.marketplace.expiry import expire_reservations
 from pc_core.marketplace.pricing import commission_cents
 from pc_core.settings import Settings
+from pc_core.store import sort_key
 from pc_core.timeutil import utcnow
 from tests.conftest import market_settings
 from tests.marketplace_helpers import listed_lead, reserve
@@ -74,6 +75,30 @@ def test_listings_hide_personal_data_and_price_the_lead(client, world, db):
     ids = [i["id"] for i in client.get("/v1/marketplace/listings",
                                        headers=world.user_b.headers).json()["items"]]
     assert priced not in ids
+
+
+def test_stage_and_age_filters(client, world, db):
+    """The saved searches' stage and age filters, on the listings route too."""
+    fresh = listed_lead(db, world.partner_a, stage="non_fit")
+    contacted = listed_lead(db, world.partner_a, stage="contacted")
+    old = listed_lead(db, world.partner_a, stage="non_fit")
+    doc = db[c.LEADS].find_one({"_id": old})
+    created = utcnow() - timedelta(days=8, hours=1)  # age_days 8
+    db[c.LEADS].replace_one({"_id": old}, {**doc, "created_at": created,
+                                           "sort_key": sort_key(created, old)})
+
+    def ids(**params) -> set[str]:
+        r = client.get("/v1/marketplace/listings", params=params, headers=world.user_b.headers)
+        assert r.status_code == 200, r.text
+        return {x["id"] for x in r.json()["items"]}
+
+    assert ids(stage="non_fit") == {fresh, old}
+    assert ids(max_age_days=7) == {fresh, contacted}
+    assert ids(max_age_days=8) == {fresh, contacted, old}
+    assert ids(max_age_days=0, stage="non_fit") == {fresh}
+    for bad in ({"stage": "closed"}, {"max_age_days": -1}, {"max_age_days": "soon"}):
+        assert client.get("/v1/marketplace/listings", params=bad,
+                          headers=world.user_b.headers).status_code == 422
 
 
 def test_listing_filters_and_pages(client, world, db):
