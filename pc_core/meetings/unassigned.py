@@ -36,7 +36,7 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core.access import Principal
 from pc_core.errors import Conflict, NotFound
-from pc_core.meetings import criteria, round_robin, webhook
+from pc_core.meetings import criteria, notify, round_robin
 from pc_core.models.meetings import AssignIn, AssignOut, UnassignedLeadOut, UnassignedPage
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus
@@ -104,8 +104,11 @@ def _meeting_follows(db: Database, lead: Doc, now: datetime) -> Doc | None:
     def change(meeting: Doc) -> Doc | None:
         if meeting.get("partner_id") == lead["partner_id"] and meeting.get("unassigned") is False:
             return None
+        # The notice goes out after the answer; the flag has it resumed if this
+        # process dies first (pc_core.meetings.notify).
         return {"partner_id": lead["partner_id"], "unassigned": False,
-                "routing_reason": lead.get("routing_reason"), "updated_at": now}
+                "routing_reason": lead.get("routing_reason"), "updated_at": now,
+                notify.PENDING_FIELD: True}
 
     return update_with_retry(db[c.MEETINGS], key, change, what="meeting")
 
@@ -116,7 +119,7 @@ def _already_assigned(db: Database, settings: Settings, lead: Doc, partner: Doc,
         raise Conflict("the meeting is already assigned to another partner")
     meeting = _meeting_follows(db, lead, now)
     # The email is sent once per lead; this covers a crash before it went out.
-    after = [lambda: webhook.email_assigned(db, settings, lead, meeting)] if meeting else []
+    after = [lambda: notify.email_assigned(db, settings, lead, meeting)] if meeting else []
     return Assignment(_answer(db, "unchanged", lead, partner, now), after)
 
 
@@ -162,5 +165,5 @@ def assign(db: Database, settings: Settings, actor: Principal, lead_id: str, bod
         round_robin.give_back(db, pid, month)
         return _already_assigned(db, settings, after, partner, now)
     meeting = _meeting_follows(db, after, now)
-    jobs = [lambda: webhook.notify_assigned(db, settings, after, meeting)] if meeting else []
+    jobs = [lambda: notify.notify_assigned(db, settings, after, meeting)] if meeting else []
     return Assignment(_answer(db, "assigned", after, partner, now), jobs)

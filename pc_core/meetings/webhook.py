@@ -5,25 +5,31 @@ and the lead's id is drawn once and kept on the meeting, so a redelivered bookin
 finds the meeting and creates nothing, and two concurrent deliveries race on one
 insert that only one wins.
 
-Two round trips for a booking (``_book``): one batch of reads (routing's snapshot
-and the meeting itself) and one batch of writes the database applies in order,
-stopping at the first refused: the round-robin pick, the meeting, its lead. The
-meeting is stored before its lead; if the lead is still missing later (the
-database stopped between the two), the next delivery of any event of that meeting
-finishes the job (ChiliPiper retries nothing by itself, but the operator's resend
-does). With no matching partner the
-lead goes to the operator partner with ``unassigned: True``: the owner's queue,
-``GET /v1/meetings/unassigned`` (``pc_core.meetings.unassigned``).
+A booking (``_book``) is one batch of reads (routing's snapshot and the meeting
+itself) and one batch of writes the database applies in order, stopping at the
+first refused: the round-robin pick, the meeting, its lead. This process's bookings
+of one meeting type take turns at it (``_pick_lock``), so they do not burn round
+trips losing the round-robin's compare-and-set to each other. The meeting is stored
+before its lead; if the lead is still missing later (the database stopped between
+the two), the next delivery of any event of that meeting finishes the job
+(ChiliPiper retries nothing by itself, but the operator's resend does). With no
+matching partner the lead goes to the operator partner with ``unassigned: True``:
+the owner's queue, ``GET /v1/meetings/unassigned`` (``pc_core.meetings.unassigned``).
 
 Slow work (the email through Mailgun, the real-time event) is returned as
 ``Outcome.after`` callables, which the route runs after answering: ChiliPiper waits
-for the answer, and the email's dedupe key keeps it single however often it runs.
+for the answer. It is durable before the answer all the same: an assigned meeting is
+stored with ``notify_pending``, and ``pc_core.meetings.notify.resume_pending`` sends
+what a process that died after answering never did; the email's dedupe key keeps it
+single however often it runs.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,13 +44,10 @@ from pc_core import events
 from pc_core.errors import Conflict
 from pc_core.ids import new_id
 from pc_core.leads.inventory import build_lead_doc
-from pc_core.mail.mailer import send_email
-from pc_core.marketplace.notifications import partner_recipients
-from pc_core.meetings import round_robin, routing
+from pc_core.meetings import notify, round_robin, routing
 from pc_core.meetings.payload import ChiliPiperPayload, MeetingEvent
 from pc_core.models.leads import LeadFields
-from pc_core.models.live_events import LeadAssigned, MeetingUpdated
-from pc_core.money import format_cents
+from pc_core.models.live_events import MeetingUpdated
 from pc_core.settings import Settings
 from pc_core.stages import LeadStatus, Stage
 from pc_core.store import batch, update_with_retry
@@ -60,6 +63,8 @@ RESUME_AFTER = timedelta(seconds=30)
 BOOK_ATTEMPTS = 50
 # Where leads go when no operator partner exists (never in a seeded install).
 FALLBACK_QUEUE = "unassigned"
+# Striped locks for ``_pick_lock`` (bounded whatever meeting types arrive).
+_PICK_LOCKS = [threading.Lock() for _ in range(16)]
 
 
 @dataclass
@@ -162,6 +167,7 @@ def _finish_booking(db: Database, settings: Settings, meeting: Doc,
     """Route, create the lead, record the assignment on the meeting, step by step.
     Safe to run again: for a booking whose one batch lost a race, or was abandoned."""
     lead = db[c.LEADS].find_one({"_id": meeting["lead_id"]})
+    created = lead is None
     if lead is None:
         view = routing.lead_of(payload)
         decision = routing.route(db, view, now)
@@ -181,6 +187,8 @@ def _finish_booking(db: Database, settings: Settings, meeting: Doc,
         status = SCHEDULED if current.get("status") == RECEIVED else current["status"]
         wanted = {"status": status, "partner_id": partner_id,
                   "unassigned": partner_id is None, "routing_reason": reason}
+        if partner_id is not None and (created or current.get("partner_id") != partner_id):
+            wanted[notify.PENDING_FIELD] = True  # the notice, resumed if this process dies
         if all(current.get(k) == v for k, v in wanted.items()):
             return None
         return {**wanted, "updated_at": now}
@@ -193,92 +201,83 @@ def _finish_booking(db: Database, settings: Settings, meeting: Doc,
     return meeting, lead, partner_id is not None
 
 
-def notify_assigned(db: Database, settings: Settings, lead: Doc, meeting: Doc) -> None:
-    """Tell the partner a meeting is theirs: the ``lead-assigned`` email and event."""
-    email_assigned(db, settings, lead, meeting)
-    announce_assigned(settings, lead, meeting)
-
-
-def email_assigned(db: Database, settings: Settings, lead: Doc, meeting: Doc) -> None:
-    """The partner's admins get the ``lead_assigned`` email, once per lead (dedupe key
-    ``lead-assigned:{lead}``), however often this runs."""
-    partner_id = lead["partner_id"]
-    partner = db[c.PARTNERS].find_one({"_id": partner_id}, {"name": 1}) or {}
-    start = ensure_utc(meeting["start_time"])
-    context = {
-        "partner_name": partner.get("name", "partner"), "lead_title": lead["title"],
-        "meeting_type": meeting["meeting_type"], "start_time": f"{start:%Y-%m-%d %H:%M}",
-        "contact_name": lead.get("contact_name") or "", "contact_email":
-            lead.get("contact_email") or "", "contact_phone": lead.get("contact_phone") or "",
-        "company": lead.get("company") or "not given",
-        "company_size": lead.get("company_size") or "unknown",
-        "budget": format_cents(lead["budget_cents"]) if lead.get("budget_cents") is not None
-        else "not given",
-        "industry": lead.get("industry") or "not given",
-        "location": lead.get("location") or "not given",
-        "lead_url": f"{settings.app_url.rstrip('/')}/leads/{lead['_id']}",
-    }
-    send_email(db, settings, key=f"lead-assigned:{lead['_id']}", template="lead_assigned",
-               to=partner_recipients(db, partner_id), context=context)
-
-
-def announce_assigned(settings: Settings, lead: Doc, meeting: Doc) -> None:
-    """The ``lead-assigned`` event to the partner's room."""
-    partner_id = lead["partner_id"]
-    start = ensure_utc(meeting["start_time"])
-    events.emit(settings, LeadAssigned(
-        lead_id=lead["_id"], partner_id=partner_id, meeting_id=meeting["chili_meeting_id"],
-        meeting_type=meeting["meeting_type"], start_time=start, title=lead["title"],
-    ))
-
-
 def _after_booking(db: Database, settings: Settings, lead: Doc, meeting: Doc,
-                   assigned: bool) -> list[Callable[[], None]]:
+                   assigned: bool, partner_name: str | None = None
+                   ) -> list[Callable[[], None]]:
+    """The partner's notice, after the answer; the meeting's ``notify_pending`` flag,
+    stored before the answer, has it resumed if this process dies first
+    (``pc_core.meetings.notify``)."""
     if not assigned:
         return []
-    return [lambda: notify_assigned(db, settings, lead, meeting)]
+    return [lambda: notify.notify_assigned(db, settings, lead, meeting, partner_name)]
+
+
+def _pick_lock(db: Database, meeting_type: str) -> threading.Lock:
+    """The lock this process's bookings of ``meeting_type`` take turns under."""
+    key = (db.name, round_robin.state_id(meeting_type))
+    return _PICK_LOCKS[zlib.crc32(repr(key).encode()) % len(_PICK_LOCKS)]
 
 
 def _book(db: Database, settings: Settings, payload: ChiliPiperPayload,
           now: datetime) -> Outcome:
-    """A new booking in two round trips: one batch of reads (routing's snapshot and
-    the meeting, in case it was seen before) and one batch of writes the database
-    applies in order: the round-robin pick (the state under the revision read, then
-    the partner's monthly slot), the meeting, the lead. A refused pick wrote
-    nothing: read again. The meeting's natural key stops a second delivery."""
+    """A new booking: one batch of reads (routing's snapshot and the meeting, in
+    case it was seen before) and one batch of writes the database applies in order:
+    the round-robin pick (the state under the revision read, then the partner's
+    monthly slot), the meeting (with its pending notice), the lead. A refused pick
+    wrote nothing: read again. The meeting's natural key stops a second delivery.
+
+    This process's bookings of one meeting type take turns (``_pick_lock``): two
+    threads racing to the compare-and-set would cost the loser a read and a refused
+    write and send it round again, the tail of concurrent bookings. Other processes
+    (API replicas) still race through the compare-and-set, which keeps the
+    round-robin exact."""
     key = meeting_key(payload.meeting_id)
     view = routing.lead_of(payload)
     for _ in range(BOOK_ATTEMPTS):
-        snap = routing.snapshot(db, payload.meeting_type, now,
-                                batch.Read(c.MEETINGS, {"_id": key}))
-        if snap.also[0]:
-            return _existing_booking(db, settings, snap.also[0][0], payload, now)
-        if snap.operator:
-            _operator_cache[db.name] = (time.monotonic() + 30, snap.operator)
-        decision = routing.plan(snap, view, payload.meeting_type)
-        partner_id = decision.partner_id
-        meeting = {**_new_meeting(payload, now), "status": SCHEDULED, "partner_id": partner_id,
-                   "unassigned": partner_id is None, "routing_reason": decision.reason}
-        lead = _lead_doc(payload, view, meeting, partner_id,
-                         partner_id or snap.operator or FALLBACK_QUEUE, decision.reason, now)
-        picks = len(decision.writes)  # the state, then the slot (none if unassigned)
-        failed = batch.write_in_order(db, [*decision.writes, batch.insert(c.MEETINGS, meeting),
-                                           batch.insert(c.LEADS, lead)])
-        if failed is None:
-            return Outcome("created", meeting, lead,
-                           _after_booking(db, settings, lead, meeting, partner_id is not None))
-        if failed == 0 and picks:
-            continue  # another booking moved the round-robin: nothing written, read again
-        if picks and failed >= 1:  # our pick was recorded but not its meeting
-            round_robin.undo_pick(db, snap.state, payload.meeting_type)
-        if picks and failed >= 2:
-            round_robin.give_back(db, partner_id, snap.month)
-        if failed == picks:  # the meeting arrived meanwhile: another delivery has it
-            existing = db[c.MEETINGS].find_one({"_id": key})
-            if existing is not None:
-                return _existing_booking(db, settings, existing, payload, now)
-        # else: a cap filled meanwhile; read again
+        with _pick_lock(db, payload.meeting_type):
+            result = _try_book(db, settings, payload, view, key, now)
+        if isinstance(result, Outcome):
+            return result
+        if result is not None:  # seen before
+            return _existing_booking(db, settings, result, payload, now)
     raise Conflict("routing is busy; the meeting will be retried")
+
+
+def _try_book(db: Database, settings: Settings, payload: ChiliPiperPayload, view: Any,
+              key: str, now: datetime) -> Outcome | Doc | None:
+    """One attempt of ``_book``: the booking created, the meeting as already stored,
+    or ``None`` to read again."""
+    snap = routing.snapshot(db, payload.meeting_type, now,
+                            batch.Read(c.MEETINGS, {"_id": key}))
+    if snap.also[0]:
+        return snap.also[0][0]
+    if snap.operator:
+        _operator_cache[db.name] = (time.monotonic() + 30, snap.operator)
+    decision = routing.plan(snap, view, payload.meeting_type)
+    partner_id = decision.partner_id
+    meeting = {**_new_meeting(payload, now), "status": SCHEDULED, "partner_id": partner_id,
+               "unassigned": partner_id is None, "routing_reason": decision.reason}
+    if partner_id is not None:
+        meeting[notify.PENDING_FIELD] = True
+    lead = _lead_doc(payload, view, meeting, partner_id,
+                     partner_id or snap.operator or FALLBACK_QUEUE, decision.reason, now)
+    picks = len(decision.writes)  # the state, then the slot (none if unassigned)
+    failed = batch.write_in_order(db, [*decision.writes, batch.insert(c.MEETINGS, meeting),
+                                       batch.insert(c.LEADS, lead)])
+    if failed is None:
+        name = next((p.get("name") for p in snap.partners if p["_id"] == partner_id), None)
+        return Outcome("created", meeting, lead,
+                       _after_booking(db, settings, lead, meeting, partner_id is not None,
+                                      name))
+    if failed == 0 and picks:
+        return None  # another booking moved the round-robin: nothing written, read again
+    if picks and failed >= 1:  # our pick was recorded but not its meeting
+        round_robin.undo_pick(db, snap.state, payload.meeting_type)
+    if picks and failed >= 2:
+        round_robin.give_back(db, partner_id, snap.month)
+    if failed == picks:  # the meeting arrived meanwhile: another delivery has it
+        return db[c.MEETINGS].find_one({"_id": key})
+    return None  # a cap filled meanwhile; read again
 
 
 def _existing_booking(db: Database, settings: Settings, meeting: Doc,

@@ -116,6 +116,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     c.MEETINGS: [
         _idx(("lead_id", ASCENDING)),
         _idx(("partner_id", ASCENDING), ("start_time", ASCENDING)),
+        # lead-assigned notices not yet settled (pc_core/meetings/notify.py)
+        _idx(("notify_pending", ASCENDING), ("updated_at", ASCENDING)),
     ],
     # API tokens (pc_core/identity/api_tokens.py): looked up by _id; listed per partner.
     c.API_TOKENS: [_idx(("partner_id", ASCENDING), ("created_at", DESCENDING))],
