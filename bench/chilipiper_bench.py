@@ -5,9 +5,12 @@ one worker; three partners with routing rules (weights 1/2/3) plus non-matching
 forms for the unassigned queue. Sends N booking webhooks (distinct meetings), then
 N/10 redeliveries and N/10 reschedules, sequentially and then with C concurrent
 clients, and prints throughput, client-side p50/p99, and the Server-Timing split
-(platform vs database). Each booking creates the lead, assigns it and (after the
-answer) emails the partner through the sandbox. Targets: p99 < 50 ms with one
-client, < 150 ms with C (4) concurrent clients.
+(platform vs database). First it counts the database commands of 20 routed bookings
+(the same code, in this process, through a pymongo command listener): before the
+answer (target <= 4 on nx-27017) and after it (the partner's notice). Each booking
+creates the lead, assigns it and (after the answer) emails the partner through the
+sandbox. Targets: p99 < 50 ms with one client, < 150 ms with C (4) concurrent
+clients.
 
     .venv/bin/python bench/chilipiper_bench.py [N] [C] [--quick]
 """
@@ -27,9 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 from _figures import figure, parse, quick_flag  # noqa: E402
 from _stack import pct, server_timing, summary  # noqa: E402
+from pymongo import MongoClient, monitoring  # noqa: E402
 
 from pc_core import collections as c  # noqa: E402
 from pc_core.db import get_db  # noqa: E402
+from pc_core.meetings import webhook  # noqa: E402
+from pc_core.meetings.payload import ChiliPiperPayload  # noqa: E402
 from pc_core.settings import Settings  # noqa: E402
 from pc_core.timeutil import utcnow  # noqa: E402
 from pc_dev import devstack  # noqa: E402
@@ -67,6 +73,50 @@ def body(i: int, run: str, event: str = "meeting.booked", hour: int = 15) -> dic
             "form": {"name": f"Visitor {i}", "email": f"v{i}@example.com",
                      "company": f"Company {i}", "companySize": "201-500" if fits else "1-10",
                      "budget": "$10,000+", "location": "US", "industry": "SaaS"}}
+
+
+class _Commands(monitoring.CommandListener):
+    """The database commands one client sends, by name."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+def count_commands(settings: Settings, n: int = 20) -> None:
+    """Database commands per routed booking, before the answer and after it (the
+    partner's notice), counted by a pymongo command listener on the same code the
+    API runs (``webhook.handle``, then ``webhook.run_after``)."""
+    commands = _Commands()
+    with MongoClient(settings.mongodb_uri, tz_aware=True,
+                     event_listeners=[commands]) as counted:
+        cdb = counted[settings.mongodb_db]
+        before: list[int] = []
+        after: list[int] = []
+        names: Counter = Counter()
+        for i in range(n):
+            commands.names.clear()
+            outcome = webhook.handle(cdb, settings, ChiliPiperPayload.model_validate(
+                body(i * 10 + 1, "count")))  # never i % 10 == 0: routed
+            before.append(len(commands.names))
+            names.update(commands.names)
+            commands.names.clear()
+            webhook.run_after(outcome)
+            after.append(len(commands.names))
+    print(f"\ndatabase commands per routed booking: {sum(before) / n:g} before the answer "
+          f"({ {k: v / n for k, v in names.items()} }), {sum(after) / n:g} after it")
+    figure("ChiliPiper webhooks", "database commands per booking before the answer",
+           max(before), at_most=4)
+    figure("ChiliPiper webhooks", "database commands per booking after the answer",
+           max(after))
 
 
 def run(client: httpx.Client, payloads: list[dict], clients: int) -> tuple[list, float, Counter]:
@@ -123,7 +173,8 @@ def main() -> None:
                                 "--port", str(sandbox_port), "--log-level", "warning"],
                     cwd=REPO)
         settings = Settings(mongodb_uri=mongo, redis_url=redis_url,
-                            mongodb_db=f"bench_{uuid.uuid4().hex[:8]}")
+                            mongodb_db=f"bench_{uuid.uuid4().hex[:8]}",
+                            mailgun_base_url=f"{sandbox}/mailgun")
         seed(settings)
         port = devstack.free_port()
         api = group.start(
@@ -139,6 +190,7 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         devstack.wait_until(lambda: devstack.http_answers(url + "/health"), 60, "API", api)
         devstack.wait_until(lambda: devstack.http_answers(sandbox + "/health"), 60, "sandbox")
+        count_commands(settings)  # after the API's start-up: its indexes are in place
         limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
         with httpx.Client(base_url=url, timeout=30, limits=limits) as client:
             run(client, [body(i, "warm") for i in range(50)], 1)

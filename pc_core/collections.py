@@ -15,9 +15,13 @@ RESERVATIONS = "reservations"
 PURCHASES = "purchases"
 INVOICES = "invoices"
 MEETINGS = "meetings"
-# Weighted round-robin state per meeting type, and leads routed per partner per month.
-ROUTING_STATE = "routing_state"
+# Weighted round-robin state per meeting type (``chilipiper:{type}``) and leads routed
+# per partner per month (``{partner}:{YYYY-MM}``), in one collection so that one update
+# command records a pick (pc_core/meetings/round_robin.py). The state's earlier home,
+# ``LEGACY_ROUTING_STATE``, is read until a meeting type's next pick writes it anew.
 ROUTING_COUNTS = "routing_counts"
+ROUTING_STATE = ROUTING_COUNTS
+LEGACY_ROUTING_STATE = "routing_state"
 WEBHOOK_EVENTS = "webhook_events"
 SYNC_TASKS = "sync_tasks"
 # Which worker holds which partner's share of the hot path, until when

@@ -156,9 +156,10 @@ def monkeypatch_one_command(db, value: bool) -> None:
 def test_a_bookings_database_round_trips(world, db, settings, one_command):
     """One batch of reads (partners, operator, round-robin state, this month's counts,
     the meeting) and one batch of writes (state, slot, meeting, lead): two round
-    trips where the server takes the writes as one bulkWrite (MongoDB 8.0+), five
-    where they go one by one (older servers, the embedded one); a redelivery reads
-    once more, for the lead."""
+    trips where the server takes the writes as one bulkWrite (MongoDB 8.0+), four
+    where they go one command per collection (older servers, the embedded one: the
+    state and the slot share one, as one update command); a redelivery reads once
+    more, for the lead."""
     db[c.PARTNERS].update_one({"_id": world.partner_a}, {"$set": {
         "chili_meeting_types": ["intro"], "routing": {"weight": 2, "monthly_cap": 5}}})
     db[c.PARTNERS].update_one({"_id": world.partner_b}, {"$set": {
@@ -176,7 +177,7 @@ def test_a_bookings_database_round_trips(world, db, settings, one_command):
             outcome = webhook.handle(cdb, settings, model)
             assert outcome.status == "created"
             expected = ["aggregate", "bulkWrite"] if one_command else \
-                ["aggregate", "update", "update", "insert", "insert"]
+                ["aggregate", "update", "insert", "insert"]
             if meeting_type != "intro":  # no partner: no pick to record
                 expected = ["aggregate", "bulkWrite"] if one_command else \
                     ["aggregate", "insert", "insert"]
@@ -191,7 +192,8 @@ def test_a_bookings_database_round_trips(world, db, settings, one_command):
     assert leads[meetings["chilipiper:rt-1"]["lead_id"]]["partner_id"] == world.operator
     assert [meetings[f"chilipiper:rt-{i}"]["partner_id"] for i in (0, 2)] == \
         [world.partner_a, world.partner_b]
-    counts = {d["partner_id"]: d["count"] for d in db[c.ROUTING_COUNTS].find()}
+    counts = {d["partner_id"]: d["count"]
+              for d in db[c.ROUTING_COUNTS].find({"month": {"$exists": True}})}
     assert counts == {world.partner_a: 1, world.partner_b: 1}
 
 
@@ -217,7 +219,8 @@ def test_a_pick_that_loses_a_race_is_routed_again(world, db, settings, monkeypat
     assert outcome.status == "created" and outcome.lead["partner_id"] == world.partner_b
     meeting = db[c.MEETINGS].find_one({"_id": "chilipiper:late"})
     assert meeting["partner_id"] == world.partner_b and meeting["status"] == "scheduled"
-    counts = {d["partner_id"]: d["count"] for d in db[c.ROUTING_COUNTS].find()}
+    counts = {d["partner_id"]: d["count"]
+              for d in db[c.ROUTING_COUNTS].find({"month": {"$exists": True}})}
     assert counts == {world.partner_a: 1, world.partner_b: 1}
 
 

@@ -8,14 +8,18 @@ bunched. Partners that were not eligible for a meeting neither earn nor pay, and
 the credits always sum to zero, so a partner ineligible for a while is not owed a
 burst later.
 
-The credits live in one document per meeting type (``routing_state``), read and
+The credits live in one document per meeting type (``chilipiper:{type}``), read and
 written back whole under a compare-and-set on ``rev`` (``find_one_and_replace``),
 so concurrent webhooks and API replicas never lose or double-count a pick, and a
 restarted API carries on exactly where the last one stopped.
 
-Monthly caps are counters in ``routing_counts`` (``{partner}:{YYYY-MM}``), taken
-with a conditional ``$inc`` (``count < cap``), which is atomic on its own; a slot
-taken for a pick whose state write then loses the race is given back.
+Monthly caps are counters (``{partner}:{YYYY-MM}``), taken with a conditional
+``$inc`` (``count < cap``), which is atomic on its own; a slot taken for a pick
+whose state write then loses the race is given back. Both kinds of document share
+one collection (``routing_counts``), so the two writes of a pick go to the database
+as one ordered update command (``store.batch.write_in_order``). The state's earlier
+home (``routing_state``) is still read, until a meeting type's next pick writes it
+here (``current_state``, ``load_state``).
 
 A booking picks from what it read in its one batch of reads (``swrr_pick`` on the
 state's credits) and sends ``pick_writes`` (the state under its revision, then the
@@ -59,8 +63,31 @@ def swrr_pick(credits: dict[str, int], weights: dict[str, int]) -> tuple[str, di
     return chosen, new
 
 
+def current_state(found: list[dict[str, Any]], legacy: list[dict[str, Any]]
+                  ) -> dict[str, Any] | None:
+    """The meeting type's state from its two reads (``state_reads``): where picks
+    write it now, else its earlier home (``c.LEGACY_ROUTING_STATE``), whose revision
+    the next pick's compare-and-set continues from."""
+    return found[0] if found else (legacy[0] if legacy else None)
+
+
+def state_reads(meeting_type: str) -> list[batch.Read]:
+    """The reads ``current_state`` takes, for a caller's batch of reads."""
+    key = {"_id": state_id(meeting_type)}
+    return [batch.Read(c.ROUTING_STATE, key), batch.Read(c.LEGACY_ROUTING_STATE, key)]
+
+
+def load_state(db: Database, meeting_type: str) -> tuple[dict[str, Any] | None, bool]:
+    """(the meeting type's state, whether it is stored where picks write it)."""
+    key = {"_id": state_id(meeting_type)}
+    doc = db[c.ROUTING_STATE].find_one(key)
+    if doc is not None:
+        return doc, True
+    return db[c.LEGACY_ROUTING_STATE].find_one(key), False
+
+
 def read_credits(db: Database, meeting_type: str) -> dict[str, int]:
-    doc = db[c.ROUTING_STATE].find_one({"_id": state_id(meeting_type)})
+    doc, _ = load_state(db, meeting_type)
     return {k: int(v) for k, v in ((doc or {}).get("credits") or {}).items()}
 
 
@@ -140,7 +167,7 @@ def pick(db: Database, meeting_type: str, weights: dict[str, int],
     for _ in range(ATTEMPTS):
         if not weights:
             return None
-        state = states.find_one({"_id": key})
+        state, stored = load_state(db, meeting_type)
         credits = {k: int(v) for k, v in ((state or {}).get("credits") or {}).items()}
         chosen, new_credits = swrr_pick(credits, weights)
         if not take_slot(db, chosen, month, caps.get(chosen)):
@@ -150,7 +177,7 @@ def pick(db: Database, meeting_type: str, weights: dict[str, int],
         new_doc = {"_id": key, "meeting_type": meeting_type, "credits": new_credits,
                    "picks": int((state or {}).get("picks") or 0) + 1, "rev": rev + 1,
                    "updated_at": now}
-        if state is None:
+        if not stored:  # the first pick here (the state may come from its earlier home)
             try:
                 states.insert_one(new_doc)
                 return chosen

@@ -108,15 +108,15 @@ def snapshot(db: Database, meeting_type: str, now: datetime,
     found = batch.read_together(db, [
         batch.Read(c.PARTNERS, ROUTABLE, PARTNER_FIELDS, limit=MAX_PARTNERS),
         batch.Read(c.PARTNERS, {"is_operator": {"$in": [True, 1]}}, {"_id": 1}, limit=1),
-        batch.Read(c.ROUTING_STATE, {"_id": round_robin.state_id(meeting_type)}),
         batch.Read(c.ROUTING_COUNTS, {"month": month}, {"partner_id": 1, "count": 1}),
+        *round_robin.state_reads(meeting_type),
         *also,
     ])
-    partners, operator, state, counts, *rest = found
+    partners, operator, counts, state, legacy, *rest = found
     return Snapshot(
         partners=sorted(partners, key=lambda d: d["_id"]),
         operator=operator[0]["_id"] if operator else None,
-        state=state[0] if state else None,
+        state=round_robin.current_state(state, legacy),
         counts={d["partner_id"]: int(d.get("count") or 0) for d in counts},
         month=month, also=rest)
 

@@ -6,7 +6,9 @@ with the read it answers (both stores). ``write_in_order`` sends writes to sever
 collections as one client-level ``bulkWrite`` on MongoDB 8.0+, executed in order by
 the server and stopped at the first refused. Older servers, and nx-27017 (it
 accepts that command but, with several running at once, answers success for
-writes it never stores), get the writes one by one, with the same semantics.
+writes it never stores), get one command per run of writes to the same collection
+(an ordered ``insert`` or ``update`` with several statements), with the same
+semantics.
 
 A compare-and-set inside such a batch is an upsert whose filter holds the expected
 values (``cas``): when the document no longer matches, the upsert tries to insert
@@ -23,7 +25,12 @@ from typing import Any
 
 from pymongo import InsertOne, MongoClient, UpdateOne
 from pymongo.database import Database
-from pymongo.errors import ClientBulkWriteException, InvalidOperation, WriteError
+from pymongo.errors import (
+    BulkWriteError,
+    ClientBulkWriteException,
+    InvalidOperation,
+    WriteError,
+)
 
 Doc = dict[str, Any]
 _PART = "__read"
@@ -118,12 +125,47 @@ def write_in_order(db: Database, writes: list[Write]) -> int | None:
             if "8.0" not in str(exc):
                 raise
             _ONE_COMMAND[db.client] = False
-    for i, w in enumerate(writes):
-        try:
+    start = 0
+    for run in _runs(writes):
+        failed = _write_run(db, run)
+        if failed is not None:
+            return start + failed
+        start += len(run)
+    return None
+
+
+def _runs(writes: list[Write]) -> list[list[Write]]:
+    """``writes`` cut where the collection changes: each run is one command."""
+    runs: list[list[Write]] = []
+    for w in writes:
+        if runs and runs[-1][0].collection == w.collection:
+            runs[-1].append(w)
+        else:
+            runs.append([w])
+    return runs
+
+
+def _write_run(db: Database, run: list[Write]) -> int | None:
+    """Writes to one collection in one ordered command (``insert`` or ``update``
+    with several statements, or a collection ``bulk_write`` when mixed); the index
+    of the first refused, or ``None``."""
+    coll = db[run[0].collection]
+    try:
+        if len(run) == 1:
+            w = run[0]
             if w.document is not None:
-                db[w.collection].insert_one(w.document)
+                coll.insert_one(w.document)
             else:
-                db[w.collection].update_one(w.filter, w.update, upsert=w.upsert)
-        except WriteError:  # a duplicate key included
-            return i
+                coll.update_one(w.filter, w.update, upsert=w.upsert)
+        else:
+            coll.bulk_write([InsertOne(w.document) if w.document is not None else
+                             UpdateOne(w.filter, w.update, upsert=w.upsert) for w in run],
+                            ordered=True)
+    except WriteError:  # a duplicate key included
+        return 0
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors") or []
+        if not errors:
+            raise
+        return int(errors[0]["index"])
     return None
