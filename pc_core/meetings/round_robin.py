@@ -63,18 +63,34 @@ def swrr_pick(credits: dict[str, int], weights: dict[str, int]) -> tuple[str, di
     return chosen, new
 
 
-def current_state(found: list[dict[str, Any]], legacy: list[dict[str, Any]]
-                  ) -> dict[str, Any] | None:
-    """The meeting type's state from its two reads (``state_reads``): where picks
-    write it now, else its earlier home (``c.LEGACY_ROUTING_STATE``), whose revision
-    the next pick's compare-and-set continues from."""
-    return found[0] if found else (legacy[0] if legacy else None)
+# (database, meeting type) whose state this process has seen in its new home: their
+# earlier home need not be read again.
+_MOVED: set[tuple[str, str]] = set()
 
 
-def state_reads(meeting_type: str) -> list[batch.Read]:
-    """The reads ``current_state`` takes, for a caller's batch of reads."""
-    key = {"_id": state_id(meeting_type)}
-    return [batch.Read(c.ROUTING_STATE, key), batch.Read(c.LEGACY_ROUTING_STATE, key)]
+def current_state(db: Database, meeting_type: str, found: list[dict[str, Any]],
+                  legacy: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The meeting type's state from its reads: where picks write it now, else its
+    earlier home (``c.LEGACY_ROUTING_STATE``), whose revision the next pick's
+    compare-and-set continues from."""
+    if found:
+        _MOVED.add((db.name, state_id(meeting_type)))
+        return found[0]
+    return legacy[0] if legacy else None
+
+
+def mark_moved(db: Database, meeting_type: str) -> None:
+    """A pick just wrote the meeting type's state in its new home."""
+    _MOVED.add((db.name, state_id(meeting_type)))
+
+
+def legacy_read(db: Database, meeting_type: str) -> batch.Read | None:
+    """The read of the state's earlier home, for a caller's batch of reads, until
+    this process has seen the state in its new home."""
+    key = state_id(meeting_type)
+    if (db.name, key) in _MOVED:
+        return None
+    return batch.Read(c.LEGACY_ROUTING_STATE, {"_id": key})
 
 
 def load_state(db: Database, meeting_type: str) -> tuple[dict[str, Any] | None, bool]:
@@ -82,6 +98,7 @@ def load_state(db: Database, meeting_type: str) -> tuple[dict[str, Any] | None, 
     key = {"_id": state_id(meeting_type)}
     doc = db[c.ROUTING_STATE].find_one(key)
     if doc is not None:
+        _MOVED.add((db.name, key["_id"]))
         return doc, True
     return db[c.LEGACY_ROUTING_STATE].find_one(key), False
 

@@ -101,23 +101,36 @@ def _routable_partners(db: Database) -> list[dict[str, Any]]:
     return sorted(docs.limit(MAX_PARTNERS), key=lambda d: d["_id"])
 
 
+OPERATOR = {"is_operator": {"$in": [True, 1]}}
+
+
 def snapshot(db: Database, meeting_type: str, now: datetime,
              *also: batch.Read) -> Snapshot:
-    """Everything ``plan`` needs, and the caller's ``also`` reads, in one round trip."""
+    """Everything ``plan`` needs, and the caller's ``also`` reads, in one batch of
+    reads (``store.batch.read_together``): the routable partners with the operator,
+    this month's counters with the meeting type's round-robin state (one collection),
+    the state's earlier home until this process has seen it moved, then ``also``."""
     month = month_key(now)
+    state_key = round_robin.state_id(meeting_type)
+    legacy = round_robin.legacy_read(db, meeting_type)
     found = batch.read_together(db, [
-        batch.Read(c.PARTNERS, ROUTABLE, PARTNER_FIELDS, limit=MAX_PARTNERS),
-        batch.Read(c.PARTNERS, {"is_operator": {"$in": [True, 1]}}, {"_id": 1}, limit=1),
-        batch.Read(c.ROUTING_COUNTS, {"month": month}, {"partner_id": 1, "count": 1}),
-        *round_robin.state_reads(meeting_type),
+        batch.Read(c.PARTNERS, {"$or": [ROUTABLE, OPERATOR]}, PARTNER_FIELDS,
+                   limit=MAX_PARTNERS),
+        batch.Read(c.ROUTING_COUNTS, {"$or": [{"month": month}, {"_id": state_key}]}),
+        *([legacy] if legacy else []),
         *also,
     ])
-    partners, operator, counts, state, legacy, *rest = found
+    partners, counters, *rest = found
+    moved = [d for d in counters if d["_id"] == state_key]
+    state = round_robin.current_state(db, meeting_type, moved, rest.pop(0) if legacy else [])
+    operator = next((d["_id"] for d in partners if d.get("is_operator") in (True, 1)), None)
     return Snapshot(
-        partners=sorted(partners, key=lambda d: d["_id"]),
-        operator=operator[0]["_id"] if operator else None,
-        state=round_robin.current_state(state, legacy),
-        counts={d["partner_id"]: int(d.get("count") or 0) for d in counts},
+        partners=sorted((d for d in partners if "chili_meeting_types" in d),
+                        key=lambda d: d["_id"]),
+        operator=operator,
+        state=state,
+        counts={d["partner_id"]: int(d.get("count") or 0) for d in counters
+                if d.get("month") == month},
         month=month, also=rest)
 
 

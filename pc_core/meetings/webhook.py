@@ -265,6 +265,8 @@ def _try_book(db: Database, settings: Settings, payload: ChiliPiperPayload, view
     failed = batch.write_in_order(db, [*decision.writes, batch.insert(c.MEETINGS, meeting),
                                        batch.insert(c.LEADS, lead)])
     if failed is None:
+        if picks:
+            round_robin.mark_moved(db, payload.meeting_type)
         name = next((p.get("name") for p in snap.partners if p["_id"] == partner_id), None)
         return Outcome("created", meeting, lead,
                        _after_booking(db, settings, lead, meeting, partner_id is not None,
