@@ -7,10 +7,10 @@ N/10 redeliveries and N/10 reschedules, sequentially and then with C concurrent
 clients, and prints throughput, client-side p50/p99, and the Server-Timing split
 (platform vs database). First it counts the database commands of 20 routed bookings
 (the same code, in this process, through a pymongo command listener): before the
-answer (target <= 4 on nx-27017) and after it (the partner's notice). Each booking
-creates the lead, assigns it and (after the answer) emails the partner through the
-sandbox. Targets: p99 < 50 ms with one client, < 150 ms with C (4) concurrent
-clients.
+answer (target <= 6 on nx-27017: three finds, one update, two inserts) and after it
+(the partner's notice). Each booking creates the lead, assigns it and (after the
+answer) emails the partner through the sandbox. Targets: p99 < 50 ms with one
+client, < 150 ms with C (4) concurrent clients.
 
     .venv/bin/python bench/chilipiper_bench.py [N] [C] [--quick]
 """
@@ -99,6 +99,10 @@ def count_commands(settings: Settings, n: int = 20) -> None:
     with MongoClient(settings.mongodb_uri, tz_aware=True,
                      event_listeners=[commands]) as counted:
         cdb = counted[settings.mongodb_db]
+        # One booking first, not counted: the client's one-off server check, and the
+        # round-robin state's earlier home read until this process has seen it moved.
+        webhook.run_after(webhook.handle(cdb, settings, ChiliPiperPayload.model_validate(
+            body(1, "count-warm"))))
         before: list[int] = []
         after: list[int] = []
         names: Counter = Counter()
@@ -114,7 +118,7 @@ def count_commands(settings: Settings, n: int = 20) -> None:
     print(f"\ndatabase commands per routed booking: {sum(before) / n:g} before the answer "
           f"({ {k: v / n for k, v in names.items()} }), {sum(after) / n:g} after it")
     figure("ChiliPiper webhooks", "database commands per booking before the answer",
-           max(before), at_most=4)
+           max(before), at_most=6)
     figure("ChiliPiper webhooks", "database commands per booking after the answer",
            max(after))
 
