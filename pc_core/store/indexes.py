@@ -111,8 +111,10 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     c.STRIPE_EVENTS: [_idx(("status", ASCENDING))],
     # ChiliPiper meetings (pc_core/meetings): _id is the natural key; by lead for the
-    # lead page, by start time for the daily reminders. Routing state and monthly
-    # counters are addressed by _id only.
+    # lead page, by start time for the daily reminders.
+    # Monthly routing counters are read per month on every booking (routing.py), so
+    # that read stays the size of one month's partners, not of every month so far.
+    c.ROUTING_COUNTS: [_idx(("month", ASCENDING))],
     c.MEETINGS: [
         _idx(("lead_id", ASCENDING)),
         _idx(("partner_id", ASCENDING), ("start_time", ASCENDING)),
