@@ -74,9 +74,11 @@ def start_worker(group: devstack.ProcessGroup, settings: Settings,
 
 
 def start_daemon(group: devstack.ProcessGroup, settings: Settings, home: Path,
-                 partners: list[str]) -> None:
-    """``dagster-daemon`` over ``settings``' stores and services, with the partners'
-    partitions already added (so ``partners_sensor`` starts no full syncs)."""
+                 partners: list[str], extra_env: dict[str, str] | None = None) -> None:
+    """``dagster-daemon`` over ``settings``' stores and services (``extra_env`` on
+    top), with the partners' partitions already added (so ``partners_sensor`` starts
+    no full syncs)."""
+    home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text(
         # as pc run writes it: runs launched as sensors request them (no queue hop),
         # sensors in threads so one slow sensor does not delay another's ticks
@@ -84,7 +86,7 @@ def start_daemon(group: devstack.ProcessGroup, settings: Settings, home: Path,
         "  class: DefaultRunCoordinator\n"
         "sensors:\n  use_threads: true\n  num_workers: 4\n"
         "telemetry:\n  enabled: false\n")
-    env = daemon_env(settings, home)
+    env = {**daemon_env(settings, home), **(extra_env or {})}
     subprocess.run([devstack.venv_bin("python"), "-c",
                     "from dagster import DagsterInstance as I; "
                     f"I.get().add_dynamic_partitions('partners', {partners!r})"],

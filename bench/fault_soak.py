@@ -1,40 +1,65 @@
-"""Fault soak (issue 22): webhooks keep arriving while processes are killed with
-SIGKILL; after recovery the invariants are checked and printed, each failure naming
-the invariant and the ids.
+"""Fault soak (issue 22): webhooks, reservations, purchases and live Socket.IO
+clients keep going while processes are killed with SIGKILL and the stores are
+restarted; after recovery the invariants are checked and printed, each failure
+naming the invariant and the ids.
 
 Processes as ``pc run`` starts them: nx-27017 in file mode (its data survives a
-restart), redis-server, the vendor sandbox, the API (uvicorn) and ``pc worker``.
-Load, from a fixed seed: ``--partners`` partners each on a sandbox portal of its
-own; a client thread renames a random deal in a random partner's portal and POSTs
-HubSpot's signed webhook, again and again; a delivery the API does not acknowledge
-(connection refused while it is down, 5xx) is retried, as HubSpot does. Faults, in
-turn, ``--gap`` seconds apart: SIGKILL of the worker (restarted at once: its lease
-must run out before another worker takes its partners), SIGKILL of the API
-(restarted), SIGKILL of the worker again while HubSpot answers slowly (caught in the
-middle of applying).
+restart), redis-server, the vendor sandbox (HubSpot, Stripe, Mailgun), the API
+(uvicorn), ``pc worker`` and, with ``--daemon``, ``dagster-daemon``.
 
-Invariants, after the load stops and the inbox is drained:
-- ``webhook-applied``: every acknowledged event is in the inbox and processed;
+Load, from a fixed seed:
+- HubSpot: ``--partners`` partners each on a sandbox portal of its own; a client
+  renames a random deal and POSTs HubSpot's signed webhook, again and again; a
+  delivery the API does not acknowledge (refused, 5xx) is retried, as HubSpot does.
+- Marketplace (``_soak_market``): ``--buyers`` buyers reserve listed leads, pay for
+  half of them with Stripe's test card (the sandbox then delivers its signed webhook
+  to the API, retrying while the API is down), release a quarter, keep the rest.
+- Live clients (``_soak_live``): ``--clients`` Socket.IO connections of the buyers,
+  each following the marketplace (refetch on every (re)connect, then the events).
+
+Faults, in turn, ``--gap`` seconds apart (``--faults`` picks some):
+- ``worker``: SIGKILL of the worker, restarted at once (its leases must run out
+  before another holder takes its partners);
+- ``api``: SIGKILL of the API, restarted (live clients are dropped and reconnect);
+- ``worker-mid-apply``: SIGKILL of the worker while HubSpot answers slowly;
+- ``run-mid-apply``: the worker stopped, the backstop ``hubspot_webhook_job`` run in a
+  child process (``execute_in_process``) and SIGKILLed once its sync task is running
+  (HubSpot slow), then the worker restarted;
+- ``daemon``: with ``--daemon``: the worker stopped, so the daemon's sensor launches
+  a backstop run; the daemon's process group (daemon, code server, run) SIGKILLed,
+  restarted with the worker;
+- ``redis``: redis-server SIGKILLed and started again empty on its port;
+- ``mongo``: nx-27017 SIGKILLed and started again on its file.
+
+Invariants, after the load stops and everything drained:
+- ``webhook-applied``: every acknowledged event is processed (in the inbox, or seen
+  processed before retention pruned it);
 - ``applied-once``: the succeeded webhook sync tasks' event counts add up to no more
-  than the distinct events (an event re-applied after a crash is counted by one task
-  at most; one applied by a worker killed before recording it, by none);
+  than the distinct events (an event applied by a holder killed before recording it
+  is counted by no task, never by two);
 - ``lead-matches-hubspot``: every renamed deal's lead shows HubSpot's current name;
-- ``sync-history``: no webhook sync task is left running, every failed one says why.
+- ``sync-history``: no webhook sync task left running, every failed one says why;
+- ``purchase-completed-once``, ``no-double-sale``, ``no-double-reservation``,
+  ``no-lost-reservation`` (``_soak_market.check_market``);
+- ``live-clients-caught-up`` (``_soak_live.check_live``);
+- with ``--long``: ``database-flat``: the retention job (``retention_job``: the
+  ``pruned_history`` asset and its check, in a child process every
+  ``--retention-every`` s, retention 1 minute standing for 7 and 90 days) keeps the
+  database within ``FLAT_TOLERANCE`` of its size after the first prune.
 
-Not covered yet (issue 22 point 6): purchases, reservations and Socket.IO clients
-under load; killing a Dagster run mid-apply and the daemon; restarting Redis and
-the database.
-
-    .venv/bin/python bench/fault_soak.py [--seed 7] [--partners 4] [--gap 6] [--quick]
+    .venv/bin/python bench/fault_soak.py [--seed 7] [--partners 4] [--gap 6] [--daemon]
+        [--faults worker,api,...] [--long 600] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -43,7 +68,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from _dagster import REPO, start_daemon
 from _figures import figure, parse, quick_flag
+from _soak_live import LiveClient, check_live
+from _soak_market import (
+    STRIPE_RETRIES_MS,
+    MarketLedger,
+    buyer_loop,
+    check_market,
+    seed_market,
+    settled,
+)
 from hot_path_bench import connect_partners, post_signed, rename, webhook_body
 
 from pc_core import collections as c
@@ -55,6 +90,20 @@ from pc_dev import devstack
 
 BENCH = "Fault soak"
 LEASE_S = 3.0
+FAULTS = ("worker", "api", "worker-mid-apply", "run-mid-apply", "daemon", "redis", "mongo")
+DOWN_S = 2.0  # how long a killed store stays down before it is started again
+RETENTION_DAYS = 60 / 86_400  # --long: a minute stands for the 7 and 90 days
+FLAT_TOLERANCE = 0.25  # --long: the end size within 25 % of the size after the first prune
+
+# A Dagster job executed in a child process, as a run worker executes it.
+RUN_JOB = """
+import sys
+from pc_pipelines.definitions import defs
+result = defs.resolve_job_def(sys.argv[1]).execute_in_process(raise_on_error=False)
+checks = [f"{e.check_name}={'passed' if e.passed else 'FAILED'}"
+          for e in result.get_asset_check_evaluations()]
+print("run", "succeeded" if result.success else "failed", *checks, flush=True)
+"""
 
 
 @dataclass
@@ -68,6 +117,22 @@ class Ledger:
 
 
 @dataclass
+class Tally:
+    """What was seen before retention pruned it (``--long``)."""
+
+    processed: set[str] = field(default_factory=set)
+    task_events: dict[str, int] = field(default_factory=dict)
+
+    def take(self, db) -> None:
+        self.processed.update(d["_id"] for d in db[c.WEBHOOK_EVENTS].find(
+            {"processed": True}, {"_id": 1}))
+        for t in db[c.SYNC_TASKS].find({"trigger": "webhook", "status": "succeeded"},
+                                       {"details.webhook.events": 1}):
+            self.task_events[t["_id"]] = (t.get("details") or {}).get(
+                "webhook", {}).get("events", 0)
+
+
+@dataclass
 class Violation:
     invariant: str
     ids: list[str]
@@ -77,25 +142,39 @@ class Violation:
 
 
 class Stack:
-    """The processes, each restartable by name."""
+    """The processes, each restartable by name on its own port and data."""
 
-    def __init__(self, settings: Settings, env: dict[str, str], api_port: int) -> None:
-        self.settings, self.env, self.api_port = settings, env, api_port
+    def __init__(self, data: Path, daemon: bool) -> None:
+        self.data, self.daemon = data, daemon
         self.group = devstack.ProcessGroup()
         self.procs: dict[str, devstack.ManagedProcess] = {}
+        self.mongo_port, self.redis_port = devstack.free_port(), devstack.free_port()
+        self.api_port = devstack.free_port()
+        self.env: dict[str, str] = {}
+        self.settings: Settings | None = None
+        self.partner_ids: list[str] = []
 
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
     def start(self, name: str) -> None:
-        if name == "api":
-            argv = [devstack.venv_bin("uvicorn"), "--factory", "pc_api.main:app_factory",
-                    "--port", str(self.api_port), "--log-level", "warning",
-                    "--no-access-log"]
-        else:
-            argv = [devstack.venv_bin("python"), "-m", "pc_dev.cli", "worker"]
-        self.procs[name] = self.group.start(name, argv, env=self.env)
+        if name == "mongo":
+            devstack.start_nx(self.group, self.mongo_port, str(self.data / "pc.db"), None)
+        elif name == "redis":
+            devstack.start_redis(self.group, self.redis_port, None, None)
+        elif name == "api":
+            self.group.start(name, [
+                devstack.venv_bin("uvicorn"), "--factory", "pc_api.main:app_factory",
+                "--port", str(self.api_port), "--log-level", "warning", "--no-access-log"],
+                env=self.env, log_path=self.data / "api.log")
+        elif name == "worker":
+            self.group.start(name, [devstack.venv_bin("python"), "-m", "pc_dev.cli", "worker"],
+                             env=self.env, log_path=self.data / "worker.log")
+        elif name == "daemon":
+            start_daemon(self.group, self.settings, self.data / "dagster",
+                         self.partner_ids, extra_env=self.env)
+        self.procs[name] = self.group.processes[-1]
         if name == "api":
             devstack.wait_until(lambda: devstack.http_answers(self.api_url + "/health"), 60,
                                 "API", self.procs[name])
@@ -105,8 +184,17 @@ class Stack:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
 
+    def run_job(self, job: str, log: str) -> subprocess.Popen:
+        """``job`` executed in a child process of its own session (killable as a group)."""
+        out = open(self.data / log, "ab")  # noqa: SIM115 - closed with the process
+        return subprocess.Popen(
+            [devstack.venv_bin("python"), "-c", RUN_JOB, job],
+            env={**os.environ, **self.env, "DAGSTER_HOME": str(self.data / "dagster")},
+            cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
-def load(stack: Stack, partners, ledger: Ledger, stop: threading.Event, seed: int) -> None:
+
+def webhook_load(stack: Stack, partners, ledger: Ledger, stop: threading.Event,
+                 seed: int) -> None:
     rng = random.Random(seed)
     settings = stack.settings
     n = 0
@@ -129,124 +217,298 @@ def load(stack: Stack, partners, ledger: Ledger, stop: threading.Event, seed: in
                 except httpx.HTTPError:  # API down or 5xx: HubSpot retries later
                     ledger.retries += 1
                     time.sleep(0.2)
+                    if stop.is_set() and ledger.retries > 10_000:
+                        break
             ledger.sent += 1
             n += 1
             time.sleep(rng.uniform(0.02, 0.1))
 
 
-def check(db, ledger: Ledger) -> list[Violation]:
+def check(db, ledger: Ledger, tally: Tally) -> list[Violation]:
     found: list[Violation] = []
+    tally.take(db)
     events = {d["_id"]: d for d in db[c.WEBHOOK_EVENTS].find({}, {"processed": 1})}
-    missing = sorted(k for k in ledger.acknowledged
-                     if k not in events or not events[k].get("processed"))
+    missing = sorted(k for k in ledger.acknowledged if k not in tally.processed)
     if missing:
         found.append(Violation("webhook-applied", missing))
     tasks = list(db[c.SYNC_TASKS].find({"trigger": "webhook"}))
-    applied = sum((t.get("details") or {}).get("webhook", {}).get("events", 0)
-                  for t in tasks if t["status"] == "succeeded")
-    # Counted at most once: a worker killed between marking its events processed and
+    applied = sum(tally.task_events.values())
+    distinct = len(tally.processed | set(events))
+    # Counted at most once: a holder killed between marking its events processed and
     # writing its task's counts leaves them counted by no task (that task is closed as
     # failed, saying so), never by two.
-    if applied > len(events):
+    if applied > distinct:
         found.append(Violation("applied-once",
-                               [f"{applied} applied for {len(events)} events"]))
+                               [f"{applied} applied for {distinct} events"]))
     wrong = sorted(lead_id_for_deal(pid, deal) for (pid, deal), name in ledger.names.items()
                    if (db[c.LEADS].find_one({"_id": lead_id_for_deal(pid, deal)},
                                             {"title": 1}) or {}).get("title") != name)
     if wrong:
         found.append(Violation("lead-matches-hubspot", wrong))
-    stuck = sorted(t["_id"] for t in tasks if t["status"] == "running"
+    stuck = sorted(f"{t['_id']} ({t['status']}, run {t.get('dagster_run_id')})"
+                   for t in tasks if t["status"] == "running"
                    or (t["status"] == "failed" and not t.get("errors")))
     if stuck:
         found.append(Violation("sync-history", stuck))
     return found
 
 
-def soak(seed: int = 7, partners: int = 4, gap: float = 6.0) -> tuple[list[Violation], dict]:
+def db_size(db, data: Path) -> dict[str, int]:
+    """The database's size by ``dbStats`` and by its files on disk (bytes)."""
+    stats = db.command("dbStats")
+    files = sum(p.stat().st_size for p in data.glob("pc.db*"))
+    return {"data": int(stats.get("dataSize", 0)), "storage": int(stats.get("storageSize", 0)),
+            "files": files, "events": db[c.WEBHOOK_EVENTS].estimated_document_count(),
+            "tasks": db[c.SYNC_TASKS].estimated_document_count()}
+
+
+def wait_for(check_fn, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check_fn():
+                return True
+        except Exception:  # noqa: BLE001,S110 - a store still coming back
+            pass
+        time.sleep(0.3)
+    return False
+
+
+class Faults:
+    """Each fault: do it, then bring the stack back."""
+
+    def __init__(self, stack: Stack, db, hubspot: str) -> None:
+        self.stack, self.db, self.hubspot = stack, db, hubspot
+        self.notes: list[str] = []
+
+    def slow_hubspot(self, on: bool) -> None:
+        httpx.put(f"{self.hubspot}/_sandbox/config", json={
+            "slow_fraction": 1.0 if on else 0, "slow_ms": 1500 if on else 0})
+
+    def running_run_task(self) -> bool:
+        return self.db[c.SYNC_TASKS].find_one({"status": "running", "trigger": "webhook",
+                                               "dagster_run_id": {"$ne": None}},
+                                              {"_id": 1}) is not None
+
+    def __call__(self, fault: str) -> None:
+        s = self.stack
+        if fault in ("worker", "api"):
+            s.kill(fault)
+            s.start(fault)
+        elif fault == "worker-mid-apply":
+            self.slow_hubspot(True)
+            time.sleep(1.0)
+            s.kill("worker")
+            self.slow_hubspot(False)
+            s.start("worker")
+        elif fault == "run-mid-apply":
+            s.kill("worker")
+            self.slow_hubspot(True)
+            run = s.run_job("hubspot_webhook_job", "run.log")
+            caught = wait_for(self.running_run_task, 90)
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait(10)
+            how = "killed while applying" if caught else "MISSED (the run never applied)"
+            self.notes.append(f"run-mid-apply: {how}")
+            self.slow_hubspot(False)
+            s.start("worker")
+        elif fault == "daemon":
+            s.kill("worker")
+            caught = wait_for(self.running_run_task, 90)
+            s.kill("daemon")
+            how = "its backstop run applying" if caught else "no backstop run applying"
+            self.notes.append(f"daemon: killed with {how}")
+            s.start("daemon")
+            s.start("worker")
+        elif fault in ("redis", "mongo"):
+            s.kill(fault)
+            time.sleep(DOWN_S)
+            s.start(fault)
+
+
+def soak(seed: int = 7, partners: int = 4, gap: float = 6.0, *,
+         faults: tuple[str, ...] = FAULTS, buyers: int = 3, clients: int = 3,
+         leads: int = 40, daemon: bool = False, long_s: float = 0,
+         retention_every: float = 20.0) -> tuple[list[Violation], dict]:
     """Run the soak; returns the violations and the figures."""
-    group = devstack.ProcessGroup()
+    faults = tuple(f for f in faults if daemon or f != "daemon")
     data = Path(tempfile.mkdtemp(prefix="pc-soak-"))
-    stack = None
+    stack = Stack(data, daemon)
+    live: list[LiveClient] = []
+    threads: list[threading.Thread] = []
+    stop = threading.Event()
     try:
-        mongo = devstack.start_nx(group, devstack.free_port(), str(data / "pc.db"), None)
-        redis_url = devstack.start_redis(group, devstack.free_port(), None, None)
+        stack.start("mongo")
+        stack.start("redis")
+        mongo = f"mongodb://127.0.0.1:{stack.mongo_port}"
+        redis_url = f"redis://127.0.0.1:{stack.redis_port}/0"
         sport = devstack.free_port()
         sandbox = f"http://127.0.0.1:{sport}"
-        group.start("sandbox", [devstack.venv_bin("uvicorn"), "pc_sandbox.app:app",
-                                "--port", str(sport), "--log-level", "warning"])
+        stack.group.start("sandbox", [devstack.venv_bin("uvicorn"), "pc_sandbox.app:app",
+                                      "--port", str(sport), "--log-level", "warning"])
         devstack.wait_until(lambda: devstack.http_answers(sandbox + "/health"), 60, "sandbox")
         hubspot = f"{sandbox}/hubspot"
         httpx.put(f"{hubspot}/_sandbox/config", json={"rate_limits": False})
+        httpx.put(f"{sandbox}/stripe/_sandbox/config", json={
+            "webhook_url": f"{stack.api_url}/v1/webhooks/stripe",
+            "retry_delays_ms": STRIPE_RETRIES_MS})
         settings = Settings(mongodb_uri=mongo, redis_url=redis_url,
                             mongodb_db=f"soak_{uuid.uuid4().hex[:8]}",
-                            hubspot_base_url=hubspot)
+                            hubspot_base_url=hubspot, stripe_api_base=f"{sandbox}/stripe",
+                            mailgun_base_url=f"{sandbox}/mailgun", access_token_minutes=600)
+        stack.settings = settings
         db = get_db(settings)
         ensure_indexes(db)
-        port = devstack.free_port()
-        env = {"MONGODB_URI": mongo, "REDIS_URL": redis_url, "MONGODB_DB": settings.mongodb_db,
-               "PC_HUBSPOT_BASE_URL": hubspot, "PC_API_PORT": str(port),
-               "PC_WORKER_LEASE_SECONDS": str(LEASE_S), "PC_WORKER_POLL_SECONDS": "0.5",
-               "PC_LOG_FORMAT": "text", "PC_LOG_LEVEL": "WARNING"}
-        stack = Stack(settings, env, port)
+        stack.env = {
+            "MONGODB_URI": mongo, "REDIS_URL": redis_url, "MONGODB_DB": settings.mongodb_db,
+            "PC_HUBSPOT_BASE_URL": hubspot, "PC_STRIPE_API_BASE": settings.stripe_api_base,
+            "PC_MAILGUN_BASE_URL": settings.mailgun_base_url, "PC_API_PORT": str(stack.api_port),
+            "PC_ACCESS_TOKEN_MINUTES": "600", "PC_WORKER_LEASE_SECONDS": str(LEASE_S),
+            "PC_WORKER_POLL_SECONDS": "0.5", "PC_BACKSTOP_AFTER_SECONDS": "3",
+            "PC_LOG_FORMAT": "text", "PC_LOG_LEVEL": "WARNING"}
+        if long_s:
+            stack.env |= {"PC_WEBHOOK_EVENT_RETENTION_DAYS": str(RETENTION_DAYS),
+                          "PC_SYNC_TASK_RETENTION_DAYS": str(RETENTION_DAYS)}
         stack.start("api")
         stack.start("worker")
         connected = connect_partners(db, settings, partners, f"soak{seed}")
-        ledger, stop = Ledger(), threading.Event()
-        client = threading.Thread(target=load, args=(stack, connected, ledger, stop, seed))
-        client.start()
-        faults = []
-        for fault in ("worker", "api", "worker-mid-apply"):
-            time.sleep(gap)
-            if fault == "worker-mid-apply":
-                httpx.put(f"{hubspot}/_sandbox/config",
-                          json={"slow_fraction": 1.0, "slow_ms": 1500})
-                time.sleep(1.0)
-            name = "api" if fault == "api" else "worker"
-            stack.kill(name)
-            faults.append(fault)
-            if fault == "worker-mid-apply":
-                httpx.put(f"{hubspot}/_sandbox/config", json={"slow_fraction": 0, "slow_ms": 0})
-            stack.start(name)
+        stack.partner_ids = [p.id for p in connected]
+        if daemon:
+            stack.start("daemon")
+        market_buyers = seed_market(db, settings, leads, buyers, f"s{seed}")
+        for i in range(clients):
+            cl = LiveClient(f"client-{i}", stack.api_url, market_buyers[i % buyers].token)
+            cl.start()
+            live.append(cl)
+        ledger, market, tally = Ledger(), MarketLedger(), Tally()
+        threads.append(threading.Thread(target=webhook_load,
+                                        args=(stack, connected, ledger, stop, seed)))
+        threads += [threading.Thread(target=buyer_loop, args=(
+            stack.api_url, settings, b, market, stop, seed * 100 + i))
+            for i, b in enumerate(market_buyers)]
+        for t in threads:
+            t.start()
+        do = Faults(stack, db, hubspot)
+        done: list[str] = []
+        sizes: list[dict[str, int]] = []
+        retention: list[str] = []
+        started = time.monotonic()
+        next_prune = started + retention_every
+        while True:
+            for fault in faults:
+                time.sleep(gap)
+                if long_s and time.monotonic() >= next_prune:
+                    tally.take(db)
+                    job = stack.run_job("retention_job", "retention.log")
+                    job.wait(300)
+                    retention.append((data / "retention.log").read_text().strip()
+                                     .splitlines()[-1])
+                    sizes.append(db_size(db, data))
+                    next_prune = time.monotonic() + retention_every
+                do(fault)
+                done.append(fault)
+                if long_s and time.monotonic() - started >= long_s:
+                    break
+            if not long_s or time.monotonic() - started >= long_s:
+                break
         time.sleep(gap)
         stop.set()
-        client.join(timeout=60)
-        deadline = time.monotonic() + 90
-        while db[c.WEBHOOK_EVENTS].find_one({"processed": False}, {"_id": 1}) and \
-                time.monotonic() < deadline:
-            time.sleep(0.2)
-        while any(t.get("trigger") == "webhook" for t in db[c.SYNC_TASKS].find(
-                {"status": "running"}, {"trigger": 1})) and time.monotonic() < deadline + 30:
-            time.sleep(0.2)  # a killed worker's task: closed once its lease runs out
-        violations = check(db, ledger)
-        figures = {"faults": faults, "acknowledged": len(ledger.acknowledged),
-                   "retries": ledger.retries, "deals_renamed": len(ledger.names),
-                   "tasks_failed": len(list(db[c.SYNC_TASKS].find(
-                       {"status": "failed", "trigger": "webhook"}, {"_id": 1})))}
+        for t in threads:
+            t.join(timeout=60)
+        wait_for(lambda: not db[c.WEBHOOK_EVENTS].find_one({"processed": False},
+                                                           {"_id": 1}), 120)
+        wait_for(lambda: not db[c.SYNC_TASKS].find_one(
+            {"status": "running", "trigger": "webhook"}, {"_id": 1}), 60)
+        wait_for(lambda: settled(db, market), 120)
+        listed = {d["_id"] for d in db[c.LEADS].find({"status": "listed"}, {"_id": 1})}
+        wait_for(lambda: not check_live(live, listed), 30)
+        violations = check(db, ledger, tally)
+        violations += [Violation(name, ids) for name, ids in check_market(db, market, settings)]
+        violations += [Violation(name, ids) for name, ids in check_live(live, listed)]
+        figures = {
+            "faults": done, "notes": do.notes, "acknowledged": len(ledger.acknowledged),
+            "retries": ledger.retries + market.retries, "deals_renamed": len(ledger.names),
+            "tasks_failed": db[c.SYNC_TASKS].count_documents(
+                {"status": "failed", "trigger": "webhook"}),
+            "reservations": len(market.reservations), "released": len(market.released),
+            "paid": len(market.paid),
+            "reconnects": sum(cl.connects - 1 for cl in live),
+            "recovered": sum(cl.recovered for cl in live),
+            "live_events": sum(cl.events for cl in live)}
+        if long_s:
+            tally.take(db)
+            job = stack.run_job("retention_job", "retention.log")
+            job.wait(300)
+            retention.append((data / "retention.log").read_text().strip().splitlines()[-1])
+            sizes.append(db_size(db, data))
+            figures |= {"sizes": sizes, "retention": retention,
+                        "processed_total": len(tally.processed)}
+            if len(sizes) >= 2:
+                first, last = sizes[0]["files"], sizes[-1]["files"]
+                if last > first * (1 + FLAT_TOLERANCE):
+                    violations.append(Violation("database-flat", [
+                        f"files {first} → {last} bytes (> +{FLAT_TOLERANCE:.0%})"]))
+            failed = [r for r in retention if "succeeded" not in r or "FAILED" in r]
+            if failed:
+                violations.append(Violation("database-flat", failed))
         return violations, figures
     finally:
-        if stack is not None:
-            stack.group.stop_all()
-        group.stop_all()
+        stop.set()
+        for cl in live:
+            with contextlib.suppress(Exception):  # already gone
+                cl.stop()
+        stack.group.stop_all()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--partners", type=int, default=4)
+    parser.add_argument("--buyers", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=3)
     parser.add_argument("--gap", type=float, default=6.0, help="seconds between faults")
-    quick_flag(parser, partners=2, gap=4.0)
+    parser.add_argument("--faults", default=",".join(FAULTS))
+    parser.add_argument("--daemon", action="store_true",
+                        help="start dagster-daemon (needed for the daemon fault)")
+    parser.add_argument("--long", type=float, default=0, metavar="SECONDS",
+                        help="cycle the faults this long with retention running; check "
+                             "the database stays flat")
+    parser.add_argument("--retention-every", type=float, default=20.0)
+    quick_flag(parser, partners=2, gap=4.0, buyers=2, clients=2)
     args = parse(parser)
-    violations, figures = soak(args.seed, args.partners, args.gap)
-    print(f"faults: {', '.join(figures['faults'])}; acknowledged webhooks "
-          f"{figures['acknowledged']} ({figures['retries']} deliveries retried), deals "
-          f"renamed {figures['deals_renamed']}, webhook tasks failed by a kill "
-          f"{figures['tasks_failed']} (load average {os.getloadavg()[0]:.1f})")
+    load = os.getloadavg()
+    violations, figures = soak(args.seed, args.partners, args.gap,
+                               faults=tuple(args.faults.split(",")), buyers=args.buyers,
+                               clients=args.clients, daemon=args.daemon, long_s=args.long,
+                               retention_every=args.retention_every)
+    print(f"faults: {', '.join(figures['faults'])}")
+    for note in figures["notes"]:
+        print(f"  {note}")
+    print(f"webhooks acknowledged {figures['acknowledged']} (deals renamed "
+          f"{figures['deals_renamed']}), webhook tasks failed by a kill "
+          f"{figures['tasks_failed']}; reservations {figures['reservations']} (released "
+          f"{figures['released']}, paid {figures['paid']}); requests retried while a "
+          f"process was down {figures['retries']}; live clients reconnected "
+          f"{figures['reconnects']} times, {figures['live_events']} events, "
+          f"{figures['recovered']} missed changes refetched")
+    if "sizes" in figures:
+        for i, size in enumerate(figures["sizes"]):
+            print(f"  database after prune {i + 1}: files {size['files']:,} B, dbStats "
+                  f"data {size['data']:,} B, webhook events {size['events']}, sync tasks "
+                  f"{size['tasks']}")
+        print(f"  webhook events processed in all {figures['processed_total']}; retention "
+              f"runs: {figures['retention'][-1]}")
+    print(f"load average (1/5/15 min) at start {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}, "
+          f"at end {'/'.join(f'{x:.1f}' for x in os.getloadavg())}")
     for line in violations:
         print(f"VIOLATED {line}")
     if not violations:
         print("all invariants hold: webhook-applied, applied-once, lead-matches-hubspot, "
-              "sync-history")
+              "sync-history, purchase-completed-once, no-double-sale, "
+              "no-double-reservation, no-lost-reservation, live-clients-caught-up"
+              + (", database-flat" if "sizes" in figures else ""))
     figure(BENCH, "acknowledged webhooks", figures["acknowledged"])
+    figure(BENCH, "paid purchases", figures["paid"])
     figure(BENCH, "invariants violated", len(violations), equals=0)
 
 

@@ -146,9 +146,10 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 1.0
     backstop_after_seconds: float = 30.0
     # Retention (pc_pipelines/maintenance): processed webhook events and finished sync
-    # tasks older than these are deleted by the daily retention asset.
-    webhook_event_retention_days: int = 7
-    sync_task_retention_days: int = 90
+    # tasks older than these are deleted by the daily retention asset. Days, fractions
+    # allowed (the fault soak's --long mode keeps a minute to stand for weeks).
+    webhook_event_retention_days: float = Field(default=7, ge=0)
+    sync_task_retention_days: float = Field(default=90, ge=0)
     # HubSpot's daily request budget is shared by every app in the portal: stop our
     # calls with this share of it left for the others, and slow down (this pause per
     # call) once twice that is all that is left (pc_core/hubspot/connection/quota.py).

@@ -51,38 +51,54 @@ class Applied:
         }
 
 
+def _holder_name(task: dict) -> str:
+    run_id = task.get("dagster_run_id")
+    return f"Dagster run {run_id}" if run_id else "the worker"
+
+
+def _close(db: Database, task_id: str, message: str) -> bool:
+    """Mark a running task failed with ``message``; False if it finished meanwhile
+    (re-read: its holder may have finished it between our reads)."""
+    current = db[c.SYNC_TASKS].find_one({"_id": task_id}, {"status": 1})
+    if current is None or current["status"] != "running":
+        return False
+    sync_tasks.add_counts(db, task_id, "failure", {"errors": 1}, [message])
+    sync_tasks.finish(db, task_id, "failed")
+    return True
+
+
 def close_abandoned_tasks(db: Database, partner_id: str, dead_holder: str) -> list[str]:
-    """The partner's webhook sync tasks a dead worker left running (it held the lease
+    """The partner's webhook sync tasks a dead holder left running (it held the lease
     we took over from an expired one), marked failed with the reason: their events
-    are still pending and are applied by the task that follows. Dagster runs' tasks
-    (with a run id) are closed by the run-failure sensor instead."""
+    are still pending and are applied by the task that follows. A worker's and a
+    Dagster run's alike: a run SIGKILLed mid-apply is never marked failed by Dagster
+    (no failure event, so no run-failure sensor), and only the lease tells."""
     closed = []
     for task in db[c.SYNC_TASKS].find({"status": "running", "partner_id": partner_id}):
-        if task.get("trigger") != "webhook" or task.get("dagster_run_id"):
+        if task.get("trigger") != "webhook":
             continue
-        sync_tasks.add_counts(db, task["_id"], "failure", {"errors": 1}, [
-            f"worker {dead_holder} stopped before finishing; its events were applied by "
-            "the next worker"])
-        sync_tasks.finish(db, task["_id"], "failed")
-        closed.append(task["_id"])
+        if _close(db, task["_id"], f"{dead_holder} stopped before finishing; its events "
+                  "were applied by the next worker"):
+            closed.append(task["_id"])
     return closed
 
 
 def sweep_abandoned_tasks(db: Database) -> list[str]:
-    """Worker webhook tasks still running while nobody holds their partner's lease: a
-    worker died after marking its events processed and before finishing its task (the
-    takeover in ``apply_partner`` never comes, as nothing is pending). Closed as
-    failed, saying so. A live worker holds the lease for as long as its task runs."""
+    """Webhook sync tasks (a worker's or a Dagster run's) still running while nobody
+    holds their partner's lease: the holder died after marking its events processed
+    and before finishing its task (the takeover in ``apply_partner`` never comes, as
+    nothing is pending). Closed as failed, saying so. A live holder keeps the lease
+    for as long as its task runs and finishes the task before giving it back, so the
+    status is read again after the lease was seen free."""
     closed = []
     for task in db[c.SYNC_TASKS].find({"status": "running"}):
-        if task.get("trigger") != "webhook" or task.get("dagster_run_id"):
+        if task.get("trigger") != "webhook":
             continue
         if leases.holder_of(db, LANE, task["partner_id"]) is not None:
             continue
-        sync_tasks.add_counts(db, task["_id"], "failure", {"errors": 1}, [
-            "the worker stopped after applying its events and before recording them"])
-        sync_tasks.finish(db, task["_id"], "failed")
-        closed.append(task["_id"])
+        if _close(db, task["_id"], f"{_holder_name(task)} stopped after applying its "
+                  "events and before recording them"):
+            closed.append(task["_id"])
     return closed
 
 
