@@ -43,6 +43,7 @@ from pymongo.errors import PyMongoError
 from pc_api.realtime.auth import Viewer, authenticate, current_principal, token_from
 from pc_api.realtime.origins import origin_checker
 from pc_api.realtime.presence import Presence
+from pc_api.realtime.resubscribe import ResubscribingRedisManager
 from pc_api.realtime.revocation import ConnectionsByUser, StateListener
 from pc_core import collections as c
 from pc_core import events
@@ -88,7 +89,8 @@ class Realtime:
         self.connections = ConnectionsByUser()
         self.states = StateListener(settings.redis_url, self.recheck)
         self._expiring: set[asyncio.Future] = set()
-        self.manager = socketio.AsyncRedisManager(settings.redis_url, channel=events.CHANNEL)
+        self.manager = ResubscribingRedisManager(settings.redis_url, channel=events.CHANNEL,
+                                                 on_resubscribed=self.drop_local)
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             client_manager=self.manager,
@@ -149,6 +151,24 @@ class Realtime:
         await self.sio.enter_room(sid, events.user_room(viewer.user_id))
         await self.sio.enter_room(sid, events.marketplace_room())
         SOCKETIO_CONNECTIONS.inc()
+
+    async def drop_local(self) -> None:
+        """Cut this server's connections at the transport, without Socket.IO's
+        disconnect packet, so each client reconnects by itself ("transport close") and
+        refetches what it missed while the Redis subscription was down."""
+        dropped = 0
+        for uid in self.connections.users():
+            for sid in self.connections.of(uid):
+                eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+                socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
+                if socket is not None:
+                    # abort: no close packet (python-socketio's client would take it
+                    # as final); the None ends the writer, which closes the WebSocket
+                    await socket.close(wait=False, abort=True)
+                    await socket.queue.put(None)
+                    dropped += 1
+        log.warning("socket.io: Redis subscription restored; %d connections dropped so "
+                    "their clients refetch what they missed", dropped)
 
     def _expire(self, sid: str) -> None:
         task = asyncio.ensure_future(self.sio.disconnect(sid))
