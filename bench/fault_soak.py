@@ -367,6 +367,8 @@ def soak(seed: int = 7, partners: int = 4, gap: float = 6.0, *,
             "MONGODB_URI": mongo, "REDIS_URL": redis_url, "MONGODB_DB": settings.mongodb_db,
             "PC_HUBSPOT_BASE_URL": hubspot, "PC_STRIPE_API_BASE": settings.stripe_api_base,
             "PC_MAILGUN_BASE_URL": settings.mailgun_base_url, "PC_API_PORT": str(stack.api_port),
+            "PC_HUBSPOT_CLIENT_SECRET": settings.hubspot_client_secret,
+            "PC_TOKEN_ENCRYPTION_KEY": settings.token_encryption_key,
             "PC_ACCESS_TOKEN_MINUTES": "600", "PC_WORKER_LEASE_SECONDS": str(LEASE_S),
             "PC_WORKER_POLL_SECONDS": "0.5", "PC_BACKSTOP_AFTER_SECONDS": "3",
             "PC_LOG_FORMAT": "text", "PC_LOG_LEVEL": "WARNING"}
