@@ -58,6 +58,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -341,6 +342,7 @@ def soak(seed: int = 7, partners: int = 4, gap: float = 6.0, *,
     live: list[LiveClient] = []
     threads: list[threading.Thread] = []
     stop = threading.Event()
+    keep = True  # the logs and database of a failed soak stay for a look
     try:
         stack.start("mongo")
         stack.start("redis")
@@ -457,6 +459,9 @@ def soak(seed: int = 7, partners: int = 4, gap: float = 6.0, *,
             failed = [r for r in retention if "succeeded" not in r or "FAILED" in r]
             if failed:
                 violations.append(Violation("database-flat", failed))
+        keep = bool(violations)
+        if keep:
+            print(f"logs and database kept in {data}")
         return violations, figures
     finally:
         stop.set()
@@ -464,6 +469,8 @@ def soak(seed: int = 7, partners: int = 4, gap: float = 6.0, *,
             with contextlib.suppress(Exception):  # already gone
                 cl.stop()
         stack.group.stop_all()
+        if not keep:
+            shutil.rmtree(data, ignore_errors=True)
 
 
 def main() -> None:
