@@ -140,5 +140,6 @@ def quote_lead(lead_id: str, actor: CurrentUser, db: Db, settings: AppSettings,
     "/{lead_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED,
     responses=_errors,
 )
-def add_note(lead_id: str, body: NoteIn, actor: CurrentUser, db: Db) -> NoteOut:
-    return service.add_note(db, actor, lead_id, body.body)
+def add_note(lead_id: str, body: NoteIn, actor: CurrentUser, db: Db,
+             settings: AppSettings) -> NoteOut:
+    return service.add_note(db, actor, lead_id, body.body, settings)

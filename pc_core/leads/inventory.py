@@ -32,7 +32,7 @@ from pc_core.models.leads import (
 from pc_core.models.live_events import LeadUnlisted, StageUpdated
 from pc_core.settings import Settings
 from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
-from pc_core.store import replace_if_unchanged, sort_key, time_key
+from pc_core.store import replace_if_unchanged, sort_key, time_key, wakeups
 from pc_core.store.pagination import add_key_range, fetch_merged_page
 from pc_core.sync import value_labels
 from pc_core.timeutil import utcnow
@@ -315,6 +315,8 @@ def update_lead(
     record_lead_change(db, doc, after, PLATFORM, now)
     if settings is not None:
         announce_edit(db, settings, doc, after)
+        if after.get("push_pending"):  # the hot path pushes it to HubSpot at once
+            wakeups.announce(settings, wakeups.PUSHBACK, [after["partner_id"]])
     return LeadOut.from_doc(after, actor.partner_id,
                            **_lookups(db, [after], actor.partner_id))
 
@@ -345,10 +347,12 @@ def _hubspot_bookkeeping(doc: dict[str, Any], changed: dict[str, Any],
     return out
 
 
-def add_note(db: Database, actor: Principal, lead_id: str, body: str) -> NoteOut:
+def add_note(db: Database, actor: Principal, lead_id: str, body: str,
+             settings: Settings | None = None) -> NoteOut:
     """A note by the lead's seller (``notes``: pushed to its HubSpot deal, seen by a
     buyer too), or by the buyer of a sold lead (``buyer_notes``: the buyer's own,
-    seen by the buyer and the owner only, never pushed to the seller's CRM)."""
+    seen by the buyer and the owner only, never pushed to the seller's CRM). With
+    ``settings``, a note to push wakes the hot path's pushback lane."""
     doc = get_lead_doc(db, actor, lead_id)
     buyer = not actor.can_see_partner(doc["partner_id"])
     actor.require_write_on_partner(doc["buyer_partner_id"] if buyer else doc["partner_id"],
@@ -367,6 +371,8 @@ def add_note(db: Database, actor: Principal, lead_id: str, body: str) -> NoteOut
         if doc.get("hubspot_deal_id") and not buyer:
             update["push_pending"] = True  # the note goes to the deal (pushback)
         if replace_if_unchanged(db[c.LEADS], doc, update) is not None:
+            if settings is not None and update.get("push_pending"):
+                wakeups.announce(settings, wakeups.PUSHBACK, [doc["partner_id"]])
             return NoteOut.model_validate(note)
         doc = get_lead_doc(db, actor, lead_id)
     raise Conflict("the lead is being changed by others; try again")

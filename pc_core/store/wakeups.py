@@ -24,7 +24,9 @@ CHANNEL = "pc-worker-wake"
 WEBHOOK = "webhook"
 SALE = "sale"
 ALERT = "alert"  # saved-search e-mails (pc_core.buyer_alerts.mail_queue)
-LANES = (WEBHOOK, SALE, ALERT)
+PUSHBACK = "pushback"  # the platform's lead edits → the partner's HubSpot
+RELAY = "relay"  # a buyer's deal move → the seller (cross-partner)
+LANES = (WEBHOOK, SALE, ALERT, PUSHBACK, RELAY)
 
 
 def announce(settings: Settings, lane: str, partner_ids: Iterable[str]) -> None:

@@ -10,7 +10,12 @@ the same pc_core functions the Dagster runs call:
 - ``sale``: every sale due to reach its buyer's CRM (``sale_delivery.deliver_due``,
   whose compare-and-set claims keep two workers from delivering one sale twice);
 - ``alert``: saved searches' e-mails queued by listings (``mail_queue.drain``, whose
-  batch claims keep two workers from sending one e-mail twice).
+  batch claims keep two workers from sending one e-mail twice);
+- ``pushback`` and ``relay``: every partner with platform edits to push, every buyer
+  with deal moves to relay to the sellers (``sync_back_lane``: a partner per thread
+  under its lease, reported like the webhook batches as ``hubspot_pushback`` /
+  ``cross_partner_sync``). A webhook batch that moved a bought lead's deal wakes the
+  relay lane at once.
 
 Between passes the worker waits for a Redis wake-up (``wakeups``) or
 ``worker_poll_seconds``, whichever comes first. A failing pass (database restarting,
@@ -34,13 +39,15 @@ from pc_core.hubspot.sync_back import partner_runs
 from pc_core.hubspot.sync_back.sale_delivery import DeliveryReport, deliver_due
 from pc_core.settings import Settings
 from pc_core.store import leases, wakeups
+from pc_core.worker import sync_back_lane
+from pc_core.worker.sync_back_lane import Pushed
 from pc_core.worker.webhook_lane import Applied, apply_partner, sweep_abandoned_tasks
 
 log = logging.getLogger(__name__)
 # How often a waiting worker looks at ``stop`` (a shutdown waits no longer than this).
 STOP_CHECK_S = 0.5
 
-Report = Callable[[Applied], None]
+Report = Callable[[Applied | Pushed], None]
 
 
 @dataclass
@@ -52,6 +59,7 @@ class PassReport:
     failed: dict[str, str] = field(default_factory=dict)
     sales: DeliveryReport | None = None
     mails: mail_queue.MailReport | None = None
+    pushed: list[Pushed] = field(default_factory=list)  # pushback and relay batches
     closed: list[str] = field(default_factory=list)  # abandoned tasks closed
 
     @property
@@ -71,6 +79,7 @@ class Worker:
         self.holder = holder or leases.holder_name("worker")
         self.lanes = lanes
         self.stop = threading.Event()
+        self.backoff = sync_back_lane.Backoff()
 
     # -- one pass -------------------------------------------------------------------
 
@@ -90,6 +99,8 @@ class Worker:
             else:
                 result.applied.append(outcome.result)
                 self._report(outcome.result)
+        moved = [a.partner_id for a in result.applied if a.stats.leads.linked]
+        wakeups.announce(self.settings, wakeups.RELAY, moved)  # bought leads' deals moved
 
     def sale_pass(self, result: PassReport) -> None:
         result.sales = deliver_due(self.db, self.settings)
@@ -99,33 +110,57 @@ class Worker:
     def alert_pass(self, result: PassReport) -> None:
         result.mails = mail_queue.drain(self.db, self.settings, stop=self.stop)
 
+    def sync_back_pass(self, lane: str, result: PassReport) -> None:
+        done = sync_back_lane.lane_pass(self.db, self.settings, lane, self.holder,
+                                        self.backoff)
+        result.skipped.extend(done.skipped)
+        result.failed.update({f"{lane}:{p}": e for p, e in done.failed.items()})
+        for pushed in done.written:
+            result.pushed.append(pushed)
+            self._report(pushed)
+
     def run_once(self, lanes: set[str] | None = None) -> PassReport:
         """One pass over ``lanes`` (default: all of this worker's)."""
         result = PassReport()
         if lanes is None and wakeups.WEBHOOK in self.lanes:  # a poll pass: tidy up too
             try:
                 result.closed = sweep_abandoned_tasks(self.db)
+                result.closed += sync_back_lane.sweep_abandoned(self.db)
             except Exception:  # noqa: BLE001 - retried on the next poll
                 log.exception("sweep of abandoned webhook tasks failed")
         for lane in self.lanes:
             if lanes is not None and lane not in lanes:
                 continue
             try:
-                {wakeups.WEBHOOK: self.webhook_pass, wakeups.SALE: self.sale_pass,
-                 wakeups.ALERT: self.alert_pass}[lane](result)
+                passes = {wakeups.WEBHOOK: self.webhook_pass,
+                          wakeups.SALE: self.sale_pass,
+                          wakeups.ALERT: self.alert_pass}
+                if lane in passes:
+                    passes[lane](result)
+                else:  # pushback, relay
+                    self.sync_back_pass(lane, result)
             except Exception:  # noqa: BLE001 - the next pass retries; nothing is lost
                 log.exception("worker pass of lane %s failed", lane)
         return result
 
-    def _report(self, applied: Applied) -> None:
+    def _report(self, applied: Applied | Pushed) -> None:
+        if isinstance(applied, Pushed):
+            log.info("%s %s: %s, latency %.2f s", applied.lane, applied.partner_id,
+                     applied.figures(), applied.latency_s)
+            if self.report is not None:
+                self._send(applied)
+            return
         stats = applied.stats
         log.info("%s: %d events applied, leads created %d updated %d, latency %.2f s",
                  applied.partner_id, stats.events, stats.leads.created, stats.leads.updated,
                  applied.latency_s)
         if self.report is None or not stats.events:
             return
+        self._send(applied)
+
+    def _send(self, applied: Applied | Pushed) -> None:
         try:
-            self.report(applied)
+            self.report(applied)  # type: ignore[misc]
         except Exception:  # noqa: BLE001 - the leads are written; only the report is lost
             log.warning("could not report %s's batch to Dagster", applied.partner_id,
                         exc_info=True)

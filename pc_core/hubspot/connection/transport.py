@@ -27,7 +27,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 import urllib3
@@ -136,6 +136,8 @@ class HubSpotApi:
         self._pipelines = crm.pipelines.pipelines_api
         # Pushback and cross-partner sync: notes in batches, custom properties.
         self._batch["notes"] = crm.objects.notes.batch_api
+        # The relay finds a note it may have written before a crash (cross_partner.py).
+        self._search["notes"] = crm.objects.notes.search_api
         self._properties = crm.properties.core_api
         self._timeout = (self.policy.connect_timeout_s, self.policy.read_timeout_s)
 
@@ -154,7 +156,8 @@ class HubSpotApi:
             associations=[",".join(associations)] if associations else None,
             _preload_content=False, _request_timeout=self._timeout))
 
-    def search(self, object_type: ObjectType, body: dict[str, Any]) -> dict[str, Any]:
+    def search(self, object_type: ObjectType | Literal["notes"],
+               body: dict[str, Any]) -> dict[str, Any]:
         """``POST /crm/v3/objects/{type}/search`` with a raw JSON body."""
         api = self._search[object_type]
         return self._call(f"search {object_type}", api, lambda: api.do_search(

@@ -17,9 +17,13 @@ from typing import Any
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.store import queues, replace_if_unchanged
+from pc_core.store import queues, update_with_retry
+from pc_core.timeutil import utcnow
 
 DEAL_LINKS = c.DEAL_LINKS
+#: When the buyer's deal move was flagged (a date in the replaced document, read by
+#: the worker for its latency and by the backstop sensor for its threshold).
+FLAGGED_AT = "pending_since"
 
 
 def link_id(buyer_partner_id: str, deal_id: str) -> str:
@@ -47,16 +51,21 @@ def links_for(db: Database, raw_deal_ids: list[str]) -> dict[str, dict[str, Any]
 
 
 def pending_links(db: Database, limit: int) -> list[dict[str, Any]]:
-    """Links whose buyer deal changed (``buyer_partner_id`` and ``rev`` only): what
-    the cross-partner sensor launches runs for."""
+    """Links whose buyer deal changed (``buyer_partner_id``, ``rev`` and when flagged
+    only): what the worker's relay lane and the cross-partner sensor work on."""
     return queues.waiting(db[DEAL_LINKS], {"pending": True}, limit=limit,
-                          projection={"buyer_partner_id": 1, "rev": 1})
+                          projection={"buyer_partner_id": 1, "rev": 1, FLAGGED_AT: 1})
 
 
-def mark_pending(db: Database, links: list[dict[str, Any]]) -> None:
-    """The buyer's deal changed: have the cross-partner sync look at it. A concurrent
-    writer (the sync itself) leaves the link as it made it; the next change re-flags."""
-    for link in links:
-        if not link.get("pending"):
-            replace_if_unchanged(db[DEAL_LINKS], link, {"pending": True})
+def mark_pending(db: Database, links: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The buyer's deal changed: have the cross-partner sync look at it; returns the
+    links as flagged. A link already pending is written too (its revision moves,
+    keeping its first ``pending_since``), so a relay in progress, which read the deal
+    before this change, leaves it pending for the next pass; a concurrent write (the
+    relay's) is retried, not lost."""
+    def flag(cur: dict[str, Any]) -> dict[str, Any]:
+        since = cur.get(FLAGGED_AT) if cur.get("pending") else None
+        return {"pending": True, FLAGGED_AT: since or utcnow()}
 
+    return [update_with_retry(db[DEAL_LINKS], link["_id"], flag, what="deal link")
+            for link in links]

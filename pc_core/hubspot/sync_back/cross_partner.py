@@ -16,8 +16,14 @@ property ``pc_buyer_stage`` (created in the seller's portal if missing) plus a n
 and the lead's ``buyer_stage`` (shown to the seller by ``LeadOut``) is set. No
 other data of the buyer's CRM (its stage names, amounts, notes, owners) is copied.
 
-Runs per buyer (the Dagster partition); every step is idempotent: a relay that
-failed in HubSpot keeps its link pending and is redone by the next run.
+Runs per buyer (the hot-path worker's relay lane, or a Dagster run as its backstop,
+each under the buyer's lease: pc_core/worker/sync_back_lane.py); every step is
+idempotent: a relay that failed in HubSpot keeps its link pending and is redone by the
+next pass. The deal update sets a value (a repeat changes nothing); the note, which
+HubSpot cannot deduplicate, carries a reference recorded on the link *before* it is
+written (``relay_intent``), so a pass that follows a crash or a failure finds a note
+already written under that reference (a search) instead of writing it again. Links
+are recorded as relayed per chunk of 100, as soon as their chunk is written.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from pc_core.hubspot.lead_build import deal_links
 from pc_core.hubspot.sync_back.pushback import NOTE_TO_DEAL
 from pc_core.hubspot.sync_back.reverse_mapping import ReverseStages
 from pc_core.hubspot.sync_back.sale_delivery import deliver_for_buyer
+from pc_core.ids import new_id
 from pc_core.settings import Settings
 from pc_core.stages import Stage
 from pc_core.store import replace_if_unchanged, update_with_retry
@@ -151,27 +158,89 @@ def _relay_to_seller(db: Database, settings: Settings, seller_id: str,
                               what="lead")
     on_hubspot = [(link, canonical) for link, canonical in items
                   if connected and (leads.get(link["lead_id"]) or {}).get("hubspot_deal_id")]
-    if on_hubspot:
-        try:
-            api = _api(db, settings, seller_id, opts, stats)
-            ensure_buyer_stage_property(api)
-            updates = [{"id": str(leads[link["lead_id"]]["hubspot_deal_id"]),
-                        "properties": {BUYER_STAGE_PROPERTY: canonical}}
-                       for link, canonical in on_hubspot]
-            notes = [_note(str(leads[link["lead_id"]]["hubspot_deal_id"]),
-                           f"The buyer moved this lead to: {canonical.replace('_', ' ')} "
-                           "(Partner Connector)", now) for link, canonical in on_hubspot]
-            for start in range(0, len(updates), 100):
-                api.batch_update("deals", updates[start : start + 100])
-                api.batch_create("notes", notes[start : start + 100])
-            stats.seller_deals_updated += len(updates)
-        except HubSpotCallError as exc:
-            stats.errors.append(f"seller {seller_id}'s HubSpot: {exc}")
-            return  # links stay pending with their old relayed stage: redone next run
+    hubspot_ids = {link["_id"] for link, _ in on_hubspot}
     for link, canonical in items:
-        replace_if_unchanged(db[deal_links.DEAL_LINKS], link,
-                             {"relayed_stage": canonical, "relayed_at": now, "pending": False})
-    stats.relayed += len(items)
+        if link["_id"] not in hubspot_ids:
+            _mark_relayed(db, link, canonical, now)
+            stats.relayed += 1
+    if not on_hubspot:
+        return
+    try:
+        api = _api(db, settings, seller_id, opts, stats)
+        ensure_buyer_stage_property(api)
+        for start in range(0, len(on_hubspot), 100):
+            _relay_chunk(db, api, leads, on_hubspot[start : start + 100], now, stats)
+    except HubSpotCallError as exc:
+        # What was written is recorded chunk by chunk; the rest stays pending with its
+        # intent, and the next pass finds any note this one wrote before failing.
+        stats.errors.append(f"seller {seller_id}'s HubSpot: {exc}")
+
+
+def _relay_chunk(db: Database, api: HubSpotApi, leads: dict[str, Any],
+                 chunk: list[tuple[dict[str, Any], str]], now: Any,
+                 stats: CrossStats) -> None:
+    """≤ 100 links: their intents recorded, the sellers' deals updated (idempotent),
+    a note each unless an earlier attempt wrote it, then the links marked relayed."""
+    intents = [_intend(db, link, canonical) for link, canonical in chunk]
+    deal_of = {link["_id"]: str(leads[link["lead_id"]]["hubspot_deal_id"])
+               for link, _ in chunk}
+    api.batch_update("deals", [{"id": deal_of[link["_id"]],
+                                "properties": {BUYER_STAGE_PROPERTY: canonical}}
+                               for link, canonical in chunk])
+    notes = []
+    for (link, canonical), (_, intent_id, resumed) in zip(chunk, intents, strict=True):
+        body = relay_note_body(canonical, intent_id)
+        if resumed and _note_exists(api, body):
+            continue  # written by an attempt that died before recording it
+        notes.append(_note(deal_of[link["_id"]], body, now))
+    if notes:
+        api.batch_create("notes", notes)
+    for after, _, _ in intents:
+        _mark_relayed(db, after, after["relay_intent"]["stage"], now)
+    stats.seller_deals_updated += len(chunk)
+    stats.relayed += len(chunk)
+
+
+def relay_note_body(canonical: str, intent_id: str) -> str:
+    """The seller's note; the reference makes it findable if its writer died before
+    recording it (HubSpot has no idempotency key for creating a note)."""
+    return (f"The buyer moved this lead to: {canonical.replace('_', ' ')} "
+            f"(Partner Connector, ref {intent_id})")
+
+
+def _intend(db: Database, link: dict[str, Any], canonical: str) -> tuple[dict[str, Any], str,
+                                                                          bool]:
+    """Record on the link, before writing to HubSpot, which stage is being relayed
+    under which reference: (the link after, the reference, whether an earlier attempt
+    recorded the same intent, so may have written its note)."""
+    current = db[deal_links.DEAL_LINKS].find_one({"_id": link["_id"]}) or link
+    intent = current.get("relay_intent") or {}
+    if intent.get("stage") == canonical and intent.get("id"):
+        return current, str(intent["id"]), True
+    fresh = {"stage": canonical, "id": new_id()}
+    after = update_with_retry(db[deal_links.DEAL_LINKS], link["_id"],
+                              lambda _cur: {"relay_intent": fresh}, what="deal link")
+    return after, fresh["id"], False
+
+
+def _note_exists(api: HubSpotApi, body: str) -> bool:
+    found = api.search("notes", {
+        "filterGroups": [{"filters": [{"propertyName": "hs_note_body", "operator": "EQ",
+                                       "value": body}]}],
+        "properties": ["hs_note_body"], "limit": 1})
+    return bool(found.get("results"))
+
+
+def _mark_relayed(db: Database, link: dict[str, Any], canonical: str, now: Any) -> None:
+    """The link relayed at ``canonical``; it stays pending if the buyer's deal moved
+    again since it was read (its revision moved: the next pass looks again)."""
+    seen = int(link.get("rev") or 0)
+
+    def change(cur: dict[str, Any]) -> dict[str, Any]:
+        return {"relayed_stage": canonical, "relayed_at": now, "relay_intent": None,
+                "pending": bool(cur.get("pending")) and int(cur.get("rev") or 0) != seen}
+
+    update_with_retry(db[deal_links.DEAL_LINKS], link["_id"], change, what="deal link")
 
 
 def ensure_buyer_stage_property(api: HubSpotApi) -> None:

@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pymongo.database import Database
@@ -29,11 +30,15 @@ from pymongo.database import Database
 from pc_core import collections as c
 from pc_core.hubspot.connection import sync_health
 from pc_core.hubspot.connection.oauth import PartnerTokens, connected_among
+from pc_core.hubspot.lead_build.deal_links import FLAGGED_AT as LINK_FLAGGED_AT
 from pc_core.hubspot.lead_build.deal_links import pending_links
+from pc_core.hubspot.pull.raw_store import EPOCH
 from pc_core.hubspot.sync_back.cross_partner import CrossStats, sync_buyer
+from pc_core.hubspot.sync_back.pushback import FLAGGED_AT as PUSH_FLAGGED_AT
 from pc_core.hubspot.sync_back.pushback import PushStats, pending_leads, push_partner
 from pc_core.settings import Settings
 from pc_core.sync import tasks as sync_tasks
+from pc_core.timeutil import ensure_utc
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +81,54 @@ def _by_partner(pairs: Iterable[tuple[str, str, int]]) -> dict[str, list[str]]:
     return dict(found)
 
 
-def pushback_pending(db: Database, limit: int = PEEK) -> dict[str, list[str]]:
-    """Partners with leads edited in the platform and not pushed → ``lead@rev``s."""
-    return _by_partner((d["partner_id"], d["_id"], d.get("rev") or 0)
-                       for d in pending_leads(db, limit))
+def _flagged_at(doc: dict[str, Any], field_name: str) -> datetime:
+    """When the document's work was flagged (a document from before the flag time
+    was recorded counts as long ago: the backstop picks it up)."""
+    value = doc.get(field_name)
+    return ensure_utc(value) if isinstance(value, datetime) else EPOCH
 
 
-def cross_partner_pending(db: Database, limit: int = PEEK) -> dict[str, list[str]]:
-    """Buyers whose bought leads' deals moved → ``link@rev``s."""
-    return _by_partner((d["buyer_partner_id"], d["_id"], d.get("rev") or 0)
-                       for d in pending_links(db, limit))
+def oldest_flags(docs: Iterable[dict[str, Any]], partner_field: str,
+                 time_field: str) -> dict[str, datetime]:
+    """Partner → when its oldest pending item was flagged (the hot path's latency
+    starts there)."""
+    oldest: dict[str, datetime] = {}
+    for doc in docs:
+        partner_id = doc.get(partner_field)
+        if partner_id:
+            at = _flagged_at(doc, time_field)
+            oldest[partner_id] = min(at, oldest.get(partner_id, at))
+    return oldest
+
+
+def _left_behind(docs: list[dict[str, Any]], partner_field: str, time_field: str,
+                 flagged_before: datetime | None) -> list[dict[str, Any]]:
+    """With ``flagged_before``: only partners with an item flagged before it (the
+    backstop's "left behind by the hot path"); all their items are kept, for the run
+    key."""
+    if flagged_before is None:
+        return docs
+    stale = {p for p, at in oldest_flags(docs, partner_field, time_field).items()
+             if at < flagged_before}
+    return [d for d in docs if d.get(partner_field) in stale]
+
+
+def pushback_pending(db: Database, limit: int = PEEK,
+                     flagged_before: datetime | None = None) -> dict[str, list[str]]:
+    """Partners with leads edited in the platform and not pushed → ``lead@rev``s
+    (with ``flagged_before``: only partners with an edit older than it)."""
+    docs = _left_behind(pending_leads(db, limit), "partner_id", PUSH_FLAGGED_AT,
+                        flagged_before)
+    return _by_partner((d["partner_id"], d["_id"], d.get("rev") or 0) for d in docs)
+
+
+def cross_partner_pending(db: Database, limit: int = PEEK,
+                          flagged_before: datetime | None = None) -> dict[str, list[str]]:
+    """Buyers whose bought leads' deals moved → ``link@rev``s (with
+    ``flagged_before``: only buyers with a move flagged before it)."""
+    docs = _left_behind(pending_links(db, limit), "buyer_partner_id", LINK_FLAGGED_AT,
+                        flagged_before)
+    return _by_partner((d["buyer_partner_id"], d["_id"], d.get("rev") or 0) for d in docs)
 
 
 # -- one partner's share, recorded on its sync task -------------------------------------
@@ -97,12 +140,22 @@ def _failed(db: Database, task_id: str, exc: Exception) -> None:
     sync_tasks.finish(db, task_id, "failed")
 
 
-def run_pushback(db: Database, settings: Settings, partner_id: str, *, run_id: str,
+def _push_task(db: Database, partner_id: str, run_id: str | None, trigger: str) -> str:
+    """The run's push task of the partner, or (``run_id`` None: the hot-path worker)
+    a task of its own."""
+    if run_id is None:
+        return sync_tasks.create_task(db, partner_id, trigger=trigger, direction="push",
+                                      status="running")["_id"]
+    return sync_tasks.task_for_run_id(db, partner_id, run_id, direction="push",
+                                      trigger=trigger)
+
+
+def run_pushback(db: Database, settings: Settings, partner_id: str, *, run_id: str | None,
                  trigger: str) -> tuple[str, PushStats]:
     """Push the partner's platform edits to HubSpot, recorded as its push task of the
-    run; HubSpot trouble leaves leads pending and marks the task failed."""
-    task_id = sync_tasks.task_for_run_id(db, partner_id, run_id, direction="push",
-                                         trigger=trigger)
+    run (or of the worker: ``run_id`` None); HubSpot trouble leaves leads pending and
+    marks the task failed."""
+    task_id = _push_task(db, partner_id, run_id, trigger)
     try:
         stats = push_partner(db, settings, partner_id, PartnerTokens(db, settings, partner_id))
     except Exception as exc:
@@ -120,12 +173,11 @@ def run_pushback(db: Database, settings: Settings, partner_id: str, *, run_id: s
     return task_id, stats
 
 
-def run_cross_partner(db: Database, settings: Settings, buyer_id: str, *, run_id: str,
-                      trigger: str) -> tuple[str, CrossStats]:
+def run_cross_partner(db: Database, settings: Settings, buyer_id: str, *,
+                      run_id: str | None, trigger: str) -> tuple[str, CrossStats]:
     """The buyer's purchases to its HubSpot and its deals' stages to the sellers,
-    recorded as its push task of the run."""
-    task_id = sync_tasks.task_for_run_id(db, buyer_id, run_id, direction="push",
-                                         trigger=trigger)
+    recorded as its push task of the run (or of the worker: ``run_id`` None)."""
+    task_id = _push_task(db, buyer_id, run_id, trigger)
     try:
         stats = sync_buyer(db, settings, buyer_id)
     except Exception as exc:

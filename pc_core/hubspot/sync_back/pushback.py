@@ -51,6 +51,10 @@ NOTE_TO_DEAL = 214  # HubSpot-defined association type: note → deal
 READ_PROPS = ["dealstage", "pipeline", "amount"]
 HISTORY_PROPS = ["dealstage", "amount"]
 PROPERTY = {"stage": "dealstage", "amount_cents": "amount"}
+#: When a pending lead was edited: its ``updated_at`` (set by every platform edit that
+#: flags it). The hot path's latency starts there; the backstop sensor runs only for
+#: leads pending longer than its threshold.
+FLAGGED_AT = "updated_at"
 
 
 @dataclass
@@ -100,10 +104,10 @@ def parse_cents(text: str | None) -> int | None:
 
 
 def pending_leads(db: Database, limit: int) -> list[dict[str, Any]]:
-    """Leads edited in the platform and not pushed yet, any partner (``partner_id``
-    and ``rev`` only): what the pushback sensor launches runs for."""
+    """Leads edited in the platform and not pushed yet, any partner (``partner_id``,
+    ``rev`` and when edited only): what the worker and the pushback sensor work on."""
     return queues.waiting(db[c.LEADS], {"push_pending": True}, limit=limit,
-                          projection={"partner_id": 1, "rev": 1})
+                          projection={"partner_id": 1, "rev": 1, FLAGGED_AT: 1})
 
 
 def push_partner(
