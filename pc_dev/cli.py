@@ -60,11 +60,12 @@ def seed() -> None:
 @app.command()
 def worker(
     lanes: Annotated[str, typer.Option(
-        help="Comma-separated: webhook, sale, alert")] = "webhook,sale,alert",
+        help="Comma-separated: webhook, sale, alert, pushback, relay",
+    )] = "webhook,sale,alert,pushback,relay",
 ) -> None:
-    """The hot path: apply webhook events, deliver sales and send saved searches'
-    e-mails as they arrive (runs until SIGTERM/Ctrl-C). Applied batches are reported
-    to Dagster when DAGSTER_HOME is set."""
+    """The hot path: apply webhook events, deliver sales, send saved searches'
+    e-mails, push platform edits and relay buyers' deal moves as they arrive (runs
+    until SIGTERM/Ctrl-C). Batches are reported to Dagster when DAGSTER_HOME is set."""
     run_worker(get_settings(), tuple(x.strip() for x in lanes.split(",") if x.strip()))
 
 

@@ -40,7 +40,9 @@ def _sell(db, lead, buyer_id):
     return sold
 
 
-def test_a_buyers_progress_reaches_the_seller_and_nothing_else(db, hs, world, tmp_path):
+def test_a_buyers_progress_reaches_the_seller_and_nothing_else(db, hs, world, tmp_path,
+                                                               monkeypatch):
+    monkeypatch.setenv("PC_BACKSTOP_AFTER_SECONDS", "0")  # the launch rule, not its threshold
     seller, buyer = world.partner_a, world.partner_b
     seller_portal = Portal(hs, connect(db, hs, seller, seed=3))
     buyer_portal = Portal(hs, connect(db, hs, buyer, deals=10, contacts=8, seed=5))

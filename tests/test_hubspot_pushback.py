@@ -214,7 +214,8 @@ def test_a_stage_without_a_hubspot_stage_is_skipped_and_reported(db, hs, world, 
     assert LeadOut.from_doc(after).stage == "lost"
 
 
-def test_the_sensor_launches_one_pushback_run(db, hs, world, setup, tmp_path):
+def test_the_sensor_launches_one_pushback_run(db, hs, world, setup, tmp_path, monkeypatch):
+    monkeypatch.setenv("PC_BACKSTOP_AFTER_SECONDS", "0")  # the launch rule, not its threshold
     _, actor = setup
     p = world.partner_a
     assert "hubspot_pushback" in {k.to_user_string() for k in

@@ -1,0 +1,230 @@
+"""The write-back lanes of the hot path (``pc worker``): a buyer's deal move reaches
+the seller's HubSpot portal, and a platform edit the partner's own portal, within
+seconds and without a Dagster run; each batch shows in Dagster as a runless
+materialisation of its asset; HubSpot 429s and 500s in the middle of a relay are
+retried and nothing is written twice, not even after a worker died between its
+HubSpot writes and recording them; the sensors launch a backstop run only for work
+left behind longer than the threshold."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+
+import httpx
+import pytest
+from dagster import AssetKey, build_sensor_context
+
+from pc_core import collections as c
+from pc_core.hubspot.lead_build.deal_links import DEAL_LINKS
+from pc_core.hubspot.sync_back.cross_partner import BUYER_STAGE_PROPERTY, sync_buyer
+from pc_core.hubspot.sync_back.reverse_mapping import ReverseStages
+from pc_core.identity.partners import create_partner
+from pc_core.settings import Settings
+from pc_core.store import wakeups
+from pc_core.timeutil import utcnow
+from pc_core.worker import sync_back_lane
+from pc_core.worker.runner import Worker
+from pc_core.worker.sync_back_lane import Pushed
+from pc_pipelines.lib.partitions import partners_partitions
+from pc_pipelines.lib.runless import DagsterReporter
+from pc_pipelines.resources import PlatformResource
+from pc_pipelines.sync_back.sensors import cross_partner_sensor, hubspot_pushback_sensor
+from tests.conftest import SYSTEM, fresh_settings
+from tests.hubspot_helpers import Portal, connect, sync
+from tests.test_cross_partner import _sell
+from tests.test_hot_path_worker import deal_change, post_events, running, wait_for
+
+
+@pytest.fixture
+def settings(stores, hubspot_host) -> Settings:
+    """The sandbox's HubSpot; a poll so slow that only the Redis wake-up explains a
+    change written within seconds."""
+    return fresh_settings(stores).model_copy(update={
+        "hubspot_base_url": hubspot_host, "worker_poll_seconds": 60.0})
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_clean(hubspot_host):
+    yield
+    httpx.put(f"{hubspot_host}/_sandbox/config",
+              json={"fail_500": 0, "fail_429": 0, "slow_fraction": 0, "slow_ms": 0})
+
+
+def _sold_and_delivered(db, settings, seller, buyer, n=1):
+    """``n`` of the seller's leads sold to the buyer and delivered to its portal
+    (a deal each, linked): (seller portal, buyer portal, [(lead, buyer deal id)])."""
+    seller_portal = Portal(settings, connect(db, settings, seller, deals=max(20, 3 * n),
+                                             seed=3))
+    buyer_portal = Portal(settings, connect(db, settings, buyer, deals=5, contacts=5, seed=5))
+    sync(db, settings, seller)
+    sync(db, settings, buyer)
+    leads = [d for d in db[c.LEADS].find({"partner_id": seller, "hubspot_deal_id": {"$ne": None}})
+             if d["status"] in ("listed", "open")][:n]
+    assert len(leads) == n
+    for lead in leads:
+        _sell(db, lead, buyer)
+    assert sync_buyer(db, settings, buyer).delivered == n
+    sold = [(lead, db[c.LEADS].find_one({"_id": lead["_id"]})["buyer_hubspot_deal_id"])
+            for lead in leads]
+    return seller_portal, buyer_portal, sold
+
+
+def _relay_notes(portal: Portal, deal_id: str) -> list[str]:
+    return [n for n in portal.notes_of(deal_id) if "The buyer moved this lead" in n]
+
+
+def _move(db, buyer, buyer_portal, deal_id, canonical):
+    deal = buyer_portal.deal(deal_id)["properties"]
+    target = ReverseStages(db, buyer).stage_for(deal["pipeline"], canonical)
+    assert target, f"the buyer's pipeline has a {canonical} stage"
+    buyer_portal.update_deal(deal_id, dealstage=target)
+
+
+def test_a_buyers_stage_change_reaches_the_sellers_portal_within_seconds_without_a_run(
+        client, db, settings, redis_conn, world, instance):
+    seller, buyer = world.partner_a, world.partner_b
+    seller_portal, buyer_portal, [(lead, buyer_deal)] = _sold_and_delivered(
+        db, settings, seller, buyer)
+    reported: list = []
+    holder = "worker:relay-1"
+    reporter = DagsterReporter(instance, holder)
+    worker = Worker(settings, holder=holder,
+                    report=lambda b: (reported.append(b), reporter(b)))
+    with running(worker, redis_conn):
+        started = time.monotonic()
+        _move(db, buyer, buyer_portal, buyer_deal, "proposal")
+        post_events(client, settings, [deal_change(buyer_portal.portal_id, buyer_deal, 1)])
+
+        def on_sellers_deal() -> bool:
+            props = seller_portal.deal(lead["hubspot_deal_id"], BUYER_STAGE_PROPERTY)
+            return props["properties"].get(BUYER_STAGE_PROPERTY) == "proposal"
+
+        wait_for(on_sellers_deal, 15, "pc_buyer_stage on the seller's deal")
+        took = time.monotonic() - started
+    # the webhook lane flagged the link and woke the relay lane; no 60 s poll, no run
+    assert took < 5, f"buyer's move → seller's portal took {took:.2f} s"
+    assert instance.get_runs() == []
+    assert len(_relay_notes(seller_portal, lead["hubspot_deal_id"])) == 1
+    seller_view = client.get(f"/v1/leads/{lead['_id']}", headers=world.admin_a.headers)
+    assert seller_view.json()["buyer_stage"] == "proposal"
+    link = db[DEAL_LINKS].find_one({"buyer_partner_id": buyer})
+    assert link["relayed_stage"] == "proposal" and not link["pending"]
+    assert link.get("relay_intent") is None
+    [relay] = [b for b in reported if isinstance(b, Pushed)]
+    assert (relay.lane, relay.partner_id, relay.stats.relayed) == ("relay", buyer, 1)
+    record = instance.get_latest_materialization_event(AssetKey("cross_partner_sync"))
+    assert record is not None and record.run_id == ""  # runless
+    mat = record.asset_materialization
+    assert mat.partition == buyer and mat.metadata["stages_relayed"].value == 1
+    assert 0 < mat.metadata["latency_s_oldest"].value < 5
+    assert mat.metadata["worker"].value == holder
+    task = db[c.SYNC_TASKS].find_one({"_id": relay.task_id})
+    assert (task["trigger"], task["direction"], task["status"], task["dagster_run_id"]) == \
+        ("relay", "push", "succeeded", None)
+
+
+def test_a_platform_edit_and_note_reach_the_partners_portal_within_seconds(
+        client, db, settings, redis_conn, world, instance):
+    partner = world.partner_a
+    portal = Portal(settings, connect(db, settings, partner))
+    sync(db, settings, partner)
+    stages = ReverseStages(db, partner)
+    lead = next(d for d in db[c.LEADS].find({"partner_id": partner})
+                if d["status"] == "open" and d.get("hubspot_deal_id") and d["stage"] != "proposal"
+                and stages.stage_for(d["hubspot_pipeline_id"], "proposal"))
+    target = stages.stage_for(lead["hubspot_pipeline_id"], "proposal")
+    holder = "worker:push-1"
+    worker = Worker(settings, holder=holder, report=DagsterReporter(instance, holder))
+    with running(worker, redis_conn):
+        started = time.monotonic()
+        edit = client.patch(f"/v1/leads/{lead['_id']}", json={"stage": "proposal"},
+                            headers=world.admin_a.headers)
+        assert edit.status_code == 200, edit.text
+        wait_for(lambda: portal.deal(lead["hubspot_deal_id"])["properties"]["dealstage"]
+                 == target, 15, "the new stage on the partner's deal")
+        took = time.monotonic() - started
+        note = client.post(f"/v1/leads/{lead['_id']}/notes", json={"body": "Called, keen"},
+                           headers=world.admin_a.headers)
+        assert note.status_code == 201, note.text
+        wait_for(lambda: "Called, keen" in portal.notes_of(lead["hubspot_deal_id"]), 15,
+                 "the note on the partner's deal")
+        wait_for(lambda: not db[c.LEADS].find_one({"_id": lead["_id"]})["push_pending"], 5,
+                 "the lead recorded as pushed")
+    assert took < 5, f"edit → partner's portal took {took:.2f} s"
+    assert instance.get_runs() == []
+    assert portal.notes_of(lead["hubspot_deal_id"]).count("Called, keen") == 1
+    record = instance.get_latest_materialization_event(AssetKey("hubspot_pushback"))
+    assert record is not None and record.run_id == ""
+    assert record.asset_materialization.partition == partner
+    tasks = list(db[c.SYNC_TASKS].find({"partner_id": partner, "trigger": "pushback"}))
+    assert tasks and all(t["status"] == "succeeded" for t in tasks)
+
+
+def test_hubspot_429s_and_500s_mid_relay_are_retried_and_nothing_is_written_twice(
+        db, settings, world, hubspot_host):
+    seller, buyer = world.partner_a, world.partner_b
+    seller_portal, buyer_portal, sold = _sold_and_delivered(db, settings, seller, buyer, n=4)
+    for _, buyer_deal in sold:
+        _move(db, buyer, buyer_portal, buyer_deal, "proposal")
+    sync(db, settings, buyer)  # the buyer's pull flags the links
+    assert db[DEAL_LINKS].count_documents({"pending": True}) == 4
+    before = httpx.get(f"{hubspot_host}/_sandbox/stats").json()["injected"]
+    httpx.put(f"{hubspot_host}/_sandbox/config",
+              json={"fail_500": 0.3, "fail_429": 0.1, "seed": 11}).raise_for_status()
+    passes = 0
+    while db[DEAL_LINKS].count_documents({"pending": True}) and passes < 10:
+        sync_back_lane.lane_pass(db, settings, wakeups.RELAY, "worker:faulty")
+        passes += 1
+    injected = httpx.get(f"{hubspot_host}/_sandbox/stats").json()["injected"]
+    httpx.put(f"{hubspot_host}/_sandbox/config", json={"fail_500": 0, "fail_429": 0})
+    assert injected.get("500", 0) > before.get("500", 0), injected
+    assert injected.get("429", 0) > before.get("429", 0), injected
+    assert db[DEAL_LINKS].count_documents({"pending": True}) == 0, f"after {passes} passes"
+    for lead, _ in sold:
+        deal = seller_portal.deal(lead["hubspot_deal_id"], BUYER_STAGE_PROPERTY)
+        assert deal["properties"][BUYER_STAGE_PROPERTY] == "proposal"
+        assert len(_relay_notes(seller_portal, lead["hubspot_deal_id"])) == 1
+
+    # A worker killed after its HubSpot writes and before recording them leaves the
+    # link as it was during the writes (pending, with the intent): the next pass finds
+    # the note it wrote and writes nothing twice.
+    lead, _ = sold[0]
+    link = db[DEAL_LINKS].find_one({"lead_id": lead["_id"]})
+    written_ref = seller_portal.notes_of(lead["hubspot_deal_id"])[-1].rsplit("ref ", 1)[1]
+    db[DEAL_LINKS].replace_one({"_id": link["_id"]}, {
+        **link, "pending": True, "relayed_stage": None, "rev": link["rev"] + 1,
+        "relay_intent": {"stage": "proposal", "id": written_ref.rstrip(")")}})
+    done = sync_back_lane.lane_pass(db, settings, wakeups.RELAY, "worker:next")
+    assert [p.stats.relayed for p in done.written] == [1]
+    assert len(_relay_notes(seller_portal, lead["hubspot_deal_id"])) == 1
+    after = db[DEAL_LINKS].find_one({"_id": link["_id"]})
+    assert after["relayed_stage"] == "proposal" and not after["pending"]
+
+
+def test_the_sensors_launch_backstop_runs_only_for_work_left_behind(
+        db, settings, instance, monkeypatch):
+    monkeypatch.setenv("PC_BACKSTOP_AFTER_SECONDS", "30")
+    partner = create_partner(db, SYSTEM, name="Agency Y").id
+    db[c.PARTNERS].update_one({"_id": partner}, {"$set": {"hubspot.portal_id": "778"}})
+    instance.add_dynamic_partitions(partners_partitions.name, [partner])
+    resources = {"platform": PlatformResource.of(settings)}
+
+    def add_work(age_s: float) -> None:
+        at = utcnow() - timedelta(seconds=age_s)
+        db[c.LEADS].insert_one({"_id": uuid.uuid4().hex, "partner_id": partner, "rev": 1,
+                                "push_pending": True, "updated_at": at})
+        db[DEAL_LINKS].insert_one({"_id": uuid.uuid4().hex, "buyer_partner_id": partner,
+                                   "rev": 1, "pending": True, "pending_since": at})
+
+    def tick(sensor):
+        return sensor(build_sensor_context(instance=instance, resources=resources))
+
+    add_work(2)  # fresh: the worker's
+    assert tick(hubspot_pushback_sensor).run_requests == []
+    assert tick(cross_partner_sensor).run_requests == []
+    add_work(45)  # left behind for longer than the threshold
+    [push] = tick(hubspot_pushback_sensor).run_requests
+    [cross] = tick(cross_partner_sensor).run_requests
+    assert push.tags["pc/partners"] == "1" and cross.tags["pc/partners"] == "1"
