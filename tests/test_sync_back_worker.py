@@ -192,7 +192,8 @@ def test_hubspot_429s_and_500s_mid_relay_are_retried_and_nothing_is_written_twic
     # the note it wrote and writes nothing twice.
     lead, _ = sold[0]
     link = db[DEAL_LINKS].find_one({"lead_id": lead["_id"]})
-    written_ref = seller_portal.notes_of(lead["hubspot_deal_id"])[-1].rsplit("ref ", 1)[1]
+    [written] = _relay_notes(seller_portal, lead["hubspot_deal_id"])
+    written_ref = written.rsplit("ref ", 1)[1]
     db[DEAL_LINKS].replace_one({"_id": link["_id"]}, {
         **link, "pending": True, "relayed_stage": None, "rev": link["rev"] + 1,
         "relay_intent": {"stage": "proposal", "id": written_ref.rstrip(")")}})

@@ -137,7 +137,8 @@ def relay_stages(db: Database, settings: Settings, buyer_id: str, connected: set
         canonical = stages.canonical(props.get("pipeline"), props.get("dealstage"))
         if canonical is None or canonical == link.get("relayed_stage"):
             if link.get("pending"):
-                replace_if_unchanged(db[deal_links.DEAL_LINKS], link, {"pending": False})
+                replace_if_unchanged(db[deal_links.DEAL_LINKS], link,
+                                     {"pending": False, "relay_intent": None})
             continue
         moves.setdefault(link["seller_partner_id"], []).append((link, canonical))
     for seller_id, items in moves.items():
@@ -188,15 +189,15 @@ def _relay_chunk(db: Database, api: HubSpotApi, leads: dict[str, Any],
                                 "properties": {BUYER_STAGE_PROPERTY: canonical}}
                                for link, canonical in chunk])
     notes = []
-    for (link, canonical), (_, intent_id, resumed) in zip(chunk, intents, strict=True):
+    for (link, canonical), (_, intent_id, resumed, _) in zip(chunk, intents, strict=True):
         body = relay_note_body(canonical, intent_id)
         if resumed and _note_exists(api, body):
             continue  # written by an attempt that died before recording it
         notes.append(_note(deal_of[link["_id"]], body, now))
     if notes:
         api.batch_create("notes", notes)
-    for after, _, _ in intents:
-        _mark_relayed(db, after, after["relay_intent"]["stage"], now)
+    for (_, canonical), (after, _, _, clear_at) in zip(chunk, intents, strict=True):
+        _mark_relayed(db, after, canonical, now, clear_at)
     stats.seller_deals_updated += len(chunk)
     stats.relayed += len(chunk)
 
@@ -209,18 +210,23 @@ def relay_note_body(canonical: str, intent_id: str) -> str:
 
 
 def _intend(db: Database, link: dict[str, Any], canonical: str) -> tuple[dict[str, Any], str,
-                                                                          bool]:
+                                                                          bool, int]:
     """Record on the link, before writing to HubSpot, which stage is being relayed
-    under which reference: (the link after, the reference, whether an earlier attempt
-    recorded the same intent, so may have written its note)."""
+    under which reference. Returns the link after, the reference, whether an earlier
+    attempt recorded the same intent (so may have written its note), and the revision
+    at which the link may be cleared (-1 if the buyer's deal moved since ``link`` was
+    read: it stays pending for the next pass to look again)."""
+    read_rev = int(link.get("rev") or 0)
     current = db[deal_links.DEAL_LINKS].find_one({"_id": link["_id"]}) or link
     intent = current.get("relay_intent") or {}
     if intent.get("stage") == canonical and intent.get("id"):
-        return current, str(intent["id"]), True
+        unchanged = int(current.get("rev") or 0) == read_rev
+        return current, str(intent["id"]), True, read_rev if unchanged else -1
     fresh = {"stage": canonical, "id": new_id()}
     after = update_with_retry(db[deal_links.DEAL_LINKS], link["_id"],
                               lambda _cur: {"relay_intent": fresh}, what="deal link")
-    return after, fresh["id"], False
+    written = int(after.get("rev") or 0)
+    return after, fresh["id"], False, written if written == read_rev + 1 else -1
 
 
 def _note_exists(api: HubSpotApi, body: str) -> bool:
@@ -231,10 +237,12 @@ def _note_exists(api: HubSpotApi, body: str) -> bool:
     return bool(found.get("results"))
 
 
-def _mark_relayed(db: Database, link: dict[str, Any], canonical: str, now: Any) -> None:
+def _mark_relayed(db: Database, link: dict[str, Any], canonical: str, now: Any,
+                  clear_at: int | None = None) -> None:
     """The link relayed at ``canonical``; it stays pending if the buyer's deal moved
-    again since it was read (its revision moved: the next pass looks again)."""
-    seen = int(link.get("rev") or 0)
+    again since it was read (its revision is no longer ``clear_at``, by default the
+    one read: the next pass looks again)."""
+    seen = int(link.get("rev") or 0) if clear_at is None else clear_at
 
     def change(cur: dict[str, Any]) -> dict[str, Any]:
         return {"relayed_stage": canonical, "relayed_at": now, "relay_intent": None,
