@@ -161,6 +161,22 @@ def test_a_platform_edit_and_note_reach_the_partners_portal_within_seconds(
     tasks = list(db[c.SYNC_TASKS].find({"partner_id": partner, "trigger": "pushback"}))
     assert tasks and all(t["status"] == "succeeded" for t in tasks)
 
+    # A worker killed after writing the note and before recording it leaves the lead
+    # as it was during the write (pending, the note's id intended, not pushed): the
+    # next pass finds the note in HubSpot and writes nothing twice.
+    doc = db[c.LEADS].find_one({"_id": lead["_id"]})
+    note_id = doc["notes"][-1]["id"]
+    assert note_id in doc["pushed_notes"] and not doc.get("push_notes_intent")
+    db[c.LEADS].replace_one({"_id": doc["_id"]}, {
+        **doc, "rev": doc["rev"] + 1, "push_pending": True, "push_notes_intent": [note_id],
+        "pushed_notes": [i for i in doc["pushed_notes"] if i != note_id]})
+    done = sync_back_lane.lane_pass(db, settings, wakeups.PUSHBACK, "worker:next")
+    assert [p.partner_id for p in done.written] == [partner]
+    assert portal.notes_of(lead["hubspot_deal_id"]).count("Called, keen") == 1
+    after = db[c.LEADS].find_one({"_id": lead["_id"]})
+    assert not after["push_pending"] and note_id in after["pushed_notes"]
+    assert not after.get("push_notes_intent")
+
 
 def test_hubspot_429s_and_500s_mid_relay_are_retried_and_nothing_is_written_twice(
         db, settings, world, hubspot_host):

@@ -16,8 +16,11 @@ Each lead then records ``hubspot_synced_at`` and ``pushed`` ({field: {value, at}
 which is how the echo of our own change is recognised when it comes back
 (pc_core/hubspot/lead_build/conflicts.py). HubSpot unavailable (5xx, timeouts after the
 transport's retries): the run stops, the leads stay pending, the next run (sensor or
-15-minute schedule) pushes them; nothing is lost. A note created just before such a
-failure may be created again by the retry (HubSpot has no idempotency key for it).
+15-minute schedule) pushes them; nothing is lost. Nothing is written twice either:
+a deal update sets values the next pass finds already there, and a note's id is
+recorded on the lead (``push_notes_intent``) before it is written, so the pass after
+a failure or a crash looks for that note in HubSpot (body and timestamp) before
+writing it (HubSpot has no idempotency key for creating a note).
 """
 
 from __future__ import annotations
@@ -163,7 +166,8 @@ def _push_batch(db: Database, api: HubSpotApi, stages: ReverseStages,
                for p in plans if p.properties]
     for start in range(0, len(updates), 100):
         api.batch_update("deals", updates[start : start + 100])
-    notes = [_note_input(p.lead, note) for p in plans for note in p.notes]
+    notes = [_note_input(p.lead, note) for p in plans
+             for note in _notes_to_create(db, api, p)]
     for start in range(0, len(notes), 100):
         api.batch_create("notes", notes[start : start + 100])
     now = utcnow()
@@ -233,6 +237,33 @@ def _plan(lead: dict[str, Any], deal: dict[str, Any], stages: ReverseStages) -> 
     return plan
 
 
+def _notes_to_create(db: Database, api: HubSpotApi, plan: _Plan) -> list[dict[str, Any]]:
+    """The plan's notes not yet in HubSpot. Before they are written their ids are
+    recorded on the lead (``push_notes_intent``); a note found there was being written
+    by a pass that died or failed before recording it, so it is looked for first (its
+    body and timestamp, on the deal's portal) and written only if not found: HubSpot
+    has no idempotency key for creating a note."""
+    if not plan.notes:
+        return []
+    intended = set(plan.lead.get("push_notes_intent") or [])
+    todo = [n for n in plan.notes
+            if n["id"] not in intended or not _note_in_hubspot(api, plan.lead, n)]
+    wanted = sorted(intended | {n["id"] for n in plan.notes})
+    update_with_retry(db[c.LEADS], plan.lead["_id"],
+                      lambda cur: None if cur.get("push_notes_intent") == wanted else
+                      {"push_notes_intent": wanted}, what="lead")
+    return todo
+
+
+def _note_in_hubspot(api: HubSpotApi, lead: dict[str, Any], note: dict[str, Any]) -> bool:
+    props = _note_input(lead, note)["properties"]
+    found = api.search("notes", {"filterGroups": [{"filters": [
+        {"propertyName": "hs_note_body", "operator": "EQ", "value": props["hs_note_body"]},
+        {"propertyName": "hs_timestamp", "operator": "EQ", "value": props["hs_timestamp"]},
+    ]}], "properties": ["hs_note_body"], "limit": 1})
+    return bool(found.get("results"))
+
+
 def _note_input(lead: dict[str, Any], note: dict[str, Any]) -> dict[str, Any]:
     created = ensure_utc(note["created_at"])
     return {
@@ -263,8 +294,10 @@ def _finish(db: Database, plan: _Plan, now: datetime, error: str | None = None) 
         pending = bool(unsent) or any(f in edits and f not in skipped for f in PUSHED_FIELDS)
         if error is not None or not cur.get("hubspot_deal_id"):
             pending = False
+        intent = [i for i in cur.get("push_notes_intent") or [] if i not in set(sent_notes)]
         out: dict[str, Any] = {
             "local_edits": edits, "pushed": pushed, "pushed_notes": pushed_notes,
+            "push_notes_intent": intent or None,
             "push_pending": pending, "hubspot_synced_at": now,
             "push_skipped": plan.skipped or None, "push_error": error,
         }
