@@ -20,6 +20,7 @@ takeover (``close_abandoned``) or on the next poll (``sweep_abandoned``).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Iterable
@@ -105,17 +106,29 @@ class Pushed:
 
 # -- pending work -----------------------------------------------------------------------
 
-def pending(db: Database, lane: str, limit: int = partner_runs.PEEK) -> dict[str, datetime]:
-    """Connected partners with pending work in the lane → when its oldest item was
-    flagged (one indexed query for every partner)."""
+@dataclass(frozen=True)
+class Share:
+    """One partner's pending work in a lane: when its oldest item was flagged, and a
+    digest of the items and their revisions (a new edit or move changes it)."""
+
+    since: datetime
+    key: str
+
+
+def pending(db: Database, lane: str, limit: int = partner_runs.PEEK) -> dict[str, Share]:
+    """Connected partners with pending work in the lane (one indexed query for every
+    partner)."""
     if lane == PUSHBACK:
-        oldest = partner_runs.oldest_flags(pending_leads(db, limit), "partner_id",
-                                           PUSH_FLAGGED_AT)
+        docs, field_name, when = pending_leads(db, limit), "partner_id", PUSH_FLAGGED_AT
     else:
-        oldest = partner_runs.oldest_flags(pending_links(db, limit), "buyer_partner_id",
-                                           LINK_FLAGGED_AT)
+        docs, field_name, when = pending_links(db, limit), "buyer_partner_id", LINK_FLAGGED_AT
+    oldest = partner_runs.oldest_flags(docs, field_name, when)
     connected = connected_among(db, list(oldest))
-    return {p: at for p, at in oldest.items() if p in connected}
+    items: dict[str, list[str]] = {}
+    for doc in docs:
+        items.setdefault(doc.get(field_name), []).append(f"{doc['_id']}@{doc.get('rev') or 0}")
+    return {p: Share(at, hashlib.sha256("|".join(sorted(items[p])).encode()).hexdigest())
+            for p, at in oldest.items() if p in connected}
 
 
 # -- one partner, under its lease -----------------------------------------------------------
@@ -175,26 +188,28 @@ def apply_partner(db: Database, settings: Settings, lane: str, partner_id: str, 
 
 @dataclass
 class Backoff:
-    """Partners the worker leaves alone for a while after a failed pass (in memory: a
-    restarted worker tries at once), so a portal that is down is not called and a
-    failed task recorded every poll."""
+    """Partners the worker leaves alone for a while after a pass that failed or wrote
+    nothing while leaving the same work pending (a portal down; a lead whose HubSpot
+    change is newer, waiting for the pull): 2, 4 … 60 s, unless its pending work
+    changes (a new edit or move is taken at once). In memory: a restarted worker
+    tries at once."""
 
-    until: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    until: dict[tuple[str, str], tuple[float, float, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def waiting(self, lane: str, partner_id: str) -> bool:
+    def waiting(self, lane: str, partner_id: str, key: str) -> bool:
         with self.lock:
             entry = self.until.get((lane, partner_id))
-        return entry is not None and entry[0] > time.monotonic()
+        return entry is not None and entry[2] == key and entry[0] > time.monotonic()
 
-    def record(self, lane: str, partner_id: str, failed: bool) -> None:
+    def record(self, lane: str, partner_id: str, key: str, stuck: bool) -> None:
         with self.lock:
-            if not failed:
+            if not stuck:
                 self.until.pop((lane, partner_id), None)
                 return
-            previous = self.until.get((lane, partner_id), (0.0, BACKOFF_S / 2))[1]
+            previous = self.until.get((lane, partner_id), (0.0, BACKOFF_S / 2, key))[1]
             pause = min(BACKOFF_MAX_S, previous * 2)
-            self.until[(lane, partner_id)] = (time.monotonic() + pause, pause)
+            self.until[(lane, partner_id)] = (time.monotonic() + pause, pause, key)
 
 
 @dataclass
@@ -212,21 +227,24 @@ def lane_pass(db: Database, settings: Settings, lane: str, holder: str,
     result = LanePass()
     due = pending(db, lane)
     if backoff is not None:
-        result.skipped.extend(p for p in due if backoff.waiting(lane, p))
-        due = {p: at for p, at in due.items() if p not in result.skipped}
+        result.skipped.extend(p for p, share in due.items()
+                              if backoff.waiting(lane, p, share.key))
+        due = {p: share for p, share in due.items() if p not in result.skipped}
     if not due:
         return result
     outcomes = partner_runs.for_each_partner(
-        db, due, lambda p: apply_partner(db, settings, lane, p, holder, since=due[p]),
+        db, due, lambda p: apply_partner(db, settings, lane, p, holder, since=due[p].since),
         job=f"hot-path worker ({lane})", run_id=holder).outcomes
     for outcome in outcomes:
+        done = outcome.result
         if outcome.error is not None:
             result.failed[outcome.partner_id] = outcome.error
-        elif outcome.result is None:
+        elif done is None:
             result.skipped.append(outcome.partner_id)
+            continue
         else:
-            result.written.append(outcome.result)
-        if backoff is not None and (outcome.error is not None or outcome.result is not None):
-            backoff.record(lane, outcome.partner_id,
-                           outcome.error is not None or outcome.result.failed)
+            result.written.append(done)
+        if backoff is not None:
+            stuck = done is None or done.failed or not done.written
+            backoff.record(lane, outcome.partner_id, due[outcome.partner_id].key, stuck)
     return result
