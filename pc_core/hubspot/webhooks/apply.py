@@ -177,7 +177,8 @@ def apply_pending(db: Database, settings: Settings, partner_id: str,
 
 
 def _merge(total: LeadBuildStats, more: LeadBuildStats) -> None:
-    for name in ("created", "updated", "unchanged", "listed", "unmapped", "conflicts"):
+    for name in ("created", "updated", "unchanged", "listed", "unmapped", "conflicts",
+                 "linked"):
         setattr(total, name, getattr(total, name) + getattr(more, name))
     total.listed_ids.extend(more.listed_ids)
     total.merged_away.extend(more.merged_away)
