@@ -33,6 +33,7 @@ p95 ≤ 3 s (and every change arrives). Nothing is simulated; a sample may read 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import tempfile
 import threading
@@ -70,6 +71,7 @@ BENCH = "Hot path: write-back lanes (pc worker)"
 POLL_S = 0.1
 GIVE_UP_S = 60.0
 TICK_S = 5.0
+EVENT_IDS = itertools.count(30_000_000)  # HubSpot's eventId: unique per delivery
 SYSTEM = Principal(user_id="system", role=Role.OWNER, partner_id=None)
 #: Stages a sample moves between: open ones, so a lead stays editable and unsold.
 OPEN_STAGES = ("contacted", "meeting_scheduled", "meeting_held", "proposal", "negotiation")
@@ -141,7 +143,7 @@ def relay_sample(settings: Settings, db, client: httpx.Client, api: str, pair: P
                     headers={"Authorization": f"Bearer {pair.buyer.token}"}, timeout=30)
     r.raise_for_status()
     started = time.perf_counter()
-    body = (f'[{{"eventId": {30_000_000 + k}, "subscriptionId": 4100001, '
+    body = (f'[{{"eventId": {next(EVENT_IDS)}, "subscriptionId": 4100001, '
             f'"portalId": {int(pair.buyer.portal)}, "appId": 1000001, '
             f'"occurredAt": {int(time.time() * 1000)}, '
             f'"subscriptionType": "deal.propertyChange", "attemptNumber": 0, '
