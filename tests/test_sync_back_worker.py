@@ -188,7 +188,7 @@ def test_hubspot_429s_and_500s_mid_relay_are_retried_and_nothing_is_written_twic
     assert db[DEAL_LINKS].count_documents({"pending": True}) == 4
     before = httpx.get(f"{hubspot_host}/_sandbox/stats").json()["injected"]
     httpx.put(f"{hubspot_host}/_sandbox/config",
-              json={"fail_500": 0.3, "fail_429": 0.1, "seed": 11}).raise_for_status()
+              json={"fail_500": 0.35, "fail_429": 0.35, "seed": 11}).raise_for_status()
     passes = 0
     while db[DEAL_LINKS].count_documents({"pending": True}) and passes < 10:
         sync_back_lane.lane_pass(db, settings, wakeups.RELAY, "worker:faulty")
