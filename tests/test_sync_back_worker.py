@@ -22,7 +22,8 @@ from pc_core.hubspot.sync_back.cross_partner import BUYER_STAGE_PROPERTY, sync_b
 from pc_core.hubspot.sync_back.reverse_mapping import ReverseStages
 from pc_core.identity.partners import create_partner
 from pc_core.settings import Settings
-from pc_core.store import wakeups
+from pc_core.store import leases, wakeups
+from pc_core.sync import tasks as sync_tasks
 from pc_core.timeutil import utcnow
 from pc_core.worker import sync_back_lane
 from pc_core.worker.runner import Worker
@@ -245,3 +246,23 @@ def test_the_sensors_launch_backstop_runs_only_for_work_left_behind(
     [push] = tick(hubspot_pushback_sensor).run_requests
     [cross] = tick(cross_partner_sensor).run_requests
     assert push.tags["pc/partners"] == "1" and cross.tags["pc/partners"] == "1"
+
+
+def test_a_write_back_task_left_running_by_a_dead_worker_is_closed_on_the_next_poll(
+        db, settings):
+    """Killed after its HubSpot writes and records, before finishing its task: nothing
+    is pending, so no takeover comes; the poll pass closes the task, saying why, and
+    leaves a live worker's and a Dagster run's tasks alone."""
+    dead = sync_tasks.create_task(db, "p-dead", trigger="relay", direction="push",
+                                  status="running")
+    busy = sync_tasks.create_task(db, "p-busy", trigger="pushback", direction="push",
+                                  status="running")
+    run = sync_tasks.create_task(db, "p-run", trigger="change", direction="push",
+                                 status="running", dagster_run_id="run-1")
+    assert leases.acquire(db, wakeups.PUSHBACK, "p-busy", "worker:alive", 30)
+    closed = Worker(settings, holder="worker:sweeper", db=db).run_once().closed
+    assert closed == [dead["_id"]]
+    after = db[c.SYNC_TASKS].find_one({"_id": dead["_id"]})
+    assert after["status"] == "failed" and "stopped" in after["errors"][0]
+    assert db[c.SYNC_TASKS].find_one({"_id": busy["_id"]})["status"] == "running"
+    assert db[c.SYNC_TASKS].find_one({"_id": run["_id"]})["status"] == "running"

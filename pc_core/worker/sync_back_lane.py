@@ -140,7 +140,12 @@ def _abandoned(db: Database, lane: str, partner_id: str | None) -> Iterable[dict
     return (t for t in db[c.SYNC_TASKS].find(match) if not t.get("dagster_run_id"))
 
 
-def _close(db: Database, task: dict, reason: str) -> str:
+def _close(db: Database, task: dict, reason: str) -> str | None:
+    """Mark a running task failed; ``None`` if it finished meanwhile (re-read: a live
+    holder finishes its task before giving the lease back)."""
+    current = db[c.SYNC_TASKS].find_one({"_id": task["_id"]}, {"status": 1})
+    if current is None or current["status"] != "running":
+        return None
     sync_tasks.add_counts(db, task["_id"], "failure", {"errors": 1}, [reason], kind="push")
     sync_tasks.finish(db, task["_id"], "failed")
     return str(task["_id"])
@@ -149,18 +154,20 @@ def _close(db: Database, task: dict, reason: str) -> str:
 def close_abandoned(db: Database, lane: str, partner_id: str, dead_holder: str) -> list[str]:
     """The partner's tasks of the lane a dead worker left running (we took its expired
     lease), marked failed: what it had not recorded stays pending for this pass."""
-    return [_close(db, t, f"worker {dead_holder} stopped before finishing; what it had "
-                          "not recorded was written by the next worker")
-            for t in _abandoned(db, lane, partner_id)]
+    closed = (_close(db, t, f"worker {dead_holder} stopped before finishing; what it had "
+                            "not recorded was written by the next worker")
+              for t in _abandoned(db, lane, partner_id))
+    return [task_id for task_id in closed if task_id]
 
 
 def sweep_abandoned(db: Database) -> list[str]:
     """Worker tasks of these lanes still running while nobody holds the partner's
     lease (a worker died after its writes, before finishing its task, and nothing is
     pending to bring a takeover): closed as failed, saying so."""
-    return [_close(db, t, "the worker stopped before recording the end of its task")
-            for lane in LANES for t in _abandoned(db, lane, None)
-            if leases.holder_of(db, lane, t["partner_id"]) is None]
+    closed = (_close(db, t, "the worker stopped before recording the end of its task")
+              for lane in LANES for t in _abandoned(db, lane, None)
+              if leases.holder_of(db, lane, t["partner_id"]) is None)
+    return [task_id for task_id in closed if task_id]
 
 
 def apply_partner(db: Database, settings: Settings, lane: str, partner_id: str, holder: str,
