@@ -22,8 +22,10 @@ import pytest
 from dagster import AssetKey, build_sensor_context
 
 from pc_core import collections as c
+from pc_core.hubspot.connection import api_pool
 from pc_core.hubspot.webhooks.ingest import seq_of
 from pc_core.identity.partners import create_partner
+from pc_core.security.encryption import decrypt_secret, encrypt_secret
 from pc_core.settings import Settings
 from pc_core.store import leases, wakeups
 from pc_core.sync import tasks as sync_tasks
@@ -275,3 +277,37 @@ def test_a_task_left_running_by_a_dead_worker_is_closed_on_the_next_poll(db, set
     assert after["status"] == "failed" and "stopped" in after["errors"][0]
     assert "Dagster run run-1" in db[c.SYNC_TASKS].find_one({"_id": run["_id"]})["errors"][0]
     assert db[c.SYNC_TASKS].find_one({"_id": busy["_id"]})["status"] == "running"
+
+
+def test_a_partners_hubspot_client_is_kept_between_batches_with_its_current_token(
+        client, db, settings, world, hubspot_host):
+    """The worker keeps a partner's HubSpot client between batches (``api_pool``: no
+    SDK client built per batch), yet a batch after a reconnect sends the new token at
+    once: the old one, expired, would cost a 401 and a refresh (an extra request)."""
+    portal = Portal(settings, connect(db, settings, world.partner_a))
+    sync(db, settings, world.partner_a)
+    lead = a_lead(db, world.partner_a)
+    worker = Worker(settings, holder="worker:pool", db=db)
+    built = api_pool.POOL.built
+
+    def rename_and_apply(name: str, n: int) -> Applied:
+        portal.update_deal(lead["hubspot_deal_id"], dealname=name)
+        post_events(client, settings, [deal_change(portal.portal_id,
+                                                   lead["hubspot_deal_id"], n)])
+        [applied] = worker.run_once({wakeups.WEBHOOK}).applied
+        assert db[c.LEADS].find_one({"_id": lead["_id"]})["title"] == name
+        return applied
+
+    first = rename_and_apply("Before the reconnect", 1)
+    # the partner reconnects: new tokens stored, the old access token dead
+    old = db[c.PARTNERS].find_one({"_id": world.partner_a})["hubspot"]
+    tokens = httpx.post(f"{hubspot_host}/_sandbox/portals/{portal.portal_id}/tokens").json()
+    key = settings.token_encryption_key
+    db[c.PARTNERS].update_one({"_id": world.partner_a}, {"$set": {
+        "hubspot.access_token": encrypt_secret(key, tokens["access_token"]),
+        "hubspot.refresh_token": encrypt_secret(key, tokens["refresh_token"])}})
+    httpx.post(f"{hubspot_host}/_sandbox/tokens/"
+               f"{decrypt_secret(key, old['access_token'])}/expire").raise_for_status()
+    second = rename_and_apply("After the reconnect", 2)
+    assert second.stats.requests == first.stats.requests  # no 401, no refresh
+    assert api_pool.POOL.built == built + 1  # one client for both batches

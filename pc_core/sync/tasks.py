@@ -12,7 +12,7 @@ from pc_core.access import Principal
 from pc_core.errors import Conflict
 from pc_core.ids import new_id
 from pc_core.models.sync_tasks import SyncTaskPage
-from pc_core.store import sort_key, update_with_retry
+from pc_core.store import replace_if_unchanged, sort_key, update_with_retry
 from pc_core.store.pagination import add_key_range, fetch_page
 from pc_core.timeutil import utcnow
 
@@ -105,9 +105,12 @@ def add_counts(db: Database, task_id: str, step: str, counts: dict[str, int],
 
 
 def finish_with_counts(db: Database, task_id: str,
-                       steps: list[tuple[str, dict[str, int], str]], status: str) -> None:
+                       steps: list[tuple[str, dict[str, int], str]], status: str, *,
+                       current: dict[str, Any] | None = None) -> None:
     """``add_counts`` for each (step, counts, kind), then ``finish``: one read and one
-    write instead of two per step (the hot path records a task per partner batch)."""
+    write instead of two per step (the hot path records a task per partner batch).
+    ``current``: the task as the caller last wrote it (``create_task``'s answer), so
+    the write needs no read unless something changed the task meanwhile."""
 
     def merge(task: dict[str, Any]) -> dict[str, Any]:
         totals = dict(task.get("counts") or {})
@@ -119,6 +122,9 @@ def finish_with_counts(db: Database, task_id: str,
         return {"counts": totals, "details": details, "status": status,
                 "finished_at": utcnow()}
 
+    if current is not None and replace_if_unchanged(db[c.SYNC_TASKS], current,
+                                                    merge(current)) is not None:
+        return
     update_with_retry(db[c.SYNC_TASKS], task_id, merge, what="sync task")
 
 

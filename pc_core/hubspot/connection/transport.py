@@ -141,6 +141,17 @@ class HubSpotApi:
         self._properties = crm.properties.core_api
         self._timeout = (self.policy.connect_timeout_s, self.policy.read_timeout_s)
 
+    def reauth(self, tokens: AccessTokenProvider | None = None) -> None:
+        """Read the current token again now (from ``tokens`` if given, which replaces
+        the provider): what building a new client does, minus the SDK client
+        (``api_pool`` reuses clients between a partner's batches). Resets
+        ``requests``."""
+        if tokens is not None:
+            self.tokens = tokens
+        self._token = self.tokens.get()
+        self._token_at = time.monotonic()
+        self.requests = 0
+
     # -- endpoints -------------------------------------------------------------------
 
     def list_page(self, object_type: ObjectType, *, after: str | None, properties: list[str],

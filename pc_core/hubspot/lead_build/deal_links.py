@@ -45,11 +45,6 @@ def new_link(lead: dict[str, Any], buyer_partner_id: str, deal_id: str,
     }
 
 
-def links_for(db: Database, raw_deal_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The links among these raw deal documents' ids, by ``_id``."""
-    return {d["_id"]: d for d in db[DEAL_LINKS].find({"_id": {"$in": raw_deal_ids}})}
-
-
 def pending_links(db: Database, limit: int) -> list[dict[str, Any]]:
     """Links whose buyer deal changed (``buyer_partner_id``, ``rev`` and when flagged
     only): what the worker's relay lane and the cross-partner sensor work on."""

@@ -39,7 +39,7 @@ from pc_core.models.live_events import LeadUnlisted, StageUpdated
 from pc_core.money import cents_expr
 from pc_core.settings import Settings
 from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
-from pc_core.store import queues, replace_if_unchanged
+from pc_core.store import batch, queues, replace_if_unchanged
 from pc_core.sync import tasks as sync_tasks
 from pc_core.timeutil import ensure_utc, utcnow
 
@@ -153,6 +153,8 @@ def _touch_deals_of_changed_contacts(db: Database, partner_id: str) -> None:
                            {"$set": {"dirty": False}}) for d in contacts]
         for start in range(0, len(clean), 100):
             db[c.HUBSPOT_CONTACTS].bulk_write(clean[start : start + 100], ordered=False)
+        if len(contacts) < BATCH:
+            return  # all there were; one re-dirtied meanwhile is its puller's to build
 
 
 def build_leads(
@@ -169,20 +171,36 @@ def build_leads(
     changes are recorded as ``stage_events`` from ``source`` (a pull or a webhook).
     """
     stats = LeadBuildStats(source=source)
-    _touch_deals_of_changed_contacts(db, partner_id)
-    stages = stage_lookup(db, partner_id)
+    # What every build needs first, in one round trip (a webhook batch is small: its
+    # round trips are its cost): the stage mapping, whether the partner may list (a
+    # non_fit stage lists the lead only for a seller that may: payouts set up, or the
+    # operator, pc_core/marketplace/payouts.py; otherwise it stays open), the dirty
+    # contacts and the first dirty deals.
+    dirty = {"partner_id": partner_id, "dirty": True}
+    mappings, partner, contacts, first = batch.read_together(db, [
+        batch.Read(c.STAGE_MAPPINGS, {"partner_id": partner_id},
+                   {"pipeline_id": 1, "stage_id": 1, "canonical_stage": 1}),
+        batch.Read(c.PARTNERS, {"_id": partner_id}, {"is_operator": 1, "stripe_connect": 1},
+                   limit=1),
+        batch.Read(c.HUBSPOT_CONTACTS, dirty, limit=1),
+        batch.Read(c.HUBSPOT_DEALS, dirty, limit=BATCH)])
+    if contacts:  # their deals become dirty first: the deals are read after that
+        _touch_deals_of_changed_contacts(db, partner_id)
+        first = None
+    stages = stage_lookup(db, partner_id, mappings)
     reader = _LazyHistory(db, partner_id, settings, history)
-    # A non_fit stage lists the lead only for a seller that may list (payouts set up,
-    # or the operator: pc_core/marketplace/payouts.py); otherwise it stays open.
-    listable = payouts.can_list(db[c.PARTNERS].find_one(
-        {"_id": partner_id}, {"is_operator": 1, "stripe_connect": 1}))
+    listable = payouts.can_list(partner[0] if partner else None)
     for _ in range(MAX_ROUNDS):
-        deals = queues.waiting(db[c.HUBSPOT_DEALS], {"partner_id": partner_id, "dirty": True},
-                               limit=BATCH)
+        deals = first if first is not None else queues.waiting(
+            db[c.HUBSPOT_DEALS], dirty, limit=BATCH)
+        first = None
         if not deals:
             break
-        if _build_batch(db, partner_id, deals, stages, stats, reader, listable) == 0:
+        done = _build_batch(db, partner_id, deals, stages, stats, reader, listable)
+        if done == 0:
             break  # only conflicting deals are left; the next run retries them
+        if len(deals) < BATCH and done >= len(deals):
+            break  # all there were, all built: no read that finds nothing
     if stats.resolved:
         target = task_id or sync_tasks.current_task_id(db, partner_id)
         sync_tasks.add_conflicts(db, target, stats.resolved)
@@ -224,7 +242,17 @@ def _build_batch(
         deals = [d for d in deals if d["_id"] not in folded.raw_ids]
         if not deals:
             return len(folded.raw_ids)
-    links = deal_links.links_for(db, [d["_id"] for d in deals])
+    contact_keys = {
+        f"{partner_id}:{ids[0]}"
+        for d in deals if (ids := (d.get("associations") or {}).get("contacts"))
+    }
+    lead_ids = [lead_id_for_deal(partner_id, str(d["hubspot_id"])) for d in deals]
+    # the deals' links, contacts and leads in one round trip
+    found_links, found_contacts, found_leads = batch.read_together(db, [
+        batch.Read(c.DEAL_LINKS, {"_id": {"$in": [d["_id"] for d in deals]}}),
+        batch.Read(c.HUBSPOT_CONTACTS, {"_id": {"$in": sorted(contact_keys)}}),
+        batch.Read(c.LEADS, {"_id": {"$in": lead_ids}})])
+    links = {d["_id"]: d for d in found_links}
     if links:  # sold leads' deals in this (buyer's) portal: not leads of the buyer's
         deal_links.mark_pending(db, list(links.values()))
         stats.linked += len(links)
@@ -232,17 +260,10 @@ def _build_batch(
         deals = [d for d in deals if d["_id"] not in links]
         if not deals:
             return len(links)
-    contact_keys = {
-        f"{partner_id}:{ids[0]}"
-        for d in deals if (ids := (d.get("associations") or {}).get("contacts"))
-    }
-    contacts = {
-        str(doc["hubspot_id"]): doc
-        for doc in db[c.HUBSPOT_CONTACTS].find({"_id": {"$in": sorted(contact_keys)}})
-    }
+    contacts = {str(doc["hubspot_id"]): doc for doc in found_contacts}
     rows = list(_frame(deals, contacts).iter_rows(named=True))
     lead_ids = [lead_id_for_deal(partner_id, str(d["hubspot_id"])) for d in deals]
-    existing = {d["_id"]: d for d in db[c.LEADS].find({"_id": {"$in": lead_ids}})}
+    existing = {d["_id"]: d for d in found_leads}
     now = utcnow()
     targets = [_target(row, stages) for row in rows]
     seen_at = [_hubspot_at(deal, contacts, now) for deal in deals]

@@ -166,12 +166,14 @@ def put_stage_mapping(
     return get_stage_mapping(db, actor, partner_id)
 
 
-def stage_lookup(db: Database, partner_id: str) -> dict[tuple[str, str], str | None]:
-    """(pipeline_id, stage_id) → canonical stage or None, for the lead builder."""
-    return {
-        (d["pipeline_id"], d["stage_id"]): d.get("canonical_stage")
-        for d in db[c.STAGE_MAPPINGS].find({"partner_id": partner_id})
-    }
+def stage_lookup(db: Database, partner_id: str,
+                 mappings: list[dict[str, Any]] | None = None,
+                 ) -> dict[tuple[str, str], str | None]:
+    """(pipeline_id, stage_id) → canonical stage or None, for the lead builder
+    (from ``mappings``, the partner's mapping documents, when the caller read them)."""
+    docs = mappings if mappings is not None else db[c.STAGE_MAPPINGS].find(
+        {"partner_id": partner_id})
+    return {(d["pipeline_id"], d["stage_id"]): d.get("canonical_stage") for d in docs}
 
 
 def unmapped_stages(db: Database, partner_id: str | None = None) -> list[dict[str, Any]]:

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo.database import Database
 
 from pc_core import collections as c
-from pc_core.hubspot.connection import pages
+from pc_core.hubspot.connection import api_pool, pages
 from pc_core.hubspot.connection.client import AccessTokenProvider
-from pc_core.hubspot.connection.oauth import PartnerTokens, mark_synced
+from pc_core.hubspot.connection.oauth import mark_synced
 from pc_core.hubspot.connection.objects import ASSOCIATIONS, PROPERTIES, RAW_COLLECTION, ObjectType
 from pc_core.hubspot.connection.transport import BATCH_READ_MAX, HubSpotApi
 from pc_core.hubspot.lead_build import merges
@@ -153,25 +154,36 @@ def apply_pending(db: Database, settings: Settings, partner_id: str,
     Events are marked processed only after their objects are stored and the leads
     rebuilt, so a run that fails leaves them pending for the next run. Conflicts the
     lead build resolves are recorded on ``task_id`` (the webhook run's sync task).
+    The partner's HubSpot client comes from ``api_pool`` (kept between batches)
+    unless ``tokens`` or ``api_factory`` say otherwise.
     """
     started = time.perf_counter()
     stats = ApplyStats()
-    api: HubSpotApi | None = None
-    for _ in range(MAX_ROUNDS):
-        events = pending_events(db, partner_id, EVENTS_PER_ROUND)
-        if not events:
-            break
-        if api is None:
-            api = api_factory() if api_factory else HubSpotApi(
-                settings, tokens or PartnerTokens(db, settings, partner_id))
-        apply_round(db, api, partner_id, events, stats)
-        built = build_leads(db, partner_id, settings=settings, task_id=task_id,
-                            source=WEBHOOK)
-        publish_lead_events(db, settings, partner_id, built)
-        _merge(stats.leads, built)
-        mark_processed(db, [e["_id"] for e in events], run_id)
-        stats.events += len(events)
-    stats.requests = api.requests if api else 0
+    with ExitStack() as stack:
+        api: HubSpotApi | None = None
+        for _ in range(MAX_ROUNDS):
+            events = pending_events(db, partner_id, EVENTS_PER_ROUND)
+            if not events:
+                break
+            if api is None:
+                if api_factory is not None:
+                    api = api_factory()
+                elif tokens is not None:
+                    api = HubSpotApi(settings, tokens)
+                else:
+                    api = stack.enter_context(api_pool.POOL.borrow(db, settings, partner_id))
+            apply_round(db, api, partner_id, events, stats)
+            built = build_leads(db, partner_id, settings=settings, task_id=task_id,
+                                source=WEBHOOK)
+            publish_lead_events(db, settings, partner_id, built)
+            _merge(stats.leads, built)
+            mark_processed(db, [e["_id"] for e in events], run_id)
+            stats.events += len(events)
+            if len(events) < EVENTS_PER_ROUND:
+                # All there was when read. Events stored since then woke the workers
+                # (``wakeups``) and are the next batch's: no read that finds nothing.
+                break
+        stats.requests = api.requests if api else 0
     stats.duration_s = time.perf_counter() - started
     return stats
 
@@ -216,7 +228,7 @@ def run_webhook_sync(db: Database, settings: Settings, partner_id: str, *,
         "events": stats.events, "ignored_events": stats.ignored, "missing": stats.missing,
         "deals": stats.objects["deals"], "contacts": stats.objects["contacts"],
         "requests": stats.requests, "max_seq": stats.max_seq}, "details"))
-    sync_tasks.finish_with_counts(db, task["_id"], steps, "succeeded")
+    sync_tasks.finish_with_counts(db, task["_id"], steps, "succeeded", current=task)
     if stats.events:
         mark_synced(db, partner_id)
     return task["_id"], stats
