@@ -106,7 +106,8 @@ def _again(send: Callable[[], httpx.Response], attempts: int = 5) -> httpx.Respo
     raise AssertionError("unreachable")
 
 
-def connect_partners(db, settings: Settings, n: int, prefix: str) -> list[Partner]:
+def connect_partners(db, settings: Settings, n: int, prefix: str, *,
+                     drain: Callable[[], None] | None = None) -> list[Partner]:
     """``n`` partners, each connected to a new sandbox portal (5 contacts, 5 deals) and
     holding its leads. Set-up, not measured, on a faster path than a user's connect and
     first sync (OAuth consent and a full pull per portal: 15 min for 1,000 portals on
@@ -114,7 +115,8 @@ def connect_partners(db, settings: Settings, n: int, prefix: str) -> list[Partne
     the partner document is inserted with them (as ``oauth.complete`` stores it), the
     stage mapping read from the portal, and the portal's records enter as HubSpot's
     ``*.creation`` webhook events stored straight into the inbox, which the running
-    worker applies with the code under test; set-up ends when the inbox is empty."""
+    worker applies with the code under test (or ``drain()``, a worker in this
+    process); set-up ends when the inbox is empty."""
     host = settings.hubspot_base_url
     key = settings.token_encryption_key
 
@@ -155,6 +157,8 @@ def connect_partners(db, settings: Settings, n: int, prefix: str) -> list[Partne
                 [("contact.creation", CONTACT_BASE_ID + j) for j in range(CONTACTS)]
                 + [("deal.creation", DEAL_BASE_ID + j) for j in range(DEALS)])])
     wakeups.announce(settings, wakeups.WEBHOOK, ids)
+    if drain is not None:
+        drain()
     deadline = time.monotonic() + 1800
     while db[c.WEBHOOK_EVENTS].find_one({"processed": False}, {"_id": 1}):
         if time.monotonic() > deadline:

@@ -61,10 +61,17 @@ def take(db: Database, lane: str, partner_id: str, holder: str,
          seconds: float) -> Taken | None:
     """Take (or extend) the lease; ``None`` while another holder's lease runs.
 
-    Read, then one compare-and-set on the revision read (``replace_if_unchanged``,
-    the store's race-deciding write): of two takers exactly one wins."""
+    A free lease (the usual case: its last holder gave it back) is taken with one
+    write filtered on it being free; otherwise read, then one compare-and-set on the
+    revision read (``replace_if_unchanged``, the store's race-deciding write). Either
+    way, of two takers exactly one wins."""
     key = _key(lane, partner_id)
     leases = db[c.WORKER_LEASES]
+    if leases.find_one_and_update(
+            {"_id": key, "holder": FREE},
+            {"$set": {"holder": holder, "expires_ms": _now_ms() + int(seconds * 1000)},
+             "$inc": {"rev": 1}}, {"_id": 1}) is not None:
+        return Taken()
     current = leases.find_one({"_id": key})
     if current is None:  # the partner's first lease of this lane
         with suppress(DuplicateKeyError):

@@ -10,8 +10,8 @@ a consent link passed to someone else, or a state replayed, attaches nothing.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,7 +28,7 @@ from pc_core.hubspot.connection.client import build_client
 from pc_core.security import oauth_state
 from pc_core.security.encryption import decrypt_secret, encrypt_secret
 from pc_core.settings import Settings
-from pc_core.store import update_with_retry
+from pc_core.store import replace_if_unchanged, update_with_retry
 from pc_core.sync import tasks as sync_tasks
 from pc_core.timeutil import ensure_utc, utcnow
 
@@ -174,13 +174,33 @@ def disconnect(db: Database, actor: Principal, partner_id: str | None) -> None:
     update_with_retry(db[c.PARTNERS], str(target), detach, what="partner")
 
 
-def mark_synced(db: Database, partner_id: str) -> None:
+#: A stamp this recent, with the health already clear, is not written again: the hot
+#: path applies a partner's batches seconds apart, and "last synced" is read by people.
+STAMP_FRESH = timedelta(seconds=5)
+
+
+def mark_synced(db: Database, partner_id: str, *,
+                current: dict[str, Any] | None = None) -> None:
+    """A sync succeeded: stamp ``last_synced_at`` and clear the sync health.
+    ``current``: the partner document as the caller read it (``PartnerTokens.seen``),
+    which saves the read, and the write too while its stamp is fresh and its health
+    clear (a failure recorded since that read is cleared by the next stamp)."""
     def stamp(partner: dict[str, Any]) -> dict[str, Any] | None:
         hub = partner.get("hubspot")
         if not hub:
             return None
         return {"hubspot": {**hub, "last_synced_at": utcnow(), **sync_health.CLEARED}}
 
+    if current is not None:
+        hub = current.get("hubspot") or {}
+        last = hub.get("last_synced_at")
+        if (isinstance(last, datetime) and utcnow() - ensure_utc(last) < STAMP_FRESH
+                and all(hub.get(k) == v for k, v in sync_health.CLEARED.items())):
+            return
+        changes = stamp(current)
+        if changes is None or replace_if_unchanged(db[c.PARTNERS], current,
+                                                   changes) is not None:
+            return
     update_with_retry(db[c.PARTNERS], partner_id, stamp, what="partner")
 
 
@@ -233,9 +253,12 @@ class PartnerTokens:
     db: Database
     settings: Settings
     partner_id: str
+    #: the partner document as last read (``mark_synced`` can use it: one read less)
+    seen: dict[str, Any] | None = field(default=None, repr=False)
 
     def _connection(self) -> dict[str, Any]:
         partner = self.db[c.PARTNERS].find_one({"_id": self.partner_id})
+        self.seen = partner
         hub = (partner or {}).get("hubspot")
         if not hub:
             raise Conflict(f"partner {self.partner_id} has no HubSpot connection")

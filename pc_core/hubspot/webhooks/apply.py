@@ -35,7 +35,7 @@ from pc_core.store import queues
 from pc_core.sync import tasks as sync_tasks
 from pc_core.timeutil import utcnow
 
-EVENTS_PER_ROUND = 2_000  # events taken per round; a run loops until none are pending
+EVENTS_PER_ROUND = 2_000  # events taken per round; an apply loops while rounds come full
 MAX_ROUNDS = 50
 
 
@@ -49,6 +49,8 @@ class ApplyStats:
     requests: int = 0
     leads: LeadBuildStats = field(default_factory=LeadBuildStats)
     max_seq: int = 0
+    #: the partner document as the apply's token read found it (for ``mark_synced``)
+    partner: dict[str, Any] | None = field(default=None, repr=False)
     min_seq: int = 0  # the oldest event applied (its receipt time: ``webhooks.seq_time``)
     duration_s: float = 0.0
 
@@ -184,6 +186,7 @@ def apply_pending(db: Database, settings: Settings, partner_id: str,
                 # (``wakeups``) and are the next batch's: no read that finds nothing.
                 break
         stats.requests = api.requests if api else 0
+        stats.partner = getattr(api.tokens, "seen", None) if api else None
     stats.duration_s = time.perf_counter() - started
     return stats
 
@@ -230,5 +233,5 @@ def run_webhook_sync(db: Database, settings: Settings, partner_id: str, *,
         "requests": stats.requests, "max_seq": stats.max_seq}, "details"))
     sync_tasks.finish_with_counts(db, task["_id"], steps, "succeeded", current=task)
     if stats.events:
-        mark_synced(db, partner_id)
+        mark_synced(db, partner_id, current=stats.partner)
     return task["_id"], stats
