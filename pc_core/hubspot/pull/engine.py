@@ -229,8 +229,11 @@ def pull_pipelines(db: Database, settings: Settings, partner_id: str,
                    tokens: AccessTokenProvider) -> list[dict[str, Any]]:
     """The partner's deal pipelines, one row per stage (not stored here: the stage
     mapping stores them). ``probability`` is a float or None; ``is_closed`` a bool."""
-    api = HubSpotApi(settings, tokens)
-    answer = api.pipelines("deals")
+    return pipeline_rows(HubSpotApi(settings, tokens).pipelines("deals"))
+
+
+def pipeline_rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """HubSpot's ``GET /crm/v3/pipelines/deals`` answer as ``pull_pipelines``' rows."""
     rows: list[dict[str, Any]] = []
     for pipeline in answer.get("results") or []:
         for stage in pipeline.get("stages") or []:
