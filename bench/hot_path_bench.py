@@ -128,8 +128,10 @@ def connect_partners(db, settings: Settings, n: int, prefix: str, *,
                                            timeout=60)).json()
         return portal_id, tokens
 
+    t0 = time.monotonic()
     with ThreadPoolExecutor(8) as pool:
         made = list(pool.map(portal, range(n)))
+    print(f"  set-up: {n} portals and tokens in {time.monotonic() - t0:.0f} s", flush=True)
     now = utcnow()
     ids = [f"{prefix}-{i:05d}" for i in range(n)]
     db[c.PARTNERS].insert_many([{
@@ -157,6 +159,8 @@ def connect_partners(db, settings: Settings, n: int, prefix: str, *,
             for k, (kind, object_id) in enumerate(
                 [("contact.creation", CONTACT_BASE_ID + j) for j in range(CONTACTS)]
                 + [("deal.creation", DEAL_BASE_ID + j) for j in range(DEALS)])])
+    print(f"  set-up: stage mappings read and {n * (CONTACTS + DEALS)} creation events "
+          f"stored at {time.monotonic() - t0:.0f} s", flush=True)
     wakeups.announce(settings, wakeups.WEBHOOK, ids)
     if drain is not None:
         drain()
@@ -165,6 +169,7 @@ def connect_partners(db, settings: Settings, n: int, prefix: str, *,
         if time.monotonic() > deadline:
             raise SystemExit("set-up: the worker did not apply the portals' records in 30 min")
         time.sleep(0.2)
+    print(f"  set-up: applied by the worker at {time.monotonic() - t0:.0f} s", flush=True)
     deals: dict[str, list[str]] = {pid: [] for pid in ids}
     for lead in db[c.LEADS].find({"partner_id": {"$in": ids}},
                                  {"partner_id": 1, "hubspot_deal_id": 1}):
