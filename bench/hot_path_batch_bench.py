@@ -49,19 +49,26 @@ BENCH = "Hot path: cost per partner batch"
 
 
 class Commands(monitoring.CommandListener):
-    """Counts commands by (name, collection) while ``on``."""
+    """Counts commands by (name, collection) while ``on``, and their time (the store's
+    answer time as the driver saw it: load-dependent, for where the time goes)."""
 
     def __init__(self) -> None:
         self.on = False
         self.counts: collections.Counter[tuple[str, str]] = collections.Counter()
+        self.micros: collections.Counter[tuple[str, str]] = collections.Counter()
+        self._keys: dict[int, tuple[str, str]] = {}
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if self.on:
             target = event.command.get(event.command_name)
-            self.counts[(event.command_name, target if isinstance(target, str) else "-")] += 1
+            key = (event.command_name, target if isinstance(target, str) else "-")
+            self.counts[key] += 1
+            self._keys[event.request_id] = key
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
+        key = self._keys.pop(event.request_id, None)
+        if key is not None:
+            self.micros[key] += event.duration_micros
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         pass
@@ -86,6 +93,7 @@ def store_changes(db, settings: Settings, partners: list[Partner], events: int,
 def one_pass(worker: Worker, listener: Commands, profile: cProfile.Profile | None,
              ) -> tuple[PassReport, float]:
     listener.counts.clear()
+    listener.micros.clear()
     listener.on = True
     started = time.perf_counter()
     if profile:
@@ -148,7 +156,8 @@ def main() -> None:
               f"per batch; {requests} HubSpot requests = {requests / batches:.1f} per batch; "
               f"HubSpot clients built {api_pool.POOL.built - built}")
         for (name, target), n in sorted(listener.counts.items(), key=lambda kv: -kv[1]):
-            print(f"  {n / batches:6.2f} per batch  {name} {target}")
+            print(f"  {n / batches:6.2f} per batch  {name} {target}  "
+                  f"({listener.micros[(name, target)] / n / 1000:.1f} ms each)")
         figure(BENCH, "database commands per partner batch (5 leads changed)",
                round(per_batch, 2), at_most=19)
         figure(BENCH, "HubSpot requests per partner batch", round(requests / batches, 2),
