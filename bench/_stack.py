@@ -53,6 +53,27 @@ def running_stack() -> Iterator[Stack]:
         group.stop_all()
 
 
+def stores_and_sandbox(group: devstack.ProcessGroup) -> tuple[Settings, str]:
+    """nx-27017 (memory), redis-server and the vendor sandbox on free ports, HubSpot's
+    rate limits off (a benchmark measures the platform, not the quota); the Settings
+    that point at them and the sandbox's URL. ``group`` stops them."""
+    import httpx  # noqa: PLC0415 - the list benchmarks above need no HTTP client here
+
+    mongo = devstack.start_nx(group, devstack.free_port(), "memory", None)
+    redis_url = devstack.start_redis(group, devstack.free_port(), None, None)
+    port = devstack.free_port()
+    sandbox = f"http://127.0.0.1:{port}"
+    proc = group.start("sandbox", [devstack.venv_bin("uvicorn"), "pc_sandbox.app:app",
+                                   "--port", str(port), "--log-level", "warning"])
+    devstack.wait_until(lambda: devstack.http_answers(sandbox + "/health"), 60, "sandbox",
+                        proc)
+    httpx.put(f"{sandbox}/hubspot/_sandbox/config", json={"rate_limits": False})
+    settings = Settings(mongodb_uri=mongo, redis_url=redis_url,
+                        mongodb_db=f"bench_{uuid.uuid4().hex[:8]}",
+                        hubspot_base_url=f"{sandbox}/hubspot")
+    return settings, sandbox
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]

@@ -32,8 +32,8 @@ import pstats
 import time
 import uuid
 
-import httpx
 from _figures import figure, parse, quick_flag
+from _stack import stores_and_sandbox
 from hot_path_bench import Partner, connect_partners, rename
 from pymongo import MongoClient, monitoring
 
@@ -115,17 +115,8 @@ def main() -> None:
     args = parse(parser)
     group = devstack.ProcessGroup()
     try:
-        mongo = devstack.start_nx(group, devstack.free_port(), "memory", None)
-        redis_url = devstack.start_redis(group, devstack.free_port(), None, None)
-        port = devstack.free_port()
-        sandbox = f"http://127.0.0.1:{port}"
-        group.start("sandbox", [devstack.venv_bin("uvicorn"), "pc_sandbox.app:app",
-                                "--port", str(port), "--log-level", "warning"])
-        devstack.wait_until(lambda: devstack.http_answers(sandbox + "/health"), 60, "sandbox")
-        httpx.put(f"{sandbox}/hubspot/_sandbox/config", json={"rate_limits": False})
-        settings = Settings(mongodb_uri=mongo, redis_url=redis_url,
-                            mongodb_db=f"bench_{uuid.uuid4().hex[:8]}",
-                            hubspot_base_url=f"{sandbox}/hubspot")
+        settings, _sandbox = stores_and_sandbox(group)
+        mongo = settings.mongodb_uri
         listener = Commands()
         db = MongoClient(mongo, tz_aware=True, event_listeners=[listener])[settings.mongodb_db]
         ensure_indexes(db)

@@ -45,7 +45,7 @@ from pathlib import Path
 import httpx
 import redis
 from _figures import figure, parse, quick_flag
-from _stack import pct
+from _stack import pct, stores_and_sandbox
 from dagster import DagsterInstance, build_sensor_context
 from hot_path_bench import Partner, connect_partners, post_signed
 
@@ -244,17 +244,8 @@ def main() -> None:
     group = devstack.ProcessGroup()
     home = tempfile.mkdtemp(prefix="pc-bench-dagster-")
     try:
-        mongo = devstack.start_nx(group, devstack.free_port(), "memory", None)
-        redis_url = devstack.start_redis(group, devstack.free_port(), None, None)
-        sport = devstack.free_port()
-        sandbox = f"http://127.0.0.1:{sport}"
-        group.start("sandbox", [devstack.venv_bin("uvicorn"), "pc_sandbox.app:app",
-                                "--port", str(sport), "--log-level", "warning"])
-        devstack.wait_until(lambda: devstack.http_answers(sandbox + "/health"), 60, "sandbox")
-        httpx.put(f"{sandbox}/hubspot/_sandbox/config", json={"rate_limits": False})
-        settings = Settings(mongodb_uri=mongo, redis_url=redis_url,
-                            mongodb_db=f"bench_{uuid.uuid4().hex[:8]}",
-                            hubspot_base_url=f"{sandbox}/hubspot")
+        settings, sandbox = stores_and_sandbox(group)
+        mongo, redis_url = settings.mongodb_uri, settings.redis_url
         db = get_db(settings)
         ensure_indexes(db)
         t_setup = time.monotonic()
