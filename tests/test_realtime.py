@@ -241,20 +241,30 @@ def test_bad_or_missing_tokens_and_foreign_origins_are_refused(api):
                            "headers": {"Origin": "https://evil.example"}},
     }
 
-    def attempt(kwargs: dict) -> str:
+    # Over WebSocket, as a browser ends up connected, and, for the origin check, over
+    # long-polling too (the transport a browser's client opens with). A polling client
+    # whose Socket.IO CONNECT is refused waits for its last long-poll to end (the
+    # server's next ping, 25 s) before connect() raises, so the refused tokens are
+    # tried over WebSocket; a foreign origin is refused at the polling handshake.
+    tries = [(name, "websocket", kwargs) for name, kwargs in attempts.items()]
+    tries.append(("foreign origin", "polling", attempts["foreign origin"]))
+
+    def attempt(transport: str, kwargs: dict) -> str:
         client = socketio.Client(reconnection=False)
         try:
-            client.connect(api.url, transports=["polling"], wait_timeout=WAIT, **kwargs)
+            client.connect(api.url, transports=[transport], wait_timeout=WAIT, **kwargs)
         except socketio.exceptions.ConnectionError as exc:
             return f"refused: {exc}"
         threading.Thread(target=client.disconnect, daemon=True).start()
         return "connected"
 
-    # A refused polling client waits for its last long-poll to end (the server's next
-    # ping) before connect() raises: run the attempts side by side.
-    with ThreadPoolExecutor(len(attempts)) as pool:
-        outcomes = dict(zip(attempts, pool.map(attempt, attempts.values()), strict=True))
+    with ThreadPoolExecutor(len(tries)) as pool:
+        outcomes = dict(zip([(name, transport) for name, transport, _ in tries],
+                            pool.map(lambda t: attempt(t[1], t[2]), tries), strict=True))
     assert all(o.startswith("refused") for o in outcomes.values()), outcomes
+    # the same client and transports do connect with a good token from our origin
+    good = {"auth": {"token": api.token(api.admin_a)}}
+    assert attempt("websocket", good) == attempt("polling", good) == "connected"
 
 
 def test_other_paths_still_reach_fastapi(api):
