@@ -62,6 +62,7 @@ from pc_core.settings import Settings
 from pc_core.store import wakeups
 from pc_core.store.indexes import ensure_indexes
 from pc_core.timeutil import utcnow
+from pc_core.worker.runner import Worker
 from pc_dev import devstack
 from pc_pipelines.lib.partitions import partners_partitions
 from pc_pipelines.resources import PlatformResource
@@ -249,7 +250,14 @@ def main() -> None:
         db = get_db(settings)
         ensure_indexes(db)
         t_setup = time.monotonic()
-        partners = connect_partners(db, settings, 2 * args.pairs, "rel")
+        setup_worker = Worker(settings, holder="worker:relay-bench-setup",
+                              lanes=(wakeups.WEBHOOK,), db=db)
+
+        def drain() -> None:  # set-up: the portals' creation events, before the API runs
+            while setup_worker.run_once({wakeups.WEBHOOK}).applied:
+                pass
+
+        partners = connect_partners(db, settings, 2 * args.pairs, "rel", drain=drain)
         pairs = [Pair(partners[2 * i], partners[2 * i + 1]) for i in range(args.pairs)]
         for pair in pairs:
             sell_and_deliver(db, settings, pair, args.leads)
