@@ -7,8 +7,10 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +74,24 @@ def stores_and_sandbox(group: devstack.ProcessGroup) -> tuple[Settings, str]:
                         mongodb_db=f"bench_{uuid.uuid4().hex[:8]}",
                         hubspot_base_url=f"{sandbox}/hubspot")
     return settings, sandbox
+
+
+def paced(count: int, window: float, threads: int, one: Callable[[int], object]) -> float:
+    """Run ``one(k)`` for k in range(count), started evenly over ``window`` seconds on a
+    pool of ``threads`` (a sample that is slow does not delay the next one's start);
+    the seconds from the first start to the last finish."""
+    gap = window / count
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(threads) as pool:
+        futures = []
+        for k in range(count):
+            delay = t0 + k * gap - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            futures.append(pool.submit(one, k))
+        for f in futures:
+            f.result()
+    return time.monotonic() - t0
 
 
 def pct(values: list[float], p: float) -> float:

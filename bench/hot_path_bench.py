@@ -52,7 +52,7 @@ from pathlib import Path
 import httpx
 import redis
 from _figures import figure, parse, quick_flag
-from _stack import pct, stores_and_sandbox
+from _stack import paced, pct, stores_and_sandbox
 from dagster import DagsterInstance, build_sensor_context
 from hubspot.utils.signature import Signature
 
@@ -268,18 +268,7 @@ def latency_phase(settings: Settings, api: str, owner_headers: dict, partners: l
             with lock:
                 missing.append(lead_id)
 
-        gap = window / changes
-        t0 = time.monotonic()
-        with ThreadPoolExecutor(96) as pool:
-            futures = []
-            for k in range(changes):
-                delay = t0 + k * gap - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                futures.append(pool.submit(one, k))
-            for f in futures:
-                f.result()
-        elapsed = time.monotonic() - t0
+        elapsed = paced(changes, window, 96, one)
     stop.set()
     watcher.join(timeout=10)
     pending = len(list(db[c.WEBHOOK_EVENTS].find({"processed": False}, {"_id": 1})))

@@ -39,13 +39,12 @@ import tempfile
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import redis
 from _figures import figure, parse, quick_flag
-from _stack import pct, stores_and_sandbox
+from _stack import paced, pct, stores_and_sandbox
 from dagster import DagsterInstance, build_sensor_context
 from hot_path_bench import Partner, connect_partners, post_signed
 
@@ -216,18 +215,7 @@ def phase(settings: Settings, api: str, pairs: list[Pair], changes: int, window:
                 else:
                     samples.append(took)
 
-        gap = window / changes
-        t0 = time.monotonic()
-        with ThreadPoolExecutor(32) as pool:
-            futures = []
-            for k in range(changes):
-                delay = t0 + k * gap - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                futures.append(pool.submit(one, k))
-            for f in futures:
-                f.result()
-        elapsed = time.monotonic() - t0
+        elapsed = paced(changes, window, 32, one)
     stop.set()
     watcher.join(timeout=15)
     return {"samples": samples, "missing": missing, "launches": len(launches),
