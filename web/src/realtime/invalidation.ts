@@ -4,6 +4,7 @@
  * every view of that data updates. A table (not handlers) so it can be tested.
  */
 import type { QueryClient } from '@tanstack/vue-query'
+import { watch } from 'vue'
 import {
   hubspotKeys,
   invoiceKeys,
@@ -24,7 +25,7 @@ import { noticeMatched, orderFilled } from '@/features/marketplace/searchAlerts'
 import { formatDateTime } from '@/lib/format'
 import { toast } from '@/ui/toast'
 import { EV, type LiveEventName, type LivePayloads } from './events'
-import { connectLive } from './socket'
+import { connectLive, liveRestoredAt } from './socket'
 
 type Rule<E extends LiveEventName> = (payload: LivePayloads[E]) => Key[]
 
@@ -82,6 +83,8 @@ export function staleKeys<E extends LiveEventName>(event: E, payload: LivePayloa
   return rule ? rule(payload) : []
 }
 
+let stopRefetchOnRestore: (() => void) | undefined
+
 /** Wire the app-wide invalidations once, after sign-in. */
 export function installLiveInvalidation(qc: QueryClient): void {
   const s = connectLive()
@@ -90,6 +93,15 @@ export function installLiveInvalidation(qc: QueryClient): void {
       for (const queryKey of staleKeys(event, payload)) qc.invalidateQueries({ queryKey })
     })
   }
+  // Events sent while the connection was down are gone (the server keeps none): when
+  // it comes back after a drop (a network blip, an API restart, the server cutting
+  // connections after its Redis subscription was restored), everything shown may be
+  // stale, so every query is invalidated and the visible ones refetch.
+  // One watcher, however often the shell mounts (sign-out, sign-in).
+  stopRefetchOnRestore?.()
+  stopRefetchOnRestore = watch(liveRestoredAt, (at) => {
+    if (at) void qc.invalidateQueries()
+  })
   // Besides invalidation: a toast and the header's badge for buyer alerts, a toast
   // for a newly booked meeting.
   s.on(EV.searchMatched, (p: LivePayloads['search-matched']) => noticeMatched(p))
