@@ -8,6 +8,10 @@ left behind longer than the threshold."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from datetime import timedelta
@@ -35,7 +39,7 @@ from pc_pipelines.sync_back.sensors import cross_partner_sensor, hubspot_pushbac
 from tests.conftest import SYSTEM, fresh_settings
 from tests.hubspot_helpers import Portal, connect, sync
 from tests.test_cross_partner import _sell
-from tests.test_hot_path_worker import deal_change, post_events, running, wait_for
+from tests.test_hot_path_worker import REPO, deal_change, post_events, running, wait_for
 
 
 @pytest.fixture
@@ -251,18 +255,109 @@ def test_the_sensors_launch_backstop_runs_only_for_work_left_behind(
 def test_a_write_back_task_left_running_by_a_dead_worker_is_closed_on_the_next_poll(
         db, settings):
     """Killed after its HubSpot writes and records, before finishing its task: nothing
-    is pending, so no takeover comes; the poll pass closes the task, saying why, and
-    leaves a live worker's and a Dagster run's tasks alone."""
+    is pending, so no takeover comes; the poll pass closes the task, saying why. A
+    Dagster run's too, once its lease ran out still naming it (a SIGKILLed run never
+    ends in Dagster); a live worker's, a live run's and a run's without a lease (a
+    sale delivery's task, written outside the lanes) are left alone."""
     dead = sync_tasks.create_task(db, "p-dead", trigger="relay", direction="push",
                                   status="running")
     busy = sync_tasks.create_task(db, "p-busy", trigger="pushback", direction="push",
                                   status="running")
-    run = sync_tasks.create_task(db, "p-run", trigger="change", direction="push",
-                                 status="running", dagster_run_id="run-1")
+
+    def run_task(partner: str, run_id: str) -> dict:
+        return sync_tasks.create_task(db, partner, trigger="change", direction="push",
+                                      status="running", dagster_run_id=run_id)
+
+    unleased, killed, alive = run_task("p-run", "run-1"), run_task("p-k", "run-2"), \
+        run_task("p-a", "run-3")
     assert leases.acquire(db, wakeups.PUSHBACK, "p-busy", "worker:alive", 30)
+    assert leases.acquire(db, wakeups.RELAY, "p-k", leases.run_holder("run-2"), 0.05)
+    assert leases.acquire(db, wakeups.RELAY, "p-a", leases.run_holder("run-3"), 30)
+    time.sleep(0.1)  # run-2's lease runs out
     closed = Worker(settings, holder="worker:sweeper", db=db).run_once().closed
-    assert closed == [dead["_id"]]
+    assert sorted(closed) == sorted([dead["_id"], killed["_id"]])
     after = db[c.SYNC_TASKS].find_one({"_id": dead["_id"]})
     assert after["status"] == "failed" and "stopped" in after["errors"][0]
-    assert db[c.SYNC_TASKS].find_one({"_id": busy["_id"]})["status"] == "running"
-    assert db[c.SYNC_TASKS].find_one({"_id": run["_id"]})["status"] == "running"
+    after = db[c.SYNC_TASKS].find_one({"_id": killed["_id"]})
+    assert after["status"] == "failed" and "Dagster run run-2 stopped" in after["errors"][0]
+    for task in (busy, unleased, alive):
+        assert db[c.SYNC_TASKS].find_one({"_id": task["_id"]})["status"] == "running"
+
+
+# A Dagster job executed in a process of its own, as a run worker executes it, on the
+# Dagster instance under DAGSTER_HOME (the test's, which knows the partner's partition).
+RUN_JOB = """
+import sys
+from dagster import DagsterInstance
+from pc_pipelines.definitions import defs
+defs.resolve_job_def(sys.argv[1]).execute_in_process(instance=DagsterInstance.get(),
+                                                     raise_on_error=False)
+"""
+
+
+def _run_process(settings: Settings, job: str, home: str, lease_s: float) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": REPO, "DAGSTER_HOME": home,
+           "MONGODB_URI": settings.mongodb_uri, "MONGODB_DB": settings.mongodb_db,
+           "REDIS_URL": settings.redis_url, "PC_HUBSPOT_BASE_URL": settings.hubspot_base_url,
+           "PC_HUBSPOT_CLIENT_SECRET": settings.hubspot_client_secret,
+           "PC_TOKEN_ENCRYPTION_KEY": settings.token_encryption_key,
+           "PC_WORKER_LEASE_SECONDS": str(lease_s), "PC_LOG_FORMAT": "text"}
+    return subprocess.Popen([sys.executable, "-c", RUN_JOB, job], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_a_sigkilled_pushback_run_is_taken_over_its_task_closed_and_its_edit_written_once(
+        client, db, settings, world, instance, hubspot_host):
+    """SIGKILLed in the middle of writing, a Dagster run never ends (no failure event,
+    so no run-failure sensor): its sync task stayed "running" for ever. Its lease runs
+    out like a dead worker's; the next holder closes the run's task as failed, naming
+    the run, and writes the edit once; the history reads: failed, then succeeded."""
+    partner = world.partner_a
+    portal = Portal(settings, connect(db, settings, partner))
+    sync(db, settings, partner)
+    stages = ReverseStages(db, partner)
+    lead = next(d for d in db[c.LEADS].find({"partner_id": partner})
+                if d["status"] == "open" and d.get("hubspot_deal_id") and d["stage"] != "proposal"
+                and stages.stage_for(d["hubspot_pipeline_id"], "proposal"))
+    for answer in (
+            client.patch(f"/v1/leads/{lead['_id']}", json={"stage": "proposal"},
+                         headers=world.admin_a.headers),
+            client.post(f"/v1/leads/{lead['_id']}/notes", json={"body": "Killed mid-write"},
+                        headers=world.admin_a.headers)):
+        assert answer.status_code in (200, 201), answer.text
+    instance.add_dynamic_partitions(partners_partitions.name, [partner])
+    httpx.put(f"{hubspot_host}/_sandbox/config",  # HubSpot slow: caught mid-write
+              json={"slow_fraction": 1.0, "slow_ms": 700}).raise_for_status()
+    run = _run_process(settings, "hubspot_pushback_job", instance.root_directory, lease_s=1.0)
+    try:
+        task = wait_for(lambda: db[c.SYNC_TASKS].find_one(
+            {"partner_id": partner, "status": "running", "direction": "push"}), 60,
+            "the run writing the partner's edit")
+        time.sleep(0.3)  # inside its HubSpot calls
+        run.send_signal(signal.SIGKILL)
+        run.wait(10)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    httpx.put(f"{hubspot_host}/_sandbox/config", json={"slow_fraction": 0, "slow_ms": 0})
+    run_id = task["dagster_run_id"]
+    assert run_id and task["trigger"] != "pushback"  # the run's task, not a worker's
+    assert db[c.SYNC_TASKS].find_one({"_id": task["_id"]})["status"] == "running"
+
+    # the worker's passes (a poll pass sweeps as well) until the run's lease ran out
+    worker = Worker(settings, holder="worker:after-the-run", db=db)
+    wait_for(lambda: worker.run_once().pushed or (
+        not db[c.LEADS].find_one({"_id": lead["_id"]})["push_pending"]
+        and db[c.SYNC_TASKS].find_one({"_id": task["_id"]})["status"] != "running"),
+        15, "the partner's edit taken over")
+    target = stages.stage_for(lead["hubspot_pipeline_id"], "proposal")
+    assert portal.deal(lead["hubspot_deal_id"])["properties"]["dealstage"] == target
+    assert portal.notes_of(lead["hubspot_deal_id"]).count("Killed mid-write") == 1
+    assert not db[c.LEADS].find_one({"_id": lead["_id"]})["push_pending"]
+    dead = db[c.SYNC_TASKS].find_one({"_id": task["_id"]})
+    assert dead["status"] == "failed" and f"Dagster run {run_id}" in dead["errors"][-1]
+    history = sorted(db[c.SYNC_TASKS].find({"partner_id": partner, "direction": "push"}),
+                     key=lambda t: t["sort_key"])
+    assert [(t["status"], t["dagster_run_id"]) for t in history] == \
+        [("failed", run_id), ("succeeded", None)]
+    assert not db[c.SYNC_TASKS].find_one({"status": "running"})

@@ -45,6 +45,21 @@ def holder_name(kind: str) -> str:
     return f"{kind}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+#: How a Dagster run names itself as a holder (``run_holder``); its sync tasks carry
+#: the run id, so a takeover from a dead run knows which tasks were the run's.
+RUN_PREFIX = "dagster:"
+
+
+def run_holder(run_id: str) -> str:
+    """A Dagster run's holder name."""
+    return f"{RUN_PREFIX}{run_id}"
+
+
+def run_of(holder: str) -> str | None:
+    """The Dagster run a holder name stands for; ``None`` for a worker."""
+    return holder.removeprefix(RUN_PREFIX) if holder.startswith(RUN_PREFIX) else None
+
+
 def _key(lane: str, partner_id: str) -> str:
     return f"{lane}:{partner_id}"
 
@@ -108,6 +123,16 @@ def holder_of(db: Database, lane: str, partner_id: str) -> str | None:
     """Who holds the partner's lease now (``None``: nobody, or it ran out)."""
     doc = db[c.WORKER_LEASES].find_one({"_id": _key(lane, partner_id)})
     if not doc or not doc.get("holder") or int(doc.get("expires_ms") or 0) <= _now_ms():
+        return None
+    return doc["holder"]
+
+
+def dead_holder(db: Database, lane: str, partner_id: str) -> str | None:
+    """The holder an expired lease still names: it stopped renewing without giving
+    the lease back (a holder giving it back frees it), so it died holding it (or
+    stalled for longer than the lease). ``None`` while the lease is free or runs."""
+    doc = db[c.WORKER_LEASES].find_one({"_id": _key(lane, partner_id)})
+    if not doc or not doc.get("holder") or int(doc.get("expires_ms") or 0) > _now_ms():
         return None
     return doc["holder"]
 

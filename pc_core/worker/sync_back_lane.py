@@ -14,8 +14,9 @@ they are written (``cross_partner``), and each lead or link is cleared only afte
 writes.
 
 The worker's tasks carry the lane as their trigger (``pushback`` / ``relay``; a
-Dagster run's say ``change``), so a task a killed worker left running is closed on
-takeover (``close_abandoned``) or on the next poll (``sweep_abandoned``).
+Dagster run's say ``change``, and carry the run id), so a task a killed worker or a
+SIGKILLed run left running is closed on takeover (``close_abandoned``: the expired
+lease names the dead holder) or on the next poll (``sweep_abandoned``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -133,11 +133,23 @@ def pending(db: Database, lane: str, limit: int = partner_runs.PEEK) -> dict[str
 
 # -- one partner, under its lease -----------------------------------------------------------
 
-def _abandoned(db: Database, lane: str, partner_id: str | None) -> Iterable[dict]:
+def _worker_tasks(db: Database, lane: str, partner_id: str | None) -> list[dict]:
+    """Running tasks of the lane's workers (their trigger is the lane, no run id)."""
     match: dict = {"status": "running", "trigger": lane}
     if partner_id is not None:
         match["partner_id"] = partner_id
-    return (t for t in db[c.SYNC_TASKS].find(match) if not t.get("dagster_run_id"))
+    return [t for t in db[c.SYNC_TASKS].find(match) if not t.get("dagster_run_id")]
+
+
+def _run_tasks(db: Database, partner_id: str | None, run_id: str | None = None) -> list[dict]:
+    """Running push tasks of Dagster runs (their trigger is the run's: ``change``,
+    ``schedule``...; a run writing both lanes for a partner keeps one push task)."""
+    match: dict = {"status": "running", "direction": "push"}
+    if partner_id is not None:
+        match["partner_id"] = partner_id
+    if run_id is not None:
+        match["dagster_run_id"] = run_id
+    return [t for t in db[c.SYNC_TASKS].find(match) if t.get("dagster_run_id")]
 
 
 def _close(db: Database, task: dict, reason: str) -> str | None:
@@ -151,22 +163,44 @@ def _close(db: Database, task: dict, reason: str) -> str | None:
     return str(task["_id"])
 
 
+def _who(holder: str) -> str:
+    run_id = leases.run_of(holder)
+    return f"Dagster run {run_id}" if run_id else f"worker {holder}"
+
+
 def close_abandoned(db: Database, lane: str, partner_id: str, dead_holder: str) -> list[str]:
-    """The partner's tasks of the lane a dead worker left running (we took its expired
-    lease), marked failed: what it had not recorded stays pending for this pass."""
-    closed = (_close(db, t, f"worker {dead_holder} stopped before finishing; what it had "
-                            "not recorded was written by the next worker")
-              for t in _abandoned(db, lane, partner_id))
+    """The partner's tasks a dead holder of the lane left running (we took its expired
+    lease), marked failed: what it had not recorded stays pending for this pass. A
+    worker's are its lane's; a Dagster run's are the run's push tasks (Dagster never
+    marks a SIGKILLed run failed, so no run-failure sensor would close them)."""
+    run_id = leases.run_of(dead_holder)
+    tasks = (_run_tasks(db, partner_id, run_id) if run_id
+             else _worker_tasks(db, lane, partner_id))
+    reason = (f"{_who(dead_holder)} stopped before finishing; what it had not recorded "
+              "was written by the next holder")
+    closed = (_close(db, t, reason) for t in tasks)
     return [task_id for task_id in closed if task_id]
 
 
+def _dead_run(db: Database, task: dict) -> bool:
+    """A run's task whose run died holding a lease of the partner (the lease ran out
+    still naming it; a live run renews its lease and finishes its task before giving
+    the lease back)."""
+    holder = leases.run_holder(task["dagster_run_id"])
+    return any(leases.dead_holder(db, lane, task["partner_id"]) == holder for lane in LANES)
+
+
 def sweep_abandoned(db: Database) -> list[str]:
-    """Worker tasks of these lanes still running while nobody holds the partner's
-    lease (a worker died after its writes, before finishing its task, and nothing is
-    pending to bring a takeover): closed as failed, saying so."""
-    closed = (_close(db, t, "the worker stopped before recording the end of its task")
-              for lane in LANES for t in _abandoned(db, lane, None)
-              if leases.holder_of(db, lane, t["partner_id"]) is None)
+    """Tasks of these lanes still running while their holder is gone (it died after
+    its writes, before finishing its task, and nothing is pending to bring a
+    takeover): closed as failed, saying so. A worker's: nobody holds its partner's
+    lease of the lane. A Dagster run's: the partner's lease ran out naming the run."""
+    stopped = "stopped before recording the end of its task"
+    closed = [_close(db, t, f"the worker {stopped}")
+              for lane in LANES for t in _worker_tasks(db, lane, None)
+              if leases.holder_of(db, lane, t["partner_id"]) is None]
+    closed += [_close(db, t, f"Dagster run {t['dagster_run_id']} {stopped}")
+               for t in _run_tasks(db, None) if _dead_run(db, t)]
     return [task_id for task_id in closed if task_id]
 
 

@@ -17,6 +17,7 @@ not be written stays pending for the next run, and the task records the errors.
 
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
+from pc_core.store import leases
 from pc_core.store.wakeups import PUSHBACK, RELAY
 from pc_core.worker import sync_back_lane
 from pc_pipelines.hubspot_sync.assets import GROUP, leads
@@ -32,7 +33,7 @@ def _write(context: AssetExecutionContext, platform: PlatformResource,
     reports its own materialisation)."""
     run_id = context.run.run_id
     done = sync_back_lane.apply_partner(platform.db(), platform.settings(), lane,
-                                        context.partition_key, f"dagster:{run_id}",
+                                        context.partition_key, leases.run_holder(run_id),
                                         run_id=run_id, trigger=trigger_of(context.run.tags))
     if done is None:
         return MaterializeResult(metadata={"left_to_hot_path_worker": 1})

@@ -22,6 +22,7 @@ from dagster import (
 )
 
 from pc_core.hubspot.sync_back import partner_runs
+from pc_core.store import leases
 from pc_core.store.wakeups import PUSHBACK, RELAY
 from pc_core.worker import sync_back_lane
 from pc_pipelines.lib.partitions import partners_partitions
@@ -37,7 +38,7 @@ def _fan_out(context: OpExecutionContext, platform: PlatformResource, *, lane: s
     known = set(context.instance.get_dynamic_partitions(partners_partitions.name))
     report = partner_runs.for_each_partner(
         db, [p for p in pending if p in known],
-        lambda p: sync_back_lane.apply_partner(db, settings, lane, p, f"dagster:{run_id}",
+        lambda p: sync_back_lane.apply_partner(db, settings, lane, p, leases.run_holder(run_id),
                                                run_id=run_id, trigger=trigger),
         job=context.job_name, run_id=run_id)
     context.log.info(f"{asset_key}: {report.summary()}")
