@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from dagster import SensorResult, SkipReason, build_sensor_context
+from dagster import AssetKey, SensorResult, SkipReason, build_sensor_context
 
 from pc_core import collections as c
 from pc_core.access import Role
@@ -21,10 +21,14 @@ from pc_core.hubspot.sync_back.sale_delivery import deliver_due, marker
 from pc_core.identity.partners import create_partner
 from pc_core.marketplace import deliveries
 from pc_core.settings import Settings
+from pc_core.store import wakeups
 from pc_core.store.keys import time_key
 from pc_core.timeutil import utcnow
+from pc_core.worker.runner import Worker
 from pc_pipelines.crm_delivery.jobs import crm_delivery_job
 from pc_pipelines.crm_delivery.sensors import crm_delivery_sensor
+from pc_pipelines.lib.partitions import partners_partitions
+from pc_pipelines.lib.runless import DagsterReporter
 from tests.conftest import SYSTEM, make_account, market_settings
 from tests.hubspot_helpers import Portal, connect, sync
 from tests.marketplace_helpers import listed_lead, reserve
@@ -111,11 +115,16 @@ def test_a_paid_purchase_becomes_a_deal_in_the_buyers_portal_once(
     pending = db[deliveries.CRM_DELIVERIES].find_one({"_id": purchase_id})
     assert (pending["status"], pending["buyer_partner_id"], pending["lead_id"]) == \
         ("pending", buyer, lead_id)
+    instance.add_dynamic_partitions(partners_partitions.name, [buyer])
     [request] = _sensor(instance, resources).run_requests
-    _run(instance, resources, request)
+    run = _run(instance, resources, request)
 
     done = db[deliveries.CRM_DELIVERIES].find_one({"_id": purchase_id})
     assert done["status"] == "delivered" and done["attempts"] == 1
+    # the run materialised the buyer's cross_partner_sync, as the worker's lane reports it
+    record = instance.get_latest_materialization_event(AssetKey("cross_partner_sync"))
+    assert record.run_id == run.run_id and record.asset_materialization.partition == buyer
+    assert record.asset_materialization.metadata["delivered_to_buyer_crm"].value == 1
     deal = _deal(buyer_portal, done["deal_id"])
     props = deal["properties"]
     assert props["dealname"] == "Northwind migration" and props["amount"] == "42000.00"
@@ -159,6 +168,40 @@ def test_a_paid_purchase_becomes_a_deal_in_the_buyers_portal_once(
     assert [d["id"] for d in _deals_marked(buyer_portal, purchase_id)] == [done["deal_id"]]
     assert db[deliveries.CRM_DELIVERIES].find_one({"_id": purchase_id})["deal_id"] == \
         done["deal_id"]
+
+
+def test_the_workers_sale_lane_reports_each_buyers_delivered_sales_to_dagster(
+        client, db, world, settings, stripe_admin, market_webhook_receiver, instance):
+    """The hot path's sale lane, like its webhook lane: each buyer's delivered sales are
+    a runless materialisation of the buyer's ``cross_partner_sync`` (the asset that
+    delivers them in the 15-minute sync), with the counts, the latency and the task."""
+    seller, buyer = world.partner_a, world.partner_b
+    buyer_portal = Portal(settings, connect(db, settings, buyer, deals=6, contacts=5, seed=5))
+    sync(db, settings, buyer)
+    _, purchase_id, event = _buy(client, db, seller, world.admin_b, stripe_admin,
+                                 market_webhook_receiver, title="Worker-delivered lead",
+                                 contact_email="ada@example.com")
+    assert _forward(client, [event])[0].json()["result"] == "completed"
+    holder = "worker:sales-1"
+    worker = Worker(settings, holder=holder, db=db, lanes=(wakeups.SALE,),
+                    report=DagsterReporter(instance, holder))
+    [batch] = worker.run_once().sales.buyers
+    assert (batch.buyer_id, batch.delivered) == (buyer, 1)
+    done = db[deliveries.CRM_DELIVERIES].find_one({"_id": purchase_id})
+    assert done["status"] == "delivered" and len(_deals_marked(buyer_portal, purchase_id)) == 1
+    task = db[c.SYNC_TASKS].find_one({"partner_id": buyer, "trigger": "sale"})
+    assert task["status"] == "succeeded" and task["dagster_run_id"] is None
+    record = instance.get_latest_materialization_event(AssetKey("cross_partner_sync"))
+    assert record is not None and record.run_id == ""  # runless
+    mat = record.asset_materialization
+    assert mat.partition == buyer and mat.metadata["delivered_to_buyer_crm"].value == 1
+    assert mat.metadata["sync_task_id"].value == task["_id"]
+    assert mat.metadata["worker"].value == holder
+    assert 0 < mat.metadata["latency_s_oldest"].value < 60
+    # a pass that delivers nothing reports nothing
+    assert worker.run_once().sales.buyers == []
+    assert len(instance.fetch_materializations(AssetKey("cross_partner_sync"),
+                                               limit=10).records) == 1
 
 
 def test_a_broken_buyer_portal_backs_off_without_stopping_another_buyer(

@@ -8,7 +8,9 @@ the same pc_core functions the Dagster runs call:
   under its lease (``webhook_lane.apply_partner``); each applied batch is handed to
   ``report`` (the CLI reports it to Dagster as a runless materialisation of ``leads``);
 - ``sale``: every sale due to reach its buyer's CRM (``sale_delivery.deliver_due``,
-  whose compare-and-set claims keep two workers from delivering one sale twice);
+  whose compare-and-set claims keep two workers from delivering one sale twice); each
+  buyer's delivered sales are handed to ``report`` (as the buyer's
+  ``cross_partner_sync``, the asset that delivers them in the 15-minute sync);
 - ``alert``: saved searches' e-mails queued by listings (``mail_queue.drain``, whose
   batch claims keep two workers from sending one e-mail twice);
 - ``pushback`` and ``relay``: every partner with platform edits to push, every buyer
@@ -36,7 +38,7 @@ from pymongo.database import Database
 from pc_core.buyer_alerts import mail_queue
 from pc_core.db import get_db
 from pc_core.hubspot.sync_back import partner_runs
-from pc_core.hubspot.sync_back.sale_delivery import DeliveryReport, deliver_due
+from pc_core.hubspot.sync_back.sale_delivery import BuyerResult, DeliveryReport, deliver_due
 from pc_core.settings import Settings
 from pc_core.store import leases, wakeups
 from pc_core.worker import sync_back_lane
@@ -47,7 +49,7 @@ log = logging.getLogger(__name__)
 # How often a waiting worker looks at ``stop`` (a shutdown waits no longer than this).
 STOP_CHECK_S = 0.5
 
-Report = Callable[[Applied | Pushed], None]
+Report = Callable[[Applied | Pushed | BuyerResult], None]
 
 
 @dataclass
@@ -106,6 +108,9 @@ class Worker:
         result.sales = deliver_due(self.db, self.settings)
         if result.sales.buyers:
             log.info("sales: %s", result.sales.summary())
+        for buyer in result.sales.buyers:
+            if buyer.delivered and self.report is not None:
+                self._send(buyer)
 
     def alert_pass(self, result: PassReport) -> None:
         result.mails = mail_queue.drain(self.db, self.settings, stop=self.stop)
@@ -158,7 +163,7 @@ class Worker:
             return
         self._send(applied)
 
-    def _send(self, applied: Applied | Pushed) -> None:
+    def _send(self, applied: Applied | Pushed | BuyerResult) -> None:
         try:
             self.report(applied)  # type: ignore[misc]
         except Exception:  # noqa: BLE001 - the leads are written; only the report is lost

@@ -53,7 +53,7 @@ from pc_core.money import format_cents
 from pc_core.settings import Settings
 from pc_core.store import update_with_retry
 from pc_core.sync import tasks as sync_tasks
-from pc_core.timeutil import utcnow
+from pc_core.timeutil import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,9 @@ Doc = dict[str, Any]
 
 @dataclass
 class BuyerResult:
+    """One buyer's deliveries of a pass: the sale lane's batch, as the worker reports
+    it to Dagster (``figures``, ``task_id``)."""
+
     buyer_id: str
     delivered: int = 0
     retrying: int = 0  # failed this time, due again after the back-off
@@ -77,6 +80,20 @@ class BuyerResult:
     requests: int = 0
     deal_ids: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: the sale recorded → its deal in the buyer's CRM, for the oldest sale delivered (s)
+    latency_s: float = 0.0
+    task_id: str | None = None  # its sync task, once recorded
+
+    @property
+    def partner_id(self) -> str:
+        return self.buyer_id
+
+    def figures(self) -> dict[str, int | float]:
+        """Counts and latency, as Dagster metadata (worker and runs alike; the key of
+        the deliveries is the cross-partner sync's, which delivers them too)."""
+        return {"delivered_to_buyer_crm": self.delivered, "retrying": self.retrying,
+                "failed": self.failed, "errors": len(self.errors), "requests": self.requests,
+                "latency_s_oldest": round(self.latency_s, 3)}
 
 
 @dataclass
@@ -148,6 +165,7 @@ def _record_task(db: Database, result: BuyerResult, run_id: str | None) -> None:
         return  # only waiting: nothing was attempted
     task = sync_tasks.create_task(db, result.buyer_id, trigger="sale", direction="push",
                                   dagster_run_id=run_id, status="running")
+    result.task_id = task["_id"]
     sync_tasks.add_counts(db, task["_id"], "sale_delivery", {
         "created": result.delivered, "errors": len(result.errors),
         "retrying": result.retrying, "failed": result.failed, "requests": result.requests,
@@ -195,6 +213,8 @@ def deliver_buyer(db: Database, settings: Settings, buyer_id: str, docs: list[Do
             continue
         result.delivered += 1
         result.deal_ids.append(deal_id)
+        result.latency_s = max(result.latency_s, (utcnow() - ensure_utc(
+            claimed.get("created_at") or utcnow())).total_seconds())
     result.requests = api.requests if api is not None else 0
     return result
 
