@@ -3,21 +3,16 @@
 (``pc worker`` down, or a backlog) for longer than ``backstop_after_seconds``; the
 run drains them through the same ``mail_queue.drain`` (claims included), so it
 never sends what a live worker sends. One run at a time; a batch is requested once
-per ``RETRY_AFTER_S`` (``pc_pipelines.lib.run_keys``).
+per ``RETRY_AFTER_S`` (``pc_pipelines.lib.fanout.backstop_run``, as the sale
+delivery's backstop).
 """
 
-import time
 from datetime import timedelta
 
 from dagster import (
-    DagsterRunStatus,
     DefaultSensorStatus,
     OpExecutionContext,
-    RunRequest,
-    RunsFilter,
     SensorEvaluationContext,
-    SensorResult,
-    SkipReason,
     in_process_executor,
     job,
     op,
@@ -26,15 +21,13 @@ from dagster import (
 
 from pc_core.buyer_alerts import mail_queue
 from pc_core.timeutil import utcnow
-from pc_pipelines.lib.run_keys import RetryingKeys, digest
+from pc_pipelines.lib.fanout import backstop_run
 from pc_pipelines.lib.run_tags import TRIGGER_TAG
 from pc_pipelines.resources import PlatformResource
 
 PEEK = 1000
 RETRY_AFTER_S = 60.0
 RUN_BUDGET_S = 600.0
-ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
-          DagsterRunStatus.STARTED]
 
 
 @op(description="Send the saved searches' e-mails waiting in the queue.")
@@ -56,16 +49,8 @@ def buyer_alert_mail_sensor(context: SensorEvaluationContext, platform: Platform
     """One drain run when e-mails have waited past the backstop delay, unless one runs."""
     left_behind = utcnow() - timedelta(seconds=platform.settings().backstop_after_seconds)
     waiting = mail_queue.waiting(platform.db(), left_behind, limit=PEEK)
-    if not waiting:
-        return SkipReason("no saved-search e-mail left waiting by the worker")
-    if context.instance.get_runs(filters=RunsFilter(job_name=buyer_alert_mail_job.name,
-                                                    statuses=ACTIVE), limit=1):
-        return SkipReason(f"{len(waiting)} waiting; a drain run is in progress")
-    keys = RetryingKeys(context.cursor, RETRY_AFTER_S)
-    key = keys.key_for("all", "alert-mail:" + digest(d["_id"] for d in waiting), time.time())
-    if key is None:
-        return SkipReason(f"{len(waiting)} waiting; their run was requested less than "
-                          f"{RETRY_AFTER_S:.0f} s ago")
-    return SensorResult(run_requests=[RunRequest(
-        run_key=key, tags={TRIGGER_TAG: "alert-mail", "pc/emails": str(len(waiting))})],
-        cursor=keys.cursor())
+    return backstop_run(
+        context, buyer_alert_mail_job.name, pending=[d["_id"] for d in waiting],
+        prefix="alert-mail", retry_after_s=RETRY_AFTER_S,
+        idle="no saved-search e-mail left waiting by the worker", noun="waiting",
+        run_name="drain", tags={TRIGGER_TAG: "alert-mail", "pc/emails": str(len(waiting))})

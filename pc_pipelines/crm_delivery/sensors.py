@@ -10,43 +10,26 @@ any and no delivery run is in progress, it requests **one** ``crm_delivery_job``
 for all of them: the run fans out per buyer, so launches stay bounded however many
 sales complete at once. The run key is a digest of the due deliveries and their
 attempt counts, so a batch is launched once; a batch a failed run left untouched is
-retried after ``RETRY_AFTER_S`` (``pc_pipelines.lib.run_keys``). Back-off between
-attempts is the deliveries' own (``due_key``).
+retried after ``RETRY_AFTER_S`` (``pc_pipelines.lib.fanout.backstop_run``, as the
+saved-search e-mails' backstop). Back-off between attempts is the deliveries' own
+(``due_key``).
 """
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
-from dagster import (
-    DagsterRunStatus,
-    DefaultSensorStatus,
-    RunRequest,
-    RunsFilter,
-    SensorEvaluationContext,
-    SensorResult,
-    SkipReason,
-    sensor,
-)
+from dagster import DefaultSensorStatus, SensorEvaluationContext, sensor
 
 from pc_core.marketplace import deliveries
 from pc_core.timeutil import utcnow
 from pc_pipelines.crm_delivery.jobs import crm_delivery_job
-from pc_pipelines.lib.run_keys import RetryingKeys, digest
+from pc_pipelines.lib.fanout import backstop_run
 from pc_pipelines.lib.run_tags import TRIGGER_TAG
 from pc_pipelines.resources import PlatformResource
 
 PEEK = 1000  # due deliveries read per tick, for the run key
 RETRY_AFTER_S = 60.0
-ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
-          DagsterRunStatus.STARTED]
-SCOPE = "all"
-
-
-def _run_active(context: SensorEvaluationContext) -> bool:
-    return bool(context.instance.get_runs(
-        filters=RunsFilter(job_name=crm_delivery_job.name, statuses=ACTIVE), limit=1))
 
 
 @sensor(job=crm_delivery_job, minimum_interval_seconds=5,
@@ -55,19 +38,11 @@ def crm_delivery_sensor(context: SensorEvaluationContext, platform: PlatformReso
     """One delivery run for every sale due, unless one is already running."""
     left_behind = utcnow() - timedelta(seconds=platform.settings().backstop_after_seconds)
     due = deliveries.due(platform.db(), left_behind, limit=PEEK)
-    if not due:
-        return SkipReason("no sale left waiting for its buyer's CRM by the hot path")
-    if _run_active(context):
-        return SkipReason(f"{len(due)} due; a delivery run is in progress")
-    keys = RetryingKeys(context.cursor, RETRY_AFTER_S)
-    base = "crm-delivery:" + digest(f"{d['_id']}@{d.get('attempts') or 0}" for d in due)
-    key = keys.key_for(SCOPE, base, time.time())
-    if key is None:
-        return SkipReason(f"{len(due)} due; their run was requested less than "
-                          f"{RETRY_AFTER_S:.0f} s ago")
-    buyers = len({d["buyer_partner_id"] for d in due})
-    return SensorResult(
-        run_requests=[RunRequest(run_key=key, tags={TRIGGER_TAG: "sale",
-                                                    "pc/deliveries": str(len(due)),
-                                                    "pc/buyers": str(buyers)})],
-        cursor=keys.cursor())
+    return backstop_run(
+        context, crm_delivery_job.name,
+        pending=[f"{d['_id']}@{d.get('attempts') or 0}" for d in due],
+        prefix="crm-delivery", retry_after_s=RETRY_AFTER_S,
+        idle="no sale left waiting for its buyer's CRM by the hot path", noun="due",
+        run_name="delivery",
+        tags={TRIGGER_TAG: "sale", "pc/deliveries": str(len(due)),
+              "pc/buyers": str(len({d["buyer_partner_id"] for d in due}))})

@@ -8,12 +8,16 @@ The run key is a digest of what is pending (``run_keys``): the same pending set 
 launched once, new work launches again. With ``retry_after_s``, a set a failed run
 left untouched is launched again after that long (``RetryingKeys``); without it, it
 waits for new work or the 15-minute sync.
+
+``backstop_run`` is the same rule for the backstops of queues that are not per
+partner (sales due for the buyer's CRM, saved-search e-mails): stale pending work →
+one run, retried after ``retry_after_s`` while the same set stays pending.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from dagster import (
     DagsterRunStatus,
@@ -21,6 +25,7 @@ from dagster import (
     RunsFilter,
     SensorEvaluationContext,
     SensorResult,
+    SkipReason,
 )
 
 from pc_pipelines.lib.run_keys import RetryingKeys, digest
@@ -60,3 +65,23 @@ def one_run(context: SensorEvaluationContext, job_name: str, *, prefix: str, tri
     request = RunRequest(run_key=key, tags=fanout_tags(job_name, len(pending),
                                                        **{TRIGGER_TAG: trigger}, **tags))
     return SensorResult(run_requests=[request], cursor=cursor)
+
+
+def backstop_run(context: SensorEvaluationContext, job_name: str, *, pending: Sequence[str],
+                 prefix: str, retry_after_s: float, idle: str, noun: str, run_name: str,
+                 tags: Mapping[str, str]) -> SensorResult | SkipReason:
+    """The tick's one run for the work the hot path left behind (``pending``: one text
+    per item, for the run key; ``tags`` on the request), or why there is none:
+    ``idle`` with nothing pending, else "N ``noun``; a ``run_name`` run is in
+    progress" or "...; their run was requested less than ``retry_after_s`` ago"."""
+    if not pending:
+        return SkipReason(idle)
+    if run_active(context, job_name):
+        return SkipReason(f"{len(pending)} {noun}; a {run_name} run is in progress")
+    keys = RetryingKeys(context.cursor, retry_after_s)
+    key = keys.key_for(SCOPE, f"{prefix}:" + digest(pending), time.time())
+    if key is None:
+        return SkipReason(f"{len(pending)} {noun}; their run was requested less than "
+                          f"{retry_after_s:.0f} s ago")
+    return SensorResult(run_requests=[RunRequest(run_key=key, tags=dict(tags))],
+                        cursor=keys.cursor())
