@@ -25,6 +25,10 @@ Faults, in turn, ``--gap`` seconds apart (``--faults`` picks some):
 - ``run-mid-apply``: the worker stopped, the backstop ``hubspot_webhook_job`` run in a
   child process (``execute_in_process``) and SIGKILLed once its sync task is running
   (HubSpot slow), then the worker restarted;
+- ``push-run-mid-write``: the worker stopped, a partner's lead edited through the API
+  (a stage and a note, by an admin of the partner), the ``hubspot_pushback_job`` run
+  in a child process SIGKILLed once its push task is running (HubSpot slow), then the
+  worker restarted;
 - ``daemon``: with ``--daemon``: the worker stopped, so the daemon's sensor launches
   a backstop run; the daemon's process group (daemon, code server, run) SIGKILLed,
   restarted with the worker;
@@ -38,7 +42,10 @@ Invariants, after the load stops and everything drained:
   than the distinct events (an event applied by a holder killed before recording it
   is counted by no task, never by two);
 - ``lead-matches-hubspot``: every renamed deal's lead shows HubSpot's current name;
-- ``sync-history``: no webhook sync task left running, every failed one says why;
+- ``sync-history``: no webhook or push sync task left running (a killed run's
+  too), every failed one says why;
+- ``edit-pushed-once``: every platform edit of ``push-run-mid-write`` is on the
+  partner's deal (its stage, its note exactly once) and no longer pending;
 - ``purchase-completed-once``, ``no-double-sale``, ``no-double-reservation``,
   ``no-lost-reservation`` (``_soak_market.check_market``);
 - ``live-clients-caught-up`` (``_soak_live.check_live``);
@@ -80,30 +87,45 @@ from _soak_market import (
     seed_market,
     settled,
 )
-from hot_path_bench import connect_partners, post_signed, rename, webhook_body
+from hot_path_bench import Partner, connect_partners, post_signed, rename, webhook_body
 from pymongo.errors import PyMongoError
 
 from pc_core import collections as c
+from pc_core.access import Principal, Role
 from pc_core.db import get_db
 from pc_core.hubspot.lead_build.lead_builder import lead_id_for_deal
+from pc_core.hubspot.sync_back.reverse_mapping import ReverseStages
+from pc_core.identity.users import create_user
+from pc_core.security.jwt_tokens import create_access_token
 from pc_core.settings import Settings
 from pc_core.store.indexes import ensure_indexes
 from pc_dev import devstack
 
 BENCH = "Fault soak"
 LEASE_S = 3.0
-FAULTS = ("worker", "api", "worker-mid-apply", "run-mid-apply", "daemon", "redis", "mongo")
+FAULTS = ("worker", "api", "worker-mid-apply", "run-mid-apply", "push-run-mid-write",
+          "daemon", "redis", "mongo")
+#: Canonical stages a ``push-run-mid-write`` edit moves a lead to (the first its
+#: partner's pipeline maps, other than the lead's own).
+EDIT_STAGES = ("proposal", "negotiation", "contacted", "meeting_scheduled")
 DOWN_S = 2.0  # how long a killed store stays down before it is started again
 RETENTION_DAYS = 60 / 86_400  # --long: a minute stands for the 7 and 90 days
 #: --long: the end size within 25 % of the size at two retention periods (by then the
 #: database holds what retention keeps; without retention it grows with every event)
 FLAT_TOLERANCE = 0.25
 
-# A Dagster job executed in a child process, as a run worker executes it.
+# A Dagster job executed in a child process, as a run worker executes it; with partner
+# ids, on the instance under DAGSTER_HOME knowing their partitions (the write-back
+# jobs work for known partners only).
 RUN_JOB = """
 import sys
+from dagster import DagsterInstance
 from pc_pipelines.definitions import defs
-result = defs.resolve_job_def(sys.argv[1]).execute_in_process(raise_on_error=False)
+instance = DagsterInstance.get() if sys.argv[2:] else None
+if instance is not None:
+    instance.add_dynamic_partitions("partners", sys.argv[2:])
+result = defs.resolve_job_def(sys.argv[1]).execute_in_process(instance=instance,
+                                                              raise_on_error=False)
 checks = [f"{e.check_name}={'passed' if e.passed else 'FAILED'}"
           for e in result.get_asset_check_evaluations()]
 print("run", "succeeded" if result.success else "failed", *checks, flush=True)
@@ -134,6 +156,17 @@ class Tally:
                                        {"details.webhook.events": 1}):
             self.task_events[t["_id"]] = (t.get("details") or {}).get(
                 "webhook", {}).get("events", 0)
+
+
+@dataclass
+class Edit:
+    """A lead edited through the API while no worker ran (``push-run-mid-write``)."""
+
+    partner: Partner
+    lead_id: str
+    deal_id: str
+    stage_id: str
+    note: str
 
 
 @dataclass
@@ -188,11 +221,13 @@ class Stack:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
 
-    def run_job(self, job: str, log: str) -> subprocess.Popen:
+    def run_job(self, job: str, log: str, partners: list[str] | None = None
+                ) -> subprocess.Popen:
         """``job`` executed in a child process of its own session (killable as a group)."""
         out = open(self.data / log, "ab")  # noqa: SIM115 - closed with the process
+        (self.data / "dagster").mkdir(exist_ok=True)
         return subprocess.Popen(
-            [devstack.venv_bin("python"), "-c", RUN_JOB, job],
+            [devstack.venv_bin("python"), "-c", RUN_JOB, job, *(partners or [])],
             env={**os.environ, **self.env, "DAGSTER_HOME": str(self.data / "dagster")},
             cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -228,6 +263,29 @@ def webhook_load(stack: Stack, partners, ledger: Ledger, stop: threading.Event,
             time.sleep(rng.uniform(0.02, 0.1))
 
 
+def _deal_on_hubspot(settings: Settings, edit: Edit) -> tuple[str | None, list[str]]:
+    """The partner's deal's stage and note bodies, read from its portal."""
+    host, auth = settings.hubspot_base_url, {"Authorization": f"Bearer {edit.partner.token}"}
+    deal = httpx.get(f"{host}/crm/v3/objects/deals/{edit.deal_id}", headers=auth, timeout=30,
+                     params={"properties": "dealstage", "associations": "notes"}).json()
+    notes = [httpx.get(f"{host}/crm/v3/objects/notes/{n['id']}", headers=auth, timeout=30,
+                       params={"properties": "hs_note_body"}).json()["properties"]["hs_note_body"]
+             for n in ((deal.get("associations") or {}).get("notes") or {}).get("results", [])]
+    return deal["properties"].get("dealstage"), notes
+
+
+def check_edits(db, settings: Settings, edits: list[Edit]) -> list[Violation]:
+    wrong = []
+    for edit in edits:
+        stage, notes = _deal_on_hubspot(settings, edit)
+        pending = (db[c.LEADS].find_one({"_id": edit.lead_id}, {"push_pending": 1}) or {}).get(
+            "push_pending")
+        if stage != edit.stage_id or notes.count(edit.note) != 1 or pending:
+            wrong.append(f"{edit.lead_id} (stage {stage}, note x{notes.count(edit.note)}, "
+                         f"pending {bool(pending)})")
+    return [Violation("edit-pushed-once", wrong)] if wrong else []
+
+
 def check(db, ledger: Ledger, tally: Tally) -> list[Violation]:
     found: list[Violation] = []
     tally.take(db)
@@ -249,8 +307,9 @@ def check(db, ledger: Ledger, tally: Tally) -> list[Violation]:
                                             {"title": 1}) or {}).get("title") != name)
     if wrong:
         found.append(Violation("lead-matches-hubspot", wrong))
-    stuck = sorted(f"{t['_id']} ({t['status']}, run {t.get('dagster_run_id')})"
-                   for t in tasks if t["status"] == "running"
+    pushes = list(db[c.SYNC_TASKS].find({"direction": "push"}))
+    stuck = sorted(f"{t['_id']} ({t['trigger']} {t['status']}, run {t.get('dagster_run_id')})"
+                   for t in tasks + pushes if t["status"] == "running"
                    or (t["status"] == "failed" and not t.get("errors")))
     if stuck:
         found.append(Violation("sync-history", stuck))
@@ -284,9 +343,10 @@ def wait_for(check_fn, timeout: float) -> bool:
 class Faults:
     """Each fault: do it, then bring the stack back."""
 
-    def __init__(self, stack: Stack, db, hubspot: str) -> None:
-        self.stack, self.db, self.hubspot = stack, db, hubspot
+    def __init__(self, stack: Stack, db, hubspot: str, partners: list[Partner]) -> None:
+        self.stack, self.db, self.hubspot, self.partners = stack, db, hubspot, partners
         self.notes: list[str] = []
+        self.edits: list[Edit] = []
 
     def slow_hubspot(self, on: bool) -> None:
         httpx.put(f"{self.hubspot}/_sandbox/config", json={
@@ -296,6 +356,37 @@ class Faults:
         return self.db[c.SYNC_TASKS].find_one({"status": "running", "trigger": "webhook",
                                                "dagster_run_id": {"$ne": None}},
                                               {"_id": 1}) is not None
+
+    def running_push_run_task(self) -> bool:
+        return self.db[c.SYNC_TASKS].find_one({"status": "running", "direction": "push",
+                                               "dagster_run_id": {"$ne": None}},
+                                              {"_id": 1}) is not None
+
+    def platform_edit(self) -> Edit:
+        """An admin of a partner moves an open lead to another stage and adds a note,
+        through the API (the lead is then pending for the pushback)."""
+        db, settings = self.db, self.stack.settings
+        partner = self.partners[len(self.edits) % len(self.partners)]
+        user = create_user(db, Principal(user_id="system", role=Role.OWNER, partner_id=None),
+                           email=f"admin-{uuid.uuid4().hex[:8]}@soak.example.com",
+                           password="soak-password-123", role=Role.ADMIN,
+                           partner_id=partner.id).id
+        headers = {"Authorization": f"Bearer {create_access_token(settings, user)[0]}"}
+        stages = ReverseStages(db, partner.id)
+        for lead in db[c.LEADS].find({"partner_id": partner.id, "status": "open"}):
+            targets = [(canon, stages.stage_for(lead.get("hubspot_pipeline_id"), canon))
+                       for canon in EDIT_STAGES if canon != lead.get("stage")]
+            targets = [(canon, sid) for canon, sid in targets if sid]
+            if lead.get("hubspot_deal_id") and not lead.get("push_pending") and targets:
+                break
+        else:
+            raise RuntimeError(f"{partner.id} has no open lead with a stage to move to")
+        canonical, stage_id = targets[0]
+        note = f"Soak note {uuid.uuid4().hex[:8]}"
+        with httpx.Client(base_url=self.stack.api_url, headers=headers, timeout=30) as api:
+            api.patch(f"/v1/leads/{lead['_id']}", json={"stage": canonical}).raise_for_status()
+            api.post(f"/v1/leads/{lead['_id']}/notes", json={"body": note}).raise_for_status()
+        return Edit(partner, lead["_id"], str(lead["hubspot_deal_id"]), str(stage_id), note)
 
     def __call__(self, fault: str) -> None:
         s = self.stack
@@ -317,6 +408,18 @@ class Faults:
             run.wait(10)
             how = "killed while applying" if caught else "MISSED (the run never applied)"
             self.notes.append(f"run-mid-apply: {how}")
+            self.slow_hubspot(False)
+            s.start("worker")
+        elif fault == "push-run-mid-write":
+            s.kill("worker")
+            self.edits.append(self.platform_edit())
+            self.slow_hubspot(True)
+            run = s.run_job("hubspot_pushback_job", "run.log", s.partner_ids)
+            caught = wait_for(self.running_push_run_task, 90)
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait(10)
+            how = "killed while writing" if caught else "MISSED (the run never wrote)"
+            self.notes.append(f"push-run-mid-write: {how}")
             self.slow_hubspot(False)
             s.start("worker")
         elif fault == "daemon":
@@ -398,7 +501,7 @@ def soak(seed: int = 7, partners: int = 4, gap: float = 6.0, *,
             for i, b in enumerate(market_buyers)]
         for t in threads:
             t.start()
-        do = Faults(stack, db, hubspot)
+        do = Faults(stack, db, hubspot, connected)
         done: list[str] = []
         sizes: list[dict[str, int]] = []
         retention: list[str] = []
@@ -429,10 +532,14 @@ def soak(seed: int = 7, partners: int = 4, gap: float = 6.0, *,
                                                            {"_id": 1}), 120)
         wait_for(lambda: not db[c.SYNC_TASKS].find_one(
             {"status": "running", "trigger": "webhook"}, {"_id": 1}), 60)
+        wait_for(lambda: not any((db[c.LEADS].find_one({"_id": e.lead_id}) or {}).get(
+            "push_pending") for e in do.edits) and not db[c.SYNC_TASKS].find_one(
+            {"status": "running", "direction": "push"}, {"_id": 1}), 60)
         wait_for(lambda: settled(db, market), 120)
         listed = {d["_id"] for d in db[c.LEADS].find({"status": "listed"}, {"_id": 1})}
         wait_for(lambda: not check_live(live, listed), 30)
         violations = check(db, ledger, tally)
+        violations += check_edits(db, settings, do.edits)
         violations += [Violation(name, ids) for name, ids in check_market(db, market, settings)]
         violations += [Violation(name, ids) for name, ids in check_live(live, listed)]
         figures = {
@@ -527,7 +634,7 @@ def main() -> None:
         print(f"VIOLATED {line}")
     if not violations:
         print("all invariants hold: webhook-applied, applied-once, lead-matches-hubspot, "
-              "sync-history, purchase-completed-once, no-double-sale, "
+              "sync-history, edit-pushed-once, purchase-completed-once, no-double-sale, "
               "no-double-reservation, no-lost-reservation, live-clients-caught-up"
               + (", database-flat" if "sizes" in figures else ""))
     figure(BENCH, "acknowledged webhooks", figures["acknowledged"])
