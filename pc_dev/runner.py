@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import httpx
+from dagster import DagsterInstance
 
 from pc_core.db import get_db
 from pc_core.settings import Settings
@@ -166,6 +167,11 @@ def _start_services(
                 "sensors:\n  use_threads: true\n  num_workers: 4\n"
                 "telemetry:\n  enabled: false\n"
             )
+        # The instance's storage is created here, once: `dagster dev` and `pc worker`
+        # both open it as they start, and two processes creating a new SQLite storage
+        # at the same moment can stamp its schema twice ("alembic_version has more than
+        # one head"), after which Dagster's code server never loads.
+        DagsterInstance.from_config(str(dagster_home)).dispose()
         group.start(
             "dagster",
             [devstack.venv_bin("dagster"), "dev", "-w", "workspace.yaml", "-h", host,

@@ -106,10 +106,6 @@ def test_openapi_documents_every_route_with_models(client):
     assert client.get("/docs").status_code == 200
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known flaky in the full suite since session 3: `dagster dev` under `pc run` sometimes "
-    "never answers GraphQL within 240 s (2 of 3 full runs; passes alone in ~30 s); "
-    "still runs and reports XPASS when it works — cause not yet found"))
 def test_pc_run_starts_answers_and_stops_on_sigint(tmp_path):
     """`pc run` end to end, Dagster included: health 200; every schedule and sensor
     RUNNING as the Dagster webserver reports them; the every-minute reservation expiry
