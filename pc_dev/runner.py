@@ -160,10 +160,14 @@ def _start_services(
         instance_yaml = dagster_home / "dagster.yaml"
         if not instance_yaml.exists():
             # Launch runs as sensors request them (no queue hop) and evaluate sensors
-            # in threads, so the webhook sensor's ticks are not held up by others.
+            # in threads, so the webhook sensor's ticks are not held up by others. Run
+            # monitoring fails a run past its job's dagster/max_runtime: a run process
+            # killed mid-work would otherwise stay STARTED, and the backstop sensors,
+            # which skip while a run of their job is in progress, would wait for ever.
             instance_yaml.write_text(
                 "run_coordinator:\n  module: dagster.core.run_coordinator\n"
                 "  class: DefaultRunCoordinator\n"
+                "run_monitoring:\n  enabled: true\n  poll_interval_seconds: 60\n"
                 "sensors:\n  use_threads: true\n  num_workers: 4\n"
                 "telemetry:\n  enabled: false\n"
             )
