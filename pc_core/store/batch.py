@@ -34,6 +34,8 @@ from pymongo.errors import (
     WriteError,
 )
 
+from pc_core.store.queues import exact
+
 Doc = dict[str, Any]
 _PART = "__read"
 
@@ -51,8 +53,8 @@ def read_together(db: Database, reads: list[Read]) -> list[list[Doc]]:
     per read on nx-27017 (``aggregates_well``)."""
     if not aggregates_well(db):
         found = []
-        for read in reads:
-            cursor = db[read.collection].find(read.match, read.projection)
+        for read in reads:  # plain equalities as ``$eq``: index-served there (queues.exact)
+            cursor = db[read.collection].find(exact(read.match), read.projection)
             found.append(list(cursor.limit(read.limit) if read.limit is not None else cursor))
         return found
     def stages(i: int, read: Read) -> list[Doc]:
