@@ -76,6 +76,25 @@ def test_stale_write_is_a_conflict_not_a_lost_update(client, world, db):
     assert db[c.LEADS].find_one({"_id": lead["id"]})["title"] == "Newer"
 
 
+def test_a_bulk_of_revision_checked_writes_refuses_only_the_stale_ones(client, world, db):
+    """The lead build's one-bulk write (``replace_each_if_unchanged``): a lead changed
+    since it was read keeps the newer change, a lead deleted since is not brought
+    back, and the others are written, all in one round trip."""
+    from pc_core.store.documents import replace_each_if_unchanged
+
+    kept, changed, gone = (_create(client, world.admin_a)["id"] for _ in range(3))
+    read = {i: db[c.LEADS].find_one({"_id": i}) for i in (kept, changed, gone)}
+    client.patch(f"/v1/leads/{changed}", json={"title": "Newer"}, headers=world.admin_a.headers)
+    db[c.LEADS].delete_one({"_id": gone})
+    written = replace_each_if_unchanged(
+        db[c.LEADS], [(read[i], {"title": "From HubSpot"}) for i in (kept, changed, gone)])
+    assert [w is not None for w in written] == [True, False, False]
+    assert written[0]["rev"] == read[kept]["rev"] + 1
+    assert db[c.LEADS].find_one({"_id": kept})["title"] == "From HubSpot"
+    assert db[c.LEADS].find_one({"_id": changed})["title"] == "Newer"
+    assert db[c.LEADS].find_one({"_id": gone}) is None
+
+
 def test_notes(client, world):
     lead = _create(client, world.admin_a)
     for body in ("first call", "sent proposal"):

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ReplaceOne, ReturnDocument
 from pymongo.collection import Collection
+from pymongo.errors import BulkWriteError
 
 from pc_core.errors import Conflict, NotFound
 
@@ -40,6 +41,47 @@ def replace_if_unchanged(collection: Collection, current: Doc, changes: Doc, *,
     return collection.find_one_and_replace(
         revision_filter(current, expect), new, return_document=ReturnDocument.AFTER
     )
+
+
+DUPLICATE_KEY = 11000
+
+
+def replace_each_if_unchanged(collection: Collection,
+                              writes: list[tuple[Doc, Doc]]) -> list[Doc | None]:
+    """``replace_if_unchanged`` for each (current, changes) pair, in one unordered bulk
+    write per ``BATCH`` (a batch of leads rebuilt from HubSpot: one round trip instead
+    of one per lead). Returns, in order, each new document, or ``None`` where the
+    document changed (or went) since it was read: that write did not happen.
+
+    Each replacement is an upsert filtered on the revision read (``revision_filter``):
+    a document changed meanwhile no longer matches, so the upsert tries to insert a
+    second document with its ``_id`` and is refused with a duplicate key, alone (the
+    bulk is unordered). A document deleted meanwhile is upserted back instead: such
+    writes are deleted again at once (filtered on the revision they wrote, so a write
+    that came after ours is kept) and reported as ``None``, as the one-by-one write
+    would have reported them."""
+    new_docs = [{**current, **changes, "_id": current["_id"],
+                 "rev": (current.get("rev") or 0) + 1} for current, changes in writes]
+    written: list[Doc | None] = list(new_docs)
+    for start in range(0, len(writes), BATCH):
+        ops = [ReplaceOne(revision_filter(current), new, upsert=True)
+               for (current, _), new in zip(writes[start:start + BATCH],
+                                            new_docs[start:start + BATCH], strict=True)]
+        upserted: dict[int, Any] = {}
+        try:
+            upserted = collection.bulk_write(ops, ordered=False).upserted_ids or {}
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors") or []
+            if not errors or any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            for error in errors:
+                written[start + int(error["index"])] = None
+            upserted = {int(u["index"]): u["_id"] for u in exc.details.get("upserted") or []}
+        for index in upserted:
+            gone = new_docs[start + index]
+            collection.delete_one({"_id": gone["_id"], "rev": gone["rev"]})
+            written[start + index] = None
+    return written
 
 
 def update_with_retry(

@@ -39,7 +39,8 @@ from pc_core.models.live_events import LeadUnlisted, StageUpdated
 from pc_core.money import cents_expr
 from pc_core.settings import Settings
 from pc_core.stages import MANUAL_STATUSES, LeadStatus, Stage, status_for_new_stage
-from pc_core.store import batch, queues, replace_if_unchanged
+from pc_core.store import batch, queues
+from pc_core.store.documents import replace_each_if_unchanged
 from pc_core.sync import tasks as sync_tasks
 from pc_core.timeutil import ensure_utc, utcnow
 
@@ -160,7 +161,7 @@ def _touch_deals_of_changed_contacts(db: Database, partner_id: str) -> None:
 def build_leads(
     db: Database, partner_id: str, *, settings: Settings | None = None,
     task_id: str | None = None, history: conflicts.HistoryReader | None = None,
-    source: str = stage_events.HUBSPOT_PULL,
+    source: str = stage_events.HUBSPOT_PULL, partner: dict[str, Any] | None = None,
 ) -> LeadBuildStats:
     """Bring the partner's leads in line with its dirty raw deals.
 
@@ -169,6 +170,8 @@ def build_leads(
     the partner's tokens. Decided conflicts are written to the sync task ``task_id``
     (by default the partner's running sync task, else a new one). Stage and status
     changes are recorded as ``stage_events`` from ``source`` (a pull or a webhook).
+    ``partner``: the partner document as the caller read it this batch (the webhook
+    apply's token read), which saves reading it again.
     """
     stats = LeadBuildStats(source=source)
     # What every build needs first, in one round trip (a webhook batch is small: its
@@ -177,19 +180,22 @@ def build_leads(
     # operator, pc_core/marketplace/payouts.py; otherwise it stays open), the dirty
     # contacts and the first dirty deals.
     dirty = {"partner_id": partner_id, "dirty": True}
-    mappings, partner, contacts, first = batch.read_together(db, [
-        batch.Read(c.STAGE_MAPPINGS, {"partner_id": partner_id},
-                   {"pipeline_id": 1, "stage_id": 1, "canonical_stage": 1}),
-        batch.Read(c.PARTNERS, {"_id": partner_id}, {"is_operator": 1, "stripe_connect": 1},
-                   limit=1),
-        batch.Read(c.HUBSPOT_CONTACTS, dirty, limit=1),
-        batch.Read(c.HUBSPOT_DEALS, dirty, limit=BATCH)])
+    reads = [batch.Read(c.STAGE_MAPPINGS, {"partner_id": partner_id},
+                        {"pipeline_id": 1, "stage_id": 1, "canonical_stage": 1}),
+             batch.Read(c.HUBSPOT_CONTACTS, dirty, limit=1),
+             batch.Read(c.HUBSPOT_DEALS, dirty, limit=BATCH)]
+    if partner is None:
+        reads.append(batch.Read(c.PARTNERS, {"_id": partner_id},
+                                {"is_operator": 1, "stripe_connect": 1}, limit=1))
+    mappings, contacts, first, *read_partner = batch.read_together(db, reads)
+    if read_partner:
+        partner = next(iter(read_partner[0]), None)
     if contacts:  # their deals become dirty first: the deals are read after that
         _touch_deals_of_changed_contacts(db, partner_id)
         first = None
     stages = stage_lookup(db, partner_id, mappings)
     reader = _LazyHistory(db, partner_id, settings, history)
-    listable = payouts.can_list(partner[0] if partner else None)
+    listable = payouts.can_list(partner)
     for _ in range(MAX_ROUNDS):
         deals = first if first is not None else queues.waiting(
             db[c.HUBSPOT_DEALS], dirty, limit=BATCH)
@@ -282,6 +288,7 @@ def _build_batch(
             retry |= contested_keys
     inserts: list[dict[str, Any]] = []
     insert_deals: list[str] = []
+    updates: list[_LeadUpdate] = []
     for deal, row, lead_id, (target, mapped), at in zip(deals, rows, lead_ids, targets,
                                                         seen_at, strict=True):
         if deal["_id"] in retry:
@@ -294,9 +301,14 @@ def _build_batch(
             inserts.append(_new_lead(partner_id, lead_id, deal, row, values, mapped, at,
                                      now, stats, listable))
             insert_deals.append(deal["_id"])
-        elif not _update_lead(db, current, deal, target, mapped, at, now, stats,
-                              prop_times.get(str(deal["hubspot_id"])), listable):
-            retry.add(deal["_id"])
+            continue
+        update = _update_lead(current, deal, target, mapped, at, now,
+                              prop_times.get(str(deal["hubspot_id"])), listable)
+        if update is None:
+            stats.unchanged += 1
+        else:
+            updates.append(update)
+    retry |= _write_updates(db, updates, stats)
     for start in range(0, len(inserts), 100):
         try:
             db[c.LEADS].bulk_write([InsertOne(d) for d in inserts[start : start + 100]],
@@ -386,14 +398,26 @@ def _new_lead(
     return doc
 
 
+@dataclass
+class _LeadUpdate:
+    """A lead's changes from its deal, to be written under the revision read."""
+
+    current: dict[str, Any]
+    deal_id: str  # the raw deal's ``_id`` (left dirty if the write loses a race)
+    update: dict[str, Any]
+    changed: dict[str, Any]
+    decision: conflicts.Resolution
+    changed_at: datetime
+
+
 def _update_lead(
-    db: Database, current: dict[str, Any], deal: dict[str, Any], target: dict[str, Any],
-    mapped: str | None, changed_at: datetime, now: datetime, stats: LeadBuildStats,
+    current: dict[str, Any], deal: dict[str, Any], target: dict[str, Any],
+    mapped: str | None, changed_at: datetime, now: datetime,
     prop_times: dict[str, tuple[str | None, datetime]] | None,
     listable: bool = True,
-) -> bool:
-    """Apply the deal to its lead field by field (``conflicts.resolve``); ``False`` when
-    a concurrent edit won the race (the deal stays dirty and is redone)."""
+) -> _LeadUpdate | None:
+    """The deal applied to its lead field by field (``conflicts.resolve``); ``None``
+    when nothing changes."""
     decision = conflicts.resolve(current, target, changed_at, prop_times)
     update_fields = {f: v for f, (v, _) in decision.take.items()}
     status = LeadStatus(current["status"])
@@ -420,8 +444,7 @@ def _update_lead(
     edits = current.get("local_edits") or {}
     remaining = {k: v for k, v in edits.items() if k not in decision.delivered}
     if not changed and remaining == edits and not decision.conflicts:
-        stats.unchanged += 1
-        return True
+        return None
     times = dict(current.get("field_times", {}))
     for k in changed:
         if k in TRACKED_FIELDS:
@@ -432,24 +455,39 @@ def _update_lead(
               "hubspot_seen_at": changed_at, "hubspot_synced_at": pulled_at(deal, now)}
     if edits:
         update["local_edits"] = remaining
-    after = replace_if_unchanged(db[c.LEADS], current, update)
-    if after is None:
-        stats.conflicts += 1  # a platform edit landed meanwhile; the deal stays dirty
-        return False
-    stage_events.record_lead_change(db, current, after, stats.source, changed_at)
-    stats.resolved.extend(decision.conflicts)
-    if changed:
-        stats.updated += 1
-    else:
-        stats.unchanged += 1
-    if "stage" in changed:
-        stats.stage_changes.append(
-            {"lead_id": current["_id"], "from": current.get("stage"), "to": changed["stage"]}
-        )
-    if changed.get("status") == LeadStatus.LISTED.value:
-        stats.listed += 1
-        stats.listed_ids.append(current["_id"])
-    return True
+    return _LeadUpdate(current, deal["_id"], update, changed, decision, changed_at)
+
+
+def _write_updates(db: Database, updates: list[_LeadUpdate],
+                   stats: LeadBuildStats) -> set[str]:
+    """Write the batch's changed leads in one bulk write, each under the revision it
+    was read at (``replace_each_if_unchanged``); record their stage and status
+    changes in one insert. Returns the raw deal ids whose write lost a race (a
+    platform edit landed meanwhile: the deal stays dirty and is redone)."""
+    written = replace_each_if_unchanged(db[c.LEADS], [(u.current, u.update) for u in updates])
+    lost: set[str] = set()
+    changes: list[dict[str, Any]] = []
+    for u, after in zip(updates, written, strict=True):
+        if after is None:
+            stats.conflicts += 1
+            lost.add(u.deal_id)
+            continue
+        changes.extend(stage_events.lead_change_docs(u.current, after, stats.source,
+                                                     u.changed_at))
+        stats.resolved.extend(u.decision.conflicts)
+        if u.changed:
+            stats.updated += 1
+        else:
+            stats.unchanged += 1
+        if "stage" in u.changed:
+            stats.stage_changes.append({"lead_id": u.current["_id"],
+                                        "from": u.current.get("stage"),
+                                        "to": u.changed["stage"]})
+        if u.changed.get("status") == LeadStatus.LISTED.value:
+            stats.listed += 1
+            stats.listed_ids.append(u.current["_id"])
+    stage_events.record(db, changes)
+    return lost
 
 
 def publish_lead_events(

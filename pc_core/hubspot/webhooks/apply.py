@@ -176,7 +176,7 @@ def apply_pending(db: Database, settings: Settings, partner_id: str,
                     api = stack.enter_context(api_pool.POOL.borrow(db, settings, partner_id))
             apply_round(db, api, partner_id, events, stats)
             built = build_leads(db, partner_id, settings=settings, task_id=task_id,
-                                source=WEBHOOK)
+                                source=WEBHOOK, partner=getattr(api.tokens, "seen", None))
             publish_lead_events(db, settings, partner_id, built)
             _merge(stats.leads, built)
             mark_processed(db, [e["_id"] for e in events], run_id)
