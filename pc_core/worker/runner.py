@@ -86,7 +86,7 @@ class Worker:
     # -- one pass -------------------------------------------------------------------
 
     def webhook_pass(self, result: PassReport) -> None:
-        pending = partner_runs.webhook_pending(self.db)
+        pending = partner_runs.webhook_partners(self.db)
         if not pending:
             return
         outcomes = partner_runs.for_each_partner(
