@@ -13,6 +13,7 @@ from pc_core.observability.logs import configure_logging
 from pc_core.settings import Settings
 from pc_core.store import leases, wakeups
 from pc_core.store.indexes import ensure_indexes
+from pc_core.worker.report_queue import ReportQueue
 from pc_core.worker.runner import Worker
 from pc_pipelines.lib.runless import DagsterReporter
 
@@ -30,8 +31,10 @@ def run_worker(settings: Settings, lanes: tuple[str, ...] = wakeups.LANES) -> No
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     if instance is None:
         log.warning("DAGSTER_HOME is not set: applied batches are not reported to Dagster")
-    worker = Worker(settings, holder=holder, lanes=lanes,
-                    report=DagsterReporter(instance, holder) if instance else None)
+    # reported from a thread of their own: a pass does not wait for Dagster's writes
+    reports = ReportQueue(DagsterReporter(instance, holder), name="dagster-reports") \
+        if instance else None
+    worker = Worker(settings, holder=holder, lanes=lanes, report=reports)
     ensure_indexes(worker.db)
 
     def stop(signum: int, _frame: object) -> None:
@@ -40,4 +43,8 @@ def run_worker(settings: Settings, lanes: tuple[str, ...] = wakeups.LANES) -> No
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    worker.run_forever()
+    try:
+        worker.run_forever()
+    finally:
+        if reports is not None:
+            reports.close()

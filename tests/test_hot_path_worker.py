@@ -311,3 +311,29 @@ def test_a_partners_hubspot_client_is_kept_between_batches_with_its_current_toke
     second = rename_and_apply("After the reconnect", 2)
     assert second.stats.requests == first.stats.requests  # no 401, no refresh
     assert api_pool.POOL.built == built + 1  # one client for both batches
+
+
+def test_batch_reports_go_to_dagster_in_order_off_the_pass_and_all_before_a_stop(caplog):
+    """``pc worker`` queues each batch's report (``ReportQueue``): the pass goes on
+    while Dagster's event log is written, the reports keep their order, one that
+    fails is logged without stopping the others, and a stop sends what is queued."""
+    from pc_core.worker.report_queue import ReportQueue
+
+    sent: list[int] = []
+    gate = threading.Event()
+
+    def send(n: int) -> None:
+        gate.wait(5)  # a slow event log
+        if n == 2:
+            raise RuntimeError("event log unavailable")
+        sent.append(n)
+
+    reports = ReportQueue(send)
+    started = time.monotonic()
+    for n in range(5):
+        reports(n)
+    assert time.monotonic() - started < 1 and sent == []  # the caller did not wait
+    gate.set()
+    reports.close()
+    assert sent == [0, 1, 3, 4]
+    assert "could not report a batch" in caplog.text
