@@ -76,6 +76,28 @@ def stores_and_sandbox(group: devstack.ProcessGroup) -> tuple[Settings, str]:
     return settings, sandbox
 
 
+def cpu_seconds(group: devstack.ProcessGroup) -> dict[str, float]:
+    """CPU seconds (user + system) each process of ``group`` and this one have used so
+    far, by name: two readings around a phase tell which process its time went to (on
+    a 2-core machine the processes compete for the same cores)."""
+    import psutil  # noqa: PLC0415 - only the benches that split CPU time need it
+
+    used = {"bench": sum(psutil.Process().cpu_times()[:2])}
+    for proc in group.processes:
+        try:
+            used[proc.name] = sum(psutil.Process(proc.popen.pid).cpu_times()[:2])
+        except psutil.Error:  # exited
+            continue
+    return used
+
+
+def cpu_split(before: dict[str, float], after: dict[str, float]) -> str:
+    """The CPU seconds per process between two ``cpu_seconds`` readings, largest first."""
+    spent = {k: after[k] - before.get(k, 0.0) for k in after}
+    return ", ".join(f"{k} {v:.1f}" for k, v in sorted(spent.items(), key=lambda kv: -kv[1])
+                     if v >= 0.05)
+
+
 def paced(count: int, window: float, threads: int, one: Callable[[int], object]) -> float:
     """Run ``one(k)`` for k in range(count), started evenly over ``window`` seconds on a
     pool of ``threads`` (a sample that is slow does not delay the next one's start);

@@ -52,7 +52,7 @@ from pathlib import Path
 import httpx
 import redis
 from _figures import figure, parse, quick_flag
-from _stack import paced, pct, stores_and_sandbox
+from _stack import cpu_seconds, cpu_split, paced, pct, stores_and_sandbox
 from dagster import DagsterInstance, build_sensor_context
 from hubspot.utils.signature import Signature
 
@@ -277,9 +277,10 @@ def latency_phase(settings: Settings, api: str, owner_headers: dict, partners: l
 
 
 def throughput_phase(settings: Settings, api: str, partners: list[Partner],
-                     events: int) -> dict:
+                     events: int, group: devstack.ProcessGroup) -> dict:
     """Rename every deal, then send ``events`` events (several per deal) in batches of
-    100 through the API; time until the worker has drained the inbox."""
+    100 through the API; time until the worker has drained the inbox, and the CPU
+    seconds each process used meanwhile."""
     db = get_db(settings)
     names: dict[tuple[str, str], str] = {}
     for p in partners:
@@ -301,6 +302,7 @@ def throughput_phase(settings: Settings, api: str, partners: list[Partner],
         if batch:
             bodies.append(json.dumps(batch))
     total = per_partner * len(partners)
+    cpu_before = cpu_seconds(group)
     started = time.monotonic()
     with httpx.Client(base_url=api, timeout=60) as client, ThreadPoolExecutor(10) as pool:
         list(pool.map(lambda b: post_signed(client, api, b, settings.hubspot_client_secret),
@@ -311,11 +313,12 @@ def throughput_phase(settings: Settings, api: str, partners: list[Partner],
             time.monotonic() - started < 600:
         time.sleep(0.05)
     drained_s = time.monotonic() - started
+    cpu = cpu_split(cpu_before, cpu_seconds(group))
     wrong = [lead_id_for_deal(pid, d) for (pid, d), name in names.items()
              if (db[c.LEADS].find_one({"_id": lead_id_for_deal(pid, d)}, {"title": 1})
                  or {}).get("title") != name]
     return {"events": total, "stored_s": stored_s, "drained_s": drained_s, "wrong": wrong,
-            "leads": len(names)}
+            "leads": len(names), "cpu": cpu}
 
 
 def main() -> None:
@@ -393,7 +396,7 @@ def main() -> None:
         if not args.events:
             return
         partners = connect_partners(db, settings, args.throughput_partners, "tp")
-        tp = throughput_phase(settings, api, partners, args.events)
+        tp = throughput_phase(settings, api, partners, args.events, group)
         rate = tp["events"] / tp["drained_s"]
         label = f"{BENCH}: throughput, {args.throughput_partners} partners"
         figure(label, "events/s through the worker (POST -> inbox drained)", round(rate),
@@ -402,6 +405,8 @@ def main() -> None:
         print(f"throughput: {tp['events']} events for {args.throughput_partners} partners "
               f"stored in {tp['stored_s']:.1f} s, applied by {tp['drained_s']:.1f} s = "
               f"{rate:.0f} events/s; leads checked {tp['leads']}, wrong {len(tp['wrong'])}")
+        print(f"  CPU seconds meanwhile (2 cores: {2 * tp['drained_s']:.1f} s at most): "
+              f"{tp['cpu']}; load average {os.getloadavg()[0]:.1f}")
     finally:
         group.stop_all()
 
