@@ -76,7 +76,7 @@ def webhook_pending(db: Database, limit: int = PEEK,
 def webhook_partners(db: Database, limit: int = PEEK) -> list[str]:
     """Connected partners with unprocessed inbox events, for the hot-path worker,
     which needs no sequences: a ``distinct`` over the ``processed`` index (2 ms over
-    20,000 pending events on nx-27017, where ``webhook_pending``'s grouping took
+    20,000 pending events on the embedded store, where ``webhook_pending``'s grouping took
     110 ms, once per worker pass)."""
     partners = sorted(p for p in db[c.WEBHOOK_EVENTS].distinct("partner_id", {"processed": False})
                       if p)
