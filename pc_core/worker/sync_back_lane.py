@@ -39,6 +39,7 @@ from pc_core.hubspot.sync_back.pushback import FLAGGED_AT as PUSH_FLAGGED_AT
 from pc_core.hubspot.sync_back.pushback import PushStats, pending_leads
 from pc_core.settings import Settings
 from pc_core.store import leases
+from pc_core.store.queues import exact
 from pc_core.store.wakeups import PUSHBACK, RELAY
 from pc_core.sync import tasks as sync_tasks
 
@@ -138,7 +139,7 @@ def _worker_tasks(db: Database, lane: str, partner_id: str | None) -> list[dict]
     match: dict = {"status": "running", "trigger": lane}
     if partner_id is not None:
         match["partner_id"] = partner_id
-    return [t for t in db[c.SYNC_TASKS].find(match) if not t.get("dagster_run_id")]
+    return [t for t in db[c.SYNC_TASKS].find(exact(match)) if not t.get("dagster_run_id")]
 
 
 def _run_tasks(db: Database, partner_id: str | None, run_id: str | None = None) -> list[dict]:
@@ -149,7 +150,7 @@ def _run_tasks(db: Database, partner_id: str | None, run_id: str | None = None) 
         match["partner_id"] = partner_id
     if run_id is not None:
         match["dagster_run_id"] = run_id
-    return [t for t in db[c.SYNC_TASKS].find(match) if t.get("dagster_run_id")]
+    return [t for t in db[c.SYNC_TASKS].find(exact(match)) if t.get("dagster_run_id")]
 
 
 def _close(db: Database, task: dict, reason: str) -> str | None:

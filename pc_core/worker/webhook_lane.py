@@ -20,6 +20,7 @@ from pc_core.hubspot.webhooks.apply import ApplyStats, run_webhook_sync
 from pc_core.hubspot.webhooks.ingest import seq_time
 from pc_core.settings import Settings
 from pc_core.store import leases
+from pc_core.store.queues import exact
 from pc_core.sync import tasks as sync_tasks
 
 LANE = "webhook"
@@ -74,7 +75,7 @@ def close_abandoned_tasks(db: Database, partner_id: str, dead_holder: str) -> li
     Dagster run's alike: a run SIGKILLed mid-apply is never marked failed by Dagster
     (no failure event, so no run-failure sensor), and only the lease tells."""
     closed = []
-    for task in db[c.SYNC_TASKS].find({"status": "running", "partner_id": partner_id}):
+    for task in db[c.SYNC_TASKS].find(exact({"status": "running", "partner_id": partner_id})):
         if task.get("trigger") != "webhook":
             continue
         if _close(db, task["_id"], f"{dead_holder} stopped before finishing; its events "
@@ -91,7 +92,7 @@ def sweep_abandoned_tasks(db: Database) -> list[str]:
     for as long as its task runs and finishes the task before giving it back, so the
     status is read again after the lease was seen free."""
     closed = []
-    for task in db[c.SYNC_TASKS].find({"status": "running"}):
+    for task in db[c.SYNC_TASKS].find(exact({"status": "running"})):  # every poll pass
         if task.get("trigger") != "webhook":
             continue
         if leases.holder_of(db, LANE, task["partner_id"]) is not None:
