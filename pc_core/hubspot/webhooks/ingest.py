@@ -31,6 +31,7 @@ from pc_core import collections as c
 from pc_core.errors import BadRequest, Unauthorized
 from pc_core.settings import Settings
 from pc_core.store import wakeups
+from pc_core.store.queues import exact
 from pc_core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,8 @@ class PortalDirectory:
             hit = self._cache.get(key)
         if hit is not None and now - hit[0] < self.ttl_s:
             return hit[1]
-        doc = db[c.PARTNERS].find_one({"hubspot.portal_id": portal_id}, {"_id": 1, "hubspot": 1})
+        doc = db[c.PARTNERS].find_one(exact({"hubspot.portal_id": portal_id}),  # index-served
+                                      {"_id": 1, "hubspot": 1})
         partner = doc["_id"] if doc and (doc.get("hubspot") or {}).get("portal_id") else None
         with self._lock:
             if len(self._cache) > 10_000:
