@@ -142,8 +142,8 @@ def _touch_deals_of_changed_contacts(db: Database, partner_id: str) -> None:
         merges.fold_merged_contacts(db, partner_id, contacts)
         ids = [str(d["hubspot_id"]) for d in contacts]
         leads = db[c.LEADS].find(
-            {"partner_id": partner_id, "hubspot_contact_id": {"$in": ids}}, {"hubspot_deal_id": 1}
-        )
+            queues.exact({"partner_id": partner_id, "hubspot_contact_id": {"$in": ids}}),
+            {"hubspot_deal_id": 1})
         deal_ops = [
             UpdateOne({"_id": f"{partner_id}:{lead['hubspot_deal_id']}"}, {"$set": {"dirty": True}})
             for lead in leads if lead.get("hubspot_deal_id")

@@ -138,7 +138,7 @@ def _deals_of_deleted_contacts(db: Database, partner_id: str,
     if not gone:
         return []
     return [str(d["hubspot_deal_id"]) for d in db[c.LEADS].find(
-        {"partner_id": partner_id, "hubspot_contact_id": {"$in": gone}},
+        queues.exact({"partner_id": partner_id, "hubspot_contact_id": {"$in": gone}}),
         {"hubspot_deal_id": 1}) if d.get("hubspot_deal_id")]
 
 
