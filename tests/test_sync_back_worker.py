@@ -258,7 +258,8 @@ def test_a_write_back_task_left_running_by_a_dead_worker_is_closed_on_the_next_p
     is pending, so no takeover comes; the poll pass closes the task, saying why. A
     Dagster run's too, once its lease ran out still naming it (a SIGKILLed run never
     ends in Dagster); a live worker's, a live run's and a run's without a lease (a
-    sale delivery's task, written outside the lanes) are left alone."""
+    sale delivery's task, written outside the lanes) are left alone. A worker without
+    the webhook lane sweeps too."""
     dead = sync_tasks.create_task(db, "p-dead", trigger="relay", direction="push",
                                   status="running")
     busy = sync_tasks.create_task(db, "p-busy", trigger="pushback", direction="push",
@@ -274,7 +275,9 @@ def test_a_write_back_task_left_running_by_a_dead_worker_is_closed_on_the_next_p
     assert leases.acquire(db, wakeups.RELAY, "p-k", leases.run_holder("run-2"), 0.05)
     assert leases.acquire(db, wakeups.RELAY, "p-a", leases.run_holder("run-3"), 30)
     time.sleep(0.1)  # run-2's lease runs out
-    closed = Worker(settings, holder="worker:sweeper", db=db).run_once().closed
+    # a worker of the write-back lanes only (`pc worker --lanes pushback,relay`) sweeps
+    closed = Worker(settings, holder="worker:sweeper", db=db,
+                    lanes=(wakeups.PUSHBACK, wakeups.RELAY)).run_once().closed
     assert sorted(closed) == sorted([dead["_id"], killed["_id"]])
     after = db[c.SYNC_TASKS].find_one({"_id": dead["_id"]})
     assert after["status"] == "failed" and "stopped" in after["errors"][0]

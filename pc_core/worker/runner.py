@@ -127,12 +127,14 @@ class Worker:
     def run_once(self, lanes: set[str] | None = None) -> PassReport:
         """One pass over ``lanes`` (default: all of this worker's)."""
         result = PassReport()
-        if lanes is None and wakeups.WEBHOOK in self.lanes:  # a poll pass: tidy up too
+        if lanes is None:  # a poll pass: tidy up the tasks of this worker's lanes too
             try:
-                result.closed = sweep_abandoned_tasks(self.db)
-                result.closed += sync_back_lane.sweep_abandoned(self.db)
+                if wakeups.WEBHOOK in self.lanes:
+                    result.closed += sweep_abandoned_tasks(self.db)
+                if {wakeups.PUSHBACK, wakeups.RELAY}.intersection(self.lanes):
+                    result.closed += sync_back_lane.sweep_abandoned(self.db)
             except Exception:  # noqa: BLE001 - retried on the next poll
-                log.exception("sweep of abandoned webhook tasks failed")
+                log.exception("sweep of abandoned tasks failed")
         for lane in self.lanes:
             if lanes is not None and lane not in lanes:
                 continue
