@@ -98,6 +98,7 @@ from pc_core.hubspot.sync_back.reverse_mapping import ReverseStages
 from pc_core.identity.users import create_user
 from pc_core.security.jwt_tokens import create_access_token
 from pc_core.settings import Settings
+from pc_core.store import queues
 from pc_core.store.indexes import ensure_indexes
 from pc_dev import devstack
 
@@ -352,6 +353,10 @@ class Faults:
         httpx.put(f"{self.hubspot}/_sandbox/config", json={
             "slow_fraction": 1.0 if on else 0, "slow_ms": 1500 if on else 0})
 
+    def events_pending(self) -> bool:
+        return self.db[c.WEBHOOK_EVENTS].find_one(queues.exact({"processed": False}),
+                                                  {"_id": 1}) is not None
+
     def running_run_task(self) -> bool:
         return self.db[c.SYNC_TASKS].find_one({"status": "running", "trigger": "webhook",
                                                "dagster_run_id": {"$ne": None}},
@@ -401,6 +406,9 @@ class Faults:
             s.start("worker")
         elif fault == "run-mid-apply":
             s.kill("worker")
+            # The run must find events to apply: wait for the load to leave some
+            # pending (with the worker gone, the next delivery does).
+            wait_for(self.events_pending, 30)
             self.slow_hubspot(True)
             run = s.run_job("hubspot_webhook_job", "run.log")
             caught = wait_for(self.running_run_task, 90)
