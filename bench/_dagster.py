@@ -55,22 +55,46 @@ def daemon_env(settings: Settings, home: Path) -> dict[str, str]:
             "PC_TOKEN_ENCRYPTION_KEY": settings.token_encryption_key}
 
 
-def start_worker(group: devstack.ProcessGroup, settings: Settings,
-                 home: Path) -> devstack.ManagedProcess:
-    """``pc worker`` as ``pc run`` starts it, returned once it listens for wake-ups (a
-    benchmark measures a running worker, not its start-up)."""
+def start_worker(group: devstack.ProcessGroup, settings: Settings, home: Path,
+                 extra_env: dict[str, str] | None = None) -> devstack.ManagedProcess:
+    """``pc worker`` as ``pc run`` starts it (``extra_env`` on top), its log in
+    ``home/worker.log``, returned once it listens for wake-ups (a benchmark measures a
+    running worker, not its start-up)."""
     import redis  # noqa: PLC0415 - only the benchmarks that start a worker need it
 
     from pc_core.store import wakeups  # noqa: PLC0415
 
     proc = group.start("worker", [devstack.venv_bin("python"), "-m", "pc_dev.cli", "worker"],
-                       env={**daemon_env(settings, home), "PC_LOG_LEVEL": "INFO"},
+                       env={**daemon_env(settings, home), "PC_LOG_LEVEL": "INFO",
+                            **(extra_env or {})},
                        cwd=REPO, log_path=home / "worker.log")
     listening = redis.Redis.from_url(settings.redis_url)
     devstack.wait_until(
         lambda: dict(listening.pubsub_numsub(wakeups.CHANNEL)).get(
             wakeups.CHANNEL.encode(), 0) > 0, 120, "worker", proc)
     return proc
+
+
+def start_api_and_worker(group: devstack.ProcessGroup, settings: Settings,
+                         home: Path) -> str:
+    """The API (uvicorn, one worker) on a free port, then ``pc worker``
+    (``start_worker``), both over ``settings``' stores and HubSpot with text logs; the
+    API's URL once it answers and the worker listens (the hot-path benches measure
+    running processes, not their start-up)."""
+    port = devstack.free_port()
+    api = f"http://127.0.0.1:{port}"
+    env = {"MONGODB_URI": settings.mongodb_uri, "REDIS_URL": settings.redis_url,
+           "MONGODB_DB": settings.mongodb_db, "PC_HUBSPOT_BASE_URL": settings.hubspot_base_url,
+           "PC_API_PORT": str(port), "PC_LOG_FORMAT": "text", "PC_LOG_LEVEL": "WARNING"}
+    proc = group.start("api", [devstack.venv_bin("uvicorn"), "--factory",
+                               "pc_api.main:app_factory", "--port", str(port),
+                               "--workers", "1", "--log-level", "warning",
+                               "--no-access-log"], env=env)
+    devstack.wait_until(lambda: devstack.http_answers(api + "/health"), 60, "API", proc)
+    print(f"worker log: {home / 'worker.log'}")
+    start_worker(group, settings, home,
+                 extra_env={"PC_API_PORT": str(port), "PC_LOG_FORMAT": "text"})
+    return api
 
 
 def start_daemon(group: devstack.ProcessGroup, settings: Settings, home: Path,

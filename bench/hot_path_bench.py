@@ -50,7 +50,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import redis
+from _dagster import start_api_and_worker
 from _figures import figure, parse, quick_flag
 from _stack import cpu_seconds, cpu_split, paced, pct, stores_and_sandbox
 from dagster import DagsterInstance, build_sensor_context
@@ -338,28 +338,9 @@ def main() -> None:
     home = tempfile.mkdtemp(prefix="pc-bench-dagster-")
     try:
         settings, sandbox = stores_and_sandbox(group)
-        mongo, redis_url = settings.mongodb_uri, settings.redis_url
         db = get_db(settings)
         ensure_indexes(db)
-        port = devstack.free_port()
-        api = f"http://127.0.0.1:{port}"
-        env = {"MONGODB_URI": mongo, "REDIS_URL": redis_url, "MONGODB_DB": settings.mongodb_db,
-               "PC_HUBSPOT_BASE_URL": settings.hubspot_base_url, "PC_API_PORT": str(port),
-               "PC_LOG_FORMAT": "text", "PC_LOG_LEVEL": "WARNING"}
-        proc = group.start("api", [devstack.venv_bin("uvicorn"), "--factory",
-                                   "pc_api.main:app_factory", "--port", str(port),
-                                   "--workers", "1", "--log-level", "warning",
-                                   "--no-access-log"], env=env)
-        devstack.wait_until(lambda: devstack.http_answers(api + "/health"), 60, "API", proc)
-        worker_log = Path(home) / "worker.log"
-        group.start("worker", [devstack.venv_bin("python"), "-m", "pc_dev.cli", "worker"],
-                    env={**env, "DAGSTER_HOME": home, "PC_LOG_LEVEL": "INFO"},
-                    log_path=worker_log)
-        print(f"worker log: {worker_log}")
-        listening = redis.Redis.from_url(redis_url)
-        devstack.wait_until(  # measured from a running worker, not from its start-up
-            lambda: dict(listening.pubsub_numsub(wakeups.CHANNEL)).get(
-                wakeups.CHANNEL.encode(), 0) > 0, 120, "worker")
+        api = start_api_and_worker(group, settings, Path(home))
         system = Principal(user_id="system", role=Role.OWNER, partner_id=None)
         operator = create_partner(db, system, name="Operator", is_operator=True).id
         owner = create_user(db, system, email="owner@bench.example.com",
