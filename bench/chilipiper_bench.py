@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 from _figures import figure, parse, quick_flag  # noqa: E402
 from _stack import pct, server_timing, summary  # noqa: E402
-from pymongo import MongoClient, monitoring  # noqa: E402
+from pymongo import MongoClient  # noqa: E402
 
 from pc_core import collections as c  # noqa: E402
 from pc_core.db import get_db  # noqa: E402
@@ -39,6 +39,7 @@ from pc_core.meetings.payload import ChiliPiperPayload  # noqa: E402
 from pc_core.settings import Settings  # noqa: E402
 from pc_core.timeutil import utcnow  # noqa: E402
 from pc_dev import devstack  # noqa: E402
+from tests.mongo_commands import CommandNames  # noqa: E402
 
 URL = "/v1/meetings/webhooks/chilipiper"
 SECRET = "bench-chilipiper-secret"
@@ -75,27 +76,11 @@ def body(i: int, run: str, event: str = "meeting.booked", hour: int = 15) -> dic
                      "budget": "$10,000+", "location": "US", "industry": "SaaS"}}
 
 
-class _Commands(monitoring.CommandListener):
-    """The database commands one client sends, by name."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
 def count_commands(settings: Settings, n: int = 20) -> None:
     """Database commands per routed booking, before the answer and after it (the
     partner's notice), counted by a pymongo command listener on the same code the
     API runs (``webhook.handle``, then ``webhook.run_after``)."""
-    commands = _Commands()
+    commands = CommandNames()
     with MongoClient(settings.mongodb_uri, tz_aware=True,
                      event_listeners=[commands]) as counted:
         cdb = counted[settings.mongodb_db]

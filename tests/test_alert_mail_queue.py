@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 from dagster import build_sensor_context
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
 
 from pc_core import collections as c
 from pc_core.buyer_alerts import mail_queue
@@ -30,6 +30,7 @@ from pc_pipelines.buyer_alerts.mail import buyer_alert_mail_job, buyer_alert_mai
 from pc_pipelines.resources import PlatformResource
 from tests.conftest import market_settings
 from tests.marketplace_helpers import listed_lead
+from tests.mongo_commands import CommandNames
 from tests.test_buyer_alerts import _mails, _new_lead, _save
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,20 +39,6 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture
 def settings(stores, sandbox_url) -> Settings:
     return market_settings(stores, sandbox_url)
-
-
-class _Commands(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 def _view(db, settings: Settings, lead_id: str) -> dict:
@@ -63,7 +50,7 @@ def test_the_index_matches_without_the_database_and_sees_every_change_at_once(
         client, db, world, settings):
     lead = listed_lead(db, world.partner_a, price_cents=50_000)
     view = _view(db, settings, lead)
-    listener = _Commands()
+    listener = CommandNames()
     watched = MongoClient(settings.mongodb_uri, event_listeners=[listener])
     other_db = watched[settings.mongodb_db]
     here, elsewhere = SearchIndex(), SearchIndex()  # two processes' indexes

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
 
 from pc_api.main import create_app
 from pc_core import collections as c
@@ -25,6 +25,7 @@ from pc_core.meetings.round_robin import swrr_pick
 from pc_core.settings import Settings
 from pc_core.store import batch
 from tests.conftest import market_settings
+from tests.mongo_commands import CommandNames
 
 URL = "/v1/meetings/webhooks/chilipiper"
 
@@ -133,20 +134,6 @@ def test_booking_creates_routed_lead_email_and_event(client, world, settings, db
     assert published and f"partner:{world.partner_a}" in str(published[0])
 
 
-class _Commands(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
 def monkeypatch_one_command(db, value: bool) -> None:
     """The embedded server answers a client-level bulkWrite too (alone, correctly):
     enough to check the one-command path's round trips and outcome."""
@@ -173,7 +160,7 @@ def test_a_bookings_database_round_trips(world, db, settings, store):
               "mongodb-7": [["update", "insert", "insert"], ["insert", "insert"],
                             ["update", "insert", "insert"]]}
     writes["nx-27017"] = writes["mongodb-7"]
-    commands = _Commands()
+    commands = CommandNames()
     with MongoClient(settings.mongodb_uri, tz_aware=True,
                      event_listeners=[commands]) as counted:
         cdb = counted[db.name]
