@@ -98,6 +98,35 @@ def cpu_split(before: dict[str, float], after: dict[str, float]) -> str:
                      if v >= 0.05)
 
 
+@contextmanager
+def hubspot_sandbox_stack() -> Iterator[tuple[Settings, str, dict[str, int]]]:
+    """nx-27017 (memory) and the vendor sandbox with HubSpot's rate limits off and no
+    data directory, on free ports, for the HubSpot pull and soak benches (no Redis):
+    the Settings over them, the HubSpot host, and the two processes' pids (for their
+    CPU time)."""
+    group = devstack.ProcessGroup()
+    try:
+        mongo = devstack.start_nx(group, devstack.free_port(), "memory", None)
+        port = devstack.free_port()
+        sandbox = group.start(
+            "sandbox",
+            [devstack.venv_bin("uvicorn"), "pc_sandbox.app:app", "--port", str(port),
+             "--log-level", "warning", "--no-access-log"],
+            env={"PC_SANDBOX_HUBSPOT_RATE_LIMITS": "0", "PC_SANDBOX_DATA_DIR": ""},
+        )
+        url = f"http://127.0.0.1:{port}"
+        devstack.wait_until(lambda: devstack.http_answers(url + "/health"), 60, "sandbox",
+                            sandbox)
+        host = f"{url}/hubspot"
+        settings = Settings(mongodb_uri=mongo, mongodb_db=f"bench_{uuid.uuid4().hex[:8]}",
+                            hubspot_base_url=host)
+        pids = {"sandbox (HubSpot)": sandbox.popen.pid,
+                "nx-27017 (MongoDB)": group.processes[0].popen.pid}
+        yield settings, host, pids
+    finally:
+        group.stop_all()
+
+
 def paced(count: int, window: float, threads: int, one: Callable[[int], object]) -> float:
     """Run ``one(k)`` for k in range(count), started evenly over ``window`` seconds on a
     pool of ``threads`` (a sample that is slow does not delay the next one's start);

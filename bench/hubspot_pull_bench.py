@@ -17,13 +17,10 @@ import argparse
 import math
 import os
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 from _figures import figure, parse, quick_flag
-from _stack import devstack
+from _stack import hubspot_sandbox_stack
 
 from pc_core.db import get_db
 from pc_core.hubspot.connection import pages
@@ -31,7 +28,6 @@ from pc_core.hubspot.connection.objects import RAW_COLLECTION
 from pc_core.hubspot.connection.transport import HubSpotApi
 from pc_core.hubspot.pull.engine import PullOptions, PullStats, pull_objects
 from pc_core.hubspot.pull.raw_store import store_records
-from pc_core.settings import Settings
 from pc_core.store.indexes import ensure_indexes
 
 TYPES = ("deals", "contacts")
@@ -81,32 +77,6 @@ class CpuMeter:
         return "\n".join(rows)
 
 
-@contextmanager
-def running() -> Iterator[tuple[Settings, str, dict[str, int]]]:
-    """nx-27017 (memory) and the sandbox with rate limits off, on free ports."""
-    group = devstack.ProcessGroup()
-    try:
-        mongo = devstack.start_nx(group, devstack.free_port(), "memory", None)
-        port = devstack.free_port()
-        sandbox = group.start(
-            "sandbox",
-            [devstack.venv_bin("uvicorn"), "pc_sandbox.app:app", "--port", str(port),
-             "--log-level", "warning", "--no-access-log"],
-            env={"PC_SANDBOX_HUBSPOT_RATE_LIMITS": "0", "PC_SANDBOX_DATA_DIR": ""},
-        )
-        url = f"http://127.0.0.1:{port}"
-        devstack.wait_until(lambda: devstack.http_answers(url + "/health"), 60, "sandbox",
-                            sandbox)
-        host = f"{url}/hubspot"
-        settings = Settings(mongodb_uri=mongo, mongodb_db=f"bench_{uuid.uuid4().hex[:8]}",
-                            hubspot_base_url=host)
-        pids = {"sandbox (HubSpot)": sandbox.popen.pid,
-                "nx-27017 (MongoDB)": group.processes[0].popen.pid}
-        yield settings, host, pids
-    finally:
-        group.stop_all()
-
-
 def sandbox_requests(host: str, portal_id: int) -> dict[str, int]:
     return httpx.get(f"{host}/_sandbox/stats").json()["by_portal"].get(str(portal_id), {})
 
@@ -124,7 +94,7 @@ def main() -> None:
     args = parse(ap)
     n = args.records
     name = f"HubSpot pull, {n:,} deals + {n:,} contacts"
-    with running() as (settings, host, pids):
+    with hubspot_sandbox_stack() as (settings, host, pids):
         db = get_db(settings)
         ensure_indexes(db)
         made = httpx.post(f"{host}/_sandbox/portals",

@@ -15,17 +15,15 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _figures import figure, parse, quick_flag  # noqa: E402
+from _stack import hubspot_sandbox_stack  # noqa: E402
 
 from pc_core.db import get_db  # noqa: E402
-from pc_core.settings import Settings  # noqa: E402
 from pc_core.store.indexes import ensure_indexes  # noqa: E402
-from pc_dev import devstack  # noqa: E402
 from pc_dev.hubspot_soak import SoakPlan, run_soak  # noqa: E402
 
 NAME = "hubspot_soak"
@@ -42,29 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(parser, argv)
     seed = args.seed if args.seed is not None else random.randrange(1 << 31)
     print(f"seed {seed} (replay with --seed {seed})", flush=True)
-    group = devstack.ProcessGroup()
-    try:
-        mongo = devstack.start_nx(group, devstack.free_port(), "memory", None)
-        port = devstack.free_port()
-        sandbox = group.start(
-            "sandbox",
-            [devstack.venv_bin("uvicorn"), "pc_sandbox.app:app", "--port", str(port),
-             "--log-level", "warning", "--no-access-log"],
-            env={"PC_SANDBOX_HUBSPOT_RATE_LIMITS": "0", "PC_SANDBOX_DATA_DIR": ""},
-        )
-        url = f"http://127.0.0.1:{port}"
-        devstack.wait_until(lambda: devstack.http_answers(url + "/health"), 60, "sandbox",
-                            sandbox)
-        settings = Settings(mongodb_uri=mongo, mongodb_db=f"bench_{uuid.uuid4().hex[:8]}",
-                            hubspot_base_url=f"{url}/hubspot")
+    with hubspot_sandbox_stack() as (settings, _host, _pids):
         db = get_db(settings)
         ensure_indexes(db)
         plan = SoakPlan(deals=args.deals, contacts=args.contacts, mutations=args.mutations,
                         rounds=args.rounds, seed=seed, bulk_deletions=max(230, args.deals // 20),
                         storm_size=6)
         report = run_soak(db, settings, plan, log=lambda line: print(line, flush=True))
-    finally:
-        group.stop_all()
     figure(NAME, "differences", report.differences, "", equals=0)
     figure(NAME, "seconds", round(report.seconds, 1), "s")
     figure(NAME, "deals_at_end", report.portal_deals, "")
