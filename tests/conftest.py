@@ -339,6 +339,56 @@ def live_api(settings: Settings, *, port: int | None = None,
             log_file.close()
 
 
+# --- The hot-path worker (``pc worker``): its tests' settings, and the worker as a process
+
+@pytest.fixture
+def worker_settings(stores: Stores, hubspot_host: str) -> Settings:
+    """The sandbox's HubSpot; a poll so slow that only the Redis wake-up explains a
+    change applied or written within seconds. The worker's test modules take it as
+    their ``settings`` (``settings = worker_settings``)."""
+    return fresh_settings(stores).model_copy(update={
+        "hubspot_base_url": hubspot_host, "worker_poll_seconds": 60.0})
+
+
+@pytest.fixture
+def hubspot_faults_off(hubspot_host: str) -> Iterator[None]:
+    """After the test, the HubSpot sandbox answers at once and without errors again
+    (a test that made it slow, or fail with 429s and 500s, leaves the next one alone)."""
+    yield
+    httpx.put(f"{hubspot_host}/_sandbox/config",
+              json={"fail_500": 0, "fail_429": 0, "slow_fraction": 0, "slow_ms": 0})
+
+
+def wait_for(check, timeout: float, what: str):
+    """``check()``'s first truthy value, asked every 50 ms; fails saying ``what`` did not
+    happen within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def worker_process(settings: Settings, *lanes: str, lease_s: float) -> subprocess.Popen:
+    """``pc worker`` in a process of its own (``lanes`` only, when given) over
+    ``settings``' stores, HubSpot and Mailgun, with ``lease_s`` leases, a 0.2 s poll
+    and no Dagster instance: for the tests that SIGKILL it. The caller stops it."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MONGODB_URI": settings.mongodb_uri,
+           "MONGODB_DB": settings.mongodb_db, "REDIS_URL": settings.redis_url,
+           "PC_HUBSPOT_BASE_URL": settings.hubspot_base_url,
+           "PC_MAILGUN_BASE_URL": settings.mailgun_base_url,
+           "PC_WORKER_LEASE_SECONDS": str(lease_s), "PC_WORKER_POLL_SECONDS": "0.2",
+           "PC_LOG_FORMAT": "text"}
+    env.pop("DAGSTER_HOME", None)
+    argv = [sys.executable, "-m", "pc_dev.cli", "worker"]
+    if lanes:
+        argv += ["--lanes", ",".join(lanes)]
+    return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
 @pytest.fixture(autouse=True)
 def _no_stale_dagster_state_storage() -> Iterator[None]:
     """Each test starts and ends with no "current" Dagster definitions-state storage.

@@ -5,11 +5,9 @@ lose or double, and the Dagster sensor drains only what the worker left behind."
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from datetime import timedelta
 
@@ -28,12 +26,10 @@ from pc_core.store import time_key
 from pc_core.timeutil import utcnow
 from pc_pipelines.buyer_alerts.mail import buyer_alert_mail_job, buyer_alert_mail_sensor
 from pc_pipelines.resources import PlatformResource
-from tests.conftest import market_settings
+from tests.conftest import market_settings, wait_for, worker_process
 from tests.marketplace_helpers import listed_lead
 from tests.mongo_commands import CommandNames
 from tests.test_buyer_alerts import _mails, _new_lead, _save
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture
@@ -111,23 +107,9 @@ def _blackhole() -> socket.socket:
 
 
 def _worker(settings: Settings, mailgun: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": REPO, "MONGODB_URI": settings.mongodb_uri,
-           "MONGODB_DB": settings.mongodb_db, "REDIS_URL": settings.redis_url,
-           "PC_MAILGUN_BASE_URL": mailgun, "PC_WORKER_LEASE_SECONDS": "2",
-           "PC_WORKER_POLL_SECONDS": "0.2", "PC_LOG_FORMAT": "text"}
-    env.pop("DAGSTER_HOME", None)
-    return subprocess.Popen([sys.executable, "-m", "pc_dev.cli", "worker", "--lanes", "alert"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _wait_for(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout} s")
+    """The alert lane's worker, its Mailgun at ``mailgun``, its claims 2 s long."""
+    return worker_process(settings.model_copy(update={"mailgun_base_url": mailgun}), "alert",
+                          lease_s=2)
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -152,8 +134,8 @@ def test_a_queued_email_survives_a_killed_worker_and_is_sent_once(
     first = _worker(settings, f"http://127.0.0.1:{hole.getsockname()[1]}/mailgun")
     try:
         # The worker claims the e-mail, records it and hangs on Mailgun: killed there.
-        _wait_for(lambda: db[c.EMAILS].find_one({"template": "search_match"}), 60,
-                  "the first worker recording the e-mail")
+        wait_for(lambda: db[c.EMAILS].find_one({"template": "search_match"}), 60,
+                 "the first worker recording the e-mail")
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     finally:
@@ -166,10 +148,10 @@ def test_a_queued_email_survives_a_killed_worker_and_is_sent_once(
 
     second = _worker(settings, settings.mailgun_base_url)
     try:
-        _wait_for(lambda: _mails(mailbox, world.user_b.email), 60,
-                  "the restarted worker sending it once the claim ran out")
-        _wait_for(lambda: db[c.SEARCH_NOTICES].find_one({"_id": notice_id})["mail"] == SENT,
-                  10, "the notice marked sent")
+        wait_for(lambda: _mails(mailbox, world.user_b.email), 60,
+                 "the restarted worker sending it once the claim ran out")
+        wait_for(lambda: db[c.SEARCH_NOTICES].find_one({"_id": notice_id})["mail"] == SENT,
+                 10, "the notice marked sent")
         time.sleep(1.0)  # a few more passes of the lane
     finally:
         _stop(second)

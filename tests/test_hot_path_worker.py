@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -34,25 +32,15 @@ from pc_core.worker.webhook_lane import LANE, Applied
 from pc_pipelines.hubspot_webhooks.sensors import hubspot_webhook_sensor
 from pc_pipelines.lib.runless import DagsterReporter
 from pc_pipelines.resources import PlatformResource
-from tests.conftest import SYSTEM, fresh_settings
+from tests.conftest import SYSTEM, wait_for, worker_process, worker_settings
 from tests.hubspot_helpers import Portal, connect, sync
 from tests.test_hubspot_webhooks import PATH, sign
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.fixture
-def settings(stores, hubspot_host) -> Settings:
-    """The sandbox's HubSpot; a poll so slow that only the Redis wake-up explains a
-    change applied within seconds."""
-    return fresh_settings(stores).model_copy(update={
-        "hubspot_base_url": hubspot_host, "worker_poll_seconds": 60.0})
-
-
-@pytest.fixture(autouse=True)
-def _sandbox_fast(hubspot_host) -> Iterator[None]:
-    yield
-    httpx.put(f"{hubspot_host}/_sandbox/config", json={"slow_fraction": 0, "slow_ms": 0})
+settings = worker_settings  # the sandbox's HubSpot and a 60 s poll (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("hubspot_faults_off")
 
 
 def deal_change(portal_id: str, deal_id: str, n: int) -> dict:
@@ -86,16 +74,6 @@ def running(worker: Worker, redis_conn) -> Iterator[Worker]:
     finally:
         worker.stop.set()
         thread.join(timeout=30)
-
-
-def wait_for(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout} s")
 
 
 def a_lead(db, partner_id: str) -> dict:
@@ -181,17 +159,6 @@ def test_two_workers_share_partners_and_never_apply_an_event_twice(
             assert after["started_at"] >= before["finished_at"], f"{partner}: overlapping"
 
 
-def _worker_process(settings: Settings, lease_s: float) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": REPO, "MONGODB_URI": settings.mongodb_uri,
-           "MONGODB_DB": settings.mongodb_db, "REDIS_URL": settings.redis_url,
-           "PC_HUBSPOT_BASE_URL": settings.hubspot_base_url,
-           "PC_WORKER_LEASE_SECONDS": str(lease_s), "PC_WORKER_POLL_SECONDS": "0.2",
-           "PC_LOG_FORMAT": "text"}
-    env.pop("DAGSTER_HOME", None)
-    return subprocess.Popen([sys.executable, "-m", "pc_dev.cli", "worker"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def test_a_sigkilled_worker_loses_nothing_its_partner_is_taken_over_after_the_lease(
         client, db, settings, redis_conn, world, hubspot_host):
     portal = Portal(settings, connect(db, settings, world.partner_a))
@@ -201,7 +168,7 @@ def test_a_sigkilled_worker_loses_nothing_its_partner_is_taken_over_after_the_le
     # HubSpot answers slowly, so the worker is caught in the middle of applying
     httpx.put(f"{hubspot_host}/_sandbox/config",
               json={"slow_fraction": 1.0, "slow_ms": 4000}).raise_for_status()
-    proc = _worker_process(settings, lease_s=3.0)
+    proc = worker_process(settings, lease_s=3.0)
     try:
         post_events(client, settings, [deal_change(portal.portal_id,
                                                    lead["hubspot_deal_id"], 1)])

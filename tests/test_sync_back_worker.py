@@ -36,25 +36,13 @@ from pc_pipelines.lib.partitions import partners_partitions
 from pc_pipelines.lib.runless import DagsterReporter
 from pc_pipelines.resources import PlatformResource
 from pc_pipelines.sync_back.sensors import cross_partner_sensor, hubspot_pushback_sensor
-from tests.conftest import SYSTEM, fresh_settings
+from tests.conftest import SYSTEM, worker_settings
 from tests.hubspot_helpers import Portal, connect, sync
 from tests.test_cross_partner import _sell
 from tests.test_hot_path_worker import REPO, deal_change, post_events, running, wait_for
 
-
-@pytest.fixture
-def settings(stores, hubspot_host) -> Settings:
-    """The sandbox's HubSpot; a poll so slow that only the Redis wake-up explains a
-    change written within seconds."""
-    return fresh_settings(stores).model_copy(update={
-        "hubspot_base_url": hubspot_host, "worker_poll_seconds": 60.0})
-
-
-@pytest.fixture(autouse=True)
-def _sandbox_clean(hubspot_host):
-    yield
-    httpx.put(f"{hubspot_host}/_sandbox/config",
-              json={"fail_500": 0, "fail_429": 0, "slow_fraction": 0, "slow_ms": 0})
+settings = worker_settings  # the sandbox's HubSpot and a 60 s poll (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("hubspot_faults_off")
 
 
 def _sold_and_delivered(db, settings, seller, buyer, n=1):
