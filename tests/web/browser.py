@@ -87,33 +87,40 @@ def axe_violations(page: Page) -> list[dict]:
     return [v for v in result["violations"] if v.get("impact") in BLOCKING]
 
 
+def _axe_clean(page: Page, where: str) -> None:
+    bad = axe_violations(page)
+    assert not bad, f"axe on {where} ({page.url}): " + "; ".join(
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + ", ".join(str(n.get("target")) for n in v["nodes"][:3]) for v in bad)
+
+
 def check_page(page: Page, name: str) -> None:
     """No CSP violation, axe-core (no serious/critical violation) and screenshots at
     1280×800 and 375×812 (``.pc/screenshots/<name>-desktop.png`` / ``-phone.png``, not
-    committed)."""
+    committed), no sideways scroll at 375 px. A page already at 375 px (the route walk
+    of tests/web/test_day.py) is checked once, at that width."""
     page.wait_for_load_state("networkidle")
     blocked = csp_violations(page)
     assert not blocked, f"CSP violations on {name} ({page.url}): {blocked}"
-    bad = axe_violations(page)
-    assert not bad, f"axe on {name} ({page.url}): " + "; ".join(
-        f"{v['id']} ({v['impact']}): {v['help']} — "
-        + ", ".join(str(n.get("target")) for n in v["nodes"][:3]) for v in bad)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    page.screenshot(path=str(SCREENSHOTS / f"{slug}-desktop.png"))
     size = page.viewport_size or DESKTOP
-    page.set_viewport_size(PHONE)
+    phone_already = size == PHONE
+    if not phone_already:
+        _axe_clean(page, name)
+        page.screenshot(path=str(SCREENSHOTS / f"{slug}-desktop.png"))
+        page.set_viewport_size(PHONE)
     try:
-        page.wait_for_timeout(150)  # let the layout settle at the new width
-        bad = axe_violations(page)
-        assert not bad, f"axe on {name} at 375 px: " + "; ".join(
-            f"{v['id']}: {v['help']}" for v in bad)
+        if not phone_already:
+            page.wait_for_timeout(150)  # let the layout settle at the new width
+        _axe_clean(page, f"{name} at 375 px")
         page.screenshot(path=str(SCREENSHOTS / f"{slug}-phone.png"))
         wide = page.evaluate("() => document.documentElement.scrollWidth")
         assert wide <= PHONE["width"], (
             f"{name} is {wide} px wide at {PHONE['width']} px: the page scrolls sideways")
     finally:
-        page.set_viewport_size(size)
+        if not phone_already:
+            page.set_viewport_size(size)
 
 
 __all__ = ["expect", "launch", "new_context", "sign_in_ui", "sign_in_api", "check_page",
