@@ -20,7 +20,7 @@ FAULTS = ("worker-mid-apply", "api", "run-mid-apply", "redis", "mongo")
 
 
 def test_killed_processes_and_restarted_stores_lose_nothing_and_apply_nothing_twice():
-    violations, figures = fault_soak.soak(seed=11, partners=2, gap=2.5, faults=FAULTS,
+    violations, figures = fault_soak.soak(seed=11, partners=2, gap=1.0, faults=FAULTS,
                                           buyers=2, clients=2, leads=20)
     assert figures["faults"] == list(FAULTS)
     assert "run-mid-apply: killed while applying" in figures["notes"]
