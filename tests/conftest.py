@@ -299,8 +299,10 @@ def live_api(settings: Settings, *, port: int | None = None,
              extra_env: dict[str, str] | None = None,
              log_path: Path | None = None) -> Iterator[str]:
     """The API under uvicorn on a free port (or ``port``) over ``settings``' stores, for
-    tests that need separate client processes; stopped afterwards. ``PC_API_PORT`` is
-    the real port, so the URLs derived from it (app_url, public_url) are right."""
+    tests that need separate client processes; stopped afterwards, as the image is
+    (SIGTERM, in-flight requests cut after a grace period, 2 s here: a client's pending
+    Socket.IO long-poll held the stop until the 10 s kill). ``PC_API_PORT`` is the real
+    port, so the URLs derived from it (app_url, public_url) are right."""
     port = port or devstack.free_port()
     env = {
         **os.environ,
@@ -316,7 +318,7 @@ def live_api(settings: Settings, *, port: int | None = None,
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "pc_api.main:app_factory",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-         "--no-access-log"],
+         "--no-access-log", "--timeout-graceful-shutdown", "2"],
         env=env, stdout=log_file, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
