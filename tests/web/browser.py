@@ -8,6 +8,7 @@ would find them; that keeps the tests honest about accessibility too.
 from __future__ import annotations
 
 import re
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -43,9 +44,33 @@ document.addEventListener('securitypolicyviolation', (e) => {
 """
 
 
+class Traffic:
+    """A context's requests in flight, and when one last started or ended (the events
+    reach us in order with the answers to our calls, so after any call it is current)."""
+
+    def __init__(self, context: BrowserContext) -> None:
+        self.in_flight = 0
+        self.changed = time.monotonic()
+        context.on("request", self._started)
+        context.on("requestfinished", self._ended)
+        context.on("requestfailed", self._ended)
+
+    def _started(self, _request: object) -> None:
+        self.in_flight += 1
+        self.changed = time.monotonic()
+
+    def _ended(self, _request: object) -> None:
+        self.in_flight = max(0, self.in_flight - 1)
+        self.changed = time.monotonic()
+
+
+QUIET_S = 0.2  # no request in flight for this long: what the page asked for has come
+
+
 def new_context(browser: Browser, base_url: str) -> BrowserContext:
     """A fresh context (own cookies) that records CSP violations: every ``check_page``
-    fails on one, so every browser test runs the app under its real CSP."""
+    fails on one, so every browser test runs the app under its real CSP. It also
+    follows its requests (``Traffic``), for ``settle``."""
     context = browser.new_context(base_url=base_url, viewport=DESKTOP, locale="en-US",
                                   timezone_id="UTC", reduced_motion="reduce")
     context.set_default_timeout(10_000)
@@ -54,7 +79,23 @@ def new_context(browser: Browser, base_url: str) -> BrowserContext:
     context.on("console", lambda msg: console.append(msg.text)
                if "Content Security Policy" in msg.text else None)
     context.csp_console = console  # type: ignore[attr-defined]
+    context.traffic = Traffic(context)  # type: ignore[attr-defined]
     return context
+
+
+def settle(page: Page) -> None:
+    """Until the page has loaded and none of its context's requests has been in flight
+    for ``QUIET_S``. Playwright's "networkidle" waits 500 ms of quiet, and only once
+    after a navigation (not for what a click fetches); it is the fallback for a context
+    without ``Traffic``, or one whose requests never go quiet within 10 s."""
+    page.wait_for_load_state("load")
+    traffic: Traffic | None = getattr(page.context, "traffic", None)
+    deadline = time.monotonic() + 10
+    while traffic is not None and time.monotonic() < deadline:
+        if not traffic.in_flight and time.monotonic() - traffic.changed >= QUIET_S:
+            return
+        page.wait_for_timeout(25)
+    page.wait_for_load_state("networkidle")
 
 
 def csp_violations(page: Page) -> list[str]:
@@ -87,6 +128,14 @@ def axe_violations(page: Page) -> list[dict]:
     return [v for v in result["violations"] if v.get("impact") in BLOCKING]
 
 
+# Resolves once a frame has been drawn after the next one (its rendering steps ran
+# ResizeObserver callbacks and layout at the new size), or after 150 ms at the latest.
+NEXT_FRAME = """() => new Promise((done) => {
+  requestAnimationFrame(() => requestAnimationFrame(done));
+  setTimeout(done, 150);
+})"""
+
+
 def _axe_clean(page: Page, where: str) -> None:
     bad = axe_violations(page)
     assert not bad, f"axe on {where} ({page.url}): " + "; ".join(
@@ -99,7 +148,7 @@ def check_page(page: Page, name: str) -> None:
     1280×800 and 375×812 (``.pc/screenshots/<name>-desktop.png`` / ``-phone.png``, not
     committed), no sideways scroll at 375 px. A page already at 375 px (the route walk
     of tests/web/test_day.py) is checked once, at that width."""
-    page.wait_for_load_state("networkidle")
+    settle(page)
     blocked = csp_violations(page)
     assert not blocked, f"CSP violations on {name} ({page.url}): {blocked}"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -112,7 +161,7 @@ def check_page(page: Page, name: str) -> None:
         page.set_viewport_size(PHONE)
     try:
         if not phone_already:
-            page.wait_for_timeout(150)  # let the layout settle at the new width
+            page.evaluate(NEXT_FRAME)  # the layout, and ResizeObserver's work, at 375 px
         _axe_clean(page, f"{name} at 375 px")
         page.screenshot(path=str(SCREENSHOTS / f"{slug}-phone.png"))
         wide = page.evaluate("() => document.documentElement.scrollWidth")
@@ -124,4 +173,4 @@ def check_page(page: Page, name: str) -> None:
 
 
 __all__ = ["expect", "launch", "new_context", "sign_in_ui", "sign_in_api", "check_page",
-           "csp_violations"]
+           "csp_violations", "settle"]
