@@ -6,7 +6,6 @@ credit shows on its invoice; a known contact is flagged before reserving."""
 from __future__ import annotations
 
 import re
-import time
 import uuid
 
 import httpx
@@ -23,7 +22,7 @@ from pc_core.models.leads import LeadFields
 from pc_core.stages import LeadStatus
 from pc_core.store.keys import month_key
 from pc_core.timeutil import utcnow
-from tests.conftest import SYSTEM
+from tests.conftest import SYSTEM, wait_for
 from tests.web.browser import check_page
 from tests.web.conftest import ADMIN_BB, ADMIN_NW, DEMO_PASSWORD, OWNER
 
@@ -38,16 +37,6 @@ def _lead(db, partner: str, industry: str, status: LeadStatus, email: str) -> st
     return doc["_id"]
 
 
-def _wait(check, what: str, timeout: float = 20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _bought(stack, lead_id: str, buyer: str = "bluebird") -> dict:
     """The buyer reserves and pays (the card step is tests/web/test_marketplace.py's);
     the sandbox's webhook completes the purchase in the API."""
@@ -56,8 +45,8 @@ def _bought(stack, lead_id: str, buyer: str = "bluebird") -> dict:
     created = purchases.create_purchase(stack.db, stack.settings, actor, held.id)
     httpx.post(f"{stack.sandbox}/stripe/_sandbox/payment_intents/"
                f"{created.payment_intent_id}/succeed", timeout=10).raise_for_status()
-    return _wait(lambda: stack.db[c.PURCHASES].find_one(
-        {"_id": created.id, "status": "completed"}), "the purchase to complete")
+    return wait_for(lambda: stack.db[c.PURCHASES].find_one(
+        {"_id": created.id, "status": "completed"}), 20, "the purchase completed")
 
 
 def test_seller_onboards_sells_and_sees_the_payout(open_page, web_stack):
