@@ -121,7 +121,10 @@ def test_fifty_processes_one_winner(world, db, settings):
     for partner in (world.partner_b, world.operator):
         acc = make_account(db, settings, Role.ADMIN, partner)
         tokens.append(acc.headers["Authorization"].split()[1])
-    ctx = multiprocessing.get_context("spawn")
+    # Forked from a fresh forkserver that has imported only tests.race_worker: processes
+    # of their own, without a Python start and an import of pytest each (as "spawn").
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["tests.race_worker"])
     start, out = ctx.Event(), ctx.Queue()
     with live_api(settings) as url:
         procs = [ctx.Process(target=reserve_once,
