@@ -241,3 +241,38 @@ def test_synced_hubspot_contacts_and_older_leads_count_as_known(client, world, d
     assert known_contacts.backfill(db) >= 1
     assert ask() == {grace: "email", linus: "email"}
     assert known_contacts.backfill(db) == 0
+
+
+def test_backfill_rewrites_keys_of_the_old_format(client, world, db):
+    """Keys stored before 2026-12-05 (the whole SHA-256 as 64 hex characters) match no
+    key of today's format; the maintenance backfill rewrites them, leads and HubSpot
+    contacts alike, and leaves current keys alone."""
+    def old_keys(email: str) -> list[str]:
+        import hashlib
+        return sorted(hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+                      for kind, value in (("e", email), ("d", email.split("@")[1])))
+
+    mine = listed_lead(db, world.partner_b, contact_email="alan@turing.example.org")
+    db[c.LEADS].update_one({"_id": mine},
+                           {"$set": {"match_keys": old_keys("alan@turing.example.org")}})
+    rec = HsRecord(id="903", properties={"email": "joan@clarke.example.org"}, archived=False,
+                   updated_at="2020-01-01T00:00:00Z", modified_ms=0)
+    contact = raw_doc(world.partner_b, "contacts", rec, utcnow(), dirty=False)
+    contact["match_keys"] = old_keys("joan@clarke.example.org")
+    db[c.HUBSPOT_CONTACTS].insert_one(contact)
+    alan = listed_lead(db, world.partner_a, contact_email="alan@turing.example.org")
+    joan = listed_lead(db, world.partner_a, contact_email="joan@clarke.example.org")
+
+    def ask():
+        r = client.post("/v1/marketplace/known-contacts", json={"lead_ids": [alan, joan]},
+                        headers=world.user_b.headers)
+        return {i["lead_id"]: i["match"] for i in r.json()["items"]}
+
+    assert ask() == {alan: None, joan: None}
+    assert known_contacts.backfill(db) == 2
+    assert ask() == {alan: "email", joan: "email"}
+    assert db[c.LEADS].find_one({"_id": mine})["match_keys"] == known_contacts.contact_keys(
+        {"contact_email": "alan@turing.example.org"})
+    assert all(len(k) == 16 for k in db[c.HUBSPOT_CONTACTS].find_one(
+        {"_id": contact["_id"]})["match_keys"])
+    assert known_contacts.backfill(db) == 0
