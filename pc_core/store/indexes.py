@@ -125,8 +125,13 @@ INDEXES: dict[str, list[IndexModel]] = {
     c.API_TOKENS: [_idx(("partner_id", ASCENDING), ("created_at", DESCENDING))],
     c.EMAILS: [_idx(("status", ASCENDING))],
     # Raw HubSpot pulls (pc_core/hubspot/pull/raw_store.py): the lead builder reads a
-    # partner's dirty documents; everything else is addressed by _id.
+    # partner's dirty documents; everything else is addressed by _id. The known-contact
+    # check reads a partner's contacts by match key (multikey). The plain partner_id
+    # index must stay beside them: the embedded store serves an equality on a field
+    # from an index only if one is named after that field alone (docs/storage.md);
+    # without it every partner_id query here scans the whole collection.
     c.HUBSPOT_CONTACTS: [_idx(("partner_id", ASCENDING), ("dirty", ASCENDING)),
+                         _idx(("partner_id", ASCENDING)),
                          _idx(("partner_id", ASCENDING), ("match_keys", ASCENDING))],
     c.HUBSPOT_DEALS: [_idx(("partner_id", ASCENDING), ("dirty", ASCENDING))],
     c.STAGE_MAPPINGS: [
