@@ -107,15 +107,21 @@ _ONE_COMMAND: weakref.WeakKeyDictionary[MongoClient, bool] = weakref.WeakKeyDict
 _MONGODB: weakref.WeakKeyDictionary[MongoClient, bool] = weakref.WeakKeyDictionary()
 
 
+def is_mongodb(db: Database) -> bool:
+    """Whether this database's server is MongoDB rather than the embedded nx-27017
+    (asked once per client: MongoDB reports a version, nx-27017 none)."""
+    if db.client not in _MONGODB:
+        _MONGODB[db.client] = bool(db.client.server_info().get("version"))
+    return _MONGODB[db.client]
+
+
 def aggregates_well(db: Database) -> bool:
     """Whether ``read_together`` is one aggregation here: on MongoDB, yes. nx-27017
     runs a ``$unionWith`` aggregation whose stages match on anything but ``_id``
     20-40 times slower than the same reads as plain finds (measured 2026-12-05:
     the ChiliPiper booking's five reads, 13-31 ms as one aggregation, under 1 ms
     each as finds), so there the reads go one by one."""
-    if db.client not in _MONGODB:
-        _MONGODB[db.client] = bool(db.client.server_info().get("version"))
-    return _MONGODB[db.client]
+    return is_mongodb(db)
 
 
 def one_round_trip(db: Database) -> bool:

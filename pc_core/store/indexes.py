@@ -16,6 +16,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.database import Database
 
 from pc_core import collections as c
+from pc_core.store.batch import is_mongodb
 
 
 def _idx(*keys: tuple[str, int], unique: bool = False, name: str | None = None) -> IndexModel:
@@ -191,8 +192,23 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
+# Indexes only MongoDB can use. The embedded store answers the known-contact check's
+# ``match_keys: {$in: [...]}`` (an array field) with a scan of the partner's documents
+# whatever its indexes, so there this multikey index is write cost and nothing else:
+# every pulled contact put two random entries in it, the HubSpot full pull's contacts
+# 9,038 -> 5,515-6,066 records/s (2026-12-05, docs/benchmarks.md).
+MONGODB_ONLY: frozenset[tuple[str, str]] = frozenset({
+    (c.LEADS, "partner_id_1_match_keys_1"),
+    (c.HUBSPOT_CONTACTS, "partner_id_1_match_keys_1"),
+})
+
+
 def ensure_indexes(db: Database) -> None:
-    """Create every declared index; idempotent, safe on every start."""
+    """Create every declared index (on the embedded store, all but ``MONGODB_ONLY``);
+    idempotent, safe on every start."""
+    mongodb = is_mongodb(db)
     for collection, models in INDEXES.items():
-        if models:
-            db[collection].create_indexes(models)
+        wanted = [m for m in models
+                  if mongodb or (collection, m.document["name"]) not in MONGODB_ONLY]
+        if wanted:
+            db[collection].create_indexes(wanted)
