@@ -14,6 +14,7 @@ import stripe
 
 from pc_core import collections as c
 from pc_core.access import Role
+from pc_core.marketplace import fulfilment
 from pc_core.marketplace.expiry import expire_reservations
 from pc_core.settings import Settings
 from pc_core.timeutil import utcnow
@@ -303,3 +304,29 @@ def test_concurrent_redeliveries_complete_once(client, world, db, stripe_admin,
     assert db[c.LEADS].find_one({"_id": lead_id})["purchase_id"] == purchase["id"]
     assert len(_messages(mailbox, world.admin_a.email)) == 1
     assert len(_messages(mailbox, world.admin_b.email)) == 1
+
+
+def test_a_redelivery_finishes_a_completion_that_died_half_way(
+        client, world, db, settings, stripe_admin, market_webhook_receiver):
+    """The handler died after marking the purchase completed and before converting
+    the reservation (the API SIGKILLed, or the database restarted; found by the fault
+    soak): Stripe delivers the event again, and that delivery converts the
+    reservation and sends the buyer's confirmation instead of stopping at "already
+    completed"."""
+    lead_id, rid, purchase = _buy(client, world, db)
+    pi_id = purchase["payment_intent_id"]
+    stripe_admin.post(f"/payment_intents/{pi_id}/succeed").raise_for_status()
+    [event] = _events_for(market_webhook_receiver, pi_id, {"payment_intent.succeeded"}, 1)
+    assert _forward(client, [event])[0].json()["result"] == "completed"
+    # What the dead handler would have left: the reservation still active, no e-mail.
+    db[c.RESERVATIONS].update_one({"_id": rid}, {"$set": {"status": "active"},
+                                                 "$unset": {"purchase_id": 1}})
+    confirmation = f"purchase-confirmed:{purchase['id']}"
+    db[c.EMAILS].delete_one({"_id": confirmation})
+
+    intent = json.loads(event.body)["data"]["object"]
+    assert fulfilment.payment_succeeded(db, settings, intent) == "already-completed"
+    reservation = db[c.RESERVATIONS].find_one({"_id": rid})
+    assert reservation["status"] == "converted" and reservation["purchase_id"] == purchase["id"]
+    assert db[c.EMAILS].find_one({"_id": confirmation}) is not None
+    assert db[c.LEADS].find_one({"_id": lead_id})["buyer_partner_id"] == world.partner_b

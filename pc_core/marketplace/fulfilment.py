@@ -17,6 +17,7 @@ refunded purchase ignores it (a late failure event of an earlier attempt).
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from pymongo.database import Database
@@ -62,8 +63,16 @@ def payment_succeeded(db: Database, settings: Settings, intent: dict[str, Any]) 
     purchase = find_purchase(db, intent)
     if purchase is None:
         return "unknown-purchase"
-    if purchase["status"] in (COMPLETED, REFUNDED):
-        return f"already-{purchase['status']}"
+    if purchase["status"] == REFUNDED:
+        return "already-refunded"
+    if purchase["status"] == COMPLETED:
+        # Completed by an earlier delivery, which may have died before the steps that
+        # follow completion (found by the fault soak: a reservation left active beside
+        # its sold lead); they are idempotent, so they run again.
+        lead = db[c.LEADS].find_one({"_id": purchase["lead_id"]})
+        if lead is not None:
+            _after_completion(db, settings, purchase, lead, utcnow())
+        return "already-completed"
     if int(intent.get("amount_received") or intent.get("amount") or 0) < purchase["amount_cents"]:
         log.error("intent %s paid less than purchase %s", intent.get("id"), purchase["_id"])
         return "amount-mismatch"
@@ -93,16 +102,23 @@ def payment_succeeded(db: Database, settings: Settings, intent: dict[str, Any]) 
     emit(settings, PurchaseUpdated.of_purchase(purchase))
     outbox.purchase_changed(db, purchase, "completed")  # → Dagster's marketplace_purchases
 
-    reservation = reservations.convert(db, purchase["reservation_id"], purchase["_id"], now)
-    if reservation is not None:
-        slots.free_slot(db, reservation.get("slot_id"), reservation["_id"])
+    _after_completion(db, settings, purchase, lead, now)
     if sold_now:
         emit(settings, LeadSold(lead_id=lead["_id"],
                                 seller_partner_id=purchase["seller_partner_id"],
                                 buyer_partner_id=purchase["buyer_partner_id"]))
         ratings.refresh(db, purchase["seller_partner_id"])
-    notifications.sale_emails(db, settings, purchase, lead)
     return "completed" if sold_now else "completed-earlier"
+
+
+def _after_completion(db: Database, settings: Settings, purchase: Doc, lead: Doc,
+                      now: datetime) -> None:
+    """The reservation converted, its cap slot freed, the sale's e-mails sent: each
+    idempotent, so a redelivery finishes what a handler that died left undone."""
+    reservation = reservations.convert(db, purchase["reservation_id"], purchase["_id"], now)
+    if reservation is not None:
+        slots.free_slot(db, reservation.get("slot_id"), reservation["_id"])
+    notifications.sale_emails(db, settings, purchase, lead)
 
 
 def _refund(db: Database, settings: Settings, purchase: Doc, intent: dict[str, Any],
