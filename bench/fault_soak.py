@@ -72,6 +72,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -353,6 +354,22 @@ class Faults:
         httpx.put(f"{self.hubspot}/_sandbox/config", json={
             "slow_fraction": 1.0 if on else 0, "slow_ms": 1500 if on else 0})
 
+    def kill_run_mid_work(self, fault: str, start: Callable[[], subprocess.Popen],
+                          at_work: Callable[[], bool], doing: tuple[str, str]) -> None:
+        """Start a Dagster run and SIGKILL it once ``at_work`` says it is in the middle
+        of its work (HubSpot slowed down first, so the kill lands there); note whether
+        it did."""
+        self.slow_hubspot(True)
+        run = start()
+        try:
+            caught = wait_for(at_work, 90)
+        finally:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait(10)
+            self.slow_hubspot(False)
+        how = f"killed while {doing[0]}" if caught else f"MISSED (the run never {doing[1]})"
+        self.notes.append(f"{fault}: {how}")
+
     def events_pending(self) -> bool:
         return self.db[c.WEBHOOK_EVENTS].find_one(queues.exact({"processed": False}),
                                                   {"_id": 1}) is not None
@@ -409,26 +426,15 @@ class Faults:
             # The run must find events to apply: wait for the load to leave some
             # pending (with the worker gone, the next delivery does).
             wait_for(self.events_pending, 30)
-            self.slow_hubspot(True)
-            run = s.run_job("hubspot_webhook_job", "run.log")
-            caught = wait_for(self.running_run_task, 90)
-            os.killpg(run.pid, signal.SIGKILL)
-            run.wait(10)
-            how = "killed while applying" if caught else "MISSED (the run never applied)"
-            self.notes.append(f"run-mid-apply: {how}")
-            self.slow_hubspot(False)
+            self.kill_run_mid_work(fault, lambda: s.run_job("hubspot_webhook_job", "run.log"),
+                                   self.running_run_task, ("applying", "applied"))
             s.start("worker")
         elif fault == "push-run-mid-write":
             s.kill("worker")
             self.edits.append(self.platform_edit())
-            self.slow_hubspot(True)
-            run = s.run_job("hubspot_pushback_job", "run.log", s.partner_ids)
-            caught = wait_for(self.running_push_run_task, 90)
-            os.killpg(run.pid, signal.SIGKILL)
-            run.wait(10)
-            how = "killed while writing" if caught else "MISSED (the run never wrote)"
-            self.notes.append(f"push-run-mid-write: {how}")
-            self.slow_hubspot(False)
+            self.kill_run_mid_work(fault, lambda: s.run_job("hubspot_pushback_job", "run.log",
+                                                            s.partner_ids),
+                                   self.running_push_run_task, ("writing", "wrote"))
             s.start("worker")
         elif fault == "daemon":
             s.kill("worker")

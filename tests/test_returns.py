@@ -5,6 +5,7 @@ changes nothing."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -219,6 +220,13 @@ def test_abuse_guard_needs_the_owner(client, world, db, settings, stripe_admin,
     assert r.json()["seller_due_at"]
 
 
+def _known(client, headers: dict, lead_ids: list[str]) -> dict[str, str | None]:
+    """The buyer's known-contact answer: lead id -> "email" / "domain" / None."""
+    r = client.post("/v1/marketplace/known-contacts", json={"lead_ids": lead_ids},
+                    headers=headers)
+    return {i["lead_id"]: i["match"] for i in r.json()["items"]}
+
+
 def test_synced_hubspot_contacts_and_older_leads_count_as_known(client, world, db):
     """A contact pulled from the buyer's HubSpot (raw_store writes its keys), and a lead
     stored before match keys existed (the maintenance backfill gives it keys)."""
@@ -233,9 +241,7 @@ def test_synced_hubspot_contacts_and_older_leads_count_as_known(client, world, d
     linus = listed_lead(db, world.partner_a, contact_email="linus@kernel.example.org")
 
     def ask():
-        r = client.post("/v1/marketplace/known-contacts", json={"lead_ids": [grace, linus]},
-                        headers=world.user_b.headers)
-        return {i["lead_id"]: i["match"] for i in r.json()["items"]}
+        return _known(client, world.user_b.headers, [grace, linus])
 
     assert ask() == {grace: "email", linus: None}
     assert known_contacts.backfill(db) >= 1
@@ -248,7 +254,6 @@ def test_backfill_rewrites_keys_of_the_old_format(client, world, db):
     key of today's format; the maintenance backfill rewrites them, leads and HubSpot
     contacts alike, and leaves current keys alone."""
     def old_keys(email: str) -> list[str]:
-        import hashlib
         return sorted(hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
                       for kind, value in (("e", email), ("d", email.split("@")[1])))
 
@@ -264,9 +269,7 @@ def test_backfill_rewrites_keys_of_the_old_format(client, world, db):
     joan = listed_lead(db, world.partner_a, contact_email="joan@clarke.example.org")
 
     def ask():
-        r = client.post("/v1/marketplace/known-contacts", json={"lead_ids": [alan, joan]},
-                        headers=world.user_b.headers)
-        return {i["lead_id"]: i["match"] for i in r.json()["items"]}
+        return _known(client, world.user_b.headers, [alan, joan])
 
     assert ask() == {alan: None, joan: None}
     assert known_contacts.backfill(db) == 2

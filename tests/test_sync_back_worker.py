@@ -118,15 +118,22 @@ def test_a_buyers_stage_change_reaches_the_sellers_portal_within_seconds_without
         ("relay", "push", "succeeded", None)
 
 
-def test_a_platform_edit_and_note_reach_the_partners_portal_within_seconds(
-        client, db, settings, redis_conn, world, instance):
-    partner = world.partner_a
+def _connected_with_a_lead_to_move(db, settings, partner: str):
+    """The partner's portal connected and synced, its reverse stage map, and an open
+    lead with a deal that can move to "proposal"."""
     portal = Portal(settings, connect(db, settings, partner))
     sync(db, settings, partner)
     stages = ReverseStages(db, partner)
     lead = next(d for d in db[c.LEADS].find({"partner_id": partner})
                 if d["status"] == "open" and d.get("hubspot_deal_id") and d["stage"] != "proposal"
                 and stages.stage_for(d["hubspot_pipeline_id"], "proposal"))
+    return portal, stages, lead
+
+
+def test_a_platform_edit_and_note_reach_the_partners_portal_within_seconds(
+        client, db, settings, redis_conn, world, instance):
+    partner = world.partner_a
+    portal, stages, lead = _connected_with_a_lead_to_move(db, settings, partner)
     target = stages.stage_for(lead["hubspot_pipeline_id"], "proposal")
     holder = "worker:push-1"
     worker = Worker(settings, holder=holder, report=DagsterReporter(instance, holder))
@@ -304,12 +311,7 @@ def test_a_sigkilled_pushback_run_is_taken_over_its_task_closed_and_its_edit_wri
     out like a dead worker's; the next holder closes the run's task as failed, naming
     the run, and writes the edit once; the history reads: failed, then succeeded."""
     partner = world.partner_a
-    portal = Portal(settings, connect(db, settings, partner))
-    sync(db, settings, partner)
-    stages = ReverseStages(db, partner)
-    lead = next(d for d in db[c.LEADS].find({"partner_id": partner})
-                if d["status"] == "open" and d.get("hubspot_deal_id") and d["stage"] != "proposal"
-                and stages.stage_for(d["hubspot_pipeline_id"], "proposal"))
+    portal, stages, lead = _connected_with_a_lead_to_move(db, settings, partner)
     for answer in (
             client.patch(f"/v1/leads/{lead['_id']}", json={"stage": "proposal"},
                          headers=world.admin_a.headers),
