@@ -28,6 +28,7 @@ from pymongo.errors import BulkWriteError, PyMongoError
 
 from pc_core import collections as c
 from pc_core.ids import new_id
+from pc_core.store.documents import DUPLICATE_KEY
 from pc_core.timeutil import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,6 @@ PLATFORM, MARKETPLACE, HUBSPOT_PULL, WEBHOOK = "platform", "marketplace", "hubsp
 SOURCES = (PLATFORM, MARKETPLACE, HUBSPOT_PULL, WEBHOOK)
 HUBSPOT_SOURCES = (HUBSPOT_PULL, WEBHOOK)
 WRITE_BATCH = 100
-DUPLICATE_KEY = 11000
 Doc = dict[str, Any]
 
 

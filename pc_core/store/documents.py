@@ -43,6 +43,8 @@ def replace_if_unchanged(collection: Collection, current: Doc, changes: Doc, *,
     )
 
 
+#: MongoDB's error code for a write that met an existing document's unique key (the
+#: one code every "already there" check of a bulk write compares against).
 DUPLICATE_KEY = 11000
 
 

@@ -20,6 +20,7 @@ events arrive while the run works are picked up by the run's next round (up to
 from dagster import Failure, OpExecutionContext, in_process_executor, job, op
 
 from pc_core.hubspot.sync_back import partner_runs
+from pc_core.store import leases
 from pc_core.worker.webhook_lane import apply_partner
 from pc_pipelines.lib.run_tags import HUBSPOT_JOB_TAGS
 from pc_pipelines.resources import PlatformResource
@@ -39,7 +40,7 @@ def apply_hubspot_webhooks(context: OpExecutionContext, platform: PlatformResour
             break
         report = partner_runs.for_each_partner(
             db, pending,
-            lambda p: apply_partner(db, settings, p, f"dagster:{context.run_id}",
+            lambda p: apply_partner(db, settings, p, leases.run_holder(context.run_id),
                                     run_id=context.run_id),
             job=context.job_name, run_id=context.run_id)
         for outcome in report.outcomes:

@@ -25,11 +25,10 @@ from pymongo.errors import BulkWriteError
 from pc_core.hubspot.connection.objects import ASSOCIATIONS, MODIFIED_PROPERTY, ObjectType
 from pc_core.hubspot.connection.pages import HsRecord, iso_to_ms
 from pc_core.marketplace.known_contacts import contact_keys
-from pc_core.store.documents import BATCH
+from pc_core.store.documents import BATCH, DUPLICATE_KEY
 from pc_core.timeutil import utcnow
 
 WRITE_BATCH = BATCH  # the bulk-write size both stores handle well
-DUPLICATE_KEY = 11000
 
 
 @dataclass

@@ -31,6 +31,7 @@ from pc_core import collections as c
 from pc_core.errors import BadRequest, Unauthorized
 from pc_core.settings import Settings
 from pc_core.store import wakeups
+from pc_core.store.documents import DUPLICATE_KEY
 from pc_core.store.queues import exact
 from pc_core.timeutil import utcnow
 
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 
 MAX_AGE_MS = Signature.MAX_ALLOWED_TIMESTAMP * 1000  # HubSpot's 5-minute window
 INSERT_BATCH = 100
-DUPLICATE_KEY = 11000
 PORTAL_CACHE_S = 30.0
 #: subscription type prefix → raw object type the run reads
 OBJECT_TYPES = {"deal": "deals", "contact": "contacts"}
