@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -389,6 +390,22 @@ def worker_process(settings: Settings, *lanes: str, lease_s: float) -> subproces
         argv += ["--lanes", ",".join(lanes)]
     return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+
+
+def sigkill_when(proc: subprocess.Popen, check, timeout: float, what: str, *,
+                 settle: float = 0.0):
+    """SIGKILL ``proc`` once ``check()`` says it is in the middle of its work
+    (``wait_for``; ``settle``: seconds more, to land inside a slow call) and return
+    ``check``'s value; ``proc`` is killed whatever happens, a failed wait included."""
+    try:
+        value = wait_for(check, timeout, what)
+        time.sleep(settle)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        return value
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 @pytest.fixture(autouse=True)

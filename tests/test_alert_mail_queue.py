@@ -5,7 +5,6 @@ lose or double, and the Dagster sensor drains only what the worker left behind."
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
 from datetime import timedelta
@@ -26,7 +25,7 @@ from pc_core.timeutil import utcnow
 from pc_core.worker.runner import Worker
 from pc_pipelines.buyer_alerts.mail import buyer_alert_mail_job, buyer_alert_mail_sensor
 from pc_pipelines.resources import PlatformResource
-from tests.conftest import market_settings, wait_for, worker_process
+from tests.conftest import market_settings, sigkill_when, wait_for, worker_process
 from tests.marketplace_helpers import listed_lead
 from tests.mongo_commands import CommandNames
 from tests.test_buyer_alerts import _mails, _new_lead, _save
@@ -125,13 +124,9 @@ def test_a_queued_email_survives_a_killed_worker_and_is_sent_once(
     first = _worker(settings, f"http://127.0.0.1:{hole.getsockname()[1]}/mailgun")
     try:
         # The worker claims the e-mail, records it and hangs on Mailgun: killed there.
-        wait_for(lambda: db[c.EMAILS].find_one({"template": "search_match"}), 60,
-                 "the first worker recording the e-mail")
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
+        sigkill_when(first, lambda: db[c.EMAILS].find_one({"template": "search_match"}), 60,
+                     "the first worker recording the e-mail")
     finally:
-        if first.poll() is None:
-            first.kill()
         hole.close()
     assert db[c.SEARCH_NOTICES].find_one({"_id": notice_id})["mail"] == SENDING
     assert db[c.EMAILS].find_one({"template": "search_match"})["status"] == "pending"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import threading
 import time
 import uuid
@@ -32,7 +31,7 @@ from pc_core.worker.webhook_lane import LANE, Applied
 from pc_pipelines.hubspot_webhooks.sensors import hubspot_webhook_sensor
 from pc_pipelines.lib.runless import DagsterReporter
 from pc_pipelines.resources import PlatformResource
-from tests.conftest import SYSTEM, wait_for, worker_process, worker_settings
+from tests.conftest import SYSTEM, sigkill_when, wait_for, worker_process, worker_settings
 from tests.hubspot_helpers import Portal, connect, sync
 from tests.test_hubspot_webhooks import PATH, sign
 
@@ -172,13 +171,11 @@ def test_a_sigkilled_worker_loses_nothing_its_partner_is_taken_over_after_the_le
     try:
         post_events(client, settings, [deal_change(portal.portal_id,
                                                    lead["hubspot_deal_id"], 1)])
-        dead = wait_for(lambda: leases.holder_of(db, LANE, world.partner_a), 30,
+    except BaseException:
+        proc.kill()
+        raise
+    dead = sigkill_when(proc, lambda: leases.holder_of(db, LANE, world.partner_a), 30,
                         "the worker taking the partner")
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     httpx.put(f"{hubspot_host}/_sandbox/config", json={"slow_fraction": 0, "slow_ms": 0})
     [event] = db[c.WEBHOOK_EVENTS].find({"partner_id": world.partner_a})
     assert not event["processed"]  # killed mid-apply: still in the inbox

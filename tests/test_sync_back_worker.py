@@ -9,7 +9,6 @@ left behind longer than the threshold."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -36,7 +35,7 @@ from pc_pipelines.lib.partitions import partners_partitions
 from pc_pipelines.lib.runless import DagsterReporter
 from pc_pipelines.resources import PlatformResource
 from pc_pipelines.sync_back.sensors import cross_partner_sensor, hubspot_pushback_sensor
-from tests.conftest import SYSTEM, worker_settings
+from tests.conftest import SYSTEM, sigkill_when, worker_settings
 from tests.hubspot_helpers import Portal, connect, sync
 from tests.test_cross_partner import _sell
 from tests.test_hot_path_worker import REPO, deal_change, post_events, running, wait_for
@@ -322,16 +321,9 @@ def test_a_sigkilled_pushback_run_is_taken_over_its_task_closed_and_its_edit_wri
     httpx.put(f"{hubspot_host}/_sandbox/config",  # HubSpot slow: caught mid-write
               json={"slow_fraction": 1.0, "slow_ms": 700}).raise_for_status()
     run = _run_process(settings, "hubspot_pushback_job", instance.root_directory, lease_s=1.0)
-    try:
-        task = wait_for(lambda: db[c.SYNC_TASKS].find_one(
-            {"partner_id": partner, "status": "running", "direction": "push"}), 60,
-            "the run writing the partner's edit")
-        time.sleep(0.3)  # inside its HubSpot calls
-        run.send_signal(signal.SIGKILL)
-        run.wait(10)
-    finally:
-        if run.poll() is None:
-            run.kill()
+    task = sigkill_when(run, lambda: db[c.SYNC_TASKS].find_one(
+        {"partner_id": partner, "status": "running", "direction": "push"}), 60,
+        "the run writing the partner's edit", settle=0.3)  # inside its HubSpot calls
     httpx.put(f"{hubspot_host}/_sandbox/config", json={"slow_fraction": 0, "slow_ms": 0})
     run_id = task["dagster_run_id"]
     assert run_id and task["trigger"] != "pushback"  # the run's task, not a worker's
